@@ -1,0 +1,45 @@
+# efs — see README.md. `make demo` and `make test` work on a fresh machine.
+GO      ?= go
+BIN     := bin/efs
+PKGS    := ./...
+FUZZTIME ?= 30s
+
+.PHONY: build test unit e2e demo bench fuzz lint deps clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/efs
+
+deps:
+	scripts/deps.sh test
+
+# Everything CI runs: lint, unit and fuzz-seed tests, race-checked FUSE
+# end-to-end tests against real mounts, rsync and rclone.
+test: deps lint build
+	$(GO) test -count=1 -timeout 30m $(PKGS)
+	$(GO) test -count=1 -race -timeout 30m ./reverse/... ./forward/...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+demo:
+	scripts/deps.sh demo
+	$(GO) build -o $(BIN) ./cmd/efs
+	scripts/demo.sh $(BIN)
+
+bench:
+	scripts/deps.sh bench
+	$(GO) build -o $(BIN) ./cmd/efs
+	$(GO) run ./bench -efs $(BIN)
+
+# Runs every fuzz target for FUZZTIME each (go test allows one at a time).
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/naming"
+)
+
+func runInit(args []string) error {
+	fs := newFlagSet("init", "PLAINDIR", "Create PLAINDIR/.efs.toml with a new random master key wrapped by your password,\nand print the master key once: keep it apart from the backup to restore without the config.")
+	var pf passwordFlags
+	pf.register(fs)
+	var lf logFlags
+	lf.register(fs)
+	cfgPath := fs.String("config", "", "write the config to `FILE` instead of PLAINDIR/.efs.toml")
+	enc := fs.String("name-encoding", "base32", "name encoding: base32 (safe on case-insensitive storage) or base64 (shorter)")
+	nameMax := fs.Int("name-max", naming.DefaultNameMax, fmt.Sprintf("longest encrypted name stored as is (%d..%d); longer ones get a hashed name plus a companion file", naming.MinNameMax, naming.MaxNameMax))
+	blockSize := fs.Int("block-size", content.DefaultBlockSize, "plaintext block size in bytes: a power of two from 4096 to 1048576")
+	fileID := fs.String("file-id", "inode", "derive per-file keys from inode+path (inode) or the path alone (path: survives copying the tree to a new disk)")
+	kdfTime := fs.Uint("kdf-time", 0, "argon2id passes (default 4; lower only for tests)")
+	kdfMemory := fs.Uint("kdf-memory", 0, "argon2id memory in MiB (default 256; lower only for tests)")
+	pos, err := parseArgs(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	dir := pos[0]
+	if err := checkDir("PLAINDIR", dir); err != nil {
+		return err
+	}
+	s := config.Defaults()
+	if s.NameEncoding, err = naming.ParseEncoding(*enc); err != nil {
+		return withCode(exitUsage, err)
+	}
+	if s.FileID, err = content.ParseFileIDMode(*fileID); err != nil {
+		return withCode(exitUsage, err)
+	}
+	s.NameMax, s.BlockSize = *nameMax, *blockSize
+	if err := s.Validate(); err != nil {
+		return withCode(exitUsage, err)
+	}
+	path := filepath.Join(dir, config.FileName)
+	if *cfgPath != "" {
+		path = *cfgPath
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%w: %s (efs init never overwrites a config)", config.ErrExists, path)
+	}
+	kdf, err := config.DefaultKDF()
+	if err != nil {
+		return err
+	}
+	if *kdfTime != 0 {
+		kdf.Time = uint32(*kdfTime)
+	}
+	if *kdfMemory != 0 {
+		kdf.MemoryKiB = uint32(*kdfMemory) << 10
+	}
+	pw, err := pf.get("New password", true)
+	if err != nil {
+		return err
+	}
+	defer clear(pw)
+	cfg, mk, err := config.Create(pw, s, kdf, "efs "+version)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	defer mk.Wipe()
+	if err := cfg.WriteNew(path); err != nil {
+		return err
+	}
+	fmt.Printf(`Created %s.
+
+Your master key is:
+
+    %s
+
+Write it down and keep it apart from the backup. With it, efs can restore
+the backup even if the config or the password is lost (--masterkey).
+It is shown only this once.
+
+Next: efs reverse %s MOUNTPOINT
+`, path, mk.Recovery(), dir)
+	return nil
+}
+
+// findConfig returns the config path for DIR: DIR/.efs.toml (a plaintext
+// tree) or DIR/efs.toml (a backup); a file argument is used as is.
+func findConfig(arg string) (string, error) {
+	st, err := os.Stat(arg)
+	if err != nil {
+		return "", withCode(exitBadDir, err)
+	}
+	if !st.IsDir() {
+		return arg, nil
+	}
+	for _, name := range []string{config.FileName, naming.ConfigName} {
+		p := filepath.Join(arg, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%w: neither %s nor %s in %s (run efs init %s)", config.ErrNotFound, config.FileName, naming.ConfigName, arg, arg)
+}
+
+func runPasswd(args []string) error {
+	fs := newFlagSet("passwd", "DIR", "Change the password of the config in DIR (a plaintext tree or a backup). Only the\nwrapped master key changes; no file is re-encrypted and the view stays identical.")
+	var pf passwordFlags
+	pf.register(fs)
+	var npf passwordFlags
+	fs.StringVar(&npf.passfile, "new-passfile", "", "read the new password from the first line of `FILE`")
+	fs.StringVar(&npf.extpass, "new-extpass", "", "run `CMD` for the new password")
+	cfgPath := fs.String("config", "", "change the config at `FILE`")
+	pos, err := parseArgs(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	path := *cfgPath
+	if path == "" {
+		if path, err = findConfig(pos[0]); err != nil {
+			return err
+		}
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	old, err := pf.get("Old password", false)
+	if err != nil {
+		return err
+	}
+	defer clear(old)
+	mk, err := cfg.Unlock(old)
+	if err != nil {
+		return err
+	}
+	defer mk.Wipe()
+	pw, err := npf.get("New password", true)
+	if err != nil {
+		return err
+	}
+	defer clear(pw)
+	if err := cfg.ChangePassword(mk, pw); err != nil {
+		return err
+	}
+	if err := cfg.Replace(path); err != nil {
+		return err
+	}
+	fmt.Printf("Password changed in %s. The master key is unchanged.\n", path)
+	return nil
+}
+
+func runInfo(args []string) error {
+	fs := newFlagSet("info", "DIR|CONFIG", "Show the settings of a config without asking for the password.")
+	pos, err := parseArgs(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	path, err := findConfig(pos[0])
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	s := cfg.Settings
+	fmt.Printf("config:         %s\nformat version: %d\ncreated by:     %s\nname encoding:  %s\nname limit:     %d bytes\nblock size:     %d bytes\nfile id:        %s\nflags:          %d\nkdf:            argon2id, %d passes, %d MiB, %d threads\n",
+		path, config.FormatVersion, cfg.Creator, s.NameEncoding, s.NameMax, s.BlockSize, s.FileID, s.Flags,
+		cfg.KDF.Time, cfg.KDF.MemoryKiB>>10, cfg.KDF.Threads)
+	return nil
+}
+
+func runVersion(args []string) error {
+	fs := newFlagSet("version", "", "Print the efs and format versions.")
+	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+		return err
+	}
+	fmt.Printf("efs %s (format v%d)\n", version, config.FormatVersion)
+	return nil
+}
+
+// errUnavailable marks a command whose issue has not landed.
+var errUnavailable = errors.New("not available yet in this build")

@@ -1,0 +1,104 @@
+// Command efs backs up private files to untrusted storage: it shows a
+// plaintext tree as a deterministic, encrypted, read-only view that any
+// sync tool can upload, and decrypts and authenticates the upload to
+// restore it. Run "efs help" for the commands.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// version is the efs release; the format version is separate (FORMAT.md).
+const version = "0.1.0"
+
+// command is one subcommand.
+type command struct {
+	name    string
+	args    string
+	summary string
+	run     func(args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"init", "PLAINDIR", "create PLAINDIR/.efs.toml and print the master key once for recovery", runInit},
+		{"reverse", "PLAINDIR MOUNTPOINT", "mount the encrypted, read-only view of PLAINDIR", runReverse},
+		{"export", "PLAINDIR DEST", "write the encrypted view into DEST without FUSE, incrementally", runExport},
+		{"mount", "CIPHERDIR MOUNTPOINT", "mount a backup decrypted and authenticated, read-only", runMount},
+		{"restore", "CIPHERDIR DEST [PATH...]", "decrypt a backup (or some paths of it) into DEST without FUSE", runRestore},
+		{"fsck", "CIPHERDIR", "authenticate every name, symlink and block of a backup", runFsck},
+		{"encrypt-path", "PLAINDIR REL", "print the ciphertext path of a plaintext path", runEncryptPath},
+		{"decrypt-path", "CIPHERDIR CREL", "print the plaintext path of a ciphertext path", runDecryptPath},
+		{"unmount", "MOUNTPOINT", "unmount an efs view", runUnmount},
+		{"passwd", "DIR", "change the password (re-wraps the master key; nothing is re-encrypted)", runPasswd},
+		{"info", "DIR|CONFIG", "show a config's settings (no password needed)", runInfo},
+		{"version", "", "print the efs and format versions", runVersion},
+		{"help", "[COMMAND]", "show this help, or a command's flags", nil},
+	}
+}
+
+const exitCodesHelp = `Exit codes:
+  0  success
+  1  other error
+  2  bad flags or arguments, no password given, passwords differ
+  3  wrong password (or a master key that does not fit)
+  4  no config: not an efs tree or backup (run efs init, or use --masterkey)
+  5  config corrupt or altered
+  6  PLAINDIR, CIPHERDIR or DEST missing or not a directory
+  7  mountpoint missing, not a directory, not empty, or already mounted
+  8  FUSE unavailable, or the mount failed
+  9  fsck, restore or export finished but some entries failed (listed)
+ 10  efs init found an existing config and left it alone
+`
+
+func usage() {
+	fmt.Println("efs: encrypted backups of a plaintext tree to storage you do not trust.\n\nUsage:")
+	for _, c := range commands() {
+		fmt.Printf("  efs %-36s %s\n", c.name+" "+c.args, c.summary)
+	}
+	fmt.Print(`
+Common flags: --passfile FILE, --extpass CMD, --config FILE, -q, -v.
+Without a password flag, efs asks on the terminal without echo.
+"efs COMMAND -h" lists a command's flags.
+
+`, exitCodesHelp)
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) == 0 {
+		usage()
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "--help", "-help":
+		if len(args) > 1 && name == "help" {
+			return run([]string{args[1], "-h"})
+		}
+		usage()
+		return exitOK
+	case "--version", "-version":
+		name = "version"
+	}
+	for _, c := range commands() {
+		if c.name == name && c.run != nil {
+			err := c.run(args[1:])
+			if errors.Is(err, errHelp) {
+				return exitOK
+			}
+			if err != nil {
+				notifyParent(err)
+				fmt.Fprintf(os.Stderr, "efs %s: %v\n", name, err)
+			}
+			return exitCode(err)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "efs: unknown command %q (see efs help)\n", name)
+	return exitUsage
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/naming"
+)
+
+// keyFlags locate the config and supply the secret: a password (via
+// passwordFlags or the terminal) or, for recovery, the master key itself.
+type keyFlags struct {
+	passwordFlags
+	config    string
+	masterkey string
+	// Overrides for recovery with --masterkey when the config is missing
+	// or damaged; ignored (and rejected) otherwise.
+	nameEncoding string
+	nameMax      int
+	blockSize    int
+	fileID       string
+}
+
+// register adds the flags; recovery adds --masterkey and the overrides.
+func (k *keyFlags) register(fs *flag.FlagSet, recovery bool) {
+	k.passwordFlags.register(fs)
+	fs.StringVar(&k.config, "config", "", "use the config at `FILE` instead of the one in the directory")
+	if !recovery {
+		return
+	}
+	fs.StringVar(&k.masterkey, "masterkey", "", "recovery: use the master `KEY` printed by efs init instead of the config and password")
+	fs.StringVar(&k.nameEncoding, "name-encoding", "", "recovery with --masterkey and no usable config: name encoding (base32|base64, default base32)")
+	fs.IntVar(&k.nameMax, "name-max", 0, "recovery with --masterkey and no usable config: long-name limit (default 255)")
+	fs.IntVar(&k.blockSize, "block-size", 0, "recovery with --masterkey and no usable config: block size (default 4096)")
+	fs.StringVar(&k.fileID, "file-id", "", "recovery with --masterkey and no usable config: file-id mode (inode|path, default inode)")
+}
+
+// unlocked is what a command needs to work on a tree or a backup.
+type unlocked struct {
+	Settings config.Settings
+	Keys     *config.Keys
+	// ConfigPath is the config used, "" when recovering without one.
+	ConfigPath string
+}
+
+// Namer returns the name/symlink cipher for the settings.
+func (u *unlocked) Namer() (*naming.Namer, error) {
+	return naming.New(u.Keys.Name(), u.Keys.Symlink(), naming.Options{Encoding: u.Settings.NameEncoding, NameMax: u.Settings.NameMax})
+}
+
+// Wipe zeroes the keys.
+func (u *unlocked) Wipe() { u.Keys.Wipe() }
+
+// overrides applies the recovery flags to s.
+func (k *keyFlags) overrides(s config.Settings) (config.Settings, error) {
+	var err error
+	if k.nameEncoding != "" {
+		if s.NameEncoding, err = naming.ParseEncoding(k.nameEncoding); err != nil {
+			return s, withCode(exitUsage, err)
+		}
+	}
+	if k.fileID != "" {
+		if s.FileID, err = content.ParseFileIDMode(k.fileID); err != nil {
+			return s, withCode(exitUsage, err)
+		}
+	}
+	if k.nameMax != 0 {
+		s.NameMax = k.nameMax
+	}
+	if k.blockSize != 0 {
+		s.BlockSize = k.blockSize
+	}
+	if err := s.Validate(); err != nil {
+		return s, withCode(exitUsage, err)
+	}
+	return s, nil
+}
+
+func (k *keyFlags) hasOverrides() bool {
+	return k.nameEncoding != "" || k.nameMax != 0 || k.blockSize != 0 || k.fileID != ""
+}
+
+// unlock loads the config (k.config or defaultPath) and unwraps the master
+// key. notFoundHint is appended to the error when there is no config.
+func (k *keyFlags) unlock(defaultPath, notFoundHint string, log *slog.Logger) (*unlocked, error) {
+	path := defaultPath
+	if k.config != "" {
+		path = k.config
+	}
+	cfg, cfgErr := config.Load(path)
+	if k.masterkey == "" {
+		if k.hasOverrides() {
+			return nil, withCode(exitUsage, errors.New("--name-encoding, --name-max, --block-size and --file-id are recovery flags: use them with --masterkey"))
+		}
+		if cfgErr != nil {
+			if errors.Is(cfgErr, config.ErrNotFound) {
+				return nil, fmt.Errorf("%w%s", cfgErr, notFoundHint)
+			}
+			return nil, cfgErr
+		}
+		pw, err := k.get("Password", false)
+		if err != nil {
+			return nil, err
+		}
+		defer clear(pw)
+		mk, err := cfg.Unlock(pw)
+		if err != nil {
+			return nil, err
+		}
+		defer mk.Wipe()
+		return finishUnlock(mk, cfg.Settings, path)
+	}
+	mk, err := config.ParseMasterKey(k.masterkey)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	defer mk.Wipe()
+	settings := config.Defaults()
+	used := ""
+	switch {
+	case cfgErr != nil:
+		log.Warn("recovering without a usable config: using defaults and flags", "config", path, "reason", cfgErr)
+	case cfg.Verify(mk) != nil:
+		log.Warn("the master key does not authenticate the config: either the key is wrong or the config was altered; using defaults and flags", "config", path)
+	default:
+		settings, used = cfg.Settings, path
+	}
+	if used != "" && k.hasOverrides() {
+		return nil, withCode(exitUsage, errors.New("the config is intact: recovery flags (--name-encoding, --name-max, --block-size, --file-id) are only for a missing or damaged config"))
+	}
+	if used == "" {
+		if settings, err = k.overrides(settings); err != nil {
+			return nil, err
+		}
+	}
+	return finishUnlock(mk, settings, used)
+}
+
+func finishUnlock(mk *config.MasterKey, s config.Settings, path string) (*unlocked, error) {
+	keys, err := mk.Derive()
+	if err != nil {
+		return nil, err
+	}
+	return &unlocked{Settings: s, Keys: keys, ConfigPath: path}, nil
+}
+
+// checkDir returns an exitBadDir error unless path is an existing directory.
+func checkDir(what, path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return withCode(exitBadDir, fmt.Errorf("%s: %w", what, err))
+	}
+	if !st.IsDir() {
+		return withCode(exitBadDir, fmt.Errorf("%s %s is not a directory", what, path))
+	}
+	return nil
+}

@@ -1,0 +1,434 @@
+// Package config reads and writes .efs.toml, efs's per-tree config: the
+// format parameters, the argon2id parameters, and the master key wrapped
+// under a key derived from the password. It also derives the subkeys (see
+// keys.go). docs/FORMAT.md, "Config", is the normative description.
+package config
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/naming"
+	"github.com/miscreant/miscreant.go"
+	"golang.org/x/crypto/argon2"
+)
+
+// FileName is the config's name in the plaintext root. The reverse view
+// shows it as naming.ConfigName ("efs.toml") at its root.
+const FileName = ".efs.toml"
+
+// FormatVersion is the only config version this code reads and writes.
+const FormatVersion = 1
+
+const (
+	saltSize      = 32
+	kekSize       = 64 // argon2id output: an AES-SIV-CMAC-256 key
+	wrapLabel     = "efs-v1 master key"
+	macLabel      = "efs-v1 config\n"
+	wrappedSize   = MasterKeySize + 16
+	macSize       = sha256.Size
+	minMemoryKiB  = 1024
+	maxMemoryKiB  = 4 << 20
+	maxTime       = 64
+	defaultTime   = 4
+	defaultMemory = 256 << 10 // 256 MiB: about 0.5–0.9 s on the reference 2-core machine
+)
+
+// Sentinel errors; callers map them to exit codes with errors.Is.
+var (
+	// ErrNotFound means there is no config file at the path.
+	ErrNotFound = errors.New("config not found")
+	// ErrCorrupt means the file is not a valid efs config (syntax, unknown
+	// version, missing, unknown or malformed field).
+	ErrCorrupt = errors.New("config is corrupt")
+	// ErrWrongPassword means the password does not unwrap the master key.
+	ErrWrongPassword = errors.New("wrong password")
+	// ErrTampered means the password is right but the format fields were
+	// changed after the config was written.
+	ErrTampered = errors.New("config fields fail authentication (the file was altered)")
+	// ErrExists means init would overwrite an existing config.
+	ErrExists = errors.New("config already exists")
+)
+
+// Settings are the format parameters recorded in the config. With
+// --masterkey and no config, Defaults() stands in for them.
+type Settings struct {
+	NameEncoding naming.Encoding
+	NameMax      int
+	BlockSize    int
+	FileID       content.FileIDMode
+	// Flags is reserved for later format features (size padding); 0 in v1.
+	Flags uint32
+}
+
+// Defaults are the settings efs init uses when given no options.
+func Defaults() Settings {
+	return Settings{
+		NameEncoding: naming.Base32,
+		NameMax:      naming.DefaultNameMax,
+		BlockSize:    content.DefaultBlockSize,
+		FileID:       content.FileIDInode,
+	}
+}
+
+// Validate checks every field against what format v1 allows.
+func (s Settings) Validate() error {
+	if s.NameMax < naming.MinNameMax || s.NameMax > naming.MaxNameMax {
+		return fmt.Errorf("name_max %d is outside %d..%d", s.NameMax, naming.MinNameMax, naming.MaxNameMax)
+	}
+	if _, err := content.BlockShift(s.BlockSize); err != nil {
+		return fmt.Errorf("block_size: %w", err)
+	}
+	if s.Flags != 0 {
+		return fmt.Errorf("flags %#x: no flag is defined in format v1", s.Flags)
+	}
+	return nil
+}
+
+// KDF holds the argon2id parameters.
+type KDF struct {
+	Salt      []byte
+	Time      uint32
+	MemoryKiB uint32
+	Threads   uint8
+}
+
+// DefaultKDF returns fresh parameters with a random salt.
+func DefaultKDF() (KDF, error) {
+	k := KDF{Salt: make([]byte, saltSize), Time: defaultTime, MemoryKiB: defaultMemory, Threads: 2}
+	if _, err := rand.Read(k.Salt); err != nil {
+		return k, fmt.Errorf("reading random salt: %w", err)
+	}
+	return k, nil
+}
+
+func (k KDF) validate() error {
+	switch {
+	case len(k.Salt) < 16:
+		return errors.New("kdf.salt must be at least 16 bytes")
+	case k.Time < 1 || k.Time > maxTime:
+		return fmt.Errorf("kdf.time %d is outside 1..%d", k.Time, maxTime)
+	case k.MemoryKiB < minMemoryKiB || k.MemoryKiB > maxMemoryKiB:
+		return fmt.Errorf("kdf.memory_kib %d is outside %d..%d", k.MemoryKiB, minMemoryKiB, maxMemoryKiB)
+	case k.Threads < 1:
+		return errors.New("kdf.threads must be at least 1")
+	}
+	return nil
+}
+
+func (k KDF) kek(password []byte) *secret {
+	s := newSecret(kekSize)
+	key := argon2.IDKey(password, k.Salt, k.Time, k.MemoryKiB, k.Threads, kekSize)
+	copy(s.b, key)
+	clear(key)
+	return s
+}
+
+// Config is a parsed .efs.toml.
+type Config struct {
+	Settings Settings
+	KDF      KDF
+	// Creator names the efs version that wrote the file; informational.
+	Creator string
+	wrapped []byte
+	mac     []byte
+}
+
+// Create makes a new config for password: a random master key wrapped
+// under argon2id(password). It returns the config and the master key, which
+// the caller prints once for recovery and then wipes.
+func Create(password []byte, s Settings, kdf KDF, creator string) (*Config, *MasterKey, error) {
+	if err := s.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if err := kdf.validate(); err != nil {
+		return nil, nil, err
+	}
+	mk := newMasterKey()
+	if _, err := rand.Read(mk.s.b); err != nil {
+		mk.Wipe()
+		return nil, nil, fmt.Errorf("reading random master key: %w", err)
+	}
+	c := &Config{Settings: s, KDF: kdf, Creator: creator}
+	if err := c.seal(mk, password); err != nil {
+		mk.Wipe()
+		return nil, nil, err
+	}
+	return c, mk, nil
+}
+
+// seal wraps mk under password and recomputes the MAC of the fields.
+func (c *Config) seal(mk *MasterKey, password []byte) error {
+	kek := c.KDF.kek(password)
+	defer kek.wipe()
+	siv, err := miscreant.NewAESCMACSIV(kek.b)
+	if err != nil {
+		return fmt.Errorf("key wrapping: %w", err)
+	}
+	c.wrapped, err = siv.Seal(nil, mk.s.b, []byte(wrapLabel))
+	if err != nil {
+		return fmt.Errorf("key wrapping: %w", err)
+	}
+	keys, err := mk.Derive()
+	if err != nil {
+		return err
+	}
+	defer keys.Wipe()
+	c.mac = c.fieldsMAC(keys)
+	return nil
+}
+
+// canonical is the byte string the config MAC covers.
+func (s Settings) canonical() []byte {
+	return fmt.Appendf([]byte(macLabel),
+		"version=%d\nname_encoding=%s\nname_max=%d\nblock_size=%d\nfile_id=%s\nflags=%d\n",
+		FormatVersion, s.NameEncoding, s.NameMax, s.BlockSize, s.FileID, s.Flags)
+}
+
+func (c *Config) fieldsMAC(keys *Keys) []byte {
+	m := hmac.New(sha256.New, keys.ConfigMAC())
+	m.Write(c.Settings.canonical())
+	return m.Sum(nil)
+}
+
+// Unlock unwraps the master key with password and checks that the format
+// fields are the ones it was written with. It returns ErrWrongPassword or
+// ErrTampered.
+func (c *Config) Unlock(password []byte) (*MasterKey, error) {
+	kek := c.KDF.kek(password)
+	defer kek.wipe()
+	siv, err := miscreant.NewAESCMACSIV(kek.b)
+	if err != nil {
+		return nil, fmt.Errorf("key wrapping: %w", err)
+	}
+	mk := newMasterKey()
+	plain, err := siv.Open(mk.s.b[:0], c.wrapped, []byte(wrapLabel))
+	if err != nil || len(plain) != MasterKeySize {
+		mk.Wipe()
+		return nil, ErrWrongPassword
+	}
+	if err := c.Verify(mk); err != nil {
+		mk.Wipe()
+		return nil, err
+	}
+	return mk, nil
+}
+
+// Verify checks the config MAC under mk (used directly with --masterkey).
+func (c *Config) Verify(mk *MasterKey) error {
+	keys, err := mk.Derive()
+	if err != nil {
+		return err
+	}
+	defer keys.Wipe()
+	if !hmac.Equal(c.fieldsMAC(keys), c.mac) {
+		return ErrTampered
+	}
+	return nil
+}
+
+// ChangePassword rewraps the master key under a new password with a fresh
+// salt; the content is not re-encrypted.
+func (c *Config) ChangePassword(mk *MasterKey, newPassword []byte) error {
+	kdf := c.KDF
+	kdf.Salt = make([]byte, saltSize)
+	if _, err := rand.Read(kdf.Salt); err != nil {
+		return fmt.Errorf("reading random salt: %w", err)
+	}
+	old := c.KDF
+	c.KDF = kdf
+	if err := c.seal(mk, newPassword); err != nil {
+		c.KDF = old
+		return err
+	}
+	return nil
+}
+
+// fileFormat is the TOML shape of the file.
+type fileFormat struct {
+	Version      int    `toml:"version"`
+	Creator      string `toml:"creator"`
+	NameEncoding string `toml:"name_encoding"`
+	NameMax      int    `toml:"name_max"`
+	BlockSize    int    `toml:"block_size"`
+	FileID       string `toml:"file_id"`
+	Flags        int64  `toml:"flags"`
+	KDF          struct {
+		Algorithm string `toml:"algorithm"`
+		Salt      string `toml:"salt"`
+		Time      int64  `toml:"time"`
+		MemoryKiB int64  `toml:"memory_kib"`
+		Threads   int64  `toml:"threads"`
+	} `toml:"kdf"`
+	Key struct {
+		Wrapped string `toml:"wrapped"`
+		MAC     string `toml:"mac"`
+	} `toml:"key"`
+}
+
+var requiredFields = []string{
+	"version", "creator", "name_encoding", "name_max", "block_size", "file_id", "flags",
+	"kdf.algorithm", "kdf.salt", "kdf.time", "kdf.memory_kib", "kdf.threads",
+	"key.wrapped", "key.mac",
+}
+
+const header = `# efs config (format v1). Keep it with the backup: efs reads it to restore.
+# The master key inside is wrapped with your password (argon2id + AES-SIV).
+# Without this file, the master key printed by "efs init" and --masterkey
+# still restore the backup. Do not edit: the fields are authenticated.
+`
+
+// Marshal returns the TOML text of the config.
+func (c *Config) Marshal() []byte {
+	b64 := base64.StdEncoding
+	var buf bytes.Buffer
+	buf.WriteString(header)
+	fmt.Fprintf(&buf, "version = %d\n", FormatVersion)
+	fmt.Fprintf(&buf, "creator = %q\n", c.Creator)
+	fmt.Fprintf(&buf, "name_encoding = %q\n", c.Settings.NameEncoding)
+	fmt.Fprintf(&buf, "name_max = %d\n", c.Settings.NameMax)
+	fmt.Fprintf(&buf, "block_size = %d\n", c.Settings.BlockSize)
+	fmt.Fprintf(&buf, "file_id = %q\n", c.Settings.FileID)
+	fmt.Fprintf(&buf, "flags = %d\n", c.Settings.Flags)
+	fmt.Fprintf(&buf, "\n[kdf]\nalgorithm = \"argon2id\"\nsalt = %q\ntime = %d\nmemory_kib = %d\nthreads = %d\n",
+		b64.EncodeToString(c.KDF.Salt), c.KDF.Time, c.KDF.MemoryKiB, c.KDF.Threads)
+	fmt.Fprintf(&buf, "\n[key]\nwrapped = %q\nmac = %q\n", b64.EncodeToString(c.wrapped), b64.EncodeToString(c.mac))
+	return buf.Bytes()
+}
+
+// Parse decodes and strictly validates config text. Every problem is an
+// ErrCorrupt that names the field.
+func Parse(data []byte) (*Config, error) {
+	var f fileFormat
+	md, err := toml.Decode(string(data), &f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		sort.Strings(keys)
+		return nil, fmt.Errorf("%w: unknown field %s", ErrCorrupt, strings.Join(keys, ", "))
+	}
+	for _, k := range requiredFields {
+		if !md.IsDefined(strings.Split(k, ".")...) {
+			return nil, fmt.Errorf("%w: missing field %s", ErrCorrupt, k)
+		}
+	}
+	bad := func(field string, err error) error {
+		return fmt.Errorf("%w: field %s: %w", ErrCorrupt, field, err)
+	}
+	if f.Version != FormatVersion {
+		return nil, bad("version", fmt.Errorf("version %d is not supported (this efs reads version %d)", f.Version, FormatVersion))
+	}
+	c := &Config{Creator: f.Creator}
+	if c.Settings.NameEncoding, err = naming.ParseEncoding(f.NameEncoding); err != nil {
+		return nil, bad("name_encoding", err)
+	}
+	if c.Settings.FileID, err = content.ParseFileIDMode(f.FileID); err != nil {
+		return nil, bad("file_id", err)
+	}
+	if f.Flags < 0 || f.Flags > 1<<32-1 {
+		return nil, bad("flags", fmt.Errorf("%d is out of range", f.Flags))
+	}
+	c.Settings.NameMax, c.Settings.BlockSize, c.Settings.Flags = f.NameMax, f.BlockSize, uint32(f.Flags)
+	if err := c.Settings.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if f.KDF.Algorithm != "argon2id" {
+		return nil, bad("kdf.algorithm", fmt.Errorf("%q is not argon2id", f.KDF.Algorithm))
+	}
+	if c.KDF.Salt, err = base64.StdEncoding.Strict().DecodeString(f.KDF.Salt); err != nil {
+		return nil, bad("kdf.salt", errors.New("not base64"))
+	}
+	if f.KDF.Time < 0 || f.KDF.Time > maxTime || f.KDF.MemoryKiB < 0 || f.KDF.MemoryKiB > maxMemoryKiB || f.KDF.Threads < 0 || f.KDF.Threads > 255 {
+		return nil, fmt.Errorf("%w: kdf parameters out of range", ErrCorrupt)
+	}
+	c.KDF.Time, c.KDF.MemoryKiB, c.KDF.Threads = uint32(f.KDF.Time), uint32(f.KDF.MemoryKiB), uint8(f.KDF.Threads)
+	if err := c.KDF.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	if c.wrapped, err = base64.StdEncoding.Strict().DecodeString(f.Key.Wrapped); err != nil || len(c.wrapped) != wrappedSize {
+		return nil, bad("key.wrapped", fmt.Errorf("must be %d bytes of base64", wrappedSize))
+	}
+	if c.mac, err = base64.StdEncoding.Strict().DecodeString(f.Key.MAC); err != nil || len(c.mac) != macSize {
+		return nil, bad("key.mac", fmt.Errorf("must be %d bytes of base64", macSize))
+	}
+	return c, nil
+}
+
+// Load reads and parses the config at path. A missing file is ErrNotFound.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// WriteNew writes the config to path, refusing to replace an existing file.
+func (c *Config) WriteNew(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %s (efs init never overwrites a config)", ErrExists, path)
+	}
+	if err != nil {
+		return fmt.Errorf("writing config: %w", err)
+	}
+	return finish(f, c.Marshal(), path)
+}
+
+// Replace atomically replaces the config at path (for efs passwd): it
+// writes a temporary file beside it, syncs it and renames it over.
+func (c *Config) Replace(path string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".efs.toml.tmp*")
+	if err != nil {
+		return fmt.Errorf("writing config: %w", err)
+	}
+	if err := finish(f, c.Marshal(), f.Name()); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("replacing config: %w", err)
+	}
+	return nil
+}
+
+func finish(f *os.File, data []byte, name string) error {
+	_, err := io.Copy(f, bytes.NewReader(data))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+		return fmt.Errorf("writing config: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"golang.org/x/crypto/hkdf"
+)
+
+// MasterKeySize is the length of the random master key.
+const MasterKeySize = 32
+
+// HKDF labels of the subkeys (docs/FORMAT.md, "Key hierarchy"). Each subkey
+// is HKDF-SHA256(ikm = master key, salt = empty, info = label).
+const (
+	labelName    = "efs-v1 names"
+	labelSymlink = "efs-v1 symlinks"
+	labelContent = "efs-v1 content"
+	labelFileID  = "efs-v1 file-id"
+	labelInode   = "efs-v1 inode"
+	labelConfig  = "efs-v1 config mac"
+)
+
+// ErrMasterKeyFormat means a --masterkey value is not 64 hex digits.
+var ErrMasterKeyFormat = errors.New("master key must be 64 hexadecimal digits (dashes and spaces allowed)")
+
+// MasterKey is the unwrapped master key, held in locked memory. Call Wipe
+// when done with it.
+type MasterKey struct{ s *secret }
+
+func newMasterKey() *MasterKey { return &MasterKey{s: newSecret(MasterKeySize)} }
+
+// ParseMasterKey reads the recovery form printed by efs init (hex, with
+// optional dashes or spaces).
+func ParseMasterKey(s string) (*MasterKey, error) {
+	clean := strings.Map(func(r rune) rune {
+		if r == '-' || r == ' ' || r == '\t' || r == '\n' {
+			return -1
+		}
+		return r
+	}, s)
+	if len(clean) != 2*MasterKeySize {
+		return nil, ErrMasterKeyFormat
+	}
+	mk := newMasterKey()
+	if _, err := hex.Decode(mk.s.b, []byte(clean)); err != nil {
+		mk.Wipe()
+		return nil, ErrMasterKeyFormat
+	}
+	return mk, nil
+}
+
+// Bytes returns the key itself. The slice is invalid after Wipe.
+func (mk *MasterKey) Bytes() []byte { return mk.s.b }
+
+// Recovery returns the key as eight dash-separated groups of 8 hex digits,
+// the form efs init prints once.
+func (mk *MasterKey) Recovery() string {
+	h := hex.EncodeToString(mk.s.b)
+	groups := make([]string, 0, 8)
+	for i := 0; i < len(h); i += 8 {
+		groups = append(groups, h[i:i+8])
+	}
+	return strings.Join(groups, "-")
+}
+
+// Wipe zeroes and releases the key.
+func (mk *MasterKey) Wipe() {
+	if mk != nil {
+		mk.s.wipe()
+	}
+}
+
+// Keys are the subkeys derived from the master key, one per purpose, in
+// locked memory. Call Wipe when done.
+type Keys struct {
+	s *secret
+}
+
+// Subkey lengths and offsets inside Keys.
+const (
+	nameKeyLen    = 64
+	symlinkKeyLen = 64
+	contentKeyLen = 32
+	fileIDKeyLen  = 32
+	inodeKeyLen   = 32
+	configKeyLen  = 32
+	keysLen       = nameKeyLen + symlinkKeyLen + contentKeyLen + fileIDKeyLen + inodeKeyLen + configKeyLen
+)
+
+// Derive computes all subkeys of the master key.
+func (mk *MasterKey) Derive() (*Keys, error) {
+	k := &Keys{s: newSecret(keysLen)}
+	off := 0
+	for _, d := range []struct {
+		label string
+		n     int
+	}{
+		{labelName, nameKeyLen}, {labelSymlink, symlinkKeyLen}, {labelContent, contentKeyLen},
+		{labelFileID, fileIDKeyLen}, {labelInode, inodeKeyLen}, {labelConfig, configKeyLen},
+	} {
+		r := hkdf.New(sha256.New, mk.s.b, nil, []byte(d.label))
+		if _, err := io.ReadFull(r, k.s.b[off:off+d.n]); err != nil {
+			k.Wipe()
+			return nil, fmt.Errorf("deriving %s key: %w", d.label, err)
+		}
+		off += d.n
+	}
+	return k, nil
+}
+
+func (k *Keys) slice(off, n int) []byte { return k.s.b[off : off+n : off+n] }
+
+// Name is the 64-byte AES-SIV key for file names.
+func (k *Keys) Name() []byte { return k.slice(0, nameKeyLen) }
+
+// Symlink is the 64-byte AES-SIV key for symlink targets.
+func (k *Keys) Symlink() []byte { return k.slice(nameKeyLen, symlinkKeyLen) }
+
+// Content is the 32-byte input key for per-file content keys.
+func (k *Keys) Content() []byte { return k.slice(nameKeyLen+symlinkKeyLen, contentKeyLen) }
+
+// FileID is the 32-byte HMAC key for file IDs.
+func (k *Keys) FileID() []byte {
+	return k.slice(nameKeyLen+symlinkKeyLen+contentKeyLen, fileIDKeyLen)
+}
+
+// Inode is the 32-byte HMAC key for the reverse view's inode numbers, which
+// must be stable but must not let anyone confirm a guessed path.
+func (k *Keys) Inode() []byte {
+	return k.slice(nameKeyLen+symlinkKeyLen+contentKeyLen+fileIDKeyLen, inodeKeyLen)
+}
+
+// ConfigMAC is the 32-byte HMAC key that authenticates the config fields.
+func (k *Keys) ConfigMAC() []byte {
+	return k.slice(keysLen-configKeyLen, configKeyLen)
+}
+
+// Wipe zeroes and releases the subkeys.
+func (k *Keys) Wipe() {
+	if k != nil {
+		k.s.wipe()
+	}
+}

@@ -1,0 +1,312 @@
+package content
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/miscreant/miscreant.go"
+)
+
+// ErrChanged means the plaintext file became shorter while it was being
+// encrypted; the caller should report EIO or a short read, never guess.
+var ErrChanged = errors.New("plaintext file changed while it was read")
+
+// minParallelBlocks is the smallest request split across cores: below it the
+// goroutine hand-off costs more than it saves.
+const minParallelBlocks = 8
+
+// File holds the crypto state of one file: its header and an AES-SIV key
+// derived from the header and the path. It is safe for concurrent use; each
+// goroutine borrows its own cipher from a pool.
+type File struct {
+	header    [HeaderSize]byte
+	blockSize int
+	key       [FileKeySize]byte
+	ciphers   sync.Pool // *miscreant.Cipher
+	plainBufs sync.Pool // *[]byte scratch for plaintext/ciphertext runs
+}
+
+// NewFile prepares the crypto state for the file at path (plaintext,
+// relative to the root) with header h.
+func NewFile(contentKey []byte, h Header, path string) (*File, error) {
+	f := &File{header: h.Marshal(), blockSize: h.BlockSize()}
+	key, err := deriveFileKey(contentKey, f.header[:], path)
+	if err != nil {
+		return nil, err
+	}
+	f.key = key
+	if _, err := miscreant.NewAESCMACSIV(f.key[:]); err != nil {
+		return nil, fmt.Errorf("file key: %w", err)
+	}
+	f.ciphers.New = func() any {
+		c, _ := miscreant.NewAESCMACSIV(f.key[:]) // key size checked above
+		return c
+	}
+	return f, nil
+}
+
+// Header returns the 24 header bytes that start the ciphertext.
+func (f *File) Header() []byte { return f.header[:] }
+
+// BlockSize is the plaintext block size.
+func (f *File) BlockSize() int { return f.blockSize }
+
+// Wipe zeroes the file key. Ciphers already expanded from it live on in the
+// pool until the garbage collector takes them; Go gives no way to reach them.
+func (f *File) Wipe() { clear(f.key[:]) }
+
+// blockAD is the associated data of block index: uint64be(index) || final.
+func blockAD(ad *[9]byte, index int64, final bool) []byte {
+	binary.BigEndian.PutUint64(ad[:8], uint64(index))
+	ad[8] = 0
+	if final {
+		ad[8] = 1
+	}
+	return ad[:]
+}
+
+// SealBlock appends the ciphertext of one plaintext block to dst.
+func (f *File) SealBlock(dst, plain []byte, index int64, final bool) []byte {
+	c := f.ciphers.Get().(*miscreant.Cipher)
+	defer f.ciphers.Put(c)
+	return f.seal(c, dst, plain, index, final)
+}
+
+func (f *File) seal(c *miscreant.Cipher, dst, plain []byte, index int64, final bool) []byte {
+	var ad [9]byte
+	out, err := c.Seal(dst, plain, blockAD(&ad, index, final))
+	if err != nil {
+		panic("internal error: AES-SIV seal with one AD item failed: " + err.Error())
+	}
+	return out
+}
+
+// OpenBlock appends the plaintext of one ciphertext block to dst, or
+// returns ErrNotAuthentic.
+func (f *File) OpenBlock(dst, ct []byte, index int64, final bool) ([]byte, error) {
+	c := f.ciphers.Get().(*miscreant.Cipher)
+	defer f.ciphers.Put(c)
+	return f.open(c, dst, ct, index, final)
+}
+
+func (f *File) open(c *miscreant.Cipher, dst, ct []byte, index int64, final bool) ([]byte, error) {
+	var ad [9]byte
+	out, err := c.Open(dst, ct, blockAD(&ad, index, final))
+	if err != nil {
+		return nil, fmt.Errorf("%w (block %d)", ErrNotAuthentic, index)
+	}
+	return out, nil
+}
+
+func (f *File) scratch(n int) *[]byte {
+	if p, ok := f.plainBufs.Get().(*[]byte); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+// parallel runs fn over the block range [first, last] split into contiguous
+// chunks, one goroutine per core, each with its own cipher. It returns the
+// first error by block order.
+func (f *File) parallel(first, last int64, fn func(c *miscreant.Cipher, lo, hi int64) error) error {
+	n := last - first + 1
+	workers := int64(runtime.GOMAXPROCS(0))
+	if n < minParallelBlocks || workers < 2 {
+		c := f.ciphers.Get().(*miscreant.Cipher)
+		defer f.ciphers.Put(c)
+		return fn(c, first, last)
+	}
+	if workers > n/(minParallelBlocks/2) {
+		workers = n / (minParallelBlocks / 2)
+	}
+	per := (n + workers - 1) / workers
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := int64(0); w < workers; w++ {
+		lo := first + w*per
+		hi := min(lo+per-1, last)
+		if lo > hi {
+			break
+		}
+		wg.Add(1)
+		go func(w, lo, hi int64) {
+			defer wg.Done()
+			c := f.ciphers.Get().(*miscreant.Cipher)
+			defer f.ciphers.Put(c)
+			errs[w] = fn(c, lo, hi)
+		}(w, lo, hi)
+	}
+	wg.Wait()
+	return firstNonNil(errs)
+}
+
+func firstNonNil(errs []error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// EncryptAt fills dst with the ciphertext bytes at offset off of the file
+// whose plaintext (plainSize bytes, as stat saw it) is read from src. Only
+// the plaintext blocks under the requested range are read. It returns the
+// number of bytes written and io.EOF when the range ends at or past the end
+// of the ciphertext. If src yields fewer bytes than plainSize promised, it
+// returns ErrChanged and no ciphertext.
+func (f *File) EncryptAt(dst []byte, off int64, plainSize int64, src io.ReaderAt) (int, error) {
+	csize := CipherSize(plainSize, f.blockSize)
+	if off < 0 {
+		return 0, fmt.Errorf("negative offset %d", off)
+	}
+	if off >= csize || len(dst) == 0 {
+		return 0, io.EOF
+	}
+	end := min(off+int64(len(dst)), csize)
+	dst = dst[:end-off]
+	n := 0
+	if off < HeaderSize {
+		n = copy(dst, f.header[off:])
+	}
+	if end > HeaderSize {
+		if err := f.encryptBlocks(dst, off, end, plainSize, src); err != nil {
+			return 0, err
+		}
+		n = len(dst)
+	}
+	if end == csize {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (f *File) encryptBlocks(dst []byte, off, end, plainSize int64, src io.ReaderAt) error {
+	bs := int64(f.blockSize)
+	cbs := bs + Overhead
+	nblocks := NumBlocks(plainSize, f.blockSize)
+	first := (max(off, HeaderSize) - HeaderSize) / cbs
+	last := (end - 1 - HeaderSize) / cbs
+	pstart := first * bs
+	pend := min((last+1)*bs, plainSize)
+	pbuf := f.scratch(int(pend - pstart))
+	defer f.plainBufs.Put(pbuf)
+	plain := *pbuf
+	if len(plain) > 0 {
+		if got, err := src.ReadAt(plain, pstart); got < len(plain) {
+			if err == nil || err == io.EOF {
+				err = ErrChanged
+			}
+			return fmt.Errorf("reading plaintext: %w", err)
+		}
+	}
+	return f.parallel(first, last, func(c *miscreant.Cipher, lo, hi int64) error {
+		var tmp []byte
+		for i := lo; i <= hi; i++ {
+			p := plain[(i-first)*bs : min((i-first+1)*bs, int64(len(plain)))]
+			cs := HeaderSize + i*cbs // block's ciphertext offset in the file
+			ce := cs + int64(len(p)) + Overhead
+			final := i == nblocks-1
+			if cs >= off && ce <= end {
+				at := cs - off
+				f.seal(c, dst[at:at:at+ce-cs], p, i, final)
+				continue
+			}
+			if tmp == nil {
+				tmp = make([]byte, 0, cbs)
+			}
+			sealed := f.seal(c, tmp[:0], p, i, final)
+			lo, hi := max(cs, off), min(ce, end)
+			copy(dst[lo-off:hi-off], sealed[lo-cs:hi-cs])
+		}
+		return nil
+	})
+}
+
+// DecryptAt fills dst with the plaintext bytes at offset off of the file
+// whose ciphertext (cipherSize bytes, header included) is read from src.
+// Every block under the range is authenticated; the first one that fails
+// makes the whole call fail with ErrNotAuthentic and no plaintext is
+// returned. Reading offset 0 of an empty file authenticates its empty final
+// block. io.EOF is returned when the range reaches the end of the file.
+func (f *File) DecryptAt(dst []byte, off int64, cipherSize int64, src io.ReaderAt) (int, error) {
+	plainSize, err := PlainSize(cipherSize, f.blockSize)
+	if err != nil {
+		return 0, err
+	}
+	if off < 0 {
+		return 0, fmt.Errorf("negative offset %d", off)
+	}
+	if plainSize == 0 && off == 0 {
+		// Authenticate the lone empty final block, which proves the file
+		// was not truncated to its header or emptied.
+		var ct [Overhead]byte
+		if _, err := src.ReadAt(ct[:], HeaderSize); err != nil {
+			return 0, fmt.Errorf("reading ciphertext: %w", err)
+		}
+		if _, err := f.OpenBlock(nil, ct[:], 0, true); err != nil {
+			return 0, err
+		}
+		return 0, io.EOF
+	}
+	if off >= plainSize || len(dst) == 0 {
+		return 0, io.EOF
+	}
+	end := min(off+int64(len(dst)), plainSize)
+	dst = dst[:end-off]
+	bs := int64(f.blockSize)
+	cbs := bs + Overhead
+	nblocks := NumBlocks(plainSize, f.blockSize)
+	first, last := off/bs, (end-1)/bs
+	cstart := HeaderSize + first*cbs
+	cend := min(HeaderSize+(last+1)*cbs, cipherSize)
+	cbuf := f.scratch(int(cend - cstart))
+	defer f.plainBufs.Put(cbuf)
+	ct := *cbuf
+	if got, err := src.ReadAt(ct, cstart); got < len(ct) {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, fmt.Errorf("reading ciphertext: %w", err)
+	}
+	err = f.parallel(first, last, func(c *miscreant.Cipher, lo, hi int64) error {
+		var tmp []byte
+		for i := lo; i <= hi; i++ {
+			b := ct[(i-first)*cbs : min((i-first+1)*cbs, int64(len(ct)))]
+			ps := i * bs
+			pe := ps + int64(len(b)) - Overhead
+			final := i == nblocks-1
+			if ps >= off && pe <= end {
+				at := ps - off
+				if _, err := f.open(c, dst[at:at:at+pe-ps], b, i, final); err != nil {
+					return err
+				}
+				continue
+			}
+			if tmp == nil {
+				tmp = make([]byte, 0, bs)
+			}
+			p, err := f.open(c, tmp[:0], b, i, final)
+			if err != nil {
+				return err
+			}
+			lo, hi := max(ps, off), min(pe, end)
+			copy(dst[lo-off:hi-off], p[lo-ps:hi-ps])
+		}
+		return nil
+	})
+	if err != nil {
+		clear(dst)
+		return 0, err
+	}
+	if end == plainSize {
+		return len(dst), io.EOF
+	}
+	return len(dst), nil
+}

@@ -1,0 +1,300 @@
+// Package naming encrypts and decrypts file names and symlink targets for
+// efs format v1 (docs/FORMAT.md, "Names" and "Symlinks"), encodes them for
+// the ciphertext view (lowercase base32 or base64url, both unpadded), and
+// implements the long-name scheme. Decoders reject anything malformed with
+// an error and never panic; errors never contain plaintext.
+package naming
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/miscreant/miscreant.go"
+)
+
+// Names efs itself places in the ciphertext view. Neither encoding alphabet
+// contains '.', so no encrypted name can ever collide with them.
+const (
+	// ConfigName is the config file at the root of the view.
+	ConfigName = "efs.toml"
+	// LongPrefix starts the stand-in name of an entry whose encrypted name
+	// is longer than the limit.
+	LongPrefix = "efs.L."
+	// CompanionSuffix ends the companion file holding a long entry's full
+	// encrypted name.
+	CompanionSuffix = ".name"
+	// longHashLen is the length of base32(SHA-256), unpadded.
+	longHashLen = 52
+	// LongNameLen is the length of a long-name stand-in: "efs.L." + 52.
+	LongNameLen = len(LongPrefix) + longHashLen
+	// MinNameMax is the smallest name limit allowed: a companion name must fit.
+	MinNameMax = LongNameLen + len(CompanionSuffix)
+	// MaxNameMax is the largest: what Linux filesystems accept.
+	MaxNameMax = 255
+	// DefaultNameMax is the default limit on encoded name length.
+	DefaultNameMax = 255
+	// KeySize is the length of the name and symlink AES-SIV keys.
+	KeySize = 64
+	// MaxTargetLen is the longest encoded symlink target the view can hold.
+	MaxTargetLen = 4095
+)
+
+// Errors returned by the decoders.
+var (
+	// ErrMalformed means the input is not a well-formed encrypted name or
+	// target (bad alphabet, wrong length, non-canonical encoding).
+	ErrMalformed = errors.New("malformed encrypted name")
+	// ErrNotAuthentic means the name did not authenticate: it was altered,
+	// or moved from another directory, or made with another key.
+	ErrNotAuthentic = errors.New("encrypted name failed authentication")
+	// ErrInvalidName means the name decrypted but is not a legal file name.
+	ErrInvalidName = errors.New("decrypted name is not a valid file name")
+	// ErrTooLong means an encrypted symlink target would exceed PATH_MAX.
+	ErrTooLong = errors.New("symlink target too long to encrypt")
+)
+
+// Encoding is the text encoding of encrypted names in the view.
+type Encoding int
+
+const (
+	// Base32 is lowercase RFC 4648 base32 without padding: safe on
+	// case-insensitive storage. The default.
+	Base32 Encoding = iota
+	// Base64 is RFC 4648 base64url without padding: shorter names.
+	Base64
+)
+
+var (
+	b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+	b64 = base64.RawURLEncoding.Strict()
+)
+
+// String returns the config spelling.
+func (e Encoding) String() string {
+	if e == Base64 {
+		return "base64"
+	}
+	return "base32"
+}
+
+// ParseEncoding parses the config spelling ("base32" or "base64").
+func ParseEncoding(s string) (Encoding, error) {
+	switch s {
+	case "base32":
+		return Base32, nil
+	case "base64":
+		return Base64, nil
+	}
+	return 0, fmt.Errorf("name encoding %q is neither \"base32\" nor \"base64\"", s)
+}
+
+func (e Encoding) encode(b []byte) string {
+	if e == Base64 {
+		return b64.EncodeToString(b)
+	}
+	return b32.EncodeToString(b)
+}
+
+// decode accepts only canonical encodings, so each name has exactly one
+// spelling in the view.
+func (e Encoding) decode(s string) ([]byte, error) {
+	var b []byte
+	var err error
+	if e == Base64 {
+		b, err = b64.DecodeString(s)
+	} else {
+		b, err = b32.DecodeString(s)
+	}
+	if err != nil || e.encode(b) != s {
+		return nil, ErrMalformed
+	}
+	return b, nil
+}
+
+// Options configure a Namer.
+type Options struct {
+	Encoding Encoding
+	// NameMax is the longest encoded name stored as is; longer ones use
+	// the long-name scheme. 0 means DefaultNameMax.
+	NameMax int
+}
+
+// Namer encrypts and decrypts names and symlink targets. It is safe for
+// concurrent use.
+type Namer struct {
+	opts    Options
+	names   sync.Pool // *miscreant.Cipher under the name key
+	targets sync.Pool // *miscreant.Cipher under the symlink key
+}
+
+// New returns a Namer for the given 64-byte name and symlink keys.
+func New(nameKey, symlinkKey []byte, opts Options) (*Namer, error) {
+	if opts.NameMax == 0 {
+		opts.NameMax = DefaultNameMax
+	}
+	if opts.NameMax < MinNameMax || opts.NameMax > MaxNameMax {
+		return nil, fmt.Errorf("name limit %d is outside %d..%d", opts.NameMax, MinNameMax, MaxNameMax)
+	}
+	if len(nameKey) != KeySize || len(symlinkKey) != KeySize {
+		return nil, fmt.Errorf("name keys must be %d bytes", KeySize)
+	}
+	nk := append([]byte(nil), nameKey...)
+	sk := append([]byte(nil), symlinkKey...)
+	n := &Namer{opts: opts}
+	n.names.New = func() any { c, _ := miscreant.NewAESCMACSIV(nk); return c }
+	n.targets.New = func() any { c, _ := miscreant.NewAESCMACSIV(sk); return c }
+	return n, nil
+}
+
+// Options returns the options in force.
+func (n *Namer) Options() Options { return n.opts }
+
+// EncryptName returns the full encoded ciphertext of name inside the
+// directory whose plaintext path (relative to the root, ” for the root) is
+// parent: encode(AES-SIV(nameKey, AD = parent, name)).
+func (n *Namer) EncryptName(parent, name string) string {
+	c := n.names.Get().(*miscreant.Cipher)
+	defer n.names.Put(c)
+	ct, err := c.Seal(nil, []byte(name), []byte(parent))
+	if err != nil {
+		panic("internal error: AES-SIV seal failed: " + err.Error())
+	}
+	return n.opts.Encoding.encode(ct)
+}
+
+// DecryptName reverses EncryptName for a full encoded name (not a long-name
+// stand-in) and checks that the result is a legal file name.
+func (n *Namer) DecryptName(parent, encoded string) (string, error) {
+	ct, err := n.opts.Encoding.decode(encoded)
+	if err != nil {
+		return "", err
+	}
+	if len(ct) <= 16 {
+		return "", ErrMalformed
+	}
+	c := n.names.Get().(*miscreant.Cipher)
+	defer n.names.Put(c)
+	p, err := c.Open(nil, ct, []byte(parent))
+	if err != nil {
+		return "", ErrNotAuthentic
+	}
+	name := string(p)
+	if !ValidName(name) {
+		return "", ErrInvalidName
+	}
+	return name, nil
+}
+
+// ValidName reports whether s can be a directory entry: non-empty, at most
+// 255 bytes, no '/' or NUL, not "." or "..".
+func ValidName(s string) bool {
+	return s != "" && len(s) <= 255 && s != "." && s != ".." && !strings.ContainsAny(s, "/\x00")
+}
+
+// Entry is how one plaintext name appears in the view.
+type Entry struct {
+	// Name is the directory entry in the view: the encoded name, or the
+	// long-name stand-in when the encoded name exceeds the limit.
+	Name string
+	// Full is the full encoded name; it differs from Name only for long names.
+	Full string
+}
+
+// Long reports whether the entry uses the long-name scheme.
+func (e Entry) Long() bool { return e.Name != e.Full }
+
+// Companion is the name of the companion file of a long entry.
+func (e Entry) Companion() string { return e.Name + CompanionSuffix }
+
+// Entry encrypts name in parent and applies the long-name rule.
+func (n *Namer) Entry(parent, name string) Entry {
+	full := n.EncryptName(parent, name)
+	if len(full) <= n.opts.NameMax {
+		return Entry{Name: full, Full: full}
+	}
+	return Entry{Name: LongName(full), Full: full}
+}
+
+// LongName returns the stand-in for a full encoded name:
+// "efs.L." + base32(SHA-256(full)).
+func LongName(full string) string {
+	h := sha256.Sum256([]byte(full))
+	return LongPrefix + b32.EncodeToString(h[:])
+}
+
+// IsLongName reports whether entry is a long-name stand-in.
+func IsLongName(entry string) bool {
+	if len(entry) != LongNameLen || !strings.HasPrefix(entry, LongPrefix) {
+		return false
+	}
+	_, err := b32.DecodeString(entry[len(LongPrefix):])
+	return err == nil
+}
+
+// IsCompanion reports whether entry is a long-name companion file and
+// returns the stand-in it belongs to.
+func IsCompanion(entry string) (string, bool) {
+	long, ok := strings.CutSuffix(entry, CompanionSuffix)
+	if ok && IsLongName(long) {
+		return long, true
+	}
+	return "", false
+}
+
+// CheckCompanion verifies that the companion content full belongs to the
+// stand-in long: it must hash to it, and must really be too long to have
+// been stored directly.
+func (n *Namer) CheckCompanion(long, full string) error {
+	if LongName(full) != long {
+		return fmt.Errorf("%w: companion does not match its long name", ErrNotAuthentic)
+	}
+	if len(full) <= n.opts.NameMax {
+		return fmt.Errorf("%w: companion holds a short name", ErrMalformed)
+	}
+	return nil
+}
+
+// EncryptTarget encrypts a symlink target with the link's plaintext path
+// as associated data: base64url(AES-SIV(symlinkKey, AD = linkPath, target)).
+// Targets are always base64url: they are file contents to the storage, not
+// names, so case-folding does not touch them, and they stay shorter.
+func (n *Namer) EncryptTarget(linkPath, target string) (string, error) {
+	c := n.targets.Get().(*miscreant.Cipher)
+	defer n.targets.Put(c)
+	ct, err := c.Seal(nil, []byte(target), []byte(linkPath))
+	if err != nil {
+		panic("internal error: AES-SIV seal failed: " + err.Error())
+	}
+	s := b64.EncodeToString(ct)
+	if len(s) > MaxTargetLen {
+		return "", ErrTooLong
+	}
+	return s, nil
+}
+
+// TargetLen is the length of the encrypted form of a target of n bytes,
+// so stat can report a symlink's size without encrypting.
+func TargetLen(n int) int { return b64.EncodedLen(n + 16) }
+
+// DecryptTarget reverses EncryptTarget.
+func (n *Namer) DecryptTarget(linkPath, encoded string) (string, error) {
+	ct, err := b64.DecodeString(encoded)
+	if err != nil || b64.EncodeToString(ct) != encoded || len(ct) < 16 {
+		return "", fmt.Errorf("%w: symlink target", ErrMalformed)
+	}
+	c := n.targets.Get().(*miscreant.Cipher)
+	defer n.targets.Put(c)
+	p, err := c.Open(nil, ct, []byte(linkPath))
+	if err != nil {
+		return "", fmt.Errorf("%w: symlink target", ErrNotAuthentic)
+	}
+	if len(p) == 0 || strings.IndexByte(string(p), 0) >= 0 {
+		return "", fmt.Errorf("%w: symlink target", ErrInvalidName)
+	}
+	return string(p), nil
+}
