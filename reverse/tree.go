@@ -1,0 +1,468 @@
+// Package reverse turns a plaintext tree into efs's encrypted view: the
+// read-only FUSE file system of `efs reverse` and the folder writer of
+// `efs export`. Both are built on Tree, which decides what the view shows
+// (names, sizes, inode numbers, contents, symlink targets) so that the two
+// give byte-identical results.
+//
+// Every plaintext path is resolved below a directory fd of the root without
+// following symlinks (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, or
+// component by component with O_NOFOLLOW on kernels without openat2), so a
+// symlink swapped in during a lookup cannot lead outside the tree. Nothing is
+// ever written to the plaintext tree.
+package reverse
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/naming"
+	"golang.org/x/sys/unix"
+)
+
+// Excluder decides which plaintext entries the view leaves out. rel is the
+// entry's plaintext path relative to the root.
+type Excluder interface {
+	Excluded(rel string, isDir bool) bool
+}
+
+// Options configure a Tree.
+type Options struct {
+	// Settings are the format parameters from the config.
+	Settings config.Settings
+	// ConfigPath is the config file shown as efs.toml at the view's root.
+	ConfigPath string
+	// Exclude, if set, hides matching entries from listings and lookups.
+	Exclude Excluder
+	// OneFileSystem shows directories on other file systems as empty.
+	OneFileSystem bool
+	// Logger receives problems; it never sees plaintext names.
+	Logger *slog.Logger
+}
+
+// Tree is a plaintext directory seen through the encryption. It is safe for
+// concurrent use.
+type Tree struct {
+	rootFD   int
+	rootDev  uint64
+	namer    *naming.Namer
+	keys     *config.Keys
+	settings config.Settings
+	exclude  Excluder
+	oneFS    bool
+	log      *slog.Logger
+	config   []byte
+	cfgStat  unix.Stat_t
+
+	mu   sync.Mutex
+	long map[string]longDir // plaintext dir rel → stand-in → plaintext name
+}
+
+// longDir caches a directory's long names, valid while its mtime holds.
+type longDir struct {
+	mtime unix.Timespec
+	names map[string]string
+}
+
+// Errors a caller maps to errnos.
+var (
+	// ErrNotFound: no such entry in the view (absent, excluded, special, or
+	// a name that does not decrypt in this directory).
+	ErrNotFound = errors.New("no such entry in the view")
+	// ErrNotRegular: the path is not a regular file.
+	ErrNotRegular = errors.New("not a regular file")
+)
+
+// New opens plainDir and prepares the view. keys must outlive the Tree.
+func New(plainDir string, keys *config.Keys, opts Options) (*Tree, error) {
+	namer, err := naming.New(keys.Name(), keys.Symlink(), naming.Options{Encoding: opts.Settings.NameEncoding, NameMax: opts.Settings.NameMax})
+	if err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open(plainDir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", plainDir, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("stat %s: %w", plainDir, err)
+	}
+	t := &Tree{
+		rootFD: fd, rootDev: st.Dev, namer: namer, keys: keys, settings: opts.Settings,
+		exclude: opts.Exclude, oneFS: opts.OneFileSystem, log: opts.Logger,
+		long: make(map[string]longDir),
+	}
+	if t.log == nil {
+		t.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.ConfigPath != "" {
+		if t.config, err = os.ReadFile(opts.ConfigPath); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("reading config: %w", err)
+		}
+		if err := unix.Stat(opts.ConfigPath, &t.cfgStat); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("stat config: %w", err)
+		}
+	}
+	return t, nil
+}
+
+// Close releases the root directory fd.
+func (t *Tree) Close() error { return unix.Close(t.rootFD) }
+
+// Namer returns the name cipher in use.
+func (t *Tree) Namer() *naming.Namer { return t.namer }
+
+// BlockSize is the content block size.
+func (t *Tree) BlockSize() int { return t.settings.BlockSize }
+
+// Config returns the config bytes shown as efs.toml and the config file's
+// stat (for its mode and stable timestamps); nil when there is none.
+func (t *Tree) Config() ([]byte, *unix.Stat_t) {
+	if t.config == nil {
+		return nil, nil
+	}
+	return t.config, &t.cfgStat
+}
+
+// Entry is one plaintext directory entry as the view shows it.
+type Entry struct {
+	// Plain is the plaintext name; Rel its path relative to the root.
+	Plain, Rel string
+	// View is the name in the view (encoded, or a long-name stand-in) and
+	// Full the full encoded name.
+	naming.Entry
+	// Stat is the plaintext entry's lstat.
+	Stat unix.Stat_t
+}
+
+// IsDir, IsRegular and IsSymlink classify the entry.
+func (e *Entry) IsDir() bool     { return e.Stat.Mode&unix.S_IFMT == unix.S_IFDIR }
+func (e *Entry) IsRegular() bool { return e.Stat.Mode&unix.S_IFMT == unix.S_IFREG }
+func (e *Entry) IsSymlink() bool { return e.Stat.Mode&unix.S_IFMT == unix.S_IFLNK }
+
+// join returns the plaintext path of name inside dir rel.
+func join(rel, name string) string {
+	if rel == "" {
+		return name
+	}
+	return rel + "/" + name
+}
+
+// openRel opens rel (relative to the root, "" for the root itself) without
+// following any symlink on the way.
+func (t *Tree) openRel(rel string, flags int) (int, error) {
+	flags |= unix.O_NOFOLLOW | unix.O_CLOEXEC
+	if rel == "" {
+		return unix.Openat(t.rootFD, ".", flags, 0)
+	}
+	how := unix.OpenHow{Flags: uint64(flags), Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+	fd, err := unix.Openat2(t.rootFD, rel, &how)
+	if err != unix.ENOSYS {
+		return fd, err
+	}
+	// Kernels before 5.6: walk one component at a time with O_NOFOLLOW.
+	dir := t.rootFD
+	parts := strings.Split(rel, "/")
+	for i, p := range parts {
+		f := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+		if i == len(parts)-1 {
+			f = flags
+		}
+		next, err := unix.Openat(dir, p, f, 0)
+		if dir != t.rootFD {
+			unix.Close(dir)
+		}
+		if err != nil {
+			return -1, err
+		}
+		dir = next
+	}
+	return dir, nil
+}
+
+// split returns the parent path and the last name of rel.
+func split(rel string) (string, string) {
+	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
+		return rel[:i], rel[i+1:]
+	}
+	return "", rel
+}
+
+// Lstat returns the lstat of rel without following symlinks anywhere.
+func (t *Tree) Lstat(rel string) (unix.Stat_t, error) {
+	var st unix.Stat_t
+	if rel == "" {
+		return st, unix.Fstat(t.rootFD, &st)
+	}
+	parent, name := split(rel)
+	dfd, err := t.openRel(parent, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return st, err
+	}
+	defer unix.Close(dfd)
+	err = unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	return st, err
+}
+
+// shown reports whether a plaintext entry appears in the view.
+func (t *Tree) shown(rel string, st *unix.Stat_t) bool {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG, unix.S_IFDIR, unix.S_IFLNK:
+	default:
+		return false // fifos, sockets and devices are not shown
+	}
+	if rel == config.FileName {
+		return false // shown as efs.toml instead
+	}
+	return t.exclude == nil || !t.exclude.Excluded(rel, st.Mode&unix.S_IFMT == unix.S_IFDIR)
+}
+
+// ReadDir lists directory rel as the view shows it, sorted by view name.
+// Long-name companions and efs.toml are not included: callers add them.
+func (t *Tree) ReadDir(rel string) ([]Entry, error) {
+	fd, err := t.openRel(rel, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return nil, err
+	}
+	dir := os.NewFile(uintptr(fd), "dir")
+	defer dir.Close()
+	var dst unix.Stat_t
+	if err := unix.Fstat(fd, &dst); err != nil {
+		return nil, err
+	}
+	if t.oneFS && dst.Dev != t.rootDev {
+		return nil, nil
+	}
+	names, err := dir.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]Entry, 0, len(names))
+	long := make(map[string]string)
+	for _, name := range names {
+		e := Entry{Plain: name, Rel: join(rel, name)}
+		if err := unix.Fstatat(fd, name, &e.Stat, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			continue // vanished since readdir
+		}
+		if !t.shown(e.Rel, &e.Stat) {
+			continue
+		}
+		e.Entry = t.namer.Entry(rel, name)
+		if e.Long() {
+			long[e.Name] = name
+		}
+		entries = append(entries, e)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	t.mu.Lock()
+	if len(t.long) > 4096 {
+		clear(t.long)
+	}
+	t.long[rel] = longDir{mtime: dst.Mtim, names: long}
+	t.mu.Unlock()
+	return entries, nil
+}
+
+// Lookup finds the plaintext entry that view name has in directory rel.
+// Companion and config names are not handled here (see IsCompanion and
+// naming.ConfigName).
+func (t *Tree) Lookup(rel, view string) (Entry, error) {
+	var plain string
+	if naming.IsLongName(view) {
+		p, err := t.lookupLong(rel, view)
+		if err != nil {
+			return Entry{}, err
+		}
+		plain = p
+	} else {
+		p, err := t.namer.DecryptName(rel, view)
+		if err != nil {
+			return Entry{}, ErrNotFound
+		}
+		plain = p
+	}
+	e := Entry{Plain: plain, Rel: join(rel, plain)}
+	st, err := t.Lstat(e.Rel)
+	if err != nil {
+		return Entry{}, err
+	}
+	e.Stat = st
+	if !t.shown(e.Rel, &e.Stat) {
+		return Entry{}, ErrNotFound
+	}
+	e.Entry = t.namer.Entry(rel, plain)
+	if e.Name != view {
+		return Entry{}, ErrNotFound // e.g. a short name spelled as a stand-in
+	}
+	return e, nil
+}
+
+// lookupLong maps a long-name stand-in to its plaintext name, listing the
+// directory again when it changed since the cached listing.
+func (t *Tree) lookupLong(rel, view string) (string, error) {
+	var st unix.Stat_t
+	fd, err := t.openRel(rel, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return "", err
+	}
+	err = unix.Fstat(fd, &st)
+	unix.Close(fd)
+	if err != nil {
+		return "", err
+	}
+	t.mu.Lock()
+	d, ok := t.long[rel]
+	t.mu.Unlock()
+	if !ok || d.mtime != st.Mtim {
+		if _, err := t.ReadDir(rel); err != nil {
+			return "", err
+		}
+		t.mu.Lock()
+		d = t.long[rel]
+		t.mu.Unlock()
+	}
+	if p, ok := d.names[view]; ok {
+		return p, nil
+	}
+	return "", ErrNotFound
+}
+
+// ViewSize is the size the view reports for a plaintext entry: the
+// ciphertext size for files, the encrypted target's length for symlinks,
+// the plaintext size for directories. No contents are read.
+func (t *Tree) ViewSize(st *unix.Stat_t) int64 {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return content.CipherSize(st.Size, t.settings.BlockSize)
+	case unix.S_IFLNK:
+		return int64(naming.TargetLen(int(st.Size)))
+	}
+	return st.Size
+}
+
+// Ino is the view's inode number for the plaintext entry rel with inode
+// ino: HMAC-SHA256(inode key, uint64be(ino) || rel), first 8 bytes, top
+// bit cleared, never below 2. It is stable across remounts, distinct for
+// hard links (each path is its own file in the view) and for equal inode
+// numbers on nested file systems, and reveals nothing about either input.
+func (t *Tree) Ino(rel string, ino uint64) uint64 {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], ino)
+	return t.hashIno(b[:], rel)
+}
+
+// VirtualIno is the inode number of a file efs adds to the view (efs.toml,
+// a long-name companion at view path viewRel); kind separates the two.
+func (t *Tree) VirtualIno(kind, viewRel string) uint64 {
+	return t.hashIno([]byte("virtual:"+kind+"\x00"), viewRel)
+}
+
+func (t *Tree) hashIno(prefix []byte, rel string) uint64 {
+	m := hmac.New(sha256.New, t.keys.Inode())
+	m.Write(prefix)
+	m.Write([]byte(rel))
+	v := binary.BigEndian.Uint64(m.Sum(nil)) >> 1
+	if v < 2 {
+		v += 2
+	}
+	return v
+}
+
+// Readlink returns the encrypted target of the symlink rel.
+func (t *Tree) Readlink(rel string) (string, error) {
+	parent, name := split(rel)
+	dfd, err := t.openRel(parent, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(dfd)
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(dfd, name, buf)
+	if err != nil {
+		return "", err
+	}
+	return t.namer.EncryptTarget(rel, string(buf[:n]))
+}
+
+// File is an open plaintext file and the crypto to encrypt it.
+type File struct {
+	f    *os.File
+	st   unix.Stat_t
+	enc  *content.File
+	size int64 // plaintext size when opened
+}
+
+// Open opens the regular file rel for encryption.
+func (t *Tree) Open(rel string) (*File, error) {
+	fd, err := t.openRel(rel, unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{f: os.NewFile(uintptr(fd), "plain")}
+	if err := unix.Fstat(fd, &f.st); err != nil {
+		f.f.Close()
+		return nil, err
+	}
+	if f.st.Mode&unix.S_IFMT != unix.S_IFREG {
+		f.f.Close()
+		return nil, ErrNotRegular
+	}
+	id := content.DeriveFileID(t.keys.FileID(), t.settings.FileID, f.st.Ino, rel)
+	h, err := content.NewHeader(id, t.settings.BlockSize)
+	if err == nil {
+		f.enc, err = content.NewFile(t.keys.Content(), h, rel)
+	}
+	if err != nil {
+		f.f.Close()
+		return nil, err
+	}
+	f.size = f.st.Size
+	return f, nil
+}
+
+// Stat is the plaintext file's fstat taken at Open.
+func (f *File) Stat() *unix.Stat_t { return &f.st }
+
+// Size is the ciphertext size, fixed at Open.
+func (f *File) Size() int64 { return content.CipherSize(f.size, f.enc.BlockSize()) }
+
+// ReadAt fills p with ciphertext at off. A plaintext file that shrank since
+// Open gives content.ErrChanged; one that grew is read up to its old size.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	return f.enc.EncryptAt(p, off, f.size, f.f)
+}
+
+// Close closes the plaintext file and wipes the file key.
+func (f *File) Close() error {
+	f.enc.Wipe()
+	return f.f.Close()
+}
+
+// ViewPath returns the view path of the plaintext path rel (for log lines,
+// which must never carry plaintext names).
+func (t *Tree) ViewPath(rel string) string {
+	if rel == "" {
+		return "/"
+	}
+	parts := strings.Split(rel, "/")
+	out := make([]string, len(parts))
+	parent := ""
+	for i, p := range parts {
+		out[i] = t.namer.Entry(parent, p).Name
+		parent = join(parent, p)
+	}
+	return strings.Join(out, "/")
+}
