@@ -1,6 +1,5 @@
 package main
 
-// Owned by the reverse work (issue 3): efs reverse and efs export.
+// Owned by the reverse work (issue 3): efs reverse.
 
 func runReverse(args []string) error { return withCode(exitUnavailable, errUnavailable) }
-func runExport(args []string) error  { return withCode(exitUnavailable, errUnavailable) }
