@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/miscreant/miscreant.go"
+	"github.com/efs-project/efs/content/internal/siv"
 )
 
 // ErrChanged means the plaintext file became shorter while it was being
@@ -26,7 +26,7 @@ type File struct {
 	header    [HeaderSize]byte
 	blockSize int
 	key       [FileKeySize]byte
-	ciphers   sync.Pool // *miscreant.Cipher
+	ciphers   sync.Pool // *siv.Cipher
 	plainBufs sync.Pool // *[]byte scratch for plaintext/ciphertext runs
 }
 
@@ -39,11 +39,11 @@ func NewFile(contentKey []byte, h Header, path string) (*File, error) {
 		return nil, err
 	}
 	f.key = key
-	if _, err := miscreant.NewAESCMACSIV(f.key[:]); err != nil {
+	if _, err := siv.New(f.key[:]); err != nil {
 		return nil, fmt.Errorf("file key: %w", err)
 	}
 	f.ciphers.New = func() any {
-		c, _ := miscreant.NewAESCMACSIV(f.key[:]) // key size checked above
+		c, _ := siv.New(f.key[:]) // key size checked above
 		return c
 	}
 	return f, nil
@@ -71,29 +71,25 @@ func blockAD(ad *[9]byte, index int64, final bool) []byte {
 
 // SealBlock appends the ciphertext of one plaintext block to dst.
 func (f *File) SealBlock(dst, plain []byte, index int64, final bool) []byte {
-	c := f.ciphers.Get().(*miscreant.Cipher)
+	c := f.ciphers.Get().(*siv.Cipher)
 	defer f.ciphers.Put(c)
 	return f.seal(c, dst, plain, index, final)
 }
 
-func (f *File) seal(c *miscreant.Cipher, dst, plain []byte, index int64, final bool) []byte {
+func (f *File) seal(c *siv.Cipher, dst, plain []byte, index int64, final bool) []byte {
 	var ad [9]byte
-	out, err := c.Seal(dst, plain, blockAD(&ad, index, final))
-	if err != nil {
-		panic("internal error: AES-SIV seal with one AD item failed: " + err.Error())
-	}
-	return out
+	return c.Seal(dst, plain, blockAD(&ad, index, final))
 }
 
 // OpenBlock appends the plaintext of one ciphertext block to dst, or
 // returns ErrNotAuthentic.
 func (f *File) OpenBlock(dst, ct []byte, index int64, final bool) ([]byte, error) {
-	c := f.ciphers.Get().(*miscreant.Cipher)
+	c := f.ciphers.Get().(*siv.Cipher)
 	defer f.ciphers.Put(c)
 	return f.open(c, dst, ct, index, final)
 }
 
-func (f *File) open(c *miscreant.Cipher, dst, ct []byte, index int64, final bool) ([]byte, error) {
+func (f *File) open(c *siv.Cipher, dst, ct []byte, index int64, final bool) ([]byte, error) {
 	var ad [9]byte
 	out, err := c.Open(dst, ct, blockAD(&ad, index, final))
 	if err != nil {
@@ -114,11 +110,11 @@ func (f *File) scratch(n int) *[]byte {
 // parallel runs fn over the block range [first, last] split into contiguous
 // chunks, one goroutine per core, each with its own cipher. It returns the
 // first error by block order.
-func (f *File) parallel(first, last int64, fn func(c *miscreant.Cipher, lo, hi int64) error) error {
+func (f *File) parallel(first, last int64, fn func(c *siv.Cipher, lo, hi int64) error) error {
 	n := last - first + 1
 	workers := int64(runtime.GOMAXPROCS(0))
 	if n < minParallelBlocks || workers < 2 {
-		c := f.ciphers.Get().(*miscreant.Cipher)
+		c := f.ciphers.Get().(*siv.Cipher)
 		defer f.ciphers.Put(c)
 		return fn(c, first, last)
 	}
@@ -137,7 +133,7 @@ func (f *File) parallel(first, last int64, fn func(c *miscreant.Cipher, lo, hi i
 		wg.Add(1)
 		go func(w, lo, hi int64) {
 			defer wg.Done()
-			c := f.ciphers.Get().(*miscreant.Cipher)
+			c := f.ciphers.Get().(*siv.Cipher)
 			defer f.ciphers.Put(c)
 			errs[w] = fn(c, lo, hi)
 		}(w, lo, hi)
@@ -206,25 +202,27 @@ func (f *File) encryptBlocks(dst []byte, off, end, plainSize int64, src io.Reade
 			return fmt.Errorf("reading plaintext: %w", err)
 		}
 	}
-	return f.parallel(first, last, func(c *miscreant.Cipher, lo, hi int64) error {
-		var tmp []byte
+	return f.parallel(first, last, func(c *siv.Cipher, lo, hi int64) error {
+		var g group
 		for i := lo; i <= hi; i++ {
 			p := plain[(i-first)*bs : min((i-first+1)*bs, int64(len(plain)))]
 			cs := HeaderSize + i*cbs // block's ciphertext offset in the file
 			ce := cs + int64(len(p)) + Overhead
-			final := i == nblocks-1
+			var out []byte
 			if cs >= off && ce <= end {
-				at := cs - off
-				f.seal(c, dst[at:at:at+ce-cs], p, i, final)
-				continue
+				out = dst[cs-off : ce-off]
+			} else {
+				out = g.partial(int(ce-cs), func(sealed []byte) {
+					lo, hi := max(cs, off), min(ce, end)
+					copy(dst[lo-off:hi-off], sealed[lo-cs:hi-cs])
+				})
 			}
-			if tmp == nil {
-				tmp = make([]byte, 0, cbs)
+			g.add(out, p, i, i == nblocks-1)
+			if g.full() {
+				g.seal(c)
 			}
-			sealed := f.seal(c, tmp[:0], p, i, final)
-			lo, hi := max(cs, off), min(ce, end)
-			copy(dst[lo-off:hi-off], sealed[lo-cs:hi-cs])
 		}
+		g.seal(c)
 		return nil
 	})
 }
@@ -275,31 +273,29 @@ func (f *File) DecryptAt(dst []byte, off int64, cipherSize int64, src io.ReaderA
 		}
 		return 0, fmt.Errorf("reading ciphertext: %w", err)
 	}
-	err = f.parallel(first, last, func(c *miscreant.Cipher, lo, hi int64) error {
-		var tmp []byte
+	err = f.parallel(first, last, func(c *siv.Cipher, lo, hi int64) error {
+		var g group
 		for i := lo; i <= hi; i++ {
 			b := ct[(i-first)*cbs : min((i-first+1)*cbs, int64(len(ct)))]
 			ps := i * bs
 			pe := ps + int64(len(b)) - Overhead
-			final := i == nblocks-1
+			var out []byte
 			if ps >= off && pe <= end {
-				at := ps - off
-				if _, err := f.open(c, dst[at:at:at+pe-ps], b, i, final); err != nil {
+				out = dst[ps-off : pe-off]
+			} else {
+				out = g.partial(int(pe-ps), func(p []byte) {
+					lo, hi := max(ps, off), min(pe, end)
+					copy(dst[lo-off:hi-off], p[lo-ps:hi-ps])
+				})
+			}
+			g.add(out, b, i, i == nblocks-1)
+			if g.full() {
+				if err := g.open(c); err != nil {
 					return err
 				}
-				continue
 			}
-			if tmp == nil {
-				tmp = make([]byte, 0, bs)
-			}
-			p, err := f.open(c, tmp[:0], b, i, final)
-			if err != nil {
-				return err
-			}
-			lo, hi := max(ps, off), min(pe, end)
-			copy(dst[lo-off:hi-off], p[lo-ps:hi-ps])
 		}
-		return nil
+		return g.open(c)
 	})
 	if err != nil {
 		clear(dst)
@@ -309,4 +305,66 @@ func (f *File) DecryptAt(dst []byte, off int64, cipherSize int64, src io.ReaderA
 		return len(dst), io.EOF
 	}
 	return len(dst), nil
+}
+
+// groupSize is how many blocks are handed to the cipher at once, so that
+// it can interleave their MAC chains.
+const groupSize = 16
+
+// group collects blocks for one SealBlocks/OpenBlocks call. Blocks that only
+// partly overlap the requested range go through scratch buffers and are
+// copied out by their done callback.
+type group struct {
+	n       int
+	outs    [groupSize][]byte
+	ins     [groupSize][]byte
+	ads     [groupSize][]byte
+	adBuf   [groupSize][9]byte
+	index   [groupSize]int64
+	done    [groupSize]func([]byte)
+	scratch [2][]byte // at most two partial blocks per request: first and last
+	used    int
+}
+
+func (g *group) partial(n int, done func([]byte)) []byte {
+	s := &g.scratch[g.used%2]
+	g.used++
+	if cap(*s) < n {
+		*s = make([]byte, n)
+	}
+	g.done[g.n] = done
+	return (*s)[:n]
+}
+
+func (g *group) add(out, in []byte, index int64, final bool) {
+	g.outs[g.n], g.ins[g.n], g.index[g.n] = out, in, index
+	g.ads[g.n] = blockAD(&g.adBuf[g.n], index, final)
+	g.n++
+}
+
+func (g *group) full() bool { return g.n == groupSize }
+
+func (g *group) finish() {
+	for k := 0; k < g.n; k++ {
+		if g.done[k] != nil {
+			g.done[k](g.outs[k])
+			g.done[k] = nil
+		}
+	}
+	g.n = 0
+}
+
+func (g *group) seal(c *siv.Cipher) {
+	c.SealBlocks(g.outs[:g.n], g.ins[:g.n], g.ads[:g.n])
+	g.finish()
+}
+
+func (g *group) open(c *siv.Cipher) error {
+	if bad := c.OpenBlocks(g.outs[:g.n], g.ins[:g.n], g.ads[:g.n]); bad >= 0 {
+		idx := g.index[bad]
+		g.n = 0
+		return fmt.Errorf("%w (block %d)", ErrNotAuthentic, idx)
+	}
+	g.finish()
+	return nil
 }
