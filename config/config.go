@@ -297,7 +297,7 @@ func (c *Config) Marshal() []byte {
 	var buf bytes.Buffer
 	buf.WriteString(header)
 	fmt.Fprintf(&buf, "version = %d\n", FormatVersion)
-	fmt.Fprintf(&buf, "creator = %q\n", c.Creator)
+	fmt.Fprintf(&buf, "creator = %s\n", tomlQuote(c.Creator))
 	fmt.Fprintf(&buf, "name_encoding = %q\n", c.Settings.NameEncoding)
 	fmt.Fprintf(&buf, "name_max = %d\n", c.Settings.NameMax)
 	fmt.Fprintf(&buf, "block_size = %d\n", c.Settings.BlockSize)
@@ -307,6 +307,27 @@ func (c *Config) Marshal() []byte {
 		b64.EncodeToString(c.KDF.Salt), c.KDF.Time, c.KDF.MemoryKiB, c.KDF.Threads)
 	fmt.Fprintf(&buf, "\n[key]\nwrapped = %q\nmac = %q\n", b64.EncodeToString(c.wrapped), b64.EncodeToString(c.mac))
 	return buf.Bytes()
+}
+
+// tomlQuote returns s as a TOML basic string. Go's %q is not TOML: it
+// writes \x01 and \a, which TOML rejects, so a creator with a control
+// character would make Marshal's output unreadable.
+func tomlQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\u%04X", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // Parse decodes and strictly validates config text. Every problem is an
@@ -356,8 +377,13 @@ func Parse(data []byte) (*Config, error) {
 	if c.KDF.Salt, err = base64.StdEncoding.Strict().DecodeString(f.KDF.Salt); err != nil {
 		return nil, bad("kdf.salt", errors.New("not base64"))
 	}
-	if f.KDF.Time < 0 || f.KDF.Time > maxTime || f.KDF.MemoryKiB < 0 || f.KDF.MemoryKiB > maxMemoryKiB || f.KDF.Threads < 0 || f.KDF.Threads > 255 {
-		return nil, fmt.Errorf("%w: kdf parameters out of range", ErrCorrupt)
+	for _, r := range []struct {
+		field  string
+		v, max int64
+	}{{"kdf.time", f.KDF.Time, maxTime}, {"kdf.memory_kib", f.KDF.MemoryKiB, maxMemoryKiB}, {"kdf.threads", f.KDF.Threads, 255}} {
+		if r.v < 0 || r.v > r.max {
+			return nil, bad(r.field, fmt.Errorf("%d is out of range", r.v))
+		}
 	}
 	c.KDF.Time, c.KDF.MemoryKiB, c.KDF.Threads = uint32(f.KDF.Time), uint32(f.KDF.MemoryKiB), uint8(f.KDF.Threads)
 	if err := c.KDF.validate(); err != nil {

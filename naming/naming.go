@@ -232,8 +232,11 @@ func IsLongName(entry string) bool {
 	if len(entry) != LongNameLen || !strings.HasPrefix(entry, LongPrefix) {
 		return false
 	}
-	_, err := b32.DecodeString(entry[len(LongPrefix):])
-	return err == nil
+	// Only the canonical spelling counts: base32 of 32 bytes leaves four
+	// unused bits in the last character, which must be zero.
+	h := entry[len(LongPrefix):]
+	b, err := b32.DecodeString(h)
+	return err == nil && b32.EncodeToString(b) == h
 }
 
 // IsCompanion reports whether entry is a long-name companion file and
