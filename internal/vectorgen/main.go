@@ -1,0 +1,382 @@
+// Command vectorgen writes efs's format-v1 test vectors into
+// testdata/vectors/ (docs/FORMAT.md, "Test vectors"):
+//
+//	go run ./internal/vectorgen [-dir testdata/vectors]
+//
+// It deliberately does not call the content, naming or config packages: it
+// computes every value from the primitives (HKDF, HMAC, AES-SIV, argon2id,
+// base32/base64) exactly as FORMAT.md spells them, so the TestVectors tests,
+// which go through the packages' public APIs, check the code against an
+// independent reading of the spec. Output is deterministic: running it twice
+// gives the same files.
+package main
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/efs-project/efs/internal/vectors"
+	"github.com/miscreant/miscreant.go"
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/hkdf"
+)
+
+// masterKey is the fixed master key of every vector: bytes 0x00..0x1f.
+var masterKey = func() []byte {
+	b := make([]byte, 32)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return b
+}()
+
+var (
+	b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+	b64 = base64.RawURLEncoding
+)
+
+func main() {
+	dir := flag.String("dir", "testdata/vectors", "output `directory`")
+	flag.Parse()
+	if err := run(*dir); err != nil {
+		log.Fatal(err)
+	}
+}
+
+type gen struct {
+	dir   string
+	files map[string]bool
+}
+
+func run(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	g := &gen{dir: dir, files: map[string]bool{}}
+	for _, f := range []func() error{g.subkeys, g.fileIDs, g.fileKey, g.contents, g.names, g.symlinks, g.configs} {
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	// Remove vectors this generator no longer writes.
+	old, _ := filepath.Glob(filepath.Join(dir, "*.txt"))
+	for _, p := range old {
+		if !g.files[filepath.Base(p)] {
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (g *gen) write(name string, v *vectors.Vector) error {
+	g.files[name+".txt"] = true
+	return os.WriteFile(filepath.Join(g.dir, name+".txt"), v.Marshal(), 0o644)
+}
+
+func hkdfKey(ikm []byte, info string, n int) []byte {
+	k := make([]byte, n)
+	if _, err := io.ReadFull(hkdf.New(sha256.New, ikm, nil, []byte(info)), k); err != nil {
+		panic(err)
+	}
+	return k
+}
+
+func sivSeal(key, plain, ad []byte) []byte {
+	c, err := miscreant.NewAESCMACSIV(key)
+	if err != nil {
+		panic(err)
+	}
+	ct, err := c.Seal(nil, plain, ad)
+	if err != nil {
+		panic(err)
+	}
+	return ct
+}
+
+func hmacSHA256(key []byte, parts ...[]byte) []byte {
+	m := hmac.New(sha256.New, key)
+	for _, p := range parts {
+		m.Write(p)
+	}
+	return m.Sum(nil)
+}
+
+// Subkeys, FORMAT.md "Key hierarchy".
+var (
+	nameKey      = hkdfKey(masterKey, "efs-v1 names", 64)
+	symlinkKey   = hkdfKey(masterKey, "efs-v1 symlinks", 64)
+	contentKey   = hkdfKey(masterKey, "efs-v1 content", 32)
+	fileIDKey    = hkdfKey(masterKey, "efs-v1 file-id", 32)
+	inodeKey     = hkdfKey(masterKey, "efs-v1 inode", 32)
+	configMACKey = hkdfKey(masterKey, "efs-v1 config mac", 32)
+)
+
+func hexs(b []byte) string { return hex.EncodeToString(b) }
+
+func newVector(kind, comment string) *vectors.Vector {
+	v := &vectors.Vector{}
+	v.Set("kind", kind)
+	v.Set("comment", comment)
+	return v
+}
+
+func (g *gen) subkeys() error {
+	v := newVector("subkeys", "HKDF-SHA256 subkeys of the fixed master key")
+	v.Set("master_key", hexs(masterKey))
+	h := hexs(masterKey)
+	groups := make([]string, 0, 8)
+	for i := 0; i < len(h); i += 8 {
+		groups = append(groups, h[i:i+8])
+	}
+	v.Set("recovery", strings.Join(groups, "-"))
+	v.Set("name_key", hexs(nameKey))
+	v.Set("symlink_key", hexs(symlinkKey))
+	v.Set("content_key", hexs(contentKey))
+	v.Set("file_id_key", hexs(fileIDKey))
+	v.Set("inode_key", hexs(inodeKey))
+	v.Set("config_mac_key", hexs(configMACKey))
+	return g.write("subkeys", v)
+}
+
+func fileID(mode string, ino uint64, path string) []byte {
+	if mode == "path" {
+		return hmacSHA256(fileIDKey, []byte("efs-v1 file-id path\x00"), []byte(path))[:16]
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], ino)
+	return hmacSHA256(fileIDKey, []byte("efs-v1 file-id inode\x00"), b[:], []byte(path))[:16]
+}
+
+func (g *gen) fileIDs() error {
+	for _, c := range []struct {
+		name, mode, path string
+		ino              uint64
+	}{
+		{"file-id-inode", "inode", "docs/report.pdf", 1234567},
+		{"file-id-inode-root", "inode", "a", 2},
+		{"file-id-path", "path", "docs/report.pdf", 0},
+	} {
+		v := newVector("file-id", "file ID, "+c.mode+" mode")
+		v.Set("file_id_key", hexs(fileIDKey))
+		v.Set("mode", c.mode)
+		if c.mode == "inode" {
+			v.Set("ino", strconv.FormatUint(c.ino, 10))
+		}
+		v.Set("path", c.path)
+		v.Set("file_id", hexs(fileID(c.mode, c.ino, c.path)))
+		if err := g.write(c.name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// header is the 24-byte content header, FORMAT.md "Content header".
+func header(id []byte, blockSize int) []byte {
+	shift := 0
+	for 1<<shift < blockSize {
+		shift++
+	}
+	h := []byte{'E', 'F', 'S', 1, 0, byte(shift), 0, 0}
+	return append(h, id...)
+}
+
+func fileKey(hdr []byte, path string) []byte {
+	info := append([]byte("efs-v1 file key\x00"), hdr...)
+	return hkdfKey(contentKey, string(append(info, path...)), 64)
+}
+
+func (g *gen) fileKey() error {
+	path := "docs/report.pdf"
+	id := fileID("inode", 1234567, path)
+	hdr := header(id, 4096)
+	v := newVector("file-key", "per-file AES-SIV key")
+	v.Set("content_key", hexs(contentKey))
+	v.Set("header", hexs(hdr))
+	v.Set("path", path)
+	v.Set("file_key", hexs(fileKey(hdr, path)))
+	return g.write("file-key", v)
+}
+
+// plaintext is the content of the content vectors: byte i is i mod 251.
+func plaintext(n int) []byte {
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = byte(i % 251)
+	}
+	return p
+}
+
+// seal is the whole ciphertext of plain, FORMAT.md "Blocks".
+func seal(hdr []byte, path string, plain []byte, blockSize int) [][]byte {
+	key := fileKey(hdr, path)
+	n := max(1, (len(plain)+blockSize-1)/blockSize)
+	out := [][]byte{hdr}
+	for i := 0; i < n; i++ {
+		ad := make([]byte, 9)
+		binary.BigEndian.PutUint64(ad, uint64(i))
+		if i == n-1 {
+			ad[8] = 1
+		}
+		out = append(out, sivSeal(key, plain[i*blockSize:min((i+1)*blockSize, len(plain))], ad))
+	}
+	return out
+}
+
+func (g *gen) contents() error {
+	path := "docs/report.pdf"
+	for _, c := range []struct{ size, bs int }{
+		{0, 4096}, {1, 4096}, {4095, 4096}, {4096, 4096}, {4097, 4096}, {8193, 4096}, {20000, 8192},
+	} {
+		id := fileID("inode", 1234567, path)
+		hdr := header(id, c.bs)
+		parts := seal(hdr, path, plaintext(c.size), c.bs)
+		whole := bytes.Join(parts, nil)
+		sum := sha256.Sum256(whole)
+		v := newVector("content", "plaintext byte i is i mod 251")
+		v.Set("content_key", hexs(contentKey))
+		v.Set("path", path)
+		v.Set("block_size", strconv.Itoa(c.bs))
+		v.Set("file_id", hexs(id))
+		v.Set("plain_size", strconv.Itoa(c.size))
+		v.Set("cipher_size", strconv.Itoa(len(whole)))
+		v.Set("blocks", strconv.Itoa(len(parts)-1))
+		v.Set("cipher_sha256", hexs(sum[:]))
+		v.Set("header", hexs(hdr))
+		v.Set("first_block", hexs(parts[1]))
+		v.Set("last_block", hexs(parts[len(parts)-1]))
+		if len(whole) <= 64 {
+			v.Set("ciphertext", hexs(whole))
+		}
+		if err := g.write(fmt.Sprintf("content-%d-bs%d", c.size, c.bs), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *gen) names() error {
+	long := strings.Repeat("long file name ", 12) + "end.txt" // 187 bytes: too long once encrypted
+	for _, c := range []struct {
+		file, encoding, parent, name string
+		nameMax                      int
+	}{
+		{"name-root-base32", "base32", "", "hello.txt", 255},
+		{"name-nested-base32", "base32", "docs/2024", "hello.txt", 255},
+		{"name-root-base64", "base64", "", "hello.txt", 255},
+		{"name-nested-base64", "base64", "docs/2024", "hello.txt", 255},
+		{"name-non-utf8", "base32", "docs", "caf\xe9\xff.txt", 255},
+		{"name-unicode-parent", "base64", "Fotos/Ürlaub", "日本.jpg", 255},
+		{"name-long-base32", "base32", "docs", long, 255},
+		{"name-long-base64", "base64", "", long, 255},
+		{"name-long-limit-143", "base32", "docs", "just over the limit of 143 bytes once encrypted.txt", 143},
+	} {
+		ct := sivSeal(nameKey, []byte(c.name), []byte(c.parent))
+		full := b32.EncodeToString(ct)
+		if c.encoding == "base64" {
+			full = b64.EncodeToString(ct)
+		}
+		v := newVector("name", "entry name in the view of name inside parent")
+		v.Set("name_key", hexs(nameKey))
+		v.Set("encoding", c.encoding)
+		v.Set("name_max", strconv.Itoa(c.nameMax))
+		v.Set("parent_hex", hexs([]byte(c.parent)))
+		v.Set("name_hex", hexs([]byte(c.name)))
+		v.Set("full", full)
+		if len(full) > c.nameMax {
+			h := sha256.Sum256([]byte(full))
+			entry := "efs.L." + b32.EncodeToString(h[:])
+			v.Set("long", "true")
+			v.Set("entry", entry)
+			v.Set("companion", entry+".name")
+			v.Set("companion_content", full)
+		} else {
+			v.Set("long", "false")
+			v.Set("entry", full)
+		}
+		if err := g.write(c.file, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *gen) symlinks() error {
+	for _, c := range []struct{ file, link, target string }{
+		{"symlink-relative", "docs/latest", "../archive/2024/report.pdf"},
+		{"symlink-absolute-root", "home", "/home/alice"},
+	} {
+		v := newVector("symlink", "encrypted symlink target (always base64url)")
+		v.Set("symlink_key", hexs(symlinkKey))
+		v.Set("link_path_hex", hexs([]byte(c.link)))
+		v.Set("target_hex", hexs([]byte(c.target)))
+		v.Set("encrypted", b64.EncodeToString(sivSeal(symlinkKey, []byte(c.target), []byte(c.link))))
+		if err := g.write(c.file, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const configHeader = `# efs config (format v1). Keep it with the backup: efs reads it to restore.
+# The master key inside is wrapped with your password (argon2id + AES-SIV).
+# Without this file, the master key printed by "efs init" and --masterkey
+# still restore the backup. Do not edit: the fields are authenticated.
+`
+
+func (g *gen) configs() error {
+	password := "correct horse battery staple"
+	salt := make([]byte, 32)
+	for i := range salt {
+		salt[i] = byte(0xa0 + i)
+	}
+	const time, memory, threads = 1, 8192, 1
+	kek := argon2.IDKey([]byte(password), salt, time, memory, threads, 64)
+	wrapped := sivSeal(kek, masterKey, []byte("efs-v1 master key"))
+	for _, c := range []struct {
+		file, encoding, fileID, expect string
+		nameMax, blockSize, macBlock   int
+	}{
+		{"config-default", "base32", "inode", "success", 255, 4096, 4096},
+		{"config-options", "base64", "path", "success", 143, 65536, 65536},
+		// block_size changed after the MAC was computed: the password is
+		// right, the fields are not.
+		{"config-tampered", "base32", "inode", "tampered", 255, 8192, 4096},
+	} {
+		canonical := fmt.Sprintf("efs-v1 config\nversion=1\nname_encoding=%s\nname_max=%d\nblock_size=%d\nfile_id=%s\nflags=0\n",
+			c.encoding, c.nameMax, c.macBlock, c.fileID)
+		mac := hmacSHA256(configMACKey, []byte(canonical))
+		std := base64.StdEncoding
+		body := fmt.Sprintf("%sversion = 1\ncreator = \"efs vectorgen\"\nname_encoding = %q\nname_max = %d\nblock_size = %d\nfile_id = %q\nflags = 0\n"+
+			"\n[kdf]\nalgorithm = \"argon2id\"\nsalt = %q\ntime = %d\nmemory_kib = %d\nthreads = %d\n"+
+			"\n[key]\nwrapped = %q\nmac = %q\n",
+			configHeader, c.encoding, c.nameMax, c.blockSize, c.fileID,
+			std.EncodeToString(salt), time, memory, threads, std.EncodeToString(wrapped), std.EncodeToString(mac))
+		v := newVector("config", "a config that unlocks with password (the body after ---)")
+		v.Set("expect", c.expect)
+		v.Set("password", password)
+		v.Set("master_key", hexs(masterKey))
+		v.Set("kek", hexs(kek))
+		v.Set("mac_input_hex", hexs([]byte(canonical)))
+		v.Body = []byte(body)
+		if err := g.write(c.file, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
