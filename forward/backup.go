@@ -1,0 +1,429 @@
+// Package forward reads an efs backup (a copy of the encrypted view) back
+// into plaintext: the decrypting read-only FUSE view of `efs mount`, and the
+// walkers behind `efs restore` and `efs fsck`. All three share Backup, which
+// decrypts and authenticates names, long-name companions, symlink targets
+// and contents, and never returns unauthenticated bytes.
+//
+// Errors returned by Backup name ciphertext paths only; the walkers attach
+// plaintext paths to their problem reports for the user's terminal, never to
+// log lines.
+package forward
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/naming"
+)
+
+// ErrDamaged marks problems in the backup itself (as opposed to I/O errors
+// of the machine): a name, companion, header, size or block that fails.
+var ErrDamaged = errors.New("backup is damaged")
+
+// Backup is an unlocked backup directory. It is safe for concurrent use.
+type Backup struct {
+	dir      string
+	keys     *config.Keys
+	settings config.Settings
+	namer    *naming.Namer
+}
+
+// New returns a Backup for the ciphertext directory dir.
+func New(dir string, keys *config.Keys, s config.Settings) (*Backup, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	n, err := naming.New(keys.Name(), keys.Symlink(), naming.Options{Encoding: s.NameEncoding, NameMax: s.NameMax})
+	if err != nil {
+		return nil, err
+	}
+	return &Backup{dir: dir, keys: keys, settings: s, namer: n}, nil
+}
+
+// Dir is the ciphertext directory.
+func (b *Backup) Dir() string { return b.dir }
+
+// Kind classifies an entry.
+type Kind int
+
+// Entry kinds; Other is anything a backup cannot hold (devices, fifos).
+const (
+	Dir Kind = iota
+	Regular
+	Symlink
+	Other
+)
+
+func kindOf(mode uint32) Kind {
+	switch mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		return Dir
+	case syscall.S_IFREG:
+		return Regular
+	case syscall.S_IFLNK:
+		return Symlink
+	}
+	return Other
+}
+
+// Entry is one authenticated directory entry of the backup.
+type Entry struct {
+	// Name and Rel are the plaintext name and path (relative to the root).
+	Name, Rel string
+	// CName and CRel are the ciphertext entry name and path.
+	CName, CRel string
+	Kind        Kind
+	// Stat is the ciphertext entry's lstat, with Size replaced by the
+	// plaintext size for regular files.
+	Stat syscall.Stat_t
+}
+
+// Problem is one thing in the backup that failed authentication or could
+// not be read. Rel is the plaintext path when it is known (never logged),
+// CRel the ciphertext path.
+type Problem struct {
+	Rel, CRel string
+	Err       error
+}
+
+func (p Problem) Error() string {
+	return fmt.Sprintf("%s: %v", p.CRel, p.Err)
+}
+
+func join(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// cpath is the absolute path of a ciphertext relative path.
+func (b *Backup) cpath(crel string) string {
+	if crel == "" {
+		return b.dir
+	}
+	return b.dir + "/" + crel
+}
+
+// Lstat returns the ciphertext entry's stat with the plaintext size. A
+// regular file whose size no plaintext maps to is reported as damaged.
+func (b *Backup) Lstat(crel string) (syscall.Stat_t, error) {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(b.cpath(crel), &st); err != nil {
+		return st, &os.PathError{Op: "lstat", Path: crel, Err: err}
+	}
+	if kindOf(st.Mode) == Regular {
+		n, err := content.PlainSize(st.Size, b.settings.BlockSize)
+		if err != nil {
+			return st, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
+		}
+		st.Size = n
+		st.Blocks = (n + 511) / 512
+	}
+	return st, nil
+}
+
+// decryptEntry turns ciphertext entry cname inside the directory (rel,
+// crel) into its plaintext name, resolving long names through their
+// companion files.
+func (b *Backup) decryptEntry(rel, crel, cname string) (string, error) {
+	full := cname
+	if naming.IsLongName(cname) {
+		data, err := os.ReadFile(b.cpath(join(crel, cname+naming.CompanionSuffix)))
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return "", fmt.Errorf("%w: long name without its companion file %s", ErrDamaged, cname+naming.CompanionSuffix)
+			}
+			return "", fmt.Errorf("reading companion: %w", err)
+		}
+		full = string(data)
+		if err := b.namer.CheckCompanion(cname, full); err != nil {
+			return "", fmt.Errorf("%w: companion %s: %w", ErrDamaged, cname+naming.CompanionSuffix, err)
+		}
+	}
+	name, err := b.namer.DecryptName(rel, full)
+	if err != nil {
+		return "", fmt.Errorf("%w: name: %w", ErrDamaged, err)
+	}
+	return name, nil
+}
+
+// ReadDir lists the directory whose plaintext path is rel and ciphertext
+// path crel, sorted by plaintext name. Entries that fail authentication are
+// left out and returned as problems, as are orphan companion files.
+func (b *Backup) ReadDir(rel, crel string) ([]Entry, []Problem, error) {
+	f, err := os.Open(b.cpath(crel))
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening directory %s: %w", crel, err)
+	}
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing directory %s: %w", crel, err)
+	}
+	present := make(map[string]bool, len(names))
+	for _, n := range names {
+		present[n] = true
+	}
+	var out []Entry
+	var probs []Problem
+	for _, cname := range names {
+		c := join(crel, cname)
+		if crel == "" && cname == naming.ConfigName {
+			continue
+		}
+		if long, ok := naming.IsCompanion(cname); ok {
+			if !present[long] {
+				probs = append(probs, Problem{CRel: c, Err: fmt.Errorf("%w: companion file without its long-name entry", ErrDamaged)})
+			}
+			continue
+		}
+		name, err := b.decryptEntry(rel, crel, cname)
+		if err != nil {
+			probs = append(probs, Problem{CRel: c, Err: err})
+			continue
+		}
+		e := Entry{Name: name, Rel: join(rel, name), CName: cname, CRel: c}
+		e.Stat, err = b.Lstat(c)
+		e.Kind = kindOf(e.Stat.Mode)
+		if err != nil {
+			probs = append(probs, Problem{Rel: e.Rel, CRel: c, Err: err})
+			if e.Kind != Regular {
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, probs, nil
+}
+
+// Lookup finds the plaintext name inside the directory (rel, crel) without
+// listing it: it encrypts the name and checks the ciphertext entry (and,
+// for a long name, its companion).
+func (b *Backup) Lookup(rel, crel, name string) (Entry, error) {
+	if !naming.ValidName(name) {
+		return Entry{}, &os.PathError{Op: "lookup", Path: crel, Err: syscall.ENOENT}
+	}
+	ne := b.namer.Entry(rel, name)
+	c := join(crel, ne.Name)
+	e := Entry{Name: name, Rel: join(rel, name), CName: ne.Name, CRel: c}
+	var err error
+	e.Stat, err = b.Lstat(c)
+	e.Kind = kindOf(e.Stat.Mode)
+	if err != nil {
+		return e, err
+	}
+	if ne.Long() {
+		data, err := os.ReadFile(b.cpath(c + naming.CompanionSuffix))
+		if err != nil {
+			return e, fmt.Errorf("%s: %w: long name without a readable companion: %w", c, ErrDamaged, err)
+		}
+		if string(data) != ne.Full {
+			return e, fmt.Errorf("%s: %w: companion does not hold the expected name", c, ErrDamaged)
+		}
+	}
+	return e, nil
+}
+
+// Resolve maps a plaintext relative path to its entry, component by
+// component. The root is returned for "".
+func (b *Backup) Resolve(rel string) (Entry, error) {
+	rel = strings.Trim(path.Clean("/"+rel), "/")
+	var e Entry
+	var err error
+	e.Stat, err = b.Lstat("")
+	if err != nil {
+		return e, err
+	}
+	e.Kind = kindOf(e.Stat.Mode)
+	if rel == "" {
+		return e, nil
+	}
+	for _, name := range strings.Split(rel, "/") {
+		if e.Kind != Dir {
+			return e, &os.PathError{Op: "lookup", Path: e.CRel, Err: syscall.ENOTDIR}
+		}
+		if e, err = b.Lookup(e.Rel, e.CRel, name); err != nil {
+			return e, err
+		}
+	}
+	return e, nil
+}
+
+// EncryptPath maps a plaintext relative path to the ciphertext relative
+// path (long names as their stand-ins). long lists the ciphertext paths of
+// the components that are long names.
+func (b *Backup) EncryptPath(rel string) (crel string, long []string) {
+	rel = strings.Trim(path.Clean("/"+rel), "/")
+	if rel == "" {
+		return "", nil
+	}
+	parent := ""
+	for _, name := range strings.Split(rel, "/") {
+		ne := b.namer.Entry(parent, name)
+		crel = join(crel, ne.Name)
+		if ne.Long() {
+			long = append(long, crel)
+		}
+		parent = join(parent, name)
+	}
+	return crel, long
+}
+
+// DecryptPath maps a ciphertext relative path to the plaintext one. A
+// companion file maps to the plaintext path of its entry, with
+// companion set.
+func (b *Backup) DecryptPath(crel string) (rel string, companion bool, err error) {
+	crel = strings.Trim(path.Clean("/"+crel), "/")
+	if crel == "" {
+		return "", false, nil
+	}
+	if crel == naming.ConfigName {
+		return "", false, fmt.Errorf("%s is the backup's config, not an encrypted entry", crel)
+	}
+	parts := strings.Split(crel, "/")
+	cdir := ""
+	for i, cname := range parts {
+		if i == len(parts)-1 {
+			if long, ok := naming.IsCompanion(cname); ok {
+				cname, companion = long, true
+			}
+		}
+		name, err := b.decryptEntry(rel, cdir, cname)
+		if err != nil {
+			return "", false, fmt.Errorf("%s: %w", join(cdir, cname), err)
+		}
+		rel = join(rel, name)
+		cdir = join(cdir, cname)
+	}
+	return rel, companion, nil
+}
+
+// Readlink decrypts the target of the symlink at (rel, crel).
+func (b *Backup) Readlink(rel, crel string) (string, error) {
+	enc, err := os.Readlink(b.cpath(crel))
+	if err != nil {
+		return "", fmt.Errorf("reading symlink %s: %w", crel, err)
+	}
+	t, err := b.namer.DecryptTarget(rel, enc)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
+	}
+	return t, nil
+}
+
+// File is an open ciphertext file whose plaintext can be read at any
+// offset; every block read is authenticated. Safe for concurrent use.
+type File struct {
+	f     *os.File
+	crel  string
+	enc   *content.File
+	csize int64
+	size  int64
+}
+
+// Open opens the regular file at (rel, crel): it reads and checks the
+// header and derives the per-file key from it and the plaintext path.
+func (b *Backup) Open(rel, crel string) (*File, error) {
+	f, err := os.Open(b.cpath(crel))
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", crel, err)
+	}
+	file, err := b.open(f, rel, crel)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return file, nil
+}
+
+func (b *Backup) open(f *os.File, rel, crel string) (*File, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", crel, err)
+	}
+	size, err := content.PlainSize(st.Size(), b.settings.BlockSize)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
+	}
+	var hb [content.HeaderSize]byte
+	if _, err := f.ReadAt(hb[:], 0); err != nil {
+		return nil, fmt.Errorf("%s: reading header: %w", crel, err)
+	}
+	h, err := content.ParseHeader(hb[:])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
+	}
+	if h.BlockSize() != b.settings.BlockSize {
+		return nil, fmt.Errorf("%s: %w: header block size %d differs from the config's %d", crel, ErrDamaged, h.BlockSize(), b.settings.BlockSize)
+	}
+	enc, err := content.NewFile(b.keys.Content(), h, rel)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", crel, err)
+	}
+	return &File{f: f, crel: crel, enc: enc, csize: st.Size(), size: size}, nil
+}
+
+// Size is the plaintext size.
+func (f *File) Size() int64 { return f.size }
+
+// CRel is the ciphertext path, for log lines.
+func (f *File) CRel() string { return f.crel }
+
+// ReadAt reads plaintext at off. A block that fails authentication fails
+// the whole call with an error wrapping content.ErrNotAuthentic and
+// ErrDamaged, naming the ciphertext file and no plaintext.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.enc.DecryptAt(p, off, f.csize, f.f)
+	if err != nil && err != io.EOF {
+		if errors.Is(err, content.ErrNotAuthentic) || errors.Is(err, content.ErrSize) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, fmt.Errorf("%s: %w: %w", f.crel, ErrDamaged, err)
+		}
+		return 0, fmt.Errorf("%s: %w", f.crel, err)
+	}
+	return n, err
+}
+
+// Verify authenticates every block of the file, reading chunk bytes of
+// plaintext at a time into buf; it returns the offset of the first failing
+// chunk with the error.
+func (f *File) Verify(buf []byte, progress func(int64)) (int64, error) {
+	if f.size == 0 {
+		// Reading offset 0 of an empty file authenticates its empty
+		// final block.
+		_, err := f.ReadAt(buf, 0)
+		if err == io.EOF {
+			err = nil
+		}
+		return 0, err
+	}
+	for off := int64(0); off < f.size; {
+		n, err := f.ReadAt(buf, off)
+		if err != nil && err != io.EOF {
+			return off, err
+		}
+		off += int64(n)
+		if progress != nil {
+			progress(int64(n))
+		}
+		if n == 0 {
+			return off, fmt.Errorf("%s: short read", f.crel)
+		}
+	}
+	return f.size, nil
+}
+
+// Close closes the ciphertext file and wipes the file key.
+func (f *File) Close() error {
+	f.enc.Wipe()
+	return f.f.Close()
+}

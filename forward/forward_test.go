@@ -1,0 +1,259 @@
+package forward
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/naming"
+)
+
+// testKeys derives keys from a fixed master key.
+func testKeys(t testing.TB) *config.Keys {
+	t.Helper()
+	mk, err := config.ParseMasterKey(strings.Repeat("0123456789abcdef", 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := mk.Derive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// encryptTree writes the ciphertext of the plaintext tree plain into out,
+// straight from the format description (names, long names, headers,
+// blocks, symlinks), independently of the reverse package.
+func encryptTree(t testing.TB, keys *config.Keys, s config.Settings, plain, out string) {
+	t.Helper()
+	namer, err := naming.New(keys.Name(), keys.Symlink(), naming.Options{Encoding: s.NameEncoding, NameMax: s.NameMax})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(rel, cdir string)
+	walk = func(rel, cdir string) {
+		ents, err := os.ReadDir(filepath.Join(plain, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, de := range ents {
+			crel := join(rel, de.Name())
+			ne := namer.Entry(rel, de.Name())
+			cpath := filepath.Join(cdir, ne.Name)
+			if ne.Long() {
+				if err := os.WriteFile(cpath+naming.CompanionSuffix, []byte(ne.Full), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var st syscall.Stat_t
+			if err := syscall.Lstat(filepath.Join(plain, crel), &st); err != nil {
+				t.Fatal(err)
+			}
+			switch st.Mode & syscall.S_IFMT {
+			case syscall.S_IFDIR:
+				if err := os.Mkdir(cpath, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				walk(crel, cpath)
+				os.Chmod(cpath, os.FileMode(st.Mode&0o777))
+			case syscall.S_IFREG:
+				data, err := os.ReadFile(filepath.Join(plain, crel))
+				if err != nil {
+					t.Fatal(err)
+				}
+				id := content.DeriveFileID(keys.FileID(), s.FileID, st.Ino, crel)
+				h, err := content.NewHeader(id, s.BlockSize)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f, err := content.NewFile(keys.Content(), h, crel)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ct := make([]byte, content.CipherSize(int64(len(data)), s.BlockSize))
+				if _, err := f.EncryptAt(ct, 0, int64(len(data)), bytes.NewReader(data)); err != nil && err != io.EOF {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(cpath, ct, os.FileMode(st.Mode&0o777)); err != nil {
+					t.Fatal(err)
+				}
+			case syscall.S_IFLNK:
+				target, err := os.Readlink(filepath.Join(plain, crel))
+				if err != nil {
+					t.Fatal(err)
+				}
+				enc, err := namer.EncryptTarget(crel, target)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(enc, cpath); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	walk("", out)
+}
+
+// sampleTree writes a small tree with edge cases and returns its files.
+func sampleTree(t testing.TB, dir string) map[string][]byte {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	files := map[string][]byte{}
+	for _, n := range []int{0, 1, 4095, 4096, 4097, 300000} {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		files[filepath.Join("sizes", "f-"+itoa(n))] = b
+	}
+	files[strings.Repeat("L", 200)+"/deep/"+strings.Repeat("x", 255)] = []byte("long names")
+	files["non-utf8-\xff\xfe"] = []byte("bytes")
+	for rel, b := range files {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("sizes/../non-utf8-\xff\xfe", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	s := ""
+	for ; n > 0; n /= 10 {
+		s = string(rune('0'+n%10)) + s
+	}
+	return s
+}
+
+func setup(t *testing.T, s config.Settings) (*Backup, string, map[string][]byte) {
+	t.Helper()
+	plain, cipher := t.TempDir(), t.TempDir()
+	files := sampleTree(t, plain)
+	keys := testKeys(t)
+	encryptTree(t, keys, s, plain, cipher)
+	b, err := New(cipher, keys, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, cipher, files
+}
+
+func checkRestored(t *testing.T, dest string, files map[string][]byte) {
+	t.Helper()
+	for rel, want := range files {
+		got, err := os.ReadFile(filepath.Join(dest, rel))
+		if err != nil {
+			t.Errorf("restored file: %v", err)
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%q: restored %d bytes differ from the original %d", rel, len(got), len(want))
+		}
+	}
+	if target, err := os.Readlink(filepath.Join(dest, "link")); err != nil || target != "sizes/../non-utf8-\xff\xfe" {
+		t.Errorf("symlink: %q, %v", target, err)
+	}
+}
+
+func TestCheckAndRestore(t *testing.T) {
+	for _, s := range []config.Settings{
+		config.Defaults(),
+		{NameEncoding: naming.Base64, NameMax: 143, BlockSize: 1 << 16, FileID: content.FileIDPath},
+	} {
+		b, _, files := setup(t, s)
+		rep := Check(b, WalkOptions{})
+		if len(rep.Problems) != 0 || rep.Files != int64(len(files)) || rep.Symlinks != 1 {
+			t.Fatalf("fsck of an intact backup: %+v", rep)
+		}
+		dest := t.TempDir()
+		if rep := Restore(b, dest, nil, WalkOptions{}); len(rep.Problems) != 0 {
+			t.Fatalf("restore: %v", rep.Problems)
+		}
+		checkRestored(t, dest, files)
+		// A second restore refuses to overwrite.
+		if rep := Restore(b, dest, []string{"link"}, WalkOptions{}); len(rep.Problems) != 1 {
+			t.Errorf("restore over an existing file: %v", rep.Problems)
+		}
+	}
+}
+
+func TestRestoreOnePath(t *testing.T) {
+	b, _, files := setup(t, config.Defaults())
+	dest := t.TempDir()
+	rel := filepath.Join("sizes", "f-4096")
+	if rep := Restore(b, dest, []string{rel}, WalkOptions{}); len(rep.Problems) != 0 || rep.Files != 1 {
+		t.Fatalf("restore of one path: %+v", rep)
+	}
+	got, err := os.ReadFile(filepath.Join(dest, rel))
+	if err != nil || !bytes.Equal(got, files[rel]) {
+		t.Fatalf("restored %d bytes, %v", len(got), err)
+	}
+	if _, err := os.Stat(filepath.Join(dest, "link")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("restore of one path restored more: %v", err)
+	}
+}
+
+func TestPaths(t *testing.T) {
+	b, cipher, _ := setup(t, config.Defaults())
+	for _, rel := range []string{"sizes/f-1", strings.Repeat("L", 200) + "/deep/" + strings.Repeat("x", 255), "link"} {
+		crel, long := b.EncryptPath(rel)
+		if _, err := os.Lstat(filepath.Join(cipher, crel)); err != nil {
+			t.Fatalf("encrypted path does not exist: %v", err)
+		}
+		if strings.HasPrefix(rel, "L") != (len(long) > 0) {
+			t.Errorf("long components %v", long)
+		}
+		back, comp, err := b.DecryptPath(crel)
+		if err != nil || back != rel || comp {
+			t.Errorf("DecryptPath(EncryptPath(%q)) = %q, %v, %v", rel, back, comp, err)
+		}
+	}
+}
+
+func TestTamper(t *testing.T) {
+	b, cipher, _ := setup(t, config.Defaults())
+	crel, _ := b.EncryptPath("sizes/f-300000")
+	p := filepath.Join(cipher, crel)
+	data, _ := os.ReadFile(p)
+	data[content.HeaderSize+3*(4096+16)+100] ^= 1
+	os.WriteFile(p, data, 0o644)
+	rep := Check(b, WalkOptions{})
+	if len(rep.Problems) != 1 || rep.Problems[0].Rel != "sizes/f-300000" || !errors.Is(rep.Problems[0].Err, content.ErrNotAuthentic) {
+		t.Fatalf("fsck after a flipped byte: %v", rep.Problems)
+	}
+	if !strings.Contains(rep.Problems[0].Err.Error(), "block 3") {
+		t.Errorf("problem does not name the block: %v", rep.Problems[0].Err)
+	}
+	dest := t.TempDir()
+	rep = Restore(b, dest, nil, WalkOptions{})
+	if len(rep.Problems) != 1 {
+		t.Fatalf("restore after a flipped byte: %v", rep.Problems)
+	}
+	if _, err := os.Stat(filepath.Join(dest, "sizes/f-300000")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("damaged file was restored: %v", err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dest, "sizes", ".efs-restore-*"))
+	if len(left) != 0 {
+		t.Errorf("temporary files left behind: %v", left)
+	}
+}

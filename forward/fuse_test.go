@@ -1,0 +1,77 @@
+package forward
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
+	"golang.org/x/sys/unix"
+)
+
+// requireFUSE skips without FUSE unless EFS_REQUIRE_FUSE is set.
+func requireFUSE(t *testing.T) {
+	t.Helper()
+	fd, err := unix.Open("/dev/fuse", unix.O_RDWR, 0)
+	if err == nil {
+		unix.Close(fd)
+		return
+	}
+	if os.Getenv("EFS_REQUIRE_FUSE") != "" {
+		t.Fatalf("FUSE is required (EFS_REQUIRE_FUSE is set) but unavailable: %v", err)
+	}
+	t.Skipf("FUSE unavailable: %v", err)
+}
+
+func TestMountReadsAndFailsClosed(t *testing.T) {
+	requireFUSE(t)
+	b, cipher, files := setup(t, config.Defaults())
+	crel, _ := b.EncryptPath("sizes/f-4097")
+	p := filepath.Join(cipher, crel)
+	data, _ := os.ReadFile(p)
+	data[content.HeaderSize+4096+16+5] ^= 0x80 // second block
+	os.WriteFile(p, data, 0o644)
+
+	mnt := t.TempDir()
+	server, err := Mount(b, mnt, MountOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Unmount() })
+	for rel, want := range files {
+		got, err := os.ReadFile(filepath.Join(mnt, rel))
+		if rel == "sizes/f-4097" {
+			if !errors.Is(err, syscall.EIO) {
+				t.Errorf("tampered file read: %d bytes, %v; want EIO", len(got), err)
+			}
+			continue
+		}
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%q: %d bytes, %v", rel, len(got), err)
+		}
+		st, err := os.Stat(filepath.Join(mnt, rel))
+		if err != nil || st.Size() != int64(len(want)) || st.Mode().Perm() != 0o640 {
+			t.Errorf("%q: stat %v, %v", rel, st, err)
+		}
+	}
+	// The mount stays up after the failure.
+	if got, err := os.ReadFile(filepath.Join(mnt, "sizes/f-4096")); err != nil || !bytes.Equal(got, files["sizes/f-4096"]) {
+		t.Errorf("reading after a failed read: %d bytes, %v", len(got), err)
+	}
+	if target, err := os.Readlink(filepath.Join(mnt, "link")); err != nil || target != "sizes/../non-utf8-\xff\xfe" {
+		t.Errorf("readlink: %q, %v", target, err)
+	}
+	if err := os.WriteFile(filepath.Join(mnt, "new"), nil, 0o644); err == nil {
+		t.Error("writing into the read-only view succeeded")
+	}
+	var cst, mst syscall.Stat_t
+	syscall.Lstat(filepath.Join(cipher, crel), &cst)
+	syscall.Lstat(filepath.Join(mnt, "sizes/f-4097"), &mst)
+	if cst.Ino != mst.Ino {
+		t.Errorf("inode %d in the view, %d in the backup", mst.Ino, cst.Ino)
+	}
+}
