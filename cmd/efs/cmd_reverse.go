@@ -1,5 +1,111 @@
 package main
 
-// Owned by the reverse work (issue 3): efs reverse.
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
 
-func runReverse(args []string) error { return withCode(exitUnavailable, errUnavailable) }
+	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/reverse"
+)
+
+// runReverse implements efs reverse PLAINDIR MOUNTPOINT: it mounts the
+// encrypted, read-only view of PLAINDIR and, unless --fg, returns once the
+// view is mounted, leaving a background process to serve it.
+func runReverse(args []string) error {
+	fs := newFlagSet("reverse", "PLAINDIR MOUNTPOINT", "Mount the deterministic, encrypted, read-only view of PLAINDIR at MOUNTPOINT.\nPoint rsync, rclone or any sync tool at MOUNTPOINT; efs unmount MOUNTPOINT ends it.")
+	var kf keyFlags
+	kf.register(fs, false)
+	var mf mountFlags
+	mf.register(fs)
+	var lf logFlags
+	lf.register(fs)
+	var excludes stringList
+	fs.Var(&excludes, "exclude", "leave out entries matching gitignore `PATTERN` (repeatable)")
+	excludeFrom := fs.String("exclude-from", "", "read exclude patterns from `FILE` (gitignore syntax, one per line)")
+	oneFS := fs.Bool("one-file-system", false, "show directories on other file systems as empty")
+	pos, err := parseArgs(fs, args, 2, 2)
+	if err != nil {
+		return err
+	}
+	plainDir, mnt := pos[0], pos[1]
+	if err := checkDir("PLAINDIR", plainDir); err != nil {
+		return err
+	}
+	if err := checkMountpoint(mnt); err != nil {
+		return err
+	}
+	exclude, err := excluder(excludes, *excludeFrom)
+	if err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(plainDir, config.FileName)
+	hint := fmt.Sprintf(" (run efs init %s first, or give --config FILE)", plainDir)
+	if !mf.fg && !isDaemonChild() {
+		// Fail before asking for a password when there is no config.
+		path := cfgPath
+		if kf.config != "" {
+			path = kf.config
+		}
+		if _, err := config.Load(path); errors.Is(err, config.ErrNotFound) {
+			return fmt.Errorf("%w: %s%s", err, path, hint)
+		}
+		return daemonize(&kf.passwordFlags, true)
+	}
+	log, _, err := daemonLogger(&mf, &lf)
+	if err != nil {
+		return err
+	}
+	u, err := kf.unlock(cfgPath, hint, log)
+	if err != nil {
+		return err
+	}
+	// The keys stay alive while the view is mounted and are wiped after.
+	defer u.Wipe()
+	tree, err := reverse.New(plainDir, u.Keys, reverse.Options{
+		Settings:      u.Settings,
+		ConfigPath:    u.ConfigPath,
+		Exclude:       exclude,
+		OneFileSystem: *oneFS,
+		Logger:        log,
+	})
+	if err != nil {
+		return withCode(exitBadDir, err)
+	}
+	defer tree.Close()
+	absPlain, err := filepath.Abs(plainDir)
+	if err != nil {
+		absPlain = plainDir
+	}
+	server, err := reverse.Mount(tree, mnt, reverse.MountOptions{
+		AllowOther: mf.allowOther,
+		FsName:     absPlain,
+		Debug:      lf.verbose && mf.fg,
+	})
+	if err != nil {
+		return withCode(exitNoFUSE, fmt.Errorf("mounting %s: %w", mnt, err))
+	}
+	log.Info("mounted the encrypted view", "mountpoint", mnt)
+	serve(server, mnt, log)
+	return nil
+}
+
+// excluder builds the matcher for --exclude and --exclude-from; nil when
+// neither is given.
+func excluder(patterns []string, from string) (reverse.Excluder, error) {
+	if from != "" {
+		more, err := reverse.ReadExcludeFile(from)
+		if err != nil {
+			return nil, withCode(exitUsage, fmt.Errorf("--exclude-from: %w", err))
+		}
+		patterns = append(patterns, more...)
+	}
+	if len(patterns) == 0 {
+		return nil, nil
+	}
+	ex, err := reverse.NewExcluder(patterns)
+	if err != nil {
+		return nil, withCode(exitUsage, fmt.Errorf("--exclude: %w", err))
+	}
+	return ex, nil
+}

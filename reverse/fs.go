@@ -1,0 +1,607 @@
+package reverse
+
+// The FUSE side of the reverse view: a read-only go-fuse file system over a
+// Tree. Every node keeps the plaintext path it stands for and asks the Tree
+// again on each call, so the view follows the plaintext tree as it changes
+// (within the 1 s kernel cache). Nothing here writes to the plaintext tree:
+// the mount is "ro", the nodes implement only read operations, and go-fuse's
+// defaults refuse the rest.
+//
+// Hard links: every path is its own file in the view (its own key, inode
+// number and ciphertext), so regular files always report one link, whatever
+// the plaintext link count. A sync tool that preserves hard links would
+// otherwise look for link partners that do not exist in the view.
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"log/slog"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/naming"
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+)
+
+// MountOptions configure Mount.
+type MountOptions struct {
+	// AllowOther lets other users see the mount (FUSE allow_other).
+	AllowOther bool
+	// FsName is shown as the mount's source in the mount table and df.
+	FsName string
+	// Debug logs every FUSE request to the Tree's logger. Debug lines
+	// carry view names only (the view never holds plaintext names).
+	Debug bool
+}
+
+// Virtual inode kinds for Tree.VirtualIno.
+const (
+	inoKindConfig    = "config"
+	inoKindCompanion = "companion"
+)
+
+// cacheTTL is how long the kernel may cache entries, attributes and
+// negative lookups. Set explicitly: go-fuse treats nil as "no caching".
+const cacheTTL = time.Second
+
+// maxRead is the largest read request the kernel may send (go-fuse uses
+// MaxWrite as max_read and max_pages too). 1 MiB is the most the kernel
+// grants without raising fs.fuse.max_pages_limit; larger requests let
+// content seal more blocks in parallel per round trip.
+const maxRead = 1 << 20
+
+// Mount mounts the view of t at mountpoint and returns the running server.
+// t and its keys must stay alive until the server has stopped.
+func Mount(t *Tree, mountpoint string, opts MountOptions) (*fuse.Server, error) {
+	fo, root, err := FSOptions(t, opts)
+	if err != nil {
+		return nil, err
+	}
+	return fs.Mount(mountpoint, root, fo)
+}
+
+// FSOptions returns the go-fuse options and the root node Mount uses, for
+// callers (tests) that mount with go-fuse directly.
+func FSOptions(t *Tree, opts MountOptions) (*fs.Options, fs.InodeEmbedder, error) {
+	st, err := t.Lstat("")
+	if err != nil {
+		return nil, nil, err
+	}
+	v := &view{tree: t, log: t.log}
+	root := &dirNode{node: node{v: v}, rel: "", viewRel: "", plainIno: st.Ino, dev: st.Dev}
+	rootAttr := fs.StableAttr{Mode: unix.S_IFDIR, Ino: t.Ino("", st.Ino)}
+	ttl := cacheTTL
+	fsName := opts.FsName
+	if fsName == "" {
+		fsName = "efs"
+	}
+	fo := &fs.Options{
+		MountOptions: fuse.MountOptions{
+			AllowOther: opts.AllowOther,
+			FsName:     fsName,
+			Name:       "efs",
+			// "ro": the kernel refuses every write with EROFS before it
+			// reaches us. default_permissions: the kernel checks the
+			// plaintext mode bits (matters with --allow-other).
+			Options:      []string{"ro", "default_permissions"},
+			MaxWrite:     maxRead,
+			MaxReadAhead: maxRead,
+			// Up to 64 readahead requests in flight instead of 12.
+			MaxBackground: 64,
+			Debug:         opts.Debug,
+			Logger:        log.New(slogWriter{t.log, slog.LevelDebug}, "", 0),
+		},
+		EntryTimeout:    &ttl,
+		AttrTimeout:     &ttl,
+		NegativeTimeout: &ttl,
+		// Show mode 000 as 000, not as go-fuse's 0644/0755 stand-in.
+		NullPermissions: true,
+		// A stable root inode number, like every other node's.
+		RootStableAttr: &rootAttr,
+		Logger:         log.New(slogWriter{t.log, slog.LevelWarn}, "", 0),
+	}
+	return fo, root, nil
+}
+
+// slogWriter turns go-fuse's log.Logger lines into slog records.
+type slogWriter struct {
+	log   *slog.Logger
+	level slog.Level
+}
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.log.Log(context.Background(), w.level, "fuse: "+string(p))
+	return len(p), nil
+}
+
+// view is the state shared by all nodes of one mount.
+type view struct {
+	tree *Tree
+	log  *slog.Logger
+}
+
+// Interfaces the nodes implement. Left out on purpose, because the view is
+// read-only: Setattr, Create, Mkdir, Mknod, Link, Symlink, Unlink, Rmdir,
+// Rename, Setxattr, Removexattr, Write, Fsync, Flush, Allocate,
+// CopyFileRange, Lseek (no holes: ciphertext has none), locks and ioctls.
+// The "ro" mount makes the kernel refuse writes with EROFS before they
+// reach go-fuse, whose defaults refuse anything that still arrives.
+var (
+	_ fs.NodeLookuper       = (*dirNode)(nil)
+	_ fs.NodeOpendirHandler = (*dirNode)(nil)
+	_ fs.NodeGetattrer      = (*dirNode)(nil)
+	_ fs.NodeStatfser       = (*dirNode)(nil)
+	_ fs.NodeGetxattrer     = (*dirNode)(nil)
+	_ fs.NodeListxattrer    = (*dirNode)(nil)
+
+	_ fs.FileReaddirenter = (*dirHandle)(nil)
+	_ fs.FileSeekdirer    = (*dirHandle)(nil)
+	_ fs.FileLookuper     = (*dirHandle)(nil)
+
+	_ fs.NodeGetattrer   = (*fileNode)(nil)
+	_ fs.NodeOpener      = (*fileNode)(nil)
+	_ fs.NodeStatfser    = (*fileNode)(nil)
+	_ fs.NodeGetxattrer  = (*fileNode)(nil)
+	_ fs.NodeListxattrer = (*fileNode)(nil)
+	_ fs.FileReader      = (*fileHandle)(nil)
+	_ fs.FileReleaser    = (*fileHandle)(nil)
+
+	_ fs.NodeGetattrer   = (*linkNode)(nil)
+	_ fs.NodeReadlinker  = (*linkNode)(nil)
+	_ fs.NodeStatfser    = (*linkNode)(nil)
+	_ fs.NodeGetxattrer  = (*linkNode)(nil)
+	_ fs.NodeListxattrer = (*linkNode)(nil)
+
+	_ fs.NodeGetattrer   = (*virtualNode)(nil)
+	_ fs.NodeOpener      = (*virtualNode)(nil)
+	_ fs.NodeReader      = (*virtualNode)(nil)
+	_ fs.NodeStatfser    = (*virtualNode)(nil)
+	_ fs.NodeGetxattrer  = (*virtualNode)(nil)
+	_ fs.NodeListxattrer = (*virtualNode)(nil)
+)
+
+// node holds what every node kind shares: the mount's state, statfs and
+// the (empty) extended attributes.
+type node struct {
+	fs.Inode
+	v *view
+}
+
+// Statfs passes the plaintext file system's numbers through.
+func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	var st syscall.Statfs_t
+	if err := syscall.Fstatfs(n.v.tree.rootFD, &st); err != nil {
+		return fs.ToErrno(err)
+	}
+	out.FromStatfsT(&st)
+	return 0
+}
+
+// Getxattr: the view has no extended attributes (plaintext xattrs would
+// leak names and values in the clear).
+func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	return 0, unix.ENODATA
+}
+
+// Listxattr: an empty list.
+func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	return 0, 0
+}
+
+// errno maps a Tree error to the errno the kernel sees.
+func errno(err error) syscall.Errno {
+	var en syscall.Errno
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, ErrNotFound):
+		return syscall.ENOENT
+	case errors.Is(err, ErrNotRegular):
+		return syscall.ESTALE
+	case errors.As(err, &en):
+		return en
+	}
+	return syscall.EIO
+}
+
+// logReason describes err for a log line without any plaintext: an errno
+// name or a content sentinel, never a formatted message that might carry a
+// path.
+func logReason(err error) string {
+	var en syscall.Errno
+	switch {
+	case errors.Is(err, content.ErrChanged):
+		return "plaintext file shrank while it was read"
+	case errors.As(err, &en):
+		return en.Error()
+	}
+	return "unexpected error"
+}
+
+// fillAttr sets out from the plaintext stat st of rel.
+func (v *view) fillAttr(rel string, st *unix.Stat_t, out *fuse.Attr) {
+	out.Ino = v.tree.Ino(rel, st.Ino)
+	out.Mode = st.Mode
+	out.Size = uint64(v.tree.ViewSize(st))
+	out.Nlink = 1
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		out.Nlink = uint32(st.Nlink)
+	}
+	out.Uid, out.Gid = st.Uid, st.Gid
+	out.Atime, out.Atimensec = uint64(st.Atim.Sec), uint32(st.Atim.Nsec)
+	out.Mtime, out.Mtimensec = uint64(st.Mtim.Sec), uint32(st.Mtim.Nsec)
+	out.Ctime, out.Ctimensec = uint64(st.Ctim.Sec), uint32(st.Ctim.Nsec)
+	out.Blksize = 4096
+	out.Blocks = (out.Size + 511) / 512
+}
+
+// newChild makes the inode for plaintext entry e shown as view path
+// viewRel, and fills out.
+func (v *view) newChild(ctx context.Context, parent *fs.Inode, e *Entry, viewRel string, out *fuse.EntryOut) *fs.Inode {
+	v.fillAttr(e.Rel, &e.Stat, &out.Attr)
+	var ops fs.InodeEmbedder
+	switch e.Stat.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		ops = &dirNode{node: node{v: v}, rel: e.Rel, viewRel: viewRel, plainIno: e.Stat.Ino, dev: e.Stat.Dev}
+	case unix.S_IFREG:
+		ops = &fileNode{node: node{v: v}, rel: e.Rel, viewRel: viewRel, plainIno: e.Stat.Ino}
+	default:
+		ops = &linkNode{node: node{v: v}, rel: e.Rel, plainIno: e.Stat.Ino}
+	}
+	return parent.NewInode(ctx, ops, fs.StableAttr{Mode: e.Stat.Mode & unix.S_IFMT, Ino: out.Attr.Ino})
+}
+
+// stat re-reads the plaintext entry behind a node and checks that it is
+// still the same entry (same inode number and type). A replaced entry is
+// ESTALE, which makes the kernel look the path up again.
+func (v *view) stat(rel string, plainIno uint64, kind uint32) (unix.Stat_t, syscall.Errno) {
+	st, err := v.tree.Lstat(rel)
+	if err != nil {
+		return st, errno(err)
+	}
+	if st.Ino != plainIno || st.Mode&unix.S_IFMT != kind {
+		return st, syscall.ESTALE
+	}
+	return st, 0
+}
+
+// dirNode is a plaintext directory.
+type dirNode struct {
+	node
+	rel      string // plaintext path relative to the root
+	viewRel  string // view path, for companion inode numbers and logs
+	plainIno uint64
+	dev      uint64
+}
+
+// otherFS reports whether --one-file-system hides this directory's
+// contents (it lives on another device than the root).
+func (n *dirNode) otherFS() bool { return n.v.tree.oneFS && n.dev != n.v.tree.rootDev }
+
+func (n *dirNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	st, en := n.v.stat(n.rel, n.plainIno, unix.S_IFDIR)
+	if en != 0 {
+		return en
+	}
+	n.v.fillAttr(n.rel, &st, &out.Attr)
+	return 0
+}
+
+func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	if n.otherFS() {
+		return nil, syscall.ENOENT
+	}
+	if n.rel == "" && name == naming.ConfigName {
+		return n.configChild(ctx, out)
+	}
+	if long, ok := naming.IsCompanion(name); ok {
+		e, err := n.v.tree.Lookup(n.rel, long)
+		if err != nil {
+			return nil, errno(err)
+		}
+		return n.companionChild(ctx, &e, out), 0
+	}
+	e, err := n.v.tree.Lookup(n.rel, name)
+	if err != nil {
+		return nil, errno(err)
+	}
+	return n.v.newChild(ctx, &n.Inode, &e, viewJoin(n.viewRel, e.Name), out), 0
+}
+
+func viewJoin(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// configChild is efs.toml: the config bytes, read-only, with the config
+// file's owner and timestamps.
+func (n *dirNode) configChild(ctx context.Context, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	data, st := n.v.tree.Config()
+	if data == nil {
+		return nil, syscall.ENOENT
+	}
+	vn := &virtualNode{node: node{v: n.v}, data: data}
+	vn.attr = virtualAttr(st, uint64(len(data)), n.v.tree.VirtualIno(inoKindConfig, naming.ConfigName), st.Mode&0o444)
+	out.Attr = vn.attr
+	return n.NewInode(ctx, vn, fs.StableAttr{Mode: unix.S_IFREG, Ino: vn.attr.Ino}), 0
+}
+
+// companionChild is the companion file of long entry e: its full encoded
+// name. Its bytes are a pure function of its own view path (the stand-in
+// is a hash of them), so it takes the config's timestamps, which never
+// change with the entry's contents: a sync tool copies it once.
+func (n *dirNode) companionChild(ctx context.Context, e *Entry, out *fuse.EntryOut) *fs.Inode {
+	_, cst := n.v.tree.Config()
+	var st unix.Stat_t
+	if cst != nil {
+		st = *cst
+	} else {
+		st.Uid, st.Gid = e.Stat.Uid, e.Stat.Gid
+	}
+	vn := &virtualNode{node: node{v: n.v}, data: []byte(e.Full)}
+	ino := n.v.tree.VirtualIno(inoKindCompanion, viewJoin(n.viewRel, e.Companion()))
+	vn.attr = virtualAttr(&st, uint64(len(e.Full)), ino, 0o444)
+	out.Attr = vn.attr
+	return n.NewInode(ctx, vn, fs.StableAttr{Mode: unix.S_IFREG, Ino: ino})
+}
+
+// virtualAttr is the attributes of a file efs adds to the view.
+func virtualAttr(st *unix.Stat_t, size, ino uint64, perm uint32) fuse.Attr {
+	return fuse.Attr{
+		Ino: ino, Size: size, Blocks: (size + 511) / 512, Blksize: 4096,
+		Mode: unix.S_IFREG | perm, Nlink: 1,
+		Owner: fuse.Owner{Uid: st.Uid, Gid: st.Gid},
+		Atime: uint64(st.Mtim.Sec), Atimensec: uint32(st.Mtim.Nsec),
+		Mtime: uint64(st.Mtim.Sec), Mtimensec: uint32(st.Mtim.Nsec),
+		Ctime: uint64(st.Mtim.Sec), Ctimensec: uint32(st.Mtim.Nsec),
+	}
+}
+
+// dirItem is one entry of a directory listing.
+type dirItem struct {
+	name string
+	mode uint32
+	ino  uint64
+	kind int // itemEntry, itemCompanion or itemConfig
+	e    *Entry
+}
+
+const (
+	itemEntry = iota
+	itemCompanion
+	itemConfig
+)
+
+// OpendirHandle lists the directory once; the handle then serves
+// readdir(plus) from that listing, so READDIRPLUS costs no extra lookups.
+func (n *dirNode) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	h := &dirHandle{dir: n}
+	if en := h.list(); en != 0 {
+		return nil, 0, en
+	}
+	return h, 0, 0
+}
+
+// dirHandle is an open directory.
+type dirHandle struct {
+	dir   *dirNode
+	items []dirItem
+	pos   int
+}
+
+// list (re)reads the directory.
+func (h *dirHandle) list() syscall.Errno {
+	n := h.dir
+	h.items, h.pos = nil, 0
+	if n.otherFS() {
+		return 0
+	}
+	entries, err := n.v.tree.ReadDir(n.rel)
+	if err != nil {
+		if en := errno(err); en != syscall.ENOENT {
+			n.v.log.Warn("cannot list directory", "path", "/"+n.viewRel, "err", logReason(err))
+		}
+		return errno(err)
+	}
+	items := make([]dirItem, 0, len(entries)+1)
+	for i := range entries {
+		e := &entries[i]
+		items = append(items, dirItem{name: e.Name, mode: e.Stat.Mode, ino: n.v.tree.Ino(e.Rel, e.Stat.Ino), kind: itemEntry, e: e})
+		if e.Long() {
+			c := e.Companion()
+			items = append(items, dirItem{name: c, mode: unix.S_IFREG, ino: n.v.tree.VirtualIno(inoKindCompanion, viewJoin(n.viewRel, c)), kind: itemCompanion, e: e})
+		}
+	}
+	if n.rel == "" {
+		if data, _ := n.v.tree.Config(); data != nil {
+			items = append(items, dirItem{name: naming.ConfigName, mode: unix.S_IFREG, ino: n.v.tree.VirtualIno(inoKindConfig, naming.ConfigName), kind: itemConfig})
+		}
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].name < items[j].name })
+	h.items = items
+	return 0
+}
+
+// Readdirent returns the next entry. Off is the position after the entry,
+// which Seekdir accepts back.
+func (h *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	if h.pos >= len(h.items) {
+		return nil, 0
+	}
+	it := &h.items[h.pos]
+	h.pos++
+	return &fuse.DirEntry{Name: it.name, Mode: it.mode, Ino: it.ino, Off: uint64(h.pos)}, 0
+}
+
+// Seekdir moves to a position Readdirent handed out; 0 lists the
+// directory afresh (rewinddir).
+func (h *dirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
+	if off == 0 {
+		return h.list()
+	}
+	if off > uint64(len(h.items)) {
+		return syscall.EINVAL
+	}
+	h.pos = int(off)
+	return 0
+}
+
+// Lookup serves READDIRPLUS from the listing: name is the entry
+// Readdirent just returned.
+func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	n := h.dir
+	if h.pos == 0 || h.items[h.pos-1].name != name {
+		return n.Lookup(ctx, name, out)
+	}
+	it := &h.items[h.pos-1]
+	switch it.kind {
+	case itemConfig:
+		return n.configChild(ctx, out)
+	case itemCompanion:
+		return n.companionChild(ctx, it.e, out), 0
+	}
+	return n.v.newChild(ctx, &n.Inode, it.e, viewJoin(n.viewRel, it.e.Name), out), 0
+}
+
+// fileNode is a plaintext regular file.
+type fileNode struct {
+	node
+	rel      string
+	viewRel  string
+	plainIno uint64
+
+	mu     sync.Mutex
+	opened bool          // opened before: lastMtime and lastSize are set
+	mtime  unix.Timespec // plaintext mtime at the last open
+	size   int64         // plaintext size at the last open
+}
+
+func (n *fileNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	st, en := n.v.stat(n.rel, n.plainIno, unix.S_IFREG)
+	if en != 0 {
+		return en
+	}
+	n.v.fillAttr(n.rel, &st, &out.Attr)
+	return 0
+}
+
+// Open opens the plaintext file for reading. The kernel may keep its
+// cached pages when the file's mtime and size are those of the previous
+// open.
+func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	if flags&(syscall.O_ACCMODE|syscall.O_TRUNC|syscall.O_APPEND) != syscall.O_RDONLY {
+		return nil, 0, syscall.EROFS
+	}
+	f, err := n.v.tree.Open(n.rel)
+	if err != nil {
+		en := errno(err)
+		if en != syscall.ENOENT && en != syscall.ESTALE {
+			n.v.log.Warn("cannot open plaintext file", "path", "/"+n.viewRel, "err", logReason(err))
+		}
+		return nil, 0, en
+	}
+	st := f.Stat()
+	if st.Ino != n.plainIno {
+		f.Close()
+		return nil, 0, syscall.ESTALE // replaced since lookup: look up again
+	}
+	var fuseFlags uint32
+	n.mu.Lock()
+	if n.opened && n.mtime == st.Mtim && n.size == st.Size {
+		fuseFlags |= fuse.FOPEN_KEEP_CACHE
+	}
+	n.opened, n.mtime, n.size = true, st.Mtim, st.Size
+	n.mu.Unlock()
+	return &fileHandle{f: f, node: n}, fuseFlags, 0
+}
+
+// fileHandle is an open file: ciphertext is computed straight into the
+// kernel's read buffer.
+type fileHandle struct {
+	f    *File
+	node *fileNode
+}
+
+// Read encrypts into dest (go-fuse's pooled request buffer), so a read
+// costs no allocation and no copy beyond the plaintext read itself.
+func (h *fileHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	n, err := h.f.ReadAt(dest, off)
+	if err != nil && err != io.EOF {
+		h.node.v.log.Warn("read failed", "path", "/"+h.node.viewRel, "offset", off, "err", logReason(err))
+		if errors.Is(err, content.ErrChanged) {
+			return nil, syscall.EIO
+		}
+		en := errno(err)
+		if en == syscall.ENOENT {
+			en = syscall.EIO
+		}
+		return nil, en
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+// Release closes the plaintext file and wipes its key.
+func (h *fileHandle) Release(ctx context.Context) syscall.Errno {
+	return errno(h.f.Close())
+}
+
+// linkNode is a plaintext symlink, shown with its target encrypted.
+type linkNode struct {
+	node
+	rel      string
+	plainIno uint64
+}
+
+func (n *linkNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	st, en := n.v.stat(n.rel, n.plainIno, unix.S_IFLNK)
+	if en != 0 {
+		return en
+	}
+	n.v.fillAttr(n.rel, &st, &out.Attr)
+	return 0
+}
+
+func (n *linkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
+	target, err := n.v.tree.Readlink(n.rel)
+	if err != nil {
+		return nil, errno(err)
+	}
+	return []byte(target), 0
+}
+
+// virtualNode is a file efs adds to the view: efs.toml or a long-name
+// companion. Its bytes and attributes are fixed.
+type virtualNode struct {
+	node
+	data []byte
+	attr fuse.Attr
+}
+
+func (n *virtualNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.Attr = n.attr
+	return 0
+}
+
+func (n *virtualNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	if flags&(syscall.O_ACCMODE|syscall.O_TRUNC|syscall.O_APPEND) != syscall.O_RDONLY {
+		return nil, 0, syscall.EROFS
+	}
+	return nil, fuse.FOPEN_KEEP_CACHE, 0
+}
+
+func (n *virtualNode) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if off >= int64(len(n.data)) {
+		return fuse.ReadResultData(nil), 0
+	}
+	end := min(off+int64(len(dest)), int64(len(n.data)))
+	return fuse.ReadResultData(n.data[off:end]), 0
+}
