@@ -3,8 +3,319 @@ package main
 // Owned by the restore work (issue 4): efs mount, restore, fsck,
 // encrypt-path and decrypt-path.
 
-func runMount(args []string) error       { return withCode(exitUnavailable, errUnavailable) }
-func runRestore(args []string) error     { return withCode(exitUnavailable, errUnavailable) }
-func runFsck(args []string) error        { return withCode(exitUnavailable, errUnavailable) }
-func runEncryptPath(args []string) error { return withCode(exitUnavailable, errUnavailable) }
-func runDecryptPath(args []string) error { return withCode(exitUnavailable, errUnavailable) }
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/forward"
+	"github.com/efs-project/efs/naming"
+	"golang.org/x/term"
+)
+
+// noBackupHint follows the "config not found" error for a CIPHERDIR.
+const noBackupHint = "\nThis directory has no efs.toml, so it is not an efs backup, or its config was lost.\n" +
+	"If it is your backup, recover it with the master key printed by efs init: --masterkey KEY\n" +
+	"(add --name-encoding, --name-max, --block-size, --file-id if efs init was given them)"
+
+// openBackup unlocks the backup in cipherDir (checked to be a directory).
+func openBackup(kf *keyFlags, cipherDir string, log *slog.Logger) (*forward.Backup, *unlocked, error) {
+	u, err := kf.unlock(filepath.Join(cipherDir, naming.ConfigName), noBackupHint, log)
+	if err != nil {
+		if errors.Is(err, config.ErrCorrupt) || errors.Is(err, config.ErrTampered) {
+			err = fmt.Errorf("%w\nIf the config is damaged, recover with the master key printed by efs init: --masterkey KEY", err)
+		}
+		return nil, nil, err
+	}
+	b, err := forward.New(cipherDir, u.Keys, u.Settings)
+	if err != nil {
+		u.Wipe()
+		return nil, nil, err
+	}
+	return b, u, nil
+}
+
+// runMount implements efs mount CIPHERDIR MOUNTPOINT.
+func runMount(args []string) error {
+	fs := newFlagSet("mount", "CIPHERDIR MOUNTPOINT", "Mount a backup decrypted and authenticated, read-only. A block that fails\nauthentication reads as an I/O error (EIO) and is logged with its ciphertext path.")
+	var kf keyFlags
+	var mf mountFlags
+	var lf logFlags
+	kf.register(fs, true)
+	mf.register(fs)
+	lf.register(fs)
+	pos, err := parseArgs(fs, args, 2, 2)
+	if err != nil {
+		return err
+	}
+	cipherDir, mnt := pos[0], pos[1]
+	if err := checkDir("CIPHERDIR", cipherDir); err != nil {
+		return err
+	}
+	if err := checkMountpoint(mnt); err != nil {
+		return err
+	}
+	if !mf.fg {
+		return daemonize(&kf.passwordFlags, kf.masterkey == "")
+	}
+	log, _, err := daemonLogger(&mf, &lf)
+	if err != nil {
+		notifyParent(err)
+		return err
+	}
+	b, u, err := openBackup(&kf, cipherDir, log)
+	if err != nil {
+		notifyParent(err)
+		return err
+	}
+	defer u.Wipe()
+	server, err := forward.Mount(b, mnt, forward.MountOptions{AllowOther: mf.allowOther, Log: log})
+	if err != nil {
+		err = withCode(exitNoFUSE, fmt.Errorf("mounting %s: %w", mnt, err))
+		notifyParent(err)
+		return err
+	}
+	log.Info("mounted", "cipherdir", cipherDir, "mountpoint", mnt)
+	serve(server, mnt, log)
+	return nil
+}
+
+// progress prints a one-line status to stderr when it is a terminal.
+type progress struct {
+	verb        string
+	on          bool
+	start, last time.Time
+	files       int64
+	bytes       int64
+}
+
+func newProgress(verb string, quiet bool) *progress {
+	now := time.Now()
+	return &progress{verb: verb, on: !quiet && term.IsTerminal(int(os.Stderr.Fd())), start: now, last: now}
+}
+
+func (p *progress) add(files, bytes int64) {
+	p.files += files
+	p.bytes += bytes
+	if !p.on || time.Since(p.last) < 200*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	fmt.Fprintf(os.Stderr, "\r%s %d files, %s (%s)   ", p.verb, p.files, mib(p.bytes), p.rate())
+}
+
+func (p *progress) rate() string {
+	secs := time.Since(p.start).Seconds()
+	if secs <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f MB/s", float64(p.bytes)/1e6/secs)
+}
+
+func (p *progress) done() {
+	if p.on {
+		fmt.Fprint(os.Stderr, "\r\033[K")
+	}
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// reportProblems lists the failed entries for the user (plaintext paths
+// where known: this is terminal output, never a log) and returns the
+// exit-9 error, or nil.
+func reportProblems(w io.Writer, what string, probs []forward.Problem) error {
+	if len(probs) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "%d %s failed:\n", len(probs), plural(len(probs), "entry", "entries"))
+	for _, p := range probs {
+		if p.Rel != "" {
+			fmt.Fprintf(w, "  FAILED %s\n         %v\n", quote(p.Rel), p.Err)
+		} else {
+			fmt.Fprintf(w, "  FAILED (name not recoverable) %v\n", p.Err)
+		}
+	}
+	return withCode(exitIntegrity, fmt.Errorf("%s: %d %s failed authentication or could not be handled (listed above)", what, len(probs), plural(len(probs), "entry", "entries")))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// quote shows a plaintext path readably, escaping non-UTF-8 and control
+// bytes.
+func quote(s string) string {
+	q := fmt.Sprintf("%q", s)
+	if q[1:len(q)-1] == s && !strings.ContainsAny(s, " ") {
+		return s
+	}
+	return q
+}
+
+// runRestore implements efs restore CIPHERDIR DEST [PATH...].
+func runRestore(args []string) error {
+	fs := newFlagSet("restore", "CIPHERDIR DEST [PATH...]", "Decrypt a backup, or the plaintext PATHs of it, into DEST without FUSE.\nEach file is authenticated completely before it appears in DEST.")
+	var kf keyFlags
+	var lf logFlags
+	kf.register(fs, true)
+	lf.register(fs)
+	force := fs.Bool("force", false, "replace existing files and symlinks in DEST")
+	pos, err := parseArgs(fs, args, 2, -1)
+	if err != nil {
+		return err
+	}
+	cipherDir, dest, paths := pos[0], pos[1], pos[2:]
+	if err := checkDir("CIPHERDIR", cipherDir); err != nil {
+		return err
+	}
+	if err := checkDir("DEST", dest); err != nil {
+		return err
+	}
+	log := lf.logger(os.Stderr)
+	b, u, err := openBackup(&kf, cipherDir, log)
+	if err != nil {
+		return err
+	}
+	defer u.Wipe()
+	p := newProgress("restored", lf.quiet)
+	rep := forward.Restore(b, dest, paths, forward.WalkOptions{Force: *force, Progress: p.add})
+	p.done()
+	if !lf.quiet {
+		fmt.Fprintf(os.Stderr, "restored %d files, %d directories, %d symlinks, %s in %.1fs (%s)\n",
+			rep.Files-failedFiles(rep), rep.Dirs, rep.Symlinks, mib(rep.Bytes), time.Since(p.start).Seconds(), p.rate())
+	}
+	return reportProblems(os.Stderr, "restore", rep.Problems)
+}
+
+// failedFiles counts problems, an upper bound on the files not restored.
+func failedFiles(rep forward.Report) int64 {
+	return min(int64(len(rep.Problems)), rep.Files)
+}
+
+// runFsck implements efs fsck CIPHERDIR.
+func runFsck(args []string) error {
+	fs := newFlagSet("fsck", "CIPHERDIR", "Authenticate every name, long-name companion, symlink and block of a backup\nand report each failure. Exit 0 only if everything is intact.")
+	var kf keyFlags
+	var lf logFlags
+	kf.register(fs, true)
+	lf.register(fs)
+	pos, err := parseArgs(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	cipherDir := pos[0]
+	if err := checkDir("CIPHERDIR", cipherDir); err != nil {
+		return err
+	}
+	log := lf.logger(os.Stderr)
+	b, u, err := openBackup(&kf, cipherDir, log)
+	if err != nil {
+		return err
+	}
+	defer u.Wipe()
+	p := newProgress("checked", lf.quiet)
+	rep := forward.Check(b, forward.WalkOptions{Progress: p.add})
+	p.done()
+	if !lf.quiet {
+		fmt.Fprintf(os.Stderr, "checked %d files, %d directories, %d symlinks, %s in %.1fs (%s)\n",
+			rep.Files, rep.Dirs, rep.Symlinks, mib(rep.Bytes), time.Since(p.start).Seconds(), p.rate())
+	}
+	if err := reportProblems(os.Stderr, "fsck", rep.Problems); err != nil {
+		return err
+	}
+	if !lf.quiet {
+		fmt.Fprintln(os.Stderr, "backup is intact")
+	}
+	return nil
+}
+
+// relativeTo turns an absolute p into a path relative to root when it
+// lies inside it, so paths copied from a log or a shell work too.
+func relativeTo(root, p string) string {
+	if !filepath.IsAbs(p) {
+		return p
+	}
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return p
+	}
+	if r, err := filepath.Rel(absRoot, p); err == nil && r != ".." && !strings.HasPrefix(r, "../") {
+		return r
+	}
+	return p
+}
+
+// runEncryptPath implements efs encrypt-path PLAINDIR REL.
+func runEncryptPath(args []string) error {
+	fs := newFlagSet("encrypt-path", "PLAINDIR REL", "Print the ciphertext path (relative to the view or backup root) of the\nplaintext path REL (relative to PLAINDIR).")
+	var kf keyFlags
+	var lf logFlags
+	kf.register(fs, false)
+	lf.register(fs)
+	pos, err := parseArgs(fs, args, 2, 2)
+	if err != nil {
+		return err
+	}
+	plainDir, rel := pos[0], relativeTo(pos[0], pos[1])
+	if err := checkDir("PLAINDIR", plainDir); err != nil {
+		return err
+	}
+	u, err := kf.unlock(filepath.Join(plainDir, config.FileName), "\nRun efs init on PLAINDIR first, or point --config at its config.", lf.logger(os.Stderr))
+	if err != nil {
+		return err
+	}
+	defer u.Wipe()
+	b, err := forward.New(plainDir, u.Keys, u.Settings)
+	if err != nil {
+		return err
+	}
+	crel, long := b.EncryptPath(filepath.ToSlash(rel))
+	fmt.Println(crel)
+	for _, l := range long {
+		fmt.Fprintf(os.Stderr, "note: %s is a long name; its full encrypted name is in the companion file %s%s\n", l, l, naming.CompanionSuffix)
+	}
+	return nil
+}
+
+// runDecryptPath implements efs decrypt-path CIPHERDIR CREL.
+func runDecryptPath(args []string) error {
+	fs := newFlagSet("decrypt-path", "CIPHERDIR CREL", "Print the plaintext path of the ciphertext path CREL (relative to CIPHERDIR),\ne.g. one named in a log line.")
+	var kf keyFlags
+	var lf logFlags
+	kf.register(fs, true)
+	lf.register(fs)
+	pos, err := parseArgs(fs, args, 2, 2)
+	if err != nil {
+		return err
+	}
+	cipherDir, crel := pos[0], relativeTo(pos[0], pos[1])
+	if err := checkDir("CIPHERDIR", cipherDir); err != nil {
+		return err
+	}
+	b, u, err := openBackup(&kf, cipherDir, lf.logger(os.Stderr))
+	if err != nil {
+		return err
+	}
+	defer u.Wipe()
+	rel, companion, err := b.DecryptPath(filepath.ToSlash(crel))
+	if err != nil {
+		if errors.Is(err, forward.ErrDamaged) {
+			return withCode(exitIntegrity, err)
+		}
+		return err
+	}
+	fmt.Println(rel)
+	if companion {
+		fmt.Fprintln(os.Stderr, "note: CREL is the long-name companion file of this entry")
+	}
+	return nil
+}
