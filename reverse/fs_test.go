@@ -1,0 +1,460 @@
+package reverse
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
+	"github.com/hanwen/go-fuse/v2/fs"
+	"golang.org/x/sys/unix"
+)
+
+// These tests mount the view in-process with go-fuse, so `go test -race`
+// covers the FUSE code paths. The end-to-end tests in test/ drive the
+// real binary.
+
+const rvMasterKey = "00010203-04050607-08090a0b-0c0d0e0f-10111213-14151617-18191a1b-1c1d1e1f"
+
+// rvRequireFUSE skips without FUSE, unless EFS_REQUIRE_FUSE is set.
+func rvRequireFUSE(t testing.TB) {
+	t.Helper()
+	fd, err := unix.Open("/dev/fuse", unix.O_RDWR, 0)
+	if err == nil {
+		unix.Close(fd)
+		if _, err = exec.LookPath("fusermount3"); err == nil {
+			return
+		}
+	}
+	if os.Getenv("EFS_REQUIRE_FUSE") != "" {
+		t.Fatalf("FUSE is required (EFS_REQUIRE_FUSE is set) but unavailable: %v", err)
+	}
+	t.Skipf("FUSE unavailable: %v", err)
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// rvTree opens a Tree over plain with a fixed key, a fake config file and
+// a logger writing into the returned buffer.
+func rvTree(t testing.TB, plain string, opts Options) (*Tree, *config.Keys, *syncBuffer) {
+	t.Helper()
+	mk, err := config.ParseMasterKey(rvMasterKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := mk.Derive()
+	mk.Wipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(keys.Wipe)
+	cfg := filepath.Join(plain, config.FileName)
+	if _, err := os.Stat(cfg); err != nil {
+		if err := os.WriteFile(cfg, []byte("# test config\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logs := &syncBuffer{}
+	opts.Settings = config.Defaults()
+	opts.ConfigPath = cfg
+	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	tree, err := New(plain, keys, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tree.Close() })
+	return tree, keys, logs
+}
+
+// rvMount mounts the view of tree in-process and unmounts it at cleanup.
+func rvMount(t testing.TB, tree *Tree) string {
+	t.Helper()
+	rvRequireFUSE(t)
+	mnt := t.TempDir()
+	fo, root, err := FSOptions(tree, MountOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := fs.Mount(mnt, root, fo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < 50; i++ {
+			if server.Unmount() == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Errorf("cannot unmount %s", mnt)
+	})
+	return mnt
+}
+
+func rvWrite(t testing.TB, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rvDirents lists dir with getdents64 and returns name → d_ino.
+func rvDirents(t testing.TB, dir string) map[string]uint64 {
+	t.Helper()
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	out := make(map[string]uint64)
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return out
+		}
+		for b := buf[:n]; len(b) > 0; {
+			ino := binary.LittleEndian.Uint64(b[0:8])
+			reclen := binary.LittleEndian.Uint16(b[16:18])
+			name := b[19:reclen]
+			name = name[:bytes.IndexByte(name, 0)]
+			if s := string(name); s != "." && s != ".." {
+				out[s] = ino
+			}
+			b = b[reclen:]
+		}
+	}
+}
+
+// rvDecrypt decrypts a view file's bytes for plaintext path rel.
+func rvDecrypt(t testing.TB, keys *config.Keys, rel string, ct []byte) []byte {
+	t.Helper()
+	h, err := content.ParseHeader(ct[:content.HeaderSize])
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := content.NewFile(keys.Content(), h, rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainSize, err := content.PlainSize(int64(len(ct)), h.BlockSize())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]byte, plainSize)
+	n, err := f.DecryptAt(out, 0, int64(len(ct)), bytes.NewReader(ct))
+	if err != nil && err != io.EOF {
+		t.Fatalf("decrypting %s: %v", rel, err)
+	}
+	return out[:n]
+}
+
+func TestFUSEView(t *testing.T) {
+	plain := t.TempDir()
+	big := make([]byte, 3<<20+123)
+	rand.Read(big)
+	files := map[string][]byte{
+		"empty":                               nil,
+		"small.txt":                           []byte("very secret words"),
+		"dir/big.bin":                         big,
+		"dir/sub/" + strings.Repeat("n", 200): []byte("long name"),
+	}
+	for rel, data := range files {
+		rvWrite(t, filepath.Join(plain, rel), data)
+	}
+	if err := os.Symlink("small.txt", filepath.Join(plain, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(plain, "small.txt"), filepath.Join(plain, "dir", "hardlink")); err != nil {
+		t.Fatal(err)
+	}
+	files["dir/hardlink"] = files["small.txt"]
+	if err := syscall.Mkfifo(filepath.Join(plain, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree, keys, logs := rvTree(t, plain, Options{})
+	mnt := rvMount(t, tree)
+
+	// Every file reads back, decrypts to its plaintext, and has the size
+	// the size mapping predicts; every name is the Tree's view name.
+	for rel, data := range files {
+		vp := filepath.Join(mnt, tree.ViewPath(rel))
+		ct, err := os.ReadFile(vp)
+		if err != nil {
+			t.Fatalf("reading view of %s: %v", rel, err)
+		}
+		if want := content.CipherSize(int64(len(data)), tree.BlockSize()); int64(len(ct)) != want {
+			t.Errorf("%s: %d ciphertext bytes, want %d", rel, len(ct), want)
+		}
+		if got := rvDecrypt(t, keys, rel, ct); !bytes.Equal(got, data) {
+			t.Errorf("%s: view does not decrypt to the plaintext", rel)
+		}
+		if len(data) > 8 && bytes.Contains(ct, data[:8]) {
+			t.Errorf("%s: plaintext visible in the view", rel)
+		}
+		st, err := os.Lstat(vp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Sys().(*syscall.Stat_t).Nlink != 1 {
+			t.Errorf("%s: nlink %d, want 1", rel, st.Sys().(*syscall.Stat_t).Nlink)
+		}
+	}
+	a, _ := os.ReadFile(filepath.Join(mnt, tree.ViewPath("small.txt")))
+	b, _ := os.ReadFile(filepath.Join(mnt, tree.ViewPath("dir/hardlink")))
+	if bytes.Equal(a, b) {
+		t.Error("hard links have the same ciphertext")
+	}
+
+	// Random-access reads match the whole-file read.
+	whole, _ := os.ReadFile(filepath.Join(mnt, tree.ViewPath("dir/big.bin")))
+	f, err := os.Open(filepath.Join(mnt, tree.ViewPath("dir/big.bin")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][2]int{{0, 1}, {17, 4000}, {4096, 70000}, {len(whole) - 100, 100}, {1 << 20, 1 << 20}} {
+		buf := make([]byte, r[1])
+		if _, err := f.ReadAt(buf, int64(r[0])); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf, whole[r[0]:r[0]+r[1]]) {
+			t.Errorf("range %v differs from the whole-file read", r)
+		}
+	}
+	f.Close()
+
+	// Root listing: efs.toml, a companion beside the long name's directory
+	// entry, no fifo, no .efs.toml; d_ino equals the stat inode.
+	root := rvDirents(t, mnt)
+	if len(root) != 5 { // empty, small.txt, dir, link, efs.toml
+		t.Errorf("root lists %d entries, want 5: %v", len(root), root)
+	}
+	if _, ok := root["efs.toml"]; !ok {
+		t.Error("no efs.toml at the root")
+	}
+	for _, dir := range []string{mnt, filepath.Join(mnt, tree.ViewPath("dir/sub"))} {
+		for name, ino := range rvDirents(t, dir) {
+			var st unix.Stat_t
+			if err := unix.Lstat(filepath.Join(dir, name), &st); err != nil {
+				t.Fatal(err)
+			}
+			if st.Ino != ino {
+				t.Errorf("%s: d_ino %d, stat inode %d", name, ino, st.Ino)
+			}
+		}
+	}
+	sub := rvDirents(t, filepath.Join(mnt, tree.ViewPath("dir/sub")))
+	long := filepath.Base(tree.ViewPath("dir/sub/" + strings.Repeat("n", 200)))
+	if len(sub) != 2 {
+		t.Errorf("dir/sub lists %v, want the long entry and its companion", sub)
+	}
+	full, err := os.ReadFile(filepath.Join(mnt, tree.ViewPath("dir/sub"), long+".name"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tree.Namer().DecryptName("dir/sub", string(full)); err != nil || got != strings.Repeat("n", 200) {
+		t.Errorf("companion holds %q (decrypts to %q, %v)", full, got, err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(mnt, "efs.toml"))
+	if err != nil || string(cfg) != "# test config\n" {
+		t.Errorf("efs.toml = %q, %v", cfg, err)
+	}
+
+	// Symlink target is encrypted and decrypts back.
+	target, err := os.Readlink(filepath.Join(mnt, tree.ViewPath("link")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tree.Namer().DecryptTarget("link", target); err != nil || got != "small.txt" {
+		t.Errorf("symlink target %q decrypts to %q, %v", target, got, err)
+	}
+
+	// Read-only, no xattrs, statfs passes through.
+	vsmall := filepath.Join(mnt, tree.ViewPath("small.txt"))
+	if _, err := os.OpenFile(vsmall, os.O_WRONLY, 0); !errors.Is(err, syscall.EROFS) {
+		t.Errorf("open for writing: %v, want EROFS", err)
+	}
+	if err := os.Mkdir(filepath.Join(mnt, "x"), 0o755); !errors.Is(err, syscall.EROFS) {
+		t.Errorf("mkdir: %v, want EROFS", err)
+	}
+	if _, err := unix.Getxattr(vsmall, "user.x", make([]byte, 64)); err != unix.ENODATA {
+		t.Errorf("getxattr: %v, want ENODATA", err)
+	}
+	if n, err := unix.Listxattr(vsmall, make([]byte, 64)); n != 0 || err != nil {
+		t.Errorf("listxattr: %d, %v", n, err)
+	}
+	var sfs, pfs unix.Statfs_t
+	if err := unix.Statfs(mnt, &sfs); err != nil {
+		t.Fatal(err)
+	}
+	unix.Statfs(plain, &pfs)
+	if sfs.Blocks != pfs.Blocks {
+		t.Errorf("statfs blocks %d, plaintext %d", sfs.Blocks, pfs.Blocks)
+	}
+
+	// A file that shrinks under an open view file gives EIO, a log line
+	// with the view path, and no plaintext name anywhere in the logs.
+	rvWrite(t, filepath.Join(plain, "dir/shrinks.bin"), big) // never read before: no cached pages
+	vf, err := os.Open(filepath.Join(mnt, tree.ViewPath("dir/shrinks.bin")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(plain, "dir/shrinks.bin"), 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vf.ReadAt(make([]byte, 8192), 1<<20); !errors.Is(err, syscall.EIO) {
+		t.Errorf("read after the plaintext shrank: %v, want EIO", err)
+	}
+	vf.Close()
+	if !strings.Contains(logs.String(), tree.ViewPath("dir/shrinks.bin")) {
+		t.Errorf("no log line names the view path:\n%s", logs)
+	}
+	for _, p := range []string{"shrinks", "big.bin", "small", "nnnn", "dir/"} {
+		if strings.Contains(logs.String(), p) {
+			t.Errorf("logs carry plaintext %q:\n%s", p, logs)
+		}
+	}
+	// The mount still answers.
+	if _, err := os.ReadFile(vsmall); err != nil {
+		t.Errorf("after the failed read: %v", err)
+	}
+}
+
+// TestFUSERace rewrites and truncates a plaintext file while 8 readers
+// read its view; the mount must survive (run with -race).
+func TestFUSERace(t *testing.T) {
+	plain := t.TempDir()
+	data := make([]byte, 1<<20)
+	rand.Read(data)
+	rvWrite(t, filepath.Join(plain, "f"), data)
+	tree, _, _ := rvTree(t, plain, Options{})
+	mnt := rvMount(t, tree)
+	vp := filepath.Join(mnt, tree.ViewPath("f"))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n := (i * 7919) % len(data)
+			os.WriteFile(filepath.Join(plain, "f"), data[:n], 0o644)
+		}
+	}()
+	var readers sync.WaitGroup
+	for r := 0; r < 8; r++ {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for i := 0; i < 30; i++ {
+				os.ReadFile(vp) // errors are expected; crashes are not
+			}
+		}()
+	}
+	readers.Wait()
+	close(stop)
+	wg.Wait()
+	os.WriteFile(filepath.Join(plain, "f"), data, 0o644)
+	time.Sleep(1100 * time.Millisecond) // let the attribute cache expire
+	ct, err := os.ReadFile(vp)
+	if err != nil {
+		t.Fatalf("mount does not answer after the race: %v", err)
+	}
+	if int64(len(ct)) != content.CipherSize(int64(len(data)), tree.BlockSize()) {
+		t.Errorf("size %d after the race", len(ct))
+	}
+}
+
+// TestFUSEOneFileSystem mounts a tmpfs inside the plaintext tree (root
+// only) and checks that its contents are hidden, including by lookup.
+func TestFUSEOneFileSystem(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	plain := t.TempDir()
+	inner := filepath.Join(plain, "other")
+	os.Mkdir(inner, 0o755)
+	if err := unix.Mount("tmpfs", inner, "tmpfs", 0, "size=1m"); err != nil {
+		t.Skipf("cannot mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(inner, unix.MNT_DETACH) })
+	rvWrite(t, filepath.Join(inner, "hidden"), []byte("x"))
+	tree, _, _ := rvTree(t, plain, Options{OneFileSystem: true})
+	mnt := rvMount(t, tree)
+	vdir := filepath.Join(mnt, tree.ViewPath("other"))
+	if st, err := os.Stat(vdir); err != nil || !st.IsDir() {
+		t.Fatalf("the mount point directory itself should show: %v", err)
+	}
+	if got := rvDirents(t, vdir); len(got) != 0 {
+		t.Errorf("directory on another file system lists %v", got)
+	}
+	if _, err := os.Stat(filepath.Join(mnt, tree.ViewPath("other/hidden"))); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lookup below another file system: %v, want ENOENT", err)
+	}
+}
+
+// BenchmarkReadAt measures in-process sealing through Tree (no FUSE):
+// 1 MiB reads, as the kernel sends them.
+func BenchmarkReadAt(b *testing.B) {
+	plain := b.TempDir()
+	data := make([]byte, 64<<20)
+	rand.Read(data)
+	rvWrite(b, filepath.Join(plain, "f"), data)
+	tree, _, _ := rvTree(b, plain, Options{})
+	f, err := tree.Open("f")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	b.SetBytes(int64(len(buf)))
+	b.ResetTimer()
+	off := int64(0)
+	for i := 0; i < b.N; i++ {
+		if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
+			b.Fatal(err)
+		}
+		off += int64(len(buf))
+		if off >= f.Size() {
+			off = 0
+		}
+	}
+}
