@@ -135,10 +135,14 @@ func reportProblems(w io.Writer, what string, probs []forward.Problem) error {
 	}
 	fmt.Fprintf(w, "%d %s failed:\n", len(probs), plural(len(probs), "entry", "entries"))
 	for _, p := range probs {
+		crel := p.CRel
+		if crel == "" {
+			crel = "."
+		}
 		if p.Rel != "" {
-			fmt.Fprintf(w, "  FAILED %s\n         %v\n", quote(p.Rel), p.Err)
+			fmt.Fprintf(w, "  FAILED %s\n         ciphertext %s\n         %v\n", quote(p.Rel), crel, p.Err)
 		} else {
-			fmt.Fprintf(w, "  FAILED (name not recoverable) %v\n", p.Err)
+			fmt.Fprintf(w, "  FAILED ciphertext %s (plaintext name not recoverable)\n         %v\n", crel, p.Err)
 		}
 	}
 	return withCode(exitIntegrity, fmt.Errorf("%s: %d %s failed authentication or could not be handled (listed above)", what, len(probs), plural(len(probs), "entry", "entries")))
