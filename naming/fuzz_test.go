@@ -1,0 +1,119 @@
+package naming
+
+import (
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// fuzzNamer uses the keys of the test vectors, so the seed corpora written
+// by internal/vectorgen (testdata/fuzz/) hold valid encrypted names.
+func fuzzNamer(t testing.TB, base64 bool) *Namer {
+	nk, _ := hex.DecodeString("33ced24815b33924b7b1480b060f93fe7e7617569864e798a0f5144f45931794db9a3c92b9ad632723c08a286c204e559a08a5c118da76e2fb9130de822a9b6e")
+	sk, _ := hex.DecodeString("d7a42e2ad0c01e8a51f4281fb91d44e75c39832a079d44c90680981aa6002431755b81b60ec8bf08d90c04edfea54481e624f743b157a2afc06dccf0a2d56e98")
+	enc := Base32
+	if base64 {
+		enc = Base64
+	}
+	n, err := New(nk, sk, Options{Encoding: enc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// FuzzDecryptName: never panics; whatever decrypts is a valid name whose
+// encryption is exactly the input (one spelling per name).
+func FuzzDecryptName(f *testing.F) {
+	f.Add("", "abc", false)
+	f.Fuzz(func(t *testing.T, parent, encoded string, base64 bool) {
+		n := fuzzNamer(t, base64)
+		name, err := n.DecryptName(parent, encoded)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrNotAuthentic) && !errors.Is(err, ErrInvalidName) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if !ValidName(name) || n.EncryptName(parent, name) != encoded {
+			t.Fatalf("DecryptName accepted a non-canonical or invalid name")
+		}
+	})
+}
+
+// FuzzEncryptName: every valid name round-trips through its entry.
+func FuzzEncryptName(f *testing.F) {
+	f.Add("", "hello.txt", false)
+	f.Add("docs", strings.Repeat("long ", 40), true)
+	f.Fuzz(func(t *testing.T, parent, name string, base64 bool) {
+		if !ValidName(name) {
+			return
+		}
+		n := fuzzNamer(t, base64)
+		e := n.Entry(parent, name)
+		if IsLongName(e.Name) != e.Long() {
+			t.Fatalf("IsLongName(%q) = %v, entry long %v", e.Name, !e.Long(), e.Long())
+		}
+		if e.Long() {
+			if err := n.CheckCompanion(e.Name, e.Full); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := n.DecryptName(parent, e.Full); err != nil || got != name {
+			t.Fatalf("round trip: %v", err)
+		}
+	})
+}
+
+// FuzzDecryptTarget: never panics; an accepted target re-encrypts to the
+// input.
+func FuzzDecryptTarget(f *testing.F) {
+	f.Add("l", "AAAAAAAAAAAAAAAAAAAAAA")
+	f.Fuzz(func(t *testing.T, link, encoded string) {
+		n := fuzzNamer(t, false)
+		target, err := n.DecryptTarget(link, encoded)
+		if err != nil {
+			return
+		}
+		if again, err := n.EncryptTarget(link, target); err != nil || again != encoded {
+			t.Fatalf("accepted target does not re-encrypt to the input: %v", err)
+		}
+	})
+}
+
+// FuzzIsLongName: accepted stand-ins are canonical and their companions
+// are recognised.
+func FuzzIsLongName(f *testing.F) {
+	f.Add(LongName("x"))
+	f.Add(LongName("y") + CompanionSuffix)
+	f.Fuzz(func(t *testing.T, entry string) {
+		if IsLongName(entry) {
+			h := entry[len(LongPrefix):]
+			b, err := b32.DecodeString(h)
+			if err != nil || len(b) != 32 || b32.EncodeToString(b) != h || !strings.HasPrefix(entry, LongPrefix) {
+				t.Fatalf("IsLongName accepted a non-canonical %q", entry)
+			}
+			if l, ok := IsCompanion(entry + CompanionSuffix); !ok || l != entry {
+				t.Fatal("IsCompanion does not recognise the companion of a stand-in")
+			}
+		}
+		if l, ok := IsCompanion(entry); ok && (!IsLongName(l) || l+CompanionSuffix != entry) {
+			t.Fatalf("IsCompanion(%q) = %q", entry, l)
+		}
+	})
+}
+
+// FuzzCheckCompanion: never panics; an accepted pair really matches.
+func FuzzCheckCompanion(f *testing.F) {
+	full := strings.Repeat("a", 300)
+	f.Add(LongName(full), full)
+	f.Fuzz(func(t *testing.T, long, full string) {
+		n := fuzzNamer(t, false)
+		if err := n.CheckCompanion(long, full); err == nil {
+			if LongName(full) != long || !IsLongName(long) || len(full) <= n.Options().NameMax {
+				t.Fatalf("CheckCompanion accepted %q / %d-byte name", long, len(full))
+			}
+		}
+	})
+}
