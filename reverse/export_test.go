@@ -1,0 +1,519 @@
+package reverse
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/naming"
+	"golang.org/x/sys/unix"
+)
+
+// exTree creates a config with cheap KDF parameters in plain, and opens a
+// Tree over it with the given excluder.
+func exTree(t testing.TB, plain string, ex Excluder) (*Tree, *config.Keys) {
+	t.Helper()
+	kdf := config.KDF{Salt: bytes.Repeat([]byte{7}, 16), Time: 1, MemoryKiB: 1024, Threads: 1}
+	cfgPath := filepath.Join(plain, config.FileName)
+	var cfg *config.Config
+	var mk *config.MasterKey
+	var err error
+	if data, rerr := os.ReadFile(cfgPath); rerr == nil {
+		if cfg, err = config.Parse(data); err == nil {
+			mk, err = cfg.Unlock([]byte("pw"))
+		}
+	} else {
+		if cfg, mk, err = config.Create([]byte("pw"), config.Defaults(), kdf, "test"); err == nil {
+			err = cfg.WriteNew(cfgPath)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := mk.Derive()
+	mk.Wipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(keys.Wipe)
+	tree, err := New(plain, keys, Options{Settings: cfg.Settings, ConfigPath: cfgPath, Exclude: ex})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tree.Close() })
+	return tree, keys
+}
+
+// exWrite writes a file with a fixed mtime (so tests do not depend on
+// clock granularity) and makes its parents.
+func exWrite(t testing.TB, path string, data []byte, mtime time.Time) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exLongName is a plaintext name whose encrypted name exceeds 255 bytes.
+var exLongName = strings.Repeat("long name ", 20)
+
+// exPopulate builds a plaintext tree with every kind of entry.
+func exPopulate(t testing.TB, plain string) {
+	t.Helper()
+	base := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC)
+	exWrite(t, filepath.Join(plain, "empty"), nil, base)
+	exWrite(t, filepath.Join(plain, "one"), []byte("x"), base.Add(time.Second))
+	exWrite(t, filepath.Join(plain, "block"), bytes.Repeat([]byte("b"), 4096), base)
+	exWrite(t, filepath.Join(plain, "big"), bytes.Repeat([]byte("0123456789abcdef"), 100000), base)
+	exWrite(t, filepath.Join(plain, "sub", "a.txt"), []byte("hello a"), base)
+	exWrite(t, filepath.Join(plain, "sub", "deep", "er", "b.txt"), []byte("hello b"), base)
+	exWrite(t, filepath.Join(plain, "sub", exLongName), []byte("long"), base)
+	exWrite(t, filepath.Join(plain, "ro", "f"), []byte("in a read-only dir"), base)
+	exWrite(t, filepath.Join(plain, "app.log"), []byte("log"), base)
+	exWrite(t, filepath.Join(plain, "keep.log"), []byte("keep"), base)
+	exWrite(t, filepath.Join(plain, "cache", "c1"), []byte("cached"), base)
+	if err := os.Symlink("../one", filepath.Join(plain, "sub", "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(plain, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(plain, "one"), 0o4751); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(plain, "ro"), 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(filepath.Join(plain, "ro"), 0o755) })
+	exFixDirTimes(t, plain, base)
+}
+
+// exFixDirTimes sets every directory's mtime, deepest first.
+func exFixDirTimes(t testing.TB, root string, mtime time.Time) {
+	t.Helper()
+	var dirs []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := os.Chtimes(dirs[i], mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// exSnapshot describes every entry below root: type, mode, size, mtime,
+// owner, content hash or link target. Two trees with equal snapshots are
+// what `rsync -a` and `diff -r` consider equal.
+func exSnapshot(t testing.TB, root string) map[string]string {
+	t.Helper()
+	out := make(map[string]string)
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		desc := fmt.Sprintf("mode=%o uid=%d gid=%d mtime=%d.%09d", st.Mode, st.Uid, st.Gid, st.Mtim.Sec, st.Mtim.Nsec)
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFREG:
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			desc += fmt.Sprintf(" size=%d sha=%x", st.Size, sha256.Sum256(data))
+		case unix.S_IFLNK:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			desc += " target=" + target
+		}
+		out[rel] = desc
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// exDiff reports how two snapshots differ.
+func exDiff(a, b map[string]string) []string {
+	var d []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok {
+			d = append(d, "only in first: "+k)
+		} else if v != w {
+			d = append(d, fmt.Sprintf("%s: %s != %s", k, v, w))
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			d = append(d, "only in second: "+k)
+		}
+	}
+	sort.Strings(d)
+	return d
+}
+
+// exExport runs Export and fails the test on any error.
+func exExport(t testing.TB, tree *Tree, dest string) ExportStats {
+	t.Helper()
+	st, err := Export(tree, dest, ExportOptions{})
+	if err != nil {
+		t.Fatalf("Export: %v (stats %+v)", err, st)
+	}
+	return st
+}
+
+// exInode returns the inode number of p, to tell a rewrite from a skip.
+func exInode(t testing.TB, p string) uint64 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Lstat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+func TestExportContents(t *testing.T) {
+	plain, dest := t.TempDir(), t.TempDir()
+	exPopulate(t, plain)
+	tree, keys := exTree(t, plain, nil)
+	st := exExport(t, tree, dest)
+	// 11 files + 1 symlink + efs.toml + 1 companion.
+	if st.Written != 14 || st.Skipped != 0 || st.Removed != 0 || st.Dirs != 6 {
+		t.Errorf("first export: %+v, want 14 written in 6 dirs", st)
+	}
+	namer := tree.Namer()
+	view := func(rel string) string { return filepath.Join(dest, tree.ViewPath(rel)) }
+
+	// Files: the view's ciphertext, which decrypts to the plaintext.
+	for _, rel := range []string{"empty", "one", "block", "big", "sub/a.txt", "sub/deep/er/b.txt", "sub/" + exLongName, "ro/f"} {
+		ct, err := os.ReadFile(view(rel))
+		if err != nil {
+			t.Fatalf("%s: %v", rel, err)
+		}
+		want, _ := os.ReadFile(filepath.Join(plain, rel))
+		if got := exDecrypt(t, keys, rel, ct); !bytes.Equal(got, want) {
+			t.Errorf("%s: export does not decrypt to the plaintext", rel)
+		}
+		var pst, dst unix.Stat_t
+		unix.Lstat(filepath.Join(plain, rel), &pst)
+		unix.Lstat(view(rel), &dst)
+		if dst.Mtim != pst.Mtim || dst.Mode != pst.Mode || dst.Size != tree.ViewSize(&pst) {
+			t.Errorf("%s: export mode %o mtime %v size %d, view shows %o %v %d", rel, dst.Mode, dst.Mtim, dst.Size, pst.Mode, pst.Mtim, tree.ViewSize(&pst))
+		}
+	}
+	// Directories keep mode and mtime although files were written in them.
+	for _, rel := range []string{"", "sub", "sub/deep", "ro"} {
+		var pst, dst unix.Stat_t
+		unix.Lstat(filepath.Join(plain, rel), &pst)
+		unix.Lstat(view(rel), &dst)
+		if dst.Mtim != pst.Mtim || dst.Mode != pst.Mode {
+			t.Errorf("dir %q: export mode %o mtime %v, plaintext %o %v", rel, dst.Mode, dst.Mtim, pst.Mode, pst.Mtim)
+		}
+	}
+	// The symlink's target is encrypted.
+	target, err := os.Readlink(view("sub/link"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dec, err := namer.DecryptTarget("sub/link", target); err != nil || dec != "../one" {
+		t.Errorf("symlink target decrypts to %q, %v", dec, err)
+	}
+	// The long name has a stand-in and a companion holding the full name.
+	e := namer.Entry("sub", exLongName)
+	if !e.Long() {
+		t.Fatal("test name is not long")
+	}
+	comp, err := os.ReadFile(filepath.Join(dest, tree.ViewPath("sub"), e.Companion()))
+	if err != nil || string(comp) != e.Full {
+		t.Errorf("companion holds %q (%v), want the full name", comp, err)
+	}
+	// efs.toml is the config, byte for byte.
+	cfg, _ := os.ReadFile(filepath.Join(plain, config.FileName))
+	if got, err := os.ReadFile(filepath.Join(dest, naming.ConfigName)); err != nil || !bytes.Equal(got, cfg) {
+		t.Errorf("efs.toml differs from the config (%v)", err)
+	}
+	// No plaintext name anywhere; no fifo, no .efs.toml.
+	filepath.WalkDir(dest, func(p string, d os.DirEntry, err error) error {
+		if err == nil && p != dest {
+			for _, bad := range []string{"one", "sub", "fifo", "link", exLongName, ".efs.toml", "a.txt", "deep"} {
+				if d.Name() == bad || strings.HasPrefix(d.Name(), tmpPrefix) {
+					t.Errorf("plaintext-looking name in export: %s", d.Name())
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// exDecrypt decrypts an exported file's bytes for plaintext path rel.
+func exDecrypt(t testing.TB, keys *config.Keys, rel string, ct []byte) []byte {
+	t.Helper()
+	h, err := content.ParseHeader(ct[:content.HeaderSize])
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := content.NewFile(keys.Content(), h, rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, err := content.PlainSize(int64(len(ct)), h.BlockSize())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]byte, size)
+	n, err := f.DecryptAt(out, 0, int64(len(ct)), bytes.NewReader(ct))
+	if err != nil && err != io.EOF {
+		t.Fatalf("decrypting %s: %v", rel, err)
+	}
+	return out[:n]
+}
+
+func TestExportIncremental(t *testing.T) {
+	plain, dest := t.TempDir(), t.TempDir()
+	exPopulate(t, plain)
+	tree, _ := exTree(t, plain, nil)
+	exExport(t, tree, dest)
+	first := exSnapshot(t, dest)
+	inoBig := exInode(t, filepath.Join(dest, tree.ViewPath("big")))
+
+	// Nothing changed: nothing is written or removed.
+	st := exExport(t, tree, dest)
+	if st.Written != 0 || st.Removed != 0 || st.Skipped != 14 {
+		t.Errorf("second export: %+v, want 14 skipped and nothing else", st)
+	}
+	if d := exDiff(first, exSnapshot(t, dest)); len(d) > 0 {
+		t.Errorf("second export changed the destination:\n%s", strings.Join(d, "\n"))
+	}
+
+	// Change one file, delete one, add one; a stray file appears in dest.
+	later := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	changedView := tree.ViewPath("sub/a.txt")
+	deletedView := tree.ViewPath("sub/deep/er/b.txt")
+	exWrite(t, filepath.Join(plain, "sub", "a.txt"), []byte("hello a, changed"), later)
+	if err := os.Remove(filepath.Join(plain, "sub", "deep", "er", "b.txt")); err != nil {
+		t.Fatal(err)
+	}
+	exWrite(t, filepath.Join(plain, "sub", "new.txt"), []byte("new"), later)
+	exWrite(t, filepath.Join(dest, "stray"), []byte("not in the view"), later)
+	inoA := exInode(t, filepath.Join(dest, changedView))
+	st = exExport(t, tree, dest)
+	if st.Written != 2 || st.Removed != 2 || st.Skipped != 12 {
+		t.Errorf("export after changes: %+v, want 2 written, 2 removed, 12 skipped", st)
+	}
+	second := exSnapshot(t, dest)
+	var changed []string
+	for _, d := range exDiff(first, second) {
+		changed = append(changed, d)
+	}
+	// Expect: a.txt changed, b.txt gone, new.txt new; sub and sub/deep/er
+	// changed mtimes (their plaintext directories did).
+	newView := tree.ViewPath("sub/new.txt")
+	for _, want := range []string{changedView + ":", "only in first: " + deletedView, "only in second: " + newView} {
+		found := false
+		for _, c := range changed {
+			found = found || strings.HasPrefix(c, want)
+		}
+		if !found {
+			t.Errorf("expected change %q missing from:\n%s", want, strings.Join(changed, "\n"))
+		}
+	}
+	if len(changed) != 5 {
+		t.Errorf("want 5 differences (3 entries, 2 directory mtimes), got:\n%s", strings.Join(changed, "\n"))
+	}
+	if exInode(t, filepath.Join(dest, tree.ViewPath("big"))) != inoBig {
+		t.Error("an unchanged file was rewritten")
+	}
+	if exInode(t, filepath.Join(dest, changedView)) == inoA {
+		t.Error("the changed file was not replaced through a new file")
+	}
+	if _, err := os.Lstat(filepath.Join(dest, "stray")); !os.IsNotExist(err) {
+		t.Error("a stray file in the destination survived")
+	}
+
+	// A file replaced by a directory of the same name, and back.
+	if err := os.Remove(filepath.Join(plain, "one")); err != nil {
+		t.Fatal(err)
+	}
+	exWrite(t, filepath.Join(plain, "one", "inner"), []byte("inner"), later)
+	exExport(t, tree, dest)
+	if fi, err := os.Lstat(filepath.Join(dest, tree.ViewPath("one"))); err != nil || !fi.IsDir() {
+		t.Errorf("file replaced by a directory: %v %v", fi, err)
+	}
+	if err := os.RemoveAll(filepath.Join(plain, "one")); err != nil {
+		t.Fatal(err)
+	}
+	exWrite(t, filepath.Join(plain, "one"), []byte("x"), later)
+	exExport(t, tree, dest)
+	if fi, err := os.Lstat(filepath.Join(dest, tree.ViewPath("one"))); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("directory replaced by a file: %v %v", fi, err)
+	}
+}
+
+func TestExportExclude(t *testing.T) {
+	plain, dest := t.TempDir(), t.TempDir()
+	exPopulate(t, plain)
+	ex, err := NewExcluder([]string{"*.log", "!keep.log", "cache/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, _ := exTree(t, plain, ex)
+	exExport(t, tree, dest)
+	for rel, want := range map[string]bool{"app.log": false, "keep.log": true, "cache": false, "cache/c1": false, "sub/a.txt": true} {
+		_, err := os.Lstat(filepath.Join(dest, tree.ViewPath(rel)))
+		if got := err == nil; got != want {
+			t.Errorf("%s present in export = %v, want %v", rel, got, want)
+		}
+	}
+
+	// Without the exclusions, a later run adds them; with them again, it
+	// removes them.
+	full, _ := exTree(t, plain, nil)
+	if st := exExport(t, full, dest); st.Written != 2 {
+		t.Errorf("export without exclusions wrote %d entries, want 2", st.Written)
+	}
+	if st := exExport(t, tree, dest); st.Removed != 2 {
+		t.Errorf("export with exclusions again removed %d entries, want 2", st.Removed)
+	}
+}
+
+func TestExportRefusesForeignDestination(t *testing.T) {
+	plain := t.TempDir()
+	exPopulate(t, plain)
+	tree, _ := exTree(t, plain, nil)
+
+	foreign := t.TempDir()
+	exWrite(t, filepath.Join(foreign, "precious"), []byte("mine"), time.Now())
+	if _, err := Export(tree, foreign, ExportOptions{}); !errors.Is(err, ErrNotExport) {
+		t.Errorf("export into a non-empty foreign directory: %v, want ErrNotExport", err)
+	}
+	if _, err := os.Stat(filepath.Join(foreign, "precious")); err != nil {
+		t.Error("foreign file touched")
+	}
+
+	inside := filepath.Join(plain, "sub", "out")
+	if err := os.Mkdir(inside, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Export(tree, inside, ExportOptions{}); err == nil || !strings.Contains(err.Error(), "inside the plaintext") {
+		t.Errorf("export into the plaintext tree: %v", err)
+	}
+	if _, err := Export(tree, plain, ExportOptions{}); err == nil {
+		t.Error("export onto the plaintext tree itself accepted")
+	}
+
+	// The plaintext tree inside an (empty-looking) export: refuse, or
+	// removing extras would delete plaintext.
+	outer := t.TempDir()
+	inner := filepath.Join(outer, "plain")
+	exPopulate(t, mustMkdir(t, inner))
+	exWrite(t, filepath.Join(outer, naming.ConfigName), []byte("looks like an export"), time.Now())
+	innerTree, _ := exTree(t, inner, nil)
+	if _, err := Export(innerTree, outer, ExportOptions{}); err == nil || !strings.Contains(err.Error(), "inside the destination") {
+		t.Errorf("export around the plaintext tree: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(inner, "one")); err != nil {
+		t.Fatal("plaintext deleted!")
+	}
+
+	if _, err := Export(tree, filepath.Join(t.TempDir(), "missing"), ExportOptions{}); err == nil {
+		t.Error("missing destination accepted")
+	}
+}
+
+func mustMkdir(t testing.TB, p string) string {
+	t.Helper()
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// exUnreadable makes the plaintext file p fail to export: mode 000 for
+// an ordinary user; as root, which reads anything, a bind mount of a sysfs
+// file over it, which stats as 4096 bytes but reads far fewer (the view
+// reports that as a file that changed while read).
+func exUnreadable(t testing.TB, p string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(p, 0); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	const src = "/sys/kernel/uevent_seqnum"
+	if err := unix.Mount(src, p, "", unix.MS_BIND, ""); err != nil {
+		t.Skipf("cannot make a file unreadable as root: bind mount: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(p, unix.MNT_DETACH) })
+}
+
+func TestExportReportsFailures(t *testing.T) {
+	plain, dest := t.TempDir(), t.TempDir()
+	exPopulate(t, plain)
+	exUnreadable(t, filepath.Join(plain, "sub", "a.txt"))
+	tree, _ := exTree(t, plain, nil)
+	var logs bytes.Buffer
+	st, err := Export(tree, dest, ExportOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	var xe *ExportError
+	if !errors.As(err, &xe) || len(xe.Failures) != 1 {
+		t.Fatalf("Export = %v, want an ExportError with one failure", err)
+	}
+	if st.Written != 13 {
+		t.Errorf("the rest was not exported: %+v", st)
+	}
+	view := "/" + tree.ViewPath("sub/a.txt")
+	if f := xe.Failures[0]; f.View != view || f.Plain != "sub/a.txt" {
+		t.Errorf("failure names %q / %q, want %q / sub/a.txt", f.View, f.Plain, view)
+	}
+	if p := xe.SummaryPaths(false); !strings.HasPrefix(p[0], view+": ") || strings.Contains(p[0], "a.txt") {
+		t.Errorf("summary for logs: %q", p)
+	}
+	if p := xe.SummaryPaths(true); !strings.HasPrefix(p[0], "/sub/a.txt: ") {
+		t.Errorf("summary for the terminal: %q", p)
+	}
+	if !strings.Contains(logs.String(), view) {
+		t.Errorf("log does not name the view path:\n%s", logs.String())
+	}
+	for _, bad := range []string{"sub/", "a.txt", plain} {
+		if strings.Contains(logs.String(), bad) {
+			t.Errorf("log mentions plaintext %q:\n%s", bad, logs.String())
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dest, tree.ViewPath("sub/a.txt"))); !os.IsNotExist(err) {
+		t.Error("a failed file left something behind")
+	}
+	// No temporary file is left behind either.
+	filepath.WalkDir(dest, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), tmpPrefix) {
+			t.Errorf("temporary file left: %s", p)
+		}
+		return nil
+	})
+}
