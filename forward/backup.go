@@ -194,12 +194,12 @@ func (b *Backup) ReadDir(rel, crel string) ([]Entry, []Problem, error) {
 		e := Entry{Name: name, Rel: join(rel, name), CName: cname, CRel: c}
 		e.Stat, err = b.Lstat(c)
 		e.Kind = kindOf(e.Stat.Mode)
-		if err != nil {
+		if err != nil && !(e.Kind == Regular && errors.Is(err, ErrDamaged)) {
 			probs = append(probs, Problem{Rel: e.Rel, CRel: c, Err: err})
-			if e.Kind != Regular {
-				continue
-			}
+			continue
 		}
+		// A file with an impossible size stays listed (its stat and
+		// Open report the damage), so the name is not silently lost.
 		out = append(out, e)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

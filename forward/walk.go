@@ -16,8 +16,10 @@ import (
 // that DecryptAt spreads the blocks over all cores.
 const chunkSize = 4 << 20
 
-// Report is what a walk found. Problems carry plaintext paths where they
-// could be recovered: show them to the user, never log them.
+// Report is what a walk found: the directories, files and symlinks that
+// were intact (and, for Restore, restored), the plaintext bytes handled,
+// and the problems. Problems carry plaintext paths where they could be
+// recovered: show them to the user, never log them.
 type Report struct {
 	Dirs, Files, Symlinks int64
 	Bytes                 int64
@@ -79,7 +81,6 @@ func (w *walker) check(e Entry) {
 			w.check(c)
 		}
 	case Regular:
-		w.rep.Files++
 		f, err := w.b.Open(e.Rel, e.CRel)
 		if err != nil {
 			w.problem(e.Rel, e.CRel, err)
@@ -90,12 +91,14 @@ func (w *walker) check(e Entry) {
 			w.problem(e.Rel, e.CRel, fmt.Errorf("at plaintext offset %d (block %d): %w", off, off/int64(w.b.settings.BlockSize), err))
 			return
 		}
+		w.rep.Files++
 		w.progress(1, 0)
 	case Symlink:
-		w.rep.Symlinks++
 		if _, err := w.b.Readlink(e.Rel, e.CRel); err != nil {
 			w.problem(e.Rel, e.CRel, err)
+			return
 		}
+		w.rep.Symlinks++
 	default:
 		w.problem(e.Rel, e.CRel, fmt.Errorf("%w: not a directory, regular file or symlink", ErrDamaged))
 	}
@@ -136,17 +139,18 @@ func (w *walker) restore(e Entry, target string) {
 		w.rep.Dirs++
 		w.restoreDir(e, target)
 	case Regular:
-		w.rep.Files++
 		if err := w.restoreFile(e, target); err != nil {
 			w.problem(e.Rel, e.CRel, err)
 			return
 		}
+		w.rep.Files++
 		w.progress(1, 0)
 	case Symlink:
-		w.rep.Symlinks++
 		if err := w.restoreSymlink(e, target); err != nil {
 			w.problem(e.Rel, e.CRel, err)
+			return
 		}
+		w.rep.Symlinks++
 	default:
 		w.problem(e.Rel, e.CRel, fmt.Errorf("%w: not a directory, regular file or symlink", ErrDamaged))
 	}

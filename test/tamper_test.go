@@ -181,6 +181,9 @@ func TestTamper(t *testing.T) {
 			if r.Code != 9 || !strings.Contains(r.Stderr, mention) {
 				t.Errorf("fsck: exit %d, want 9 naming %q:\n%s", r.Code, mention, r.Stderr)
 			}
+			if n := strings.Count(r.Stderr, "FAILED"); n != len(tc.victims) {
+				t.Errorf("fsck reported %d failures, want %d:\n%s", n, len(tc.victims), r.Stderr)
+			}
 
 			dest := t.TempDir()
 			r = runEfs(t, "restore", "--passfile", pw, c, dest)

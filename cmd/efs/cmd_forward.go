@@ -195,14 +195,9 @@ func runRestore(args []string) error {
 	p.done()
 	if !lf.quiet {
 		fmt.Fprintf(os.Stderr, "restored %d files, %d directories, %d symlinks, %s in %.1fs (%s)\n",
-			rep.Files-failedFiles(rep), rep.Dirs, rep.Symlinks, mib(rep.Bytes), time.Since(p.start).Seconds(), p.rate())
+			rep.Files, rep.Dirs, rep.Symlinks, mib(rep.Bytes), time.Since(p.start).Seconds(), p.rate())
 	}
 	return reportProblems(os.Stderr, "restore", rep.Problems)
-}
-
-// failedFiles counts problems, an upper bound on the files not restored.
-func failedFiles(rep forward.Report) int64 {
-	return min(int64(len(rep.Problems)), rep.Files)
 }
 
 // runFsck implements efs fsck CIPHERDIR.
@@ -230,7 +225,7 @@ func runFsck(args []string) error {
 	rep := forward.Check(b, forward.WalkOptions{Progress: p.add})
 	p.done()
 	if !lf.quiet {
-		fmt.Fprintf(os.Stderr, "checked %d files, %d directories, %d symlinks, %s in %.1fs (%s)\n",
+		fmt.Fprintf(os.Stderr, "%d files, %d directories, %d symlinks intact, %s checked in %.1fs (%s)\n",
 			rep.Files, rep.Dirs, rep.Symlinks, mib(rep.Bytes), time.Since(p.start).Seconds(), p.rate())
 	}
 	if err := reportProblems(os.Stderr, "fsck", rep.Problems); err != nil {
