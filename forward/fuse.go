@@ -57,8 +57,13 @@ func Mount(b *Backup, mountpoint string, opts MountOptions) (*fuse.Server, error
 			FsName:       b.Dir(),
 			Name:         "efs",
 			// ro: the kernel refuses writes before they reach us.
-			Options: []string{"ro", "default_permissions"},
+			Options: []string{"ro"},
 		},
+	}
+	if opts.AllowOther {
+		// Other users see the mount: let the kernel enforce the
+		// backed-up modes and owners for them (as gocryptfs does).
+		o.MountOptions.Options = append(o.MountOptions.Options, "default_permissions")
 	}
 	server, err := fs.Mount(mountpoint, root, o)
 	if err != nil {

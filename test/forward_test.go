@@ -370,6 +370,12 @@ func TestForwardPathMapping(t *testing.T) {
 		if got := strings.TrimSuffix(r.Stdout, "\n"); got != rel {
 			t.Errorf("decrypt-path(encrypt-path(%q)) = %q", rel, got)
 		}
+		if strings.HasPrefix(rel, "names/") {
+			r = mustEfs(t, "decrypt-path", "--passfile", passfile(t), cipher, filepath.Join(cipher, crel+naming.CompanionSuffix))
+			if got := strings.TrimSuffix(r.Stdout, "\n"); got != rel || !strings.Contains(r.Stderr, "companion") {
+				t.Errorf("decrypt-path of the companion of %q = %q, %q", rel, got, r.Stderr)
+			}
+		}
 	}
 }
 

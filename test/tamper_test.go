@@ -218,7 +218,7 @@ func TestTamper(t *testing.T) {
 			if !isMounted(mnt) {
 				t.Fatal("the mount went away after a failure")
 			}
-			fwCheckLog(t, logFile, tc.byName)
+			fwCheckLog(t, logFile, tc.byName, filepath.Base(cp[tc.victims[0]]))
 		})
 	}
 
@@ -295,15 +295,15 @@ func isVictim(rel string, victims []string) bool {
 	return false
 }
 
-// fwCheckLog checks the mount's log: damage is logged (unless only a name
-// failed lookup, which is indistinguishable from a missing file), and no
+// fwCheckLog checks the mount's log: damage is logged with the ciphertext
+// name (unless only a name failed lookup, which is indistinguishable from a missing file), and no
 // plaintext name ever appears in it.
-func fwCheckLog(t *testing.T, logFile string, byName bool) {
+func fwCheckLog(t *testing.T, logFile string, byName bool, cipherName string) {
 	t.Helper()
 	data, _ := os.ReadFile(logFile)
 	log := string(data)
-	if !byName && !strings.Contains(log, "level=ERROR") {
-		t.Errorf("the mount logged no error for the damage:\n%s", log)
+	if !byName && (!strings.Contains(log, "level=ERROR") || !strings.Contains(log, cipherName)) {
+		t.Errorf("the mount logged no error naming %s for the damage:\n%s", cipherName, log)
 	}
 	for _, plain := range []string{"alpha", "bravo", "charlie", "empty.txt", "keep", "LLLL"} {
 		if strings.Contains(log, plain) {
