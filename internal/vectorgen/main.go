@@ -1,7 +1,9 @@
 // Command vectorgen writes efs's format-v1 test vectors into
-// testdata/vectors/ (docs/FORMAT.md, "Test vectors"):
+// testdata/vectors/ (docs/FORMAT.md, "Test vectors") and the seed corpora of
+// the fuzz targets into {content,naming,config}/testdata/fuzz/. Run it from
+// the module root:
 //
-//	go run ./internal/vectorgen [-dir testdata/vectors]
+//	go run ./internal/vectorgen
 //
 // It deliberately does not call the content, naming or config packages: it
 // computes every value from the primitives (HKDF, HMAC, AES-SIV, argon2id,
@@ -25,6 +27,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -49,9 +52,12 @@ var (
 )
 
 func main() {
-	dir := flag.String("dir", "testdata/vectors", "output `directory`")
+	root := flag.String("root", ".", "module root `directory`")
 	flag.Parse()
-	if err := run(*dir); err != nil {
+	if err := run(filepath.Join(*root, "testdata", "vectors")); err != nil {
+		log.Fatal(err)
+	}
+	if err := fuzzSeeds(*root); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -376,6 +382,115 @@ func (g *gen) configs() error {
 		v.Body = []byte(body)
 		if err := g.write(c.file, v); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// seed writes one fuzz corpus file in the "go test fuzz v1" format.
+func seed(root, pkg, target, name string, args ...any) error {
+	var b strings.Builder
+	b.WriteString("go test fuzz v1\n")
+	for _, a := range args {
+		switch v := a.(type) {
+		case []byte:
+			fmt.Fprintf(&b, "[]byte(%q)\n", v)
+		case string:
+			fmt.Fprintf(&b, "string(%q)\n", v)
+		case bool:
+			fmt.Fprintf(&b, "bool(%v)\n", v)
+		default:
+			fmt.Fprintf(&b, "%s(%v)\n", reflect.TypeOf(a).Name(), a)
+		}
+	}
+	dir := filepath.Join(root, pkg, "testdata", "fuzz", target)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644)
+}
+
+// fuzzSeeds writes seed corpora that are valid encodings under the vector
+// keys (the fuzz targets use the same keys), plus near misses, so that the
+// fuzzers start on the interesting paths.
+func fuzzSeeds(root string) error {
+	var errs []error
+	add := func(pkg, target, name string, args ...any) {
+		errs = append(errs, seed(root, pkg, target, name, args...))
+	}
+	path := "docs/report.pdf"
+	id := fileID("inode", 1234567, path)
+	for _, n := range []int{0, 1, 4097, 8193} {
+		ct := bytes.Join(seal(header(id, 4096), path, plaintext(n), 4096), nil)
+		add("content", "FuzzOpen", fmt.Sprintf("valid-%d", n), ct, int64(n/3), uint16(5000))
+		add("content", "FuzzParseHeader", fmt.Sprintf("valid-%d", n), ct[:min(len(ct), 40)])
+	}
+	ct := bytes.Join(seal(header(id, 4096), path, plaintext(8193), 4096), nil)
+	add("content", "FuzzOpen", "truncated-at-block", ct[:24+4112], int64(0), uint16(4096))
+	add("content", "FuzzOpen", "header-only", ct[:24], int64(0), uint16(1))
+	big := bytes.Join(seal(header(id, 1<<20), path, plaintext(3), 1<<20), nil)
+	add("content", "FuzzOpen", "valid-1MiB-blocks", big, int64(1), uint16(2))
+	add("content", "FuzzParseHeader", "shift-20", big)
+	add("content", "FuzzParseHeader", "shift-21", append([]byte{'E', 'F', 'S', 1, 0, 21, 0, 0}, id...))
+	add("content", "FuzzParseHeader", "flags", append([]byte{'E', 'F', 'S', 1, 1, 12, 0, 0}, id...))
+	add("content", "FuzzParseHeader", "short", []byte("EFS\x01\x00\x0c\x00\x00"))
+	add("content", "FuzzSize", "empty", int64(0), int64(40), uint8(0))
+	add("content", "FuzzSize", "edge", int64(4096), int64(4152), uint8(0))
+	add("content", "FuzzSize", "empty-block-after-full", int64(8193), int64(24+4112+16), uint8(0))
+	add("content", "FuzzTamper", "flip-iv", uint16(9000), uint32(24), byte(1), int32(0), int64(0), uint16(9000))
+	add("content", "FuzzTamper", "flip-header", uint16(100), uint32(5), byte(3), int32(0), int64(0), uint16(100))
+	add("content", "FuzzTamper", "cut-final", uint16(8192), uint32(0), byte(0), int32(-4112), int64(0), uint16(100))
+	add("content", "FuzzTamper", "append-block", uint16(4096), uint32(0), byte(0), int32(24), int64(0), uint16(100))
+
+	long := strings.Repeat("long file name ", 12) + "end.txt"
+	for _, c := range []struct {
+		name, parent, plain string
+		base64              bool
+	}{
+		{"root-base32", "", "hello.txt", false},
+		{"nested-base64", "docs/2024", "hello.txt", true},
+		{"non-utf8", "docs", "caf\xe9\xff.txt", false},
+		{"long-base32", "docs", long, false},
+		{"dotdot", "", "..", false},
+	} {
+		ct := sivSeal(nameKey, []byte(c.plain), []byte(c.parent))
+		full := b32.EncodeToString(ct)
+		if c.base64 {
+			full = b64.EncodeToString(ct)
+		}
+		add("naming", "FuzzDecryptName", c.name, c.parent, full, c.base64)
+		add("naming", "FuzzDecryptName", c.name+"-moved", c.parent+"x", full, c.base64)
+		add("naming", "FuzzEncryptName", c.name, c.parent, c.plain, c.base64)
+		if len(full) > 255 {
+			h := sha256.Sum256([]byte(full))
+			stand := "efs.L." + b32.EncodeToString(h[:])
+			add("naming", "FuzzIsLongName", c.name, stand)
+			add("naming", "FuzzIsLongName", c.name+"-companion", stand+".name")
+			add("naming", "FuzzIsLongName", c.name+"-upper", strings.ToUpper(stand))
+			add("naming", "FuzzCheckCompanion", c.name, stand, full)
+			add("naming", "FuzzCheckCompanion", c.name+"-cut", stand, full[:len(full)-1])
+		}
+	}
+	add("naming", "FuzzDecryptName", "padded", "", b32.EncodeToString(sivSeal(nameKey, []byte("a"), nil))+"=", false)
+	tgt := b64.EncodeToString(sivSeal(symlinkKey, []byte("../archive/2024/report.pdf"), []byte("docs/latest")))
+	add("naming", "FuzzDecryptTarget", "valid", "docs/latest", tgt)
+	add("naming", "FuzzDecryptTarget", "moved", "docs/other", tgt)
+	add("naming", "FuzzDecryptTarget", "empty-target", "l", b64.EncodeToString(sivSeal(symlinkKey, nil, []byte("l"))))
+
+	for _, name := range []string{"config-default", "config-options", "config-tampered"} {
+		data, err := os.ReadFile(filepath.Join(root, "testdata", "vectors", name+".txt"))
+		if err != nil {
+			return err
+		}
+		v, err := vectors.Parse(name, data)
+		if err != nil {
+			return err
+		}
+		add("config", "FuzzParse", name, v.Body)
+	}
+	for _, e := range errs {
+		if e != nil {
+			return e
 		}
 	}
 	return nil
