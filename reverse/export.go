@@ -21,6 +21,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/efs-project/efs/content"
@@ -559,13 +561,23 @@ func (e *ExportError) SummaryPaths(plain bool) []string {
 	out := make([]string, len(e.Failures))
 	for i, f := range e.Failures {
 		if plain && f.Plain != "" {
-			out[i] = "/" + f.Plain
+			out[i] = quotePath("/" + f.Plain)
 		} else {
 			out[i] = f.View
 		}
 		out[i] += ": " + failureReason(f.Err)
 	}
 	return out
+}
+
+// quotePath shows a plaintext path on one line: quoted with escapes when
+// it holds spaces, control characters or invalid UTF-8.
+func quotePath(s string) string {
+	q := strconv.Quote(s)
+	if q[1:len(q)-1] == s && !strings.ContainsAny(s, " :") {
+		return s
+	}
+	return q
 }
 
 // failureReason words a per-entry error without any path in it.
