@@ -1,0 +1,338 @@
+package test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// End-to-end tests of `efs export`: the real binary against the real
+// mounted view, rsync, and the restore side.
+
+// exSnapshot describes every entry below root the way rsync -a and
+// diff -r see it: type and mode, owner, mtime (ns), size, content hash or
+// symlink target.
+func exSnapshot(t testing.TB, root string) map[string]string {
+	t.Helper()
+	out := make(map[string]string)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		desc := fmt.Sprintf("mode=%o uid=%d gid=%d mtime=%d.%09d", st.Mode, st.Uid, st.Gid, st.Mtim.Sec, st.Mtim.Nsec)
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFREG:
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			desc += fmt.Sprintf(" size=%d sha=%x", st.Size, sha256.Sum256(data))
+		case unix.S_IFLNK:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			desc += " target=" + target
+		}
+		out[rel] = desc
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// exSame fails the test unless the two trees have equal snapshots, and
+// unless diff -r and an rsync dry run find nothing either.
+func exSame(t testing.TB, what, a, b string) {
+	t.Helper()
+	sa, sb := exSnapshot(t, a), exSnapshot(t, b)
+	var d []string
+	for k, v := range sa {
+		if w, ok := sb[k]; !ok {
+			d = append(d, "only in the view copy: "+k)
+		} else if v != w {
+			d = append(d, fmt.Sprintf("%s:\n   view   %s\n   export %s", k, v, w))
+		}
+	}
+	for k := range sb {
+		if _, ok := sa[k]; !ok {
+			d = append(d, "only in the export: "+k)
+		}
+	}
+	sort.Strings(d)
+	if len(d) > 0 {
+		t.Errorf("%s: %d differences:\n%s", what, len(d), strings.Join(d, "\n"))
+	}
+	run(t, "diff", "-r", "--no-dereference", a, b)
+	if out := run(t, "rsync", "-a", "-n", "-i", "--delete", b+"/", a+"/"); strings.TrimSpace(out) != "" {
+		t.Errorf("%s: rsync -a would change the view copy:\n%s", what, out)
+	}
+}
+
+// exPlainTree fills dir with every kind of entry the view shows (and a
+// fifo it does not).
+func exPlainTree(t testing.TB, dir string) {
+	t.Helper()
+	writeFile(t, filepath.Join(dir, "empty"), nil)
+	writeFile(t, filepath.Join(dir, "small.txt"), []byte("hello\n"))
+	writeFile(t, filepath.Join(dir, "block"), bytes.Repeat([]byte{'b'}, 4096))
+	big := make([]byte, 3<<20+17)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	writeFile(t, filepath.Join(dir, "big.bin"), big)
+	writeFile(t, filepath.Join(dir, "dir", "sub", "deep.txt"), []byte("deep"))
+	writeFile(t, filepath.Join(dir, "dir", strings.Repeat("a long name ", 20)), []byte("long"))
+	writeFile(t, filepath.Join(dir, "ro", "inside"), []byte("in a read-only dir"))
+	writeFile(t, filepath.Join(dir, "app.log"), []byte("log"))
+	writeFile(t, filepath.Join(dir, "keep.log"), []byte("keep"))
+	writeFile(t, filepath.Join(dir, "cache", "c1"), []byte("cached"))
+	writeFile(t, filepath.Join(dir, "dir", "tmp", "x.tmp"), []byte("tmp"))
+	if err := os.Symlink("../small.txt", filepath.Join(dir, "dir", "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/nowhere/at/all", filepath.Join(dir, "dangling")); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(dir, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for p, mode := range map[string]os.FileMode{"small.txt": 0o600, "block": 0o755 | os.ModeSetuid, "ro": 0o555} {
+		if err := os.Chmod(filepath.Join(dir, p), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { os.Chmod(filepath.Join(dir, "ro"), 0o755) })
+}
+
+// exAge sets the mtime of everything below root (symlinks included) to
+// when, deepest first. rsync 3.5 leaves the mtime of a directory or
+// symlink it creates alone when the source's is under a second old, so
+// comparisons with a copy of the view use settled trees.
+func exAge(t testing.TB, root string, when time.Time) {
+	t.Helper()
+	var paths []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	ts := []unix.Timespec{unix.NsecToTimespec(when.UnixNano()), unix.NsecToTimespec(when.UnixNano())}
+	for i := len(paths) - 1; i >= 0; i-- {
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, paths[i], ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// exStats parses the summary line of efs export.
+func exStats(t testing.TB, stderr string) (written, skipped, removed int) {
+	t.Helper()
+	m := regexp.MustCompile(`export done: (\d+) written \([^)]*\), (\d+) up to date, (\d+) removed`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no summary in efs export's output:\n%s", stderr)
+	}
+	w, _ := strconv.Atoi(m[1])
+	s, _ := strconv.Atoi(m[2])
+	r, _ := strconv.Atoi(m[3])
+	return w, s, r
+}
+
+// TestExportMatchesView: an export is what `rsync -a` copies out of the
+// mounted view, entry for entry, byte for byte, mtime for mtime — on the
+// first run and after changes.
+func TestExportMatchesView(t *testing.T) {
+	plain := t.TempDir()
+	exPlainTree(t, plain)
+	initTree(t, plain)
+	exAge(t, plain, time.Date(2024, 2, 3, 4, 5, 6, 789, time.UTC))
+	pw := passfile(t)
+	view := mount(t, "reverse", plain)
+	work := t.TempDir()
+	cp, exp := filepath.Join(work, "copy"), filepath.Join(work, "export")
+
+	run(t, "rsync", "-a", view+"/", cp+"/")
+	r := mustEfs(t, "export", "--passfile", pw, plain, exp)
+	if w, s, rm := exStats(t, r.Stderr); w != 15 || s != 0 || rm != 0 {
+		t.Errorf("first export: %d written, %d skipped, %d removed; want 15, 0, 0", w, s, rm)
+	}
+	exSame(t, "first export", cp, exp)
+
+	// A second run changes nothing.
+	before := exSnapshot(t, exp)
+	r = mustEfs(t, "export", "--passfile", pw, plain, exp)
+	if w, s, rm := exStats(t, r.Stderr); w != 0 || s != 15 || rm != 0 {
+		t.Errorf("second export: %d written, %d skipped, %d removed; want 0, 15, 0", w, s, rm)
+	}
+	if after := exSnapshot(t, exp); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Error("an export of an unchanged tree changed the destination")
+	}
+
+	// Change, delete, add; the view and the export follow alike.
+	if err := os.WriteFile(filepath.Join(plain, "small.txt"), []byte("hello again\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(plain, "dir", "sub", "deep.txt")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(plain, "dir", "new.txt"), []byte("new"))
+	later := time.Date(2025, 2, 3, 4, 5, 6, 789, time.UTC)
+	for _, p := range []string{"small.txt", "dir/new.txt", "dir/sub", "dir", ""} {
+		if err := os.Chtimes(filepath.Join(plain, p), later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // past the view's 1 s attribute cache
+	run(t, "rsync", "-a", "--delete", view+"/", cp+"/")
+	r = mustEfs(t, "export", "--passfile", pw, plain, exp)
+	if w, s, rm := exStats(t, r.Stderr); w != 2 || s != 13 || rm != 1 {
+		t.Errorf("export after changes: %d written, %d skipped, %d removed; want 2, 13, 1", w, s, rm)
+	}
+	exSame(t, "export after changes", cp, exp)
+}
+
+// TestExportExclude: --exclude and --exclude-from leave out the same
+// entries in the export as in the view, with gitignore semantics.
+func TestExportExclude(t *testing.T) {
+	plain := t.TempDir()
+	exPlainTree(t, plain)
+	initTree(t, plain)
+	exAge(t, plain, time.Date(2024, 2, 3, 4, 5, 6, 789, time.UTC))
+	pw := passfile(t)
+	from := filepath.Join(t.TempDir(), "excludes")
+	if err := os.WriteFile(from, []byte("# temporary files\n*.tmp\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"--exclude", "*.log", "--exclude", "!keep.log", "--exclude", "cache/", "--exclude-from", from}
+	exp := filepath.Join(t.TempDir(), "export")
+	mustEfs(t, append(append([]string{"export", "--passfile", pw}, flags...), plain, exp)...)
+
+	// What is left out, by the ciphertext path efs encrypt-path gives.
+	for rel, want := range map[string]bool{"app.log": false, "keep.log": true, "cache": false, "dir/tmp/x.tmp": false, "dir/tmp": true, "small.txt": true} {
+		cpath := strings.TrimSpace(mustEfs(t, "encrypt-path", "--passfile", pw, plain, rel).Stdout)
+		_, err := os.Lstat(filepath.Join(exp, cpath))
+		if got := err == nil; got != want {
+			t.Errorf("%s (%s) in the export: %v, want %v", rel, cpath, got, want)
+		}
+	}
+
+	// A broken pattern is a usage error, not a silent no-op (checked
+	// before the view comparison's mount, which may skip).
+	if r := runEfs(t, "export", "--passfile", pw, "--exclude", "[oops", plain, exp); r.Code != 2 {
+		t.Errorf("broken pattern: exit %d, want 2\n%s", r.Code, r.Stderr)
+	}
+
+	view := mount(t, "reverse", plain, flags...)
+	cp := filepath.Join(t.TempDir(), "copy")
+	run(t, "rsync", "-a", view+"/", cp+"/")
+	exSame(t, "export with exclusions", cp, exp)
+
+}
+
+// TestExportRoundTrip: an export restores (efs restore, and efs mount) to
+// the plaintext tree.
+func TestExportRoundTrip(t *testing.T) {
+	plain := t.TempDir()
+	exPlainTree(t, plain)
+	os.Remove(filepath.Join(plain, "fifo")) // not in the view, so not restored
+	initTree(t, plain)
+	pw := passfile(t)
+	exp := filepath.Join(t.TempDir(), "export")
+	mustEfs(t, "export", "-q", "--passfile", pw, plain, exp)
+
+	out := t.TempDir()
+	mustEfs(t, "restore", "--passfile", pw, exp, out)
+	exSameFiles(t, plain, out)
+
+	mnt := mount(t, "mount", exp) // skips here without FUSE
+	exSameFiles(t, plain, mnt)
+}
+
+// exSameFiles compares a plaintext tree and a restore of it with diff -r,
+// ignoring the config (efs.toml in the backup is not restored as a file).
+func exSameFiles(t testing.TB, plain, restored string) {
+	t.Helper()
+	out, err := exec.Command("diff", "-r", "--no-dereference", "-x", ".efs.toml", "-x", "efs.toml", plain, restored).CombinedOutput()
+	if err != nil {
+		t.Errorf("restore differs from the plaintext: %v\n%s", err, out)
+	}
+}
+
+// TestExportErrors: exit codes and messages for a foreign destination, a
+// missing config, and an entry that cannot be read.
+func TestExportErrors(t *testing.T) {
+	plain := t.TempDir()
+	exPlainTree(t, plain)
+	pw := passfile(t)
+
+	r := runEfs(t, "export", "--passfile", pw, plain, filepath.Join(t.TempDir(), "x"))
+	if r.Code != 4 || !strings.Contains(r.Stderr, "efs init") {
+		t.Errorf("no config: exit %d, want 4 with a hint to run efs init:\n%s", r.Code, r.Stderr)
+	}
+	initTree(t, plain)
+
+	foreign := t.TempDir()
+	writeFile(t, filepath.Join(foreign, "precious"), []byte("mine"))
+	if r := runEfs(t, "export", "--passfile", pw, plain, foreign); r.Code != 6 {
+		t.Errorf("foreign destination: exit %d, want 6:\n%s", r.Code, r.Stderr)
+	}
+	if _, err := os.Stat(filepath.Join(foreign, "precious")); err != nil {
+		t.Error("a foreign destination was modified")
+	}
+	if r := runEfs(t, "export", "--passfile", pw, filepath.Join(plain, "nope"), t.TempDir()); r.Code != 6 {
+		t.Errorf("missing PLAINDIR: exit %d, want 6", r.Code)
+	}
+	if r := runEfs(t, "export", "--passfile", pw, plain, filepath.Join(plain, "dir")); r.Code != 6 {
+		t.Errorf("destination inside PLAINDIR: exit %d, want 6:\n%s", r.Code, r.Stderr)
+	}
+
+	// One unreadable file: the rest is exported, exit 9 names it by its
+	// view path (stderr is not a terminal here), never by plaintext.
+	victim := filepath.Join(plain, "dir", "sub", "deep.txt")
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(victim, 0); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := unix.Mount("/sys/kernel/uevent_seqnum", victim, "", unix.MS_BIND, ""); err != nil {
+		t.Skipf("cannot make a file unreadable as root: %v", err)
+	} else {
+		t.Cleanup(func() { unix.Unmount(victim, unix.MNT_DETACH) })
+	}
+	exp := filepath.Join(t.TempDir(), "export")
+	r = runEfs(t, "export", "--passfile", pw, plain, exp)
+	if r.Code != 9 {
+		t.Fatalf("unreadable file: exit %d, want 9:\n%s", r.Code, r.Stderr)
+	}
+	cpath := strings.TrimSpace(mustEfs(t, "encrypt-path", "--passfile", pw, plain, "dir/sub/deep.txt").Stdout)
+	if !strings.Contains(r.Stderr, cpath) {
+		t.Errorf("the failure does not name the view path %s:\n%s", cpath, r.Stderr)
+	}
+	for _, leak := range []string{"deep.txt", "dir/sub", plain} {
+		if strings.Contains(r.Stderr, leak) {
+			t.Errorf("stderr names plaintext %q:\n%s", leak, r.Stderr)
+		}
+	}
+	if w, _, _ := exStats(t, r.Stderr); w != 14 {
+		t.Errorf("the rest was not exported: %d written, want 14", w)
+	}
+}
