@@ -143,3 +143,23 @@ func FuzzTamper(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOpenBlock feeds arbitrary bytes to OpenBlock. Nothing may open
+// unless it is exactly what SealBlock makes for that index and flag; on
+// failure no plaintext is returned.
+func FuzzOpenBlock(f *testing.F) {
+	f.Fuzz(func(t *testing.T, ct []byte, index int64, final bool) {
+		h, _ := NewHeader([FileIDSize]byte{1}, 4096)
+		file, _ := NewFile(fuzzKey, h, fuzzPath)
+		p, err := file.OpenBlock(nil, ct, index, final)
+		if err != nil {
+			if p != nil || !errors.Is(err, ErrNotAuthentic) {
+				t.Fatalf("OpenBlock failed with %v and %d bytes", err, len(p))
+			}
+			return
+		}
+		if again := file.SealBlock(nil, p, index, final); !bytes.Equal(again, ct) {
+			t.Fatal("an opened block does not re-seal to itself")
+		}
+	})
+}

@@ -434,6 +434,11 @@ func fuzzSeeds(root string) error {
 	add("content", "FuzzParseHeader", "shift-21", append([]byte{'E', 'F', 'S', 1, 0, 21, 0, 0}, id...))
 	add("content", "FuzzParseHeader", "flags", append([]byte{'E', 'F', 'S', 1, 1, 12, 0, 0}, id...))
 	add("content", "FuzzParseHeader", "short", []byte("EFS\x01\x00\x0c\x00\x00"))
+	id1 := append([]byte{1}, make([]byte, 15)...)
+	for i, b := range seal(header(id1, 4096), path, plaintext(5000), 4096)[1:] {
+		add("content", "FuzzOpenBlock", fmt.Sprintf("valid-%d", i), b, int64(i), i == 1)
+		add("content", "FuzzOpenBlock", fmt.Sprintf("wrong-flag-%d", i), b, int64(i), i != 1)
+	}
 	add("content", "FuzzSize", "empty", int64(0), int64(40), uint8(0))
 	add("content", "FuzzSize", "edge", int64(4096), int64(4152), uint8(0))
 	add("content", "FuzzSize", "empty-block-after-full", int64(8193), int64(24+4112+16), uint8(0))
