@@ -517,3 +517,37 @@ func TestExportReportsFailures(t *testing.T) {
 		return nil
 	})
 }
+
+// BenchmarkExportSmallFiles exports 2000 files of 0-8 KiB into an empty
+// destination, with one worker and with the default pool.
+func BenchmarkExportSmallFiles(b *testing.B) {
+	plain := b.TempDir()
+	for i := range 2000 {
+		exWrite(b, filepath.Join(plain, fmt.Sprintf("d%d", i%20), fmt.Sprintf("f%d", i)), bytes.Repeat([]byte{byte(i)}, i*37%8192), time.Unix(1e9, 0))
+	}
+	tree, _ := exTree(b, plain, nil)
+	for _, workers := range []int{1, 0} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			for range b.N {
+				dest := b.TempDir()
+				if _, err := Export(tree, dest, ExportOptions{Workers: workers}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkExportLargeFile exports one 64 MiB file.
+func BenchmarkExportLargeFile(b *testing.B) {
+	plain := b.TempDir()
+	exWrite(b, filepath.Join(plain, "big"), bytes.Repeat([]byte("0123456789abcdef"), 4<<20), time.Unix(1e9, 0))
+	tree, _ := exTree(b, plain, nil)
+	b.SetBytes(64 << 20)
+	for range b.N {
+		dest := b.TempDir()
+		if _, err := Export(tree, dest, ExportOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
