@@ -1,0 +1,499 @@
+// Command bench measures efs side by side with gocryptfs -reverse and
+// encfs --reverse on the same plaintext, in the same run, alternating the
+// tools within each repetition, and writes a table with the issue's targets
+// marked PASS or FAIL.
+//
+//	go run ./bench -efs bin/efs [-reps 3] [-size 1GiB] [-files 20000] [-only seq,find] [-out bench/RESULTS.md]
+//
+// It needs root or a working fusermount3, /dev/fuse, rsync and find; a
+// missing peer shows as "n/a". Everything it creates lives in one temporary
+// directory, removed (after unmounting every view) on exit and on Ctrl-C.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Workload names accepted by -only.
+func workloadNames() []string { return []string{"seq", "rand", "find", "rsync", "forward", "seal"} }
+
+type options struct {
+	efs   string
+	reps  int
+	size  int64
+	files int
+	only  []string
+	out   string
+	tmp   string
+}
+
+func (o options) want(w string) bool { return len(o.only) == 0 || slices.Contains(o.only, w) }
+
+// bench is one run: its options, scratch space, tools and live mounts.
+type bench struct {
+	o        options
+	log      *slog.Logger
+	tmp      string
+	bigRoot  string
+	treeRoot string
+	treeSize int64
+	tools    []*tool
+	live     map[*mount]struct{}
+	res      *results
+	changed  int
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	err = runBench(ctx, o, log)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (options, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var o options
+	var size, only string
+	fs.StringVar(&o.efs, "efs", "bin/efs", "efs binary to benchmark")
+	fs.IntVar(&o.reps, "reps", 3, "repetitions of each workload per tool (the median is reported)")
+	fs.StringVar(&size, "size", "1GiB", "size of the big file (e.g. 256MiB, 1GiB)")
+	fs.IntVar(&o.files, "files", 20000, "files in the small-file tree (spread over 100 directories)")
+	fs.StringVar(&only, "only", "", "comma-separated workloads to run: "+strings.Join(workloadNames(), ","))
+	fs.StringVar(&o.out, "out", "", "write the report here (default bench/RESULTS.md for a full run, none with -only)")
+	fs.StringVar(&o.tmp, "tmp", "/var/tmp", "parent directory for the test data")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if o.size, err = parseSize(size); err != nil {
+		return o, err
+	}
+	if o.reps < 1 || o.files < treeDirs || o.size < 16<<20 {
+		return o, errors.New("need -reps ≥ 1, -files ≥ 100 and -size ≥ 16MiB")
+	}
+	if only != "" {
+		for _, w := range strings.Split(only, ",") {
+			if !slices.Contains(workloadNames(), w) {
+				return o, fmt.Errorf("unknown workload %q (have %s)", w, strings.Join(workloadNames(), ", "))
+			}
+			o.only = append(o.only, w)
+		}
+	}
+	if o.out == "" && only == "" {
+		o.out = filepath.Join("bench", "RESULTS.md")
+	}
+	return o, nil
+}
+
+// parseSize reads "1GiB", "256MiB", "64KiB" or a plain byte count.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("bad size %q (want e.g. 1GiB, 256MiB)", s)
+	}
+	return n * mult, nil
+}
+
+func runBench(ctx context.Context, o options, log *slog.Logger) (err error) {
+	start := time.Now()
+	load0 := loadAvg()
+	tmp, err := os.MkdirTemp(o.tmp, "efs-bench-")
+	if err != nil {
+		return fmt.Errorf("temp dir: %w", err)
+	}
+	b := &bench{o: o, log: log, tmp: tmp, live: map[*mount]struct{}{}, res: newResults(),
+		bigRoot: filepath.Join(tmp, "big"), treeRoot: filepath.Join(tmp, "tree")}
+	defer func() { err = errors.Join(err, b.cleanup()) }()
+
+	if err := checkSpace(tmp, 3*o.size+int64(o.files)*40<<10); err != nil {
+		return err
+	}
+	if b.tools, err = newTools(ctx, o.efs, tmp); err != nil {
+		return err
+	}
+	if err := b.prepare(ctx); err != nil {
+		return err
+	}
+	if err := b.measure(ctx); err != nil {
+		return err
+	}
+	elapsed := time.Since(start).Round(time.Second)
+	report := b.report(start, elapsed, load0, loadAvg())
+	fmt.Print(report)
+	if o.out != "" {
+		if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
+			return fmt.Errorf("writing report: %w", err)
+		}
+		log.Info("report written", "file", o.out)
+	}
+	log.Info("done", "elapsed", elapsed)
+	return nil
+}
+
+// checkSpace refuses to start when the data would not fit.
+func checkSpace(dir string, need int64) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("checking free space: %w", err)
+	}
+	if free := int64(st.Bavail) * st.Bsize; free < need {
+		return fmt.Errorf("%s has %d MiB free, the bench needs about %d MiB (use -tmp or -size)", dir, free>>20, need>>20)
+	}
+	return nil
+}
+
+// cleanup unmounts every live view and removes the temp dir.
+func (b *bench) cleanup() error {
+	var errs []error
+	for m := range b.live {
+		errs = append(errs, b.unmount(m))
+	}
+	if err := os.RemoveAll(b.tmp); err != nil {
+		errs = append(errs, fmt.Errorf("removing %s: %w", b.tmp, err))
+	}
+	return errors.Join(errs...)
+}
+
+// prepare writes the data and creates every tool's configs.
+func (b *bench) prepare(ctx context.Context) error {
+	needBig := b.o.want("seq") || b.o.want("rand") || b.o.want("forward")
+	needTree := b.o.want("find") || b.o.want("rsync")
+	for _, d := range []string{b.bigRoot, b.treeRoot, filepath.Join(b.tmp, "scratch-mnt")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	t0 := time.Now()
+	if needBig {
+		if err := writeBig(ctx, filepath.Join(b.bigRoot, bigName), b.o.size); err != nil {
+			return err
+		}
+	}
+	if needTree {
+		var err error
+		if b.treeSize, err = writeTree(ctx, b.treeRoot, b.o.files); err != nil {
+			return err
+		}
+	}
+	b.log.Info("test data written", "big", b.o.size, "tree files", b.o.files, "tree bytes", b.treeSize, "took", time.Since(t0).Round(time.Millisecond))
+	for _, t := range b.tools {
+		if t.unavailable != "" {
+			b.log.Warn("tool unavailable, its columns read n/a", "tool", t.name, "why", t.unavailable)
+			continue
+		}
+		for _, root := range []string{b.bigRoot, b.treeRoot} {
+			if err := t.initRoot(ctx, root, filepath.Join(b.tmp, "scratch-mnt")); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				t.unavailable = "init failed: " + err.Error()
+				b.log.Error("tool init failed, its columns read n/a", "tool", t.name, "err", err)
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// available lists the usable tools, rotated by rep so no tool always goes
+// first (page cache, CPU frequency and background load even out).
+func (b *bench) available(rep int) []*tool {
+	var ts []*tool
+	for _, t := range b.tools {
+		if t.unavailable == "" {
+			ts = append(ts, t)
+		}
+	}
+	if len(ts) == 0 {
+		return nil
+	}
+	k := rep % len(ts)
+	return append(ts[k:len(ts):len(ts)], ts[:k]...)
+}
+
+// record stores a sample or a failure; it returns ctx's error once the run
+// is being cancelled so the loops stop.
+func (b *bench) record(ctx context.Context, metric string, t *tool, rep int, v float64, err error, format func(float64) string) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		b.log.Error("measurement failed", "metric", metric, "tool", t.name, "rep", rep+1, "err", err)
+		b.res.fail(metric, t.name, err)
+		return nil
+	}
+	b.res.add(metric, t.name, v)
+	b.log.Info(metric, "tool", t.name, "rep", rep+1, "value", format(v))
+	return nil
+}
+
+func (b *bench) measure(ctx context.Context) error {
+	defs := map[string]metricDef{}
+	for _, m := range metricDefs() {
+		defs[m.id] = m
+	}
+	f := func(id string) func(float64) string { return defs[id].format }
+
+	if b.o.want("seal") {
+		buf, err := sealBuffer(b.o.size)
+		if err != nil {
+			return err
+		}
+		for rep := 0; rep < b.o.reps; rep++ {
+			v, err := sealRate(ctx, b.o.size, buf)
+			if err := b.record(ctx, mSeal, b.tools[0], rep, v, err, f(mSeal)); err != nil {
+				return err
+			}
+		}
+	}
+	for rep := 0; rep < b.o.reps; rep++ {
+		if b.o.want("seq") {
+			for _, cold := range []bool{true, false} {
+				id := map[bool]string{true: mSeqCold, false: mSeqWarm}[cold]
+				for _, t := range b.available(rep) {
+					v, err := b.seqRead(ctx, t, cold)
+					if err := b.record(ctx, id, t, rep, v, err, f(id)); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if b.o.want("rand") {
+			for _, t := range b.available(rep) {
+				v, err := b.randRead(ctx, t)
+				if err := b.record(ctx, mRand, t, rep, v, err, f(mRand)); err != nil {
+					return err
+				}
+			}
+		}
+		if b.o.want("find") {
+			for _, t := range b.available(rep) {
+				v, err := b.find(ctx, t)
+				if err := b.record(ctx, mFind, t, rep, v, err, f(mFind)); err != nil {
+					return err
+				}
+			}
+		}
+		if b.o.want("rsync") {
+			if err := b.measureRsync(ctx, rep, f); err != nil {
+				return err
+			}
+		}
+	}
+	if b.o.want("forward") {
+		uploads := map[*tool]string{}
+		for _, t := range b.available(0) {
+			if !t.hasForward() {
+				continue
+			}
+			u, err := b.upload(ctx, t)
+			if err != nil {
+				if err := b.record(ctx, mForward, t, 0, 0, fmt.Errorf("uploading: %w", err), nil); err != nil {
+					return err
+				}
+				continue
+			}
+			uploads[t] = u
+		}
+		for rep := 0; rep < b.o.reps; rep++ {
+			for _, t := range b.available(rep) {
+				if u, ok := uploads[t]; ok {
+					v, err := b.forwardRead(ctx, t, u)
+					if err := b.record(ctx, mForward, t, rep, v, err, f(mForward)); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// measureRsync does one repetition: a full copy of every tool's view into
+// a fresh destination (daemon peak RSS read afterwards), then 1% of the
+// plaintext changes, then an incremental rsync into the same destinations.
+func (b *bench) measureRsync(ctx context.Context, rep int, f func(string) func(float64) string) error {
+	dests := map[*tool]string{}
+	for _, t := range b.available(rep) {
+		dest := filepath.Join(b.tmp, "dest-"+t.name)
+		if err := os.RemoveAll(dest); err != nil {
+			return err
+		}
+		secs, _, rss, err := b.rsync(ctx, t, dest)
+		if err := b.record(ctx, mRsyncFull, t, rep, secs, err, f(mRsyncFull)); err != nil {
+			return err
+		}
+		if err == nil {
+			dests[t] = dest
+			if err := b.record(ctx, mRSS, t, rep, float64(rss), nil, f(mRSS)); err != nil {
+				return err
+			}
+		}
+	}
+	changed, err := changeTree(b.treeRoot, b.o.files, rep)
+	if err != nil {
+		return fmt.Errorf("changing the tree: %w", err)
+	}
+	b.changed = changed
+	for _, t := range b.available(rep) {
+		dest, ok := dests[t]
+		if !ok {
+			continue
+		}
+		secs, st, _, err := b.rsync(ctx, t, dest)
+		if err := b.record(ctx, mRsyncIncr, t, rep, secs, err, f(mRsyncIncr)); err != nil {
+			return err
+		}
+		if err == nil {
+			b.res.add(mIncrFiles, t.name, float64(st.filesTransferred))
+			b.res.add(mIncrBytes, t.name, float64(st.bytesSent))
+			b.log.Info("incremental rsync", "tool", t.name, "rep", rep+1, "changed", changed,
+				"files transferred", st.filesTransferred, "bytes sent", st.bytesSent)
+		}
+	}
+	return nil
+}
+
+// report renders the Markdown report printed and written to -out.
+func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 string) string {
+	var r strings.Builder
+	tree := fmt.Sprintf("%d files in %d dirs (%.0f MB)", b.o.files, treeDirs, float64(b.treeSize)/1e6)
+	fmt.Fprintf(&r, "# efs benchmark results\n\n")
+	fmt.Fprintf(&r, "Generated by `make bench` (`go run ./bench -efs bin/efs -reps %d -size %s -files %d`) on %s; the run took %s.\n\n",
+		b.o.reps, sizeString(b.o.size), b.o.files, start.UTC().Format("2006-01-02 15:04 MST"), elapsed)
+	fmt.Fprintf(&r, "- Machine: %d cores (%s), %s, kernel %s\n", runtime.NumCPU(), cpuModel(), memTotal(), kernel())
+	fmt.Fprintf(&r, "- Load average (1/5/15 min) before: %s; after: %s\n", load0, load1)
+	for _, t := range b.tools {
+		v := t.version
+		if t.unavailable != "" {
+			v = "n/a: " + t.unavailable
+		}
+		fmt.Fprintf(&r, "- %s: %s\n", t.name, v)
+	}
+	fmt.Fprintf(&r, "- Each value is the median of %d repetitions (peak RSS and rsync counts: the maximum); tools alternate within each repetition.\n", b.o.reps)
+	if len(b.o.only) > 0 {
+		fmt.Fprintf(&r, "- Only these workloads ran: %s\n", strings.Join(b.o.only, ", "))
+	}
+	r.WriteString("\n")
+	r.WriteString(b.res.table(b.tools, tree))
+	r.WriteString("\nRatios are efs/peer; for times and sizes lower is better.\n\n## Targets (issue 5)\n\n")
+	r.WriteString(targetsTable(b.res.evaluate(b.changed)))
+	r.WriteString(`
+## Method
+
+- Sequential read: the view of a random (incompressible) file is read front to back with 1 MiB
+  read(2) calls, on a fresh mount each time so the view's own page cache is cold and the number
+  measures encryption. "Plaintext cold" first evicts the plaintext with posix_fadvise(DONTNEED);
+  "warm" reads it once beforehand. MB/s counts view (ciphertext) bytes, 10^6 bytes per MB.
+- Random reads: 20,000 page-aligned 4 KiB preads at offsets from a fixed seed, on the view file
+  opened once on a fresh mount, plaintext warm.
+- find and rsync: the small-file tree, fresh mount each time. The incremental rsync follows a
+  rewrite of 1% of the files in place (same size, new bytes, new mtime); "files transferred" and
+  "bytes sent" come from rsync --stats. The changed count is the target for "sends only changed files".
+- Peak RSS: VmHWM of the reverse daemon right after the full rsync of the tree (which lists, stats
+  and reads every entry).
+- Forward: each tool's view of the big file is copied ("uploaded") to a directory once, then read
+  back through efs mount / gocryptfs forward mode (ciphertext in the page cache, fresh mount).
+- Sealing: content.File.EncryptAt called in-process over a file of the same size served from a
+  256 MiB random buffer, 1 MiB requests front to back, as FUSE reads arrive; EncryptAt spreads each
+  request over all cores. This is efs's crypto ceiling on this machine.
+- gocryptfs is created with -scryptn 10 and efs with --kdf-memory 8 --kdf-time 1: only the
+  mount-time key derivation changes, not the data path. encfs uses --standard.
+- The machine is shared: other processes (see the load average) add noise to every column alike.
+`)
+	if fails := b.res.failures(); len(fails) > 0 {
+		r.WriteString("\n## Failures\n\n")
+		for _, f := range fails {
+			fmt.Fprintf(&r, "- %s\n", f)
+		}
+	}
+	return r.String()
+}
+
+func sizeString(n int64) string {
+	switch {
+	case n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func memTotal() string {
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil {
+		return "unknown RAM"
+	}
+	return fmt.Sprintf("%d GiB RAM", (uint64(si.Totalram)*uint64(si.Unit))>>30)
+}
+
+func kernel() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "unknown"
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Metric IDs.
+const (
+	mSeqCold   = "seq-cold"
+	mSeqWarm   = "seq-warm"
+	mRand      = "rand"
+	mFind      = "find"
+	mRsyncFull = "rsync-full"
+	mRsyncIncr = "rsync-incr"
+	mIncrFiles = "incr-files"
+	mIncrBytes = "incr-bytes"
+	mForward   = "forward"
+	mRSS       = "rss"
+	mSeal      = "seal"
+)
+
+// metricDef describes one table row.
+type metricDef struct {
+	id, label    string
+	higherBetter bool
+	format       func(float64) string
+	only         []string // tools the row applies to; nil means all
+	aggregate    func([]float64) float64
+}
+
+func metricDefs() []metricDef {
+	mbps := func(v float64) string { return fmt.Sprintf("%.0f MB/s", v) }
+	secs := func(v float64) string { return fmt.Sprintf("%.2f s", v) }
+	return []metricDef{
+		{id: mSeqCold, label: "seq read 1 GiB, plaintext cold", higherBetter: true, format: mbps},
+		{id: mSeqWarm, label: "seq read 1 GiB, plaintext warm", higherBetter: true, format: mbps},
+		{id: mRand, label: "random 4 KiB preads", higherBetter: true, format: func(v float64) string { return fmt.Sprintf("%.0f /s", v) }},
+		{id: mFind, label: "find -ls, tree", format: secs},
+		{id: mRsyncFull, label: "rsync -a, full copy of tree", format: secs},
+		{id: mRsyncIncr, label: "rsync -a, after 1% changed", format: secs},
+		{id: mIncrFiles, label: "  files transferred", format: func(v float64) string { return fmt.Sprintf("%.0f", v) }, aggregate: maxOf},
+		{id: mIncrBytes, label: "  total bytes sent", format: func(v float64) string { return fmt.Sprintf("%.1f MB", v/1e6) }, aggregate: maxOf},
+		{id: mForward, label: "forward mount, seq read 1 GiB", higherBetter: true, format: mbps, only: []string{toolEFS, toolGo}},
+		{id: mRSS, label: "reverse daemon peak RSS (VmHWM)", format: func(v float64) string { return fmt.Sprintf("%.0f MiB", v/(1<<20)) }, aggregate: maxOf},
+		{id: mSeal, label: "efs in-process sealing, all cores", higherBetter: true, format: mbps, only: []string{toolEFS}},
+	}
+}
+
+func maxOf(v []float64) float64 { return slices.Max(v) }
+
+// median of a non-empty sample.
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// results collects samples and failures per metric and tool.
+type results struct {
+	vals map[string]map[string][]float64
+	errs map[string]map[string]string
+}
+
+func newResults() *results {
+	return &results{vals: map[string]map[string][]float64{}, errs: map[string]map[string]string{}}
+}
+
+func (r *results) add(metric, tool string, v float64) {
+	if r.vals[metric] == nil {
+		r.vals[metric] = map[string][]float64{}
+	}
+	r.vals[metric][tool] = append(r.vals[metric][tool], v)
+}
+
+// fail records a tool's first failure in a metric.
+func (r *results) fail(metric, tool string, err error) {
+	if r.errs[metric] == nil {
+		r.errs[metric] = map[string]string{}
+	}
+	if _, ok := r.errs[metric][tool]; !ok {
+		r.errs[metric][tool] = err.Error()
+	}
+}
+
+// value is the metric's summary for a tool: the median, or the aggregate
+// the metric asks for (max for peaks and counts).
+func (r *results) value(m metricDef, tool string) (float64, bool) {
+	v := r.vals[m.id][tool]
+	if len(v) == 0 {
+		return 0, false
+	}
+	if m.aggregate != nil {
+		return m.aggregate(v), true
+	}
+	return median(v), true
+}
+
+func (r *results) get(id, tool string) (float64, bool) {
+	for _, m := range metricDefs() {
+		if m.id == id {
+			return r.value(m, tool)
+		}
+	}
+	return 0, false
+}
+
+// cell renders a tool's value, or why there is none.
+func (r *results) cell(m metricDef, t *tool) string {
+	if m.only != nil && !slices.Contains(m.only, t.name) {
+		return "—"
+	}
+	if v, ok := r.value(m, t.name); ok {
+		s := m.format(v)
+		if _, failed := r.errs[m.id][t.name]; failed {
+			s += " (some reps failed)"
+		}
+		return s
+	}
+	if t.unavailable != "" {
+		return "n/a"
+	}
+	if _, failed := r.errs[m.id][t.name]; failed {
+		return "failed"
+	}
+	return "not run"
+}
+
+func (r *results) ratio(m metricDef, peer string) string {
+	a, ok1 := r.value(m, toolEFS)
+	b, ok2 := r.value(m, peer)
+	if !ok1 || !ok2 || b == 0 || m.id == mIncrFiles || m.id == mIncrBytes {
+		return ""
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// table renders the results as a Markdown table.
+func (r *results) table(tools []*tool, tree string) string {
+	var b strings.Builder
+	b.WriteString("| workload | efs | gocryptfs | encfs | efs/gocryptfs | efs/encfs | better |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|---|\n")
+	for _, m := range metricDefs() {
+		label := strings.ReplaceAll(m.label, "tree", tree)
+		better := "lower"
+		if m.higherBetter {
+			better = "higher"
+		}
+		if m.id == mIncrFiles || m.id == mIncrBytes {
+			better = "fewer"
+		}
+		fmt.Fprintf(&b, "| %s |", label)
+		for _, t := range tools {
+			fmt.Fprintf(&b, " %s |", r.cell(m, t))
+		}
+		fmt.Fprintf(&b, " %s | %s | %s |\n", r.ratio(m, toolGo), r.ratio(m, toolEnc), better)
+	}
+	return b.String()
+}
+
+// target is one goal from the issue and whether this run met it.
+type target struct {
+	goal, status, detail string
+}
+
+// evaluate checks the issue's targets. A target whose numbers are missing
+// is "n/a", never PASS.
+func (r *results) evaluate(changed int) []target {
+	var ts []target
+	pass := func(ok bool) string {
+		if ok {
+			return "PASS"
+		}
+		return "FAIL"
+	}
+	ratioTarget := func(goal, id, peer string, want float64) {
+		a, ok1 := r.get(id, toolEFS)
+		p, ok2 := r.get(id, peer)
+		if !ok1 || !ok2 || p == 0 {
+			ts = append(ts, target{goal, "n/a", "missing measurements"})
+			return
+		}
+		ts = append(ts, target{goal, pass(a >= want*p), fmt.Sprintf("%.0f vs %.0f MB/s = %.2f×", a, p, a/p)})
+	}
+	for _, id := range []string{mSeqWarm, mSeqCold} {
+		which := map[string]string{mSeqWarm: "warm", mSeqCold: "cold"}[id]
+		ratioTarget("seq read ("+which+") ≥ 5× gocryptfs -reverse", id, toolGo, 5)
+		ratioTarget("seq read ("+which+") ≥ 2× encfs --reverse", id, toolEnc, 2)
+		a, ok1 := r.get(id, toolEFS)
+		s, ok2 := r.get(mSeal, toolEFS)
+		goal := "seq read (" + which + ") ≥ 70% of efs's in-process sealing rate"
+		if ok1 && ok2 && s > 0 {
+			ts = append(ts, target{goal, pass(a >= 0.7*s), fmt.Sprintf("%.0f of %.0f MB/s = %.0f%%", a, s, 100*a/s)})
+		} else {
+			ts = append(ts, target{goal, "n/a", "missing measurements"})
+		}
+	}
+	noSlower := func(goal, id string) {
+		a, ok := r.get(id, toolEFS)
+		best := math.Inf(1)
+		for _, p := range []string{toolGo, toolEnc} {
+			if v, ok := r.get(id, p); ok {
+				best = min(best, v)
+			}
+		}
+		if !ok || math.IsInf(best, 1) {
+			ts = append(ts, target{goal, "n/a", "missing measurements"})
+			return
+		}
+		ts = append(ts, target{goal, pass(a <= best), fmt.Sprintf("efs %.2f s, fastest peer %.2f s", a, best)})
+	}
+	noSlower("find -ls no slower than the fastest peer", mFind)
+	noSlower("full rsync no slower than the fastest peer", mRsyncFull)
+
+	goal := "incremental rsync sends only the changed files"
+	if files := r.vals[mIncrFiles][toolEFS]; len(files) > 0 && changed > 0 {
+		ok := slices.Min(files) == float64(changed) && slices.Max(files) == float64(changed)
+		bytes, _ := r.get(mIncrBytes, toolEFS)
+		ts = append(ts, target{goal, pass(ok), fmt.Sprintf("%.0f files changed, efs sent %.0f–%.0f files (≤ %.1f MB)",
+			float64(changed), slices.Min(files), slices.Max(files), bytes/1e6)})
+	} else {
+		ts = append(ts, target{goal, "n/a", "missing measurements"})
+	}
+
+	a, ok1 := r.get(mForward, toolEFS)
+	p, ok2 := r.get(mForward, toolGo)
+	goal = "forward read ≥ 2× gocryptfs forward"
+	if ok1 && ok2 && p > 0 {
+		ts = append(ts, target{goal, pass(a >= 2*p), fmt.Sprintf("%.0f vs %.0f MB/s = %.2f×", a, p, a/p)})
+	} else {
+		ts = append(ts, target{goal, "n/a", "missing measurements"})
+	}
+
+	goal = "efs reverse peak RSS < 100 MiB"
+	if rss, ok := r.get(mRSS, toolEFS); ok {
+		ts = append(ts, target{goal, pass(rss < 100<<20), fmt.Sprintf("%.0f MiB", rss/(1<<20))})
+	} else {
+		ts = append(ts, target{goal, "n/a", "missing measurements"})
+	}
+	return ts
+}
+
+func targetsTable(ts []target) string {
+	var b strings.Builder
+	b.WriteString("| target | result | measured |\n|---|---|---|\n")
+	for _, t := range ts {
+		fmt.Fprintf(&b, "| %s | **%s** | %s |\n", t.goal, t.status, t.detail)
+	}
+	return b.String()
+}
+
+// failures lists every recorded failure, sorted for a stable report.
+func (r *results) failures() []string {
+	var out []string
+	for m, byTool := range r.errs {
+		for t, e := range byTool {
+			out = append(out, fmt.Sprintf("%s / %s: %s", m, t, e))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
