@@ -429,28 +429,7 @@ func (x *exporter) file(e *Entry, p, view string) {
 	defer f.Close()
 	st := f.Stat()
 	n, err := writeAtomic(p, func(w *os.File) (int64, error) {
-		size := f.Size()
-		buf := make([]byte, min(size, 4<<20))
-		var off int64
-		for off < size {
-			n, err := f.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
-			if n > 0 {
-				if _, werr := w.Write(buf[:n]); werr != nil {
-					return off, werr
-				}
-				off += int64(n)
-			}
-			if err == io.EOF && off == size {
-				break
-			}
-			if err != nil {
-				return off, err
-			}
-			if n == 0 {
-				return off, io.ErrUnexpectedEOF
-			}
-		}
-		return off, nil
+		return copyCipher(w, f)
 	}, func(tmp string) error {
 		return x.setAttrs(tmp, st, st.Mode&0o7777, st.Uid, st.Gid, false)
 	})
@@ -459,6 +438,80 @@ func (x *exporter) file(e *Entry, p, view string) {
 		return
 	}
 	x.count(func(s *ExportStats) { s.Written++; s.Bytes += n })
+}
+
+// copyChunk is how much ciphertext is encrypted at once: large enough
+// for EncryptAt to spread the blocks over every core.
+const copyChunk = 4 << 20
+
+// copyCipher writes f's ciphertext to w. For files over one chunk, the
+// next chunk is encrypted while the previous one is written, which
+// overlaps the CPU-bound and the I/O-bound halves of the copy.
+func copyCipher(w io.Writer, f *File) (int64, error) {
+	size := f.Size()
+	if size <= copyChunk {
+		buf := make([]byte, size)
+		n, err := f.ReadAt(buf, 0)
+		if err != nil && !(err == io.EOF && int64(n) == size) {
+			return 0, err
+		}
+		if int64(n) != size {
+			return 0, io.ErrUnexpectedEOF
+		}
+		_, err = w.Write(buf)
+		return size, err
+	}
+	free := make(chan []byte, 2)
+	free <- make([]byte, copyChunk)
+	free <- make([]byte, copyChunk)
+	full := make(chan []byte, 2) // never blocks: there are two buffers
+	werr := make(chan error, 1)
+	go func() {
+		for b := range full {
+			if _, err := w.Write(b); err != nil {
+				werr <- err
+				for range full {
+				}
+				return
+			}
+			free <- b[:cap(b)]
+		}
+		werr <- nil
+	}()
+	var off int64
+	var err error
+	writerDone := false
+	for off < size && err == nil {
+		var b []byte
+		select {
+		case b = <-free:
+		case err = <-werr:
+			writerDone = true
+			continue
+		}
+		n, rerr := f.ReadAt(b[:min(copyChunk, size-off)], off)
+		if n > 0 {
+			full <- b[:n]
+			off += int64(n)
+		}
+		switch {
+		case rerr == io.EOF && off == size:
+		case rerr != nil:
+			err = rerr
+		case n == 0:
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	close(full)
+	if !writerDone {
+		if e := <-werr; err == nil {
+			err = e
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	return off, nil
 }
 
 // virtual writes efs.toml or a long-name companion.

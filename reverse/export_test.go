@@ -551,3 +551,52 @@ func BenchmarkExportLargeFile(b *testing.B) {
 		}
 	}
 }
+
+// exFailWriter fails after n bytes.
+type exFailWriter struct{ n int }
+
+func (w *exFailWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		return 0, errors.New("disk full")
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// TestCopyCipherErrors: the pipelined copy gives the plaintext's and the
+// destination's errors back, without hanging, at any point in the file.
+func TestCopyCipherErrors(t *testing.T) {
+	plain := t.TempDir()
+	data := bytes.Repeat([]byte("0123456789abcdef"), 3*copyChunk/16+1000)
+	exWrite(t, filepath.Join(plain, "f"), data, time.Unix(1e9, 0))
+	tree, keys := exTree(t, plain, nil)
+	open := func() *File {
+		f, err := tree.Open("f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+
+	var buf bytes.Buffer
+	f := open()
+	if n, err := copyCipher(&buf, f); err != nil || n != f.Size() || int64(buf.Len()) != f.Size() {
+		t.Fatalf("copyCipher = %d, %v; wrote %d of %d", n, err, buf.Len(), f.Size())
+	}
+	if !bytes.Equal(exDecrypt(t, keys, "f", buf.Bytes()), data) {
+		t.Fatal("pipelined ciphertext does not decrypt to the plaintext")
+	}
+	for _, after := range []int{0, copyChunk - 1, copyChunk, 2*copyChunk + 5} {
+		if _, err := copyCipher(&exFailWriter{n: after}, open()); err == nil || err.Error() != "disk full" {
+			t.Errorf("writer failing after %d bytes: %v", after, err)
+		}
+	}
+	f = open()
+	if err := os.Truncate(filepath.Join(plain, "f"), copyChunk+10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := copyCipher(io.Discard, f); !errors.Is(err, content.ErrChanged) {
+		t.Errorf("plaintext shrinking during the copy: %v, want ErrChanged", err)
+	}
+}
