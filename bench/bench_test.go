@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1GiB": 1 << 30, "256MiB": 256 << 20, "64K": 64 << 10, "12345": 12345} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "GiB", "-1MiB", "1TB", "0"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) accepted", in)
+		}
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	o, err := parseFlags(nil)
+	if err != nil || o.out != "bench/RESULTS.md" || o.reps != 3 || o.size != 1<<30 || o.files != 20000 {
+		t.Fatalf("defaults: %+v, %v", o, err)
+	}
+	o, err = parseFlags([]string{"-only", "seq,find"})
+	if err != nil || o.out != "" || !o.want("seq") || o.want("rsync") {
+		t.Fatalf("-only run must not overwrite RESULTS.md and must select workloads: %+v, %v", o, err)
+	}
+	for _, args := range [][]string{{"-only", "seq,bogus"}, {"-reps", "0"}, {"extra"}, {"-size", "1MiB"}} {
+		if _, err := parseFlags(args); err == nil {
+			t.Errorf("parseFlags(%q) accepted", args)
+		}
+	}
+}
+
+const rsyncOut = `
+Number of files: 20,201 (reg: 20,101, dir: 100)
+Number of created files: 0
+Number of deleted files: 0
+Number of regular files transferred: 200
+Total file size: 115,432,123 bytes
+Total transferred file size: 1,154,321 bytes
+Literal data: 1,154,321 bytes
+Total bytes sent: 1,198,765
+Total bytes received: 4,321
+
+sent 1,198,765 bytes  received 4,321 bytes  2,406,172.00 bytes/sec
+`
+
+func TestParseRsyncStats(t *testing.T) {
+	st, err := parseRsyncStats(rsyncOut)
+	if err != nil || st.filesTransferred != 200 || st.bytesSent != 1198765 {
+		t.Fatalf("got %+v, %v", st, err)
+	}
+	if _, err := parseRsyncStats(strings.ReplaceAll(rsyncOut, "Total bytes sent", "Total bytes")); err == nil {
+		t.Error("missing bytes-sent line accepted")
+	}
+	if _, err := parseRsyncStats(strings.ReplaceAll(rsyncOut, "transferred: 200", "transferred: x")); err == nil {
+		t.Error("garbled count accepted")
+	}
+}
+
+func TestParseVmHWM(t *testing.T) {
+	status := "Name:\tefs\nVmPeak:\t 2142592 kB\nVmHWM:\t   36528 kB\nVmRSS:\t   11376 kB\n"
+	if got, err := parseVmHWM(strings.NewReader(status)); err != nil || got != 36528<<10 {
+		t.Fatalf("got %d, %v", got, err)
+	}
+	if _, err := parseVmHWM(strings.NewReader("VmRSS:\t 1 kB\n")); err == nil {
+		t.Error("status without VmHWM accepted")
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestUnescapeMountinfo(t *testing.T) {
+	if got := unescapeMountinfo(`/tmp/a\040b\134c`); got != `/tmp/a b\c` {
+		t.Errorf("got %q", got)
+	}
+	if got := unescapeMountinfo(`/tmp/x\04`); got != `/tmp/x\04` {
+		t.Errorf("truncated escape changed: %q", got)
+	}
+}
+
+func TestIsMounted(t *testing.T) {
+	if ok, err := isMounted("/proc"); err != nil || !ok {
+		t.Errorf("/proc not seen as mounted: %v, %v", ok, err)
+	}
+	if ok, err := isMounted(t.TempDir()); err != nil || ok {
+		t.Errorf("fresh temp dir seen as mounted: %v, %v", ok, err)
+	}
+}
+
+func TestRepeatReader(t *testing.T) {
+	r := repeatReader("abcde")
+	p := make([]byte, 12)
+	if n, err := r.ReadAt(p, 3); n != 12 || err != nil || string(p) != "deabcdeabcde" {
+		t.Fatalf("got %q, %d, %v", p, n, err)
+	}
+}
+
+// results with efs at the given multiples of both peers.
+func sampleResults(seq, find, rss float64, incr []float64) *results {
+	r := newResults()
+	for _, rep := range []float64{0.9, 1, 1.1} {
+		r.add(mSeqWarm, toolGo, 100*rep)
+		r.add(mSeqWarm, toolEnc, 200*rep)
+		r.add(mSeqWarm, toolEFS, seq*rep)
+		r.add(mSeal, toolEFS, 1000)
+		r.add(mFind, toolGo, 2)
+		r.add(mFind, toolEnc, 1)
+		r.add(mFind, toolEFS, find)
+		r.add(mRSS, toolEFS, rss)
+		r.add(mForward, toolEFS, 300)
+		r.add(mForward, toolGo, 100)
+	}
+	for _, v := range incr {
+		r.add(mIncrFiles, toolEFS, v)
+	}
+	return r
+}
+
+func status(ts []target, prefix string) string {
+	for _, t := range ts {
+		if strings.HasPrefix(t.goal, prefix) {
+			return t.status
+		}
+	}
+	return "missing"
+}
+
+func TestEvaluate(t *testing.T) {
+	good := sampleResults(800, 0.9, 30<<20, []float64{200, 200, 200}).evaluate(200)
+	for prefix, want := range map[string]string{
+		"seq read (warm) ≥ 5×":  "PASS",
+		"seq read (warm) ≥ 2×":  "PASS",
+		"seq read (warm) ≥ 70%": "PASS",
+		"seq read (cold)":       "n/a", // never measured: must not pass
+		"find":                  "PASS",
+		"full rsync":            "n/a",
+		"incremental":           "PASS",
+		"forward":               "PASS",
+		"efs reverse peak RSS":  "PASS",
+	} {
+		if got := status(good, prefix); got != want {
+			t.Errorf("good run, %q: %s, want %s", prefix, got, want)
+		}
+	}
+	bad := sampleResults(450, 1.01, 100<<20, []float64{200, 201, 200}).evaluate(200)
+	for prefix, want := range map[string]string{
+		"seq read (warm) ≥ 5×":  "FAIL",
+		"seq read (warm) ≥ 2×":  "PASS", // 450 ≥ 2×200
+		"seq read (warm) ≥ 70%": "FAIL",
+		"find":                  "FAIL", // 1.01 s vs encfs 1 s
+		"incremental":           "FAIL",
+		"efs reverse peak RSS":  "FAIL",
+	} {
+		if got := status(bad, prefix); got != want {
+			t.Errorf("bad run, %q: %s, want %s", prefix, got, want)
+		}
+	}
+}
+
+func TestTableMarksMissingTools(t *testing.T) {
+	r := newResults()
+	r.add(mSeqWarm, toolEFS, 800)
+	r.add(mSeqWarm, toolGo, 100)
+	r.add(mSeal, toolEFS, 1000)
+	r.fail(mRand, toolEFS, bytes.ErrTooLarge)
+	tools := []*tool{{name: toolEFS}, {name: toolGo}, {name: toolEnc, unavailable: "encfs not found"}}
+	tab := r.table(tools, "1 GiB", "tree")
+	for _, want := range []string{
+		"| seq read 1 GiB, plaintext warm | 800 MB/s | 100 MB/s | n/a | 8.00× |  | higher |",
+		"| random 4 KiB preads | failed | not run | n/a |",
+		"| efs in-process sealing, all cores | 1000 MB/s | — | — |",
+	} {
+		if !strings.Contains(tab, want) {
+			t.Errorf("table lacks %q:\n%s", want, tab)
+		}
+	}
+}
