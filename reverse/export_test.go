@@ -179,6 +179,22 @@ func exDiff(a, b map[string]string) []string {
 	return d
 }
 
+// exDest is an empty destination that the test's cleanup can remove even
+// when the export made read-only directories in it (as a non-root user).
+func exDest(t testing.TB) string {
+	t.Helper()
+	dest := t.TempDir()
+	t.Cleanup(func() {
+		filepath.WalkDir(dest, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				os.Chmod(p, 0o755)
+			}
+			return nil
+		})
+	})
+	return dest
+}
+
 // exExport runs Export and fails the test on any error.
 func exExport(t testing.TB, tree *Tree, dest string) ExportStats {
 	t.Helper()
@@ -200,7 +216,7 @@ func exInode(t testing.TB, p string) uint64 {
 }
 
 func TestExportContents(t *testing.T) {
-	plain, dest := t.TempDir(), t.TempDir()
+	plain, dest := t.TempDir(), exDest(t)
 	exPopulate(t, plain)
 	tree, keys := exTree(t, plain, nil)
 	st := exExport(t, tree, dest)
@@ -296,7 +312,7 @@ func exDecrypt(t testing.TB, keys *config.Keys, rel string, ct []byte) []byte {
 }
 
 func TestExportIncremental(t *testing.T) {
-	plain, dest := t.TempDir(), t.TempDir()
+	plain, dest := t.TempDir(), exDest(t)
 	exPopulate(t, plain)
 	tree, _ := exTree(t, plain, nil)
 	exExport(t, tree, dest)
@@ -377,7 +393,7 @@ func TestExportIncremental(t *testing.T) {
 }
 
 func TestExportExclude(t *testing.T) {
-	plain, dest := t.TempDir(), t.TempDir()
+	plain, dest := t.TempDir(), exDest(t)
 	exPopulate(t, plain)
 	ex, err := NewExcluder([]string{"*.log", "!keep.log", "cache/"})
 	if err != nil {
@@ -475,7 +491,7 @@ func exUnreadable(t testing.TB, p string) {
 }
 
 func TestExportReportsFailures(t *testing.T) {
-	plain, dest := t.TempDir(), t.TempDir()
+	plain, dest := t.TempDir(), exDest(t)
 	exPopulate(t, plain)
 	exUnreadable(t, filepath.Join(plain, "sub", "a.txt"))
 	tree, _ := exTree(t, plain, nil)
