@@ -124,7 +124,7 @@ type exporter struct {
 // checkDest refuses a destination that is not a directory, that overlaps
 // the plaintext tree, or that holds something other than an export.
 func (x *exporter) checkDest(dest string) error {
-	st, err := os.Lstat(dest)
+	st, err := os.Stat(dest) // the user named it: a symlink to a directory is fine
 	if err != nil {
 		return fmt.Errorf("destination: %w", err)
 	}
@@ -143,13 +143,29 @@ func (x *exporter) checkDest(dest string) error {
 	if err != nil {
 		return fmt.Errorf("destination: %w", err)
 	}
-	if len(names) == 0 {
-		return nil
-	}
-	if fi, err := os.Lstat(filepath.Join(dest, naming.ConfigName)); err != nil || !fi.Mode().IsRegular() {
+	if !x.looksLikeExport(dest, names) {
 		return ErrNotExport
 	}
 	return nil
+}
+
+// looksLikeExport reports whether a directory holding names can be an
+// earlier export: it has efs.toml, or (a view without a config) every name
+// is one the view could show at its root.
+func (x *exporter) looksLikeExport(dest string, names []string) bool {
+	if fi, err := os.Lstat(filepath.Join(dest, naming.ConfigName)); err == nil && fi.Mode().IsRegular() {
+		return true
+	}
+	if cfg, _ := x.t.Config(); cfg != nil {
+		return len(names) == 0
+	}
+	for _, name := range names {
+		_, companion := naming.IsCompanion(name)
+		if _, err := x.t.namer.DecryptName("", name); err != nil && !naming.IsLongName(name) && !companion && !strings.HasPrefix(name, tmpPrefix) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkOverlap refuses a destination inside the plaintext tree (the export

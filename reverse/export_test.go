@@ -616,3 +616,32 @@ func TestCopyCipherErrors(t *testing.T) {
 		t.Errorf("plaintext shrinking during the copy: %v, want ErrChanged", err)
 	}
 }
+
+// TestExportWithoutConfig: a view without efs.toml (no ConfigPath) is
+// still recognised as an earlier export on the next run, while a foreign
+// directory is not; a symlink to the destination is followed.
+func TestExportWithoutConfig(t *testing.T) {
+	plain, dest := t.TempDir(), exDest(t)
+	exPopulate(t, plain)
+	withCfg, keys := exTree(t, plain, nil)
+	tree, err := New(plain, keys, Options{Settings: withCfg.settings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tree.Close()
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dest, link); err != nil {
+		t.Fatal(err)
+	}
+	exExport(t, tree, link)
+	if _, err := os.Lstat(filepath.Join(dest, naming.ConfigName)); !os.IsNotExist(err) {
+		t.Fatal("efs.toml exported without a config")
+	}
+	if st := exExport(t, tree, dest); st.Written != 0 || st.Skipped != 13 {
+		t.Errorf("second export without a config: %+v", st)
+	}
+	exWrite(t, filepath.Join(dest, "foreign"), nil, time.Now())
+	if _, err := Export(tree, dest, ExportOptions{}); !errors.Is(err, ErrNotExport) {
+		t.Errorf("destination with a foreign name: %v, want ErrNotExport", err)
+	}
+}
