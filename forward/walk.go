@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,6 +118,9 @@ func Restore(b *Backup, dest string, paths []string, opts WalkOptions) Report {
 	for _, p := range paths {
 		rel := strings.Trim(filepath.Clean("/"+p), "/")
 		e, err := b.Resolve(rel)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = errors.New("not in the backup")
+		}
 		if err != nil {
 			w.problem(rel, e.CRel, err)
 			continue

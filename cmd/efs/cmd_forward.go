@@ -26,7 +26,11 @@ const noBackupHint = "\nThis directory has no efs.toml, so it is not an efs back
 
 // openBackup unlocks the backup in cipherDir (checked to be a directory).
 func openBackup(kf *keyFlags, cipherDir string, log *slog.Logger) (*forward.Backup, *unlocked, error) {
-	u, err := kf.unlock(filepath.Join(cipherDir, naming.ConfigName), noBackupHint, log)
+	hint := noBackupHint
+	if _, err := os.Stat(filepath.Join(cipherDir, config.FileName)); err == nil {
+		hint += "\nIt has " + config.FileName + ", so it looks like a plaintext tree: give efs the backup (the copy of the efs reverse view) instead."
+	}
+	u, err := kf.unlock(filepath.Join(cipherDir, naming.ConfigName), hint, log)
 	if err != nil {
 		if errors.Is(err, config.ErrCorrupt) || errors.Is(err, config.ErrTampered) {
 			err = fmt.Errorf("%w\nIf the config is damaged, recover with the master key printed by efs init: --masterkey KEY", err)
