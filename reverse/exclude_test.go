@@ -191,7 +191,8 @@ func TestExcluderMatchesGit(t *testing.T) {
 		"foo", "foo/", "/foo", "*.log", "!keep.log", "!*.log", "**/foo", "bar/**", "a/**/y", "a/**",
 		"!a/x", "build/", "!build/keep", "/*", "!/src", "src/*", "!src/main.go", "*", "!*/", "doc/frotz/",
 		"[ab]*", "?", "x\\[1]", "q\\?r", "**", "!**/foo", ".*", "*/b", "!bar/", "deep/**/foo",
-		"*.[co]", "!/a", "abc/**/", "b*/*",
+		"*.[co]", "!/a", "abc/**/", "b*/*", "*.[!c]", "a/*/y", "**/b/**", "[[:alpha:]]*", "!*.txt",
+		"x[[]1]", "src/", "!src/", "de*/**/z", "a?c/", "*/*/*",
 	}
 	rng := rand.New(rand.NewSource(1))
 	rounds := 150
