@@ -75,3 +75,45 @@ func TestMountReadsAndFailsClosed(t *testing.T) {
 		t.Errorf("inode %d in the view, %d in the backup", mst.Ino, cst.Ino)
 	}
 }
+
+// TestMountParallelReads reads one file from several goroutines at
+// different offsets (run under -race by make test).
+func TestMountParallelReads(t *testing.T) {
+	requireFUSE(t)
+	b, _, files := setup(t, config.Defaults())
+	mnt := t.TempDir()
+	server, err := Mount(b, mnt, MountOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Unmount() })
+	want := files["sizes/f-300000"]
+	f, err := os.Open(filepath.Join(mnt, "sizes/f-300000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			buf := make([]byte, 70000)
+			for off := int64(g * 3001); off < int64(len(want)); off += 70000 {
+				n, err := f.ReadAt(buf, off)
+				if err != nil && n != len(want)-int(off) {
+					errs <- err
+					return
+				}
+				if !bytes.Equal(buf[:n], want[off:off+int64(n)]) {
+					errs <- errors.New("parallel read returned wrong bytes")
+					return
+				}
+			}
+			errs <- nil
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
