@@ -550,3 +550,28 @@ func fwWaitPort(t testing.TB, port string) {
 	}
 	t.Fatalf("rclone serve webdav did not listen on port %s", port)
 }
+
+// TestForwardExportChain restores what efs export wrote: plaintext → efs
+// export → efs restore / efs mount → diff -r, modes and mtimes.
+func TestForwardExportChain(t *testing.T) {
+	plain := t.TempDir()
+	fwPlainTree(t, plain)
+	initTree(t, plain, "--name-max", "143", "--block-size", "8192")
+	backup := t.TempDir()
+	mustEfs(t, "export", "--passfile", passfile(t), plain, backup)
+	independent := t.TempDir()
+	fwEncryptTree(t, plain, independent)
+	if out, err := exec.Command("diff", "-r", "--no-dereference", independent, backup).CombinedOutput(); err != nil {
+		t.Errorf("efs export differs from the format-level writer: %v\n%.2000s", err, out)
+	}
+	mustEfs(t, "fsck", "--passfile", passfile(t), backup)
+	dest := t.TempDir()
+	mustEfs(t, "restore", "--passfile", passfile(t), backup, dest)
+	fwDiff(t, plain, dest)
+	fwSameMeta(t, plain, dest)
+	if requireFUSEQuiet() {
+		mnt := mount(t, "mount", backup)
+		fwDiff(t, plain, mnt)
+		fwSameMeta(t, plain, mnt)
+	}
+}
