@@ -34,8 +34,7 @@ func parseArgs(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, e
 	for {
 		if err := fs.Parse(args); err != nil {
 			if err == flag.ErrHelp {
-				fs.Usage()
-				return nil, errHelp
+				return nil, errHelp // fs.Parse has printed the usage
 			}
 			return nil, withCode(exitUsage, fmt.Errorf("efs %s: %w", fs.Name(), err))
 		}
