@@ -1,0 +1,480 @@
+package test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
+)
+
+// End-to-end tests of `efs reverse`: the real binary, real mounts, real
+// sync tools.
+
+// rvMarker is in every plaintext name, content and symlink target of the
+// leak test; it must never show up in the view.
+const rvMarker = "ZQXJmarker"
+
+// rvKeys derives the subkeys from the master key efs init printed.
+func rvKeys(t testing.TB, masterKey string) *config.Keys {
+	t.Helper()
+	mk, err := config.ParseMasterKey(masterKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mk.Wipe()
+	keys, err := mk.Derive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(keys.Wipe)
+	return keys
+}
+
+// rvWalk returns every view path below root (relative) with its lstat.
+func rvWalk(t testing.TB, root string) map[string]*syscall.Stat_t {
+	t.Helper()
+	out := make(map[string]*syscall.Stat_t)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		out[rel] = fi.Sys().(*syscall.Stat_t)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walking the view: %v", err)
+	}
+	return out
+}
+
+// rvLeakTree fills dir with names of every length 1..255, a non-UTF-8 name,
+// a deep path, hard links, symlinks and empty files, all carrying rvMarker.
+func rvLeakTree(t testing.TB, dir string) {
+	t.Helper()
+	secret := []byte(strings.Repeat(rvMarker+" secret content\n", 300))
+	for n := 1; n <= 255; n++ {
+		name := strings.Repeat("n", n)
+		if n >= len(rvMarker) {
+			name = rvMarker + name[len(rvMarker):]
+		}
+		writeFile(t, filepath.Join(dir, "lengths", name), secret[:n*7])
+	}
+	writeFile(t, filepath.Join(dir, rvMarker+"\xff\xfe not utf-8 \x80"), secret)
+	deep := dir
+	for i := 0; i < 30; i++ {
+		deep = filepath.Join(deep, fmt.Sprintf("%s-level-%d", rvMarker, i))
+	}
+	writeFile(t, filepath.Join(deep, rvMarker+"-deep.txt"), secret)
+	writeFile(t, filepath.Join(dir, rvMarker+"-empty"), nil)
+	writeFile(t, filepath.Join(dir, rvMarker+"-original"), secret)
+	if err := os.Link(filepath.Join(dir, rvMarker+"-original"), filepath.Join(dir, rvMarker+"-hardlink")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(rvMarker+"-original", filepath.Join(dir, rvMarker+"-symlink")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/"+rvMarker+"/absolute/target", filepath.Join(dir, rvMarker+"-abs-symlink")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReverseNoPlaintextInView(t *testing.T) {
+	requireFUSE(t)
+	plain := t.TempDir()
+	rvLeakTree(t, plain)
+	initTree(t, plain)
+	view := mount(t, "reverse", plain)
+
+	// Contents: grep exits 1 when nothing matches.
+	cmd := exec.Command("grep", "-r", "-a", "-l", "-i", rvMarker, view)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("grep -r for the marker over the view: %v\n%s", err, out)
+	}
+	entries := rvWalk(t, view)
+	// 255 lengths + non-UTF-8 + 30 deep dirs + deep file + empty + original
+	// + hard link + 2 symlinks + lengths dir + root + efs.toml, plus one
+	// companion per long name.
+	companions := 0
+	for rel, st := range entries {
+		if strings.Contains(strings.ToLower(rel), strings.ToLower(rvMarker)) {
+			t.Errorf("view name carries the plaintext: %q", rel)
+		}
+		if strings.HasSuffix(rel, ".name") {
+			companions++
+		}
+		if st.Mode&syscall.S_IFMT == syscall.S_IFLNK {
+			target, err := os.Readlink(filepath.Join(view, rel))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(strings.ToLower(target), strings.ToLower(rvMarker)) || strings.Contains(target, "/") {
+				t.Errorf("symlink target in the clear: %q", target)
+			}
+		}
+	}
+	if companions == 0 {
+		t.Error("no long-name companions although names reach 255 bytes")
+	}
+	if want := 255 + 1 + 30 + 1 + 1 + 1 + 1 + 2 + 1 + 1 + 1 + companions; len(entries) != want {
+		t.Errorf("view has %d entries, want %d", len(entries), want)
+	}
+
+	// Hard links, and the other copies of the same plaintext, are separate
+	// files with different ciphertext.
+	same := make(map[string]bool)
+	secretSize := content.CipherSize(int64(len(rvMarker+" secret content\n")*300), 4096)
+	for rel, st := range entries {
+		if st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Size == secretSize {
+			data, err := os.ReadFile(filepath.Join(view, rel))
+			if err != nil {
+				t.Fatal(err)
+			}
+			same[string(data)] = true
+			if st.Nlink != 1 {
+				t.Errorf("%s: nlink %d, want 1", rel, st.Nlink)
+			}
+		}
+	}
+	// original, hard link, non-UTF-8 name and deep file
+	if len(same) != 4 {
+		t.Errorf("%d distinct ciphertexts for 4 paths with equal plaintext", len(same))
+	}
+}
+
+// rvRsync runs rsync src/ dst/ with args and returns the itemized
+// lines of regular files that were transferred.
+func rvRsync(t testing.TB, src, dst string, args ...string) (files []string) {
+	t.Helper()
+	out := run(t, "rsync", append(append([]string{"-a", "--itemize-changes"}, args...), src+"/", dst+"/")...)
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, ">f") {
+			files = append(files, line)
+		}
+	}
+	return files
+}
+
+func TestReverseDeterministicAcrossRemounts(t *testing.T) {
+	requireFUSE(t)
+	plain := t.TempDir()
+	for i := 0; i < 20; i++ {
+		data := make([]byte, i*1500)
+		rand.Read(data)
+		writeFile(t, filepath.Join(plain, "d", fmt.Sprintf("file%02d", i)), data)
+	}
+	writeFile(t, filepath.Join(plain, strings.Repeat("long", 60)), []byte("long name"))
+	os.Symlink("d/file01", filepath.Join(plain, "sym"))
+	initTree(t, plain)
+	copyDir := t.TempDir()
+
+	view := mount(t, "reverse", plain)
+	// 20 files, the long name and its companion, efs.toml.
+	if got := rvRsync(t, view, copyDir); len(got) != 23 {
+		t.Fatalf("first rsync copied %d files, want 23", len(got))
+	}
+	inodes := rvWalk(t, view)
+	unmount(t, view)
+
+	view2 := mount(t, "reverse", plain)
+	if got := rvRsync(t, view2, copyDir, "--checksum"); len(got) != 0 {
+		t.Errorf("after remount, rsync --checksum transferred %v", got)
+	}
+	for rel, st := range rvWalk(t, view2) {
+		if old, ok := inodes[rel]; !ok || old.Ino != st.Ino {
+			t.Errorf("%s: inode not stable across remounts", rel)
+		}
+	}
+
+	// rclone to WebDAV (slow per file in rclone's server, hence this
+	// small tree; the large tree test syncs locally).
+	dav := rvWebdav(t, t.TempDir())
+	if got := rvRclone(t, view2, dav); got != 23 {
+		t.Errorf("rclone to webdav copied %d files, want 23", got)
+	}
+
+	// Changing one file changes only that file's ciphertext. It grows,
+	// because rclone's WebDAV remote compares sizes only.
+	data := make([]byte, 7*1500+1)
+	rand.Read(data)
+	writeFile(t, filepath.Join(plain, "d", "file07"), data)
+	time.Sleep(1100 * time.Millisecond) // the kernel's attribute cache
+	if got := rvRsync(t, view2, copyDir, "--checksum"); len(got) != 1 {
+		t.Errorf("after changing one file, rsync --checksum transferred %v", got)
+	}
+	if got := rvRclone(t, view2, dav); got != 1 {
+		t.Errorf("after changing one file, rclone to webdav transferred %d files, want 1", got)
+	}
+}
+
+func TestReverseSparse4GiB(t *testing.T) {
+	requireFUSE(t)
+	plain := t.TempDir()
+	const size = 4 << 30
+	run(t, "truncate", "-s", strconv.Itoa(size), filepath.Join(plain, "sparse"))
+	keys := rvKeys(t, initTree(t, plain))
+	view := mount(t, "reverse", plain)
+	var vpath string
+	for rel, st := range rvWalk(t, view) {
+		if st.Size > 1<<30 {
+			vpath = filepath.Join(view, rel)
+			if st.Size != content.CipherSize(size, 4096) {
+				t.Errorf("view size %d, want %d", st.Size, content.CipherSize(size, 4096))
+			}
+		}
+	}
+	if vpath == "" {
+		t.Fatal("sparse file missing from the view")
+	}
+	f, err := os.Open(vpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	hdr := make([]byte, content.HeaderSize)
+	if _, err := f.ReadAt(hdr, 0); err != nil {
+		t.Fatal(err)
+	}
+	h, err := content.ParseHeader(hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := content.NewFile(keys.Content(), h, "sparse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	csize := content.CipherSize(size, 4096)
+	for _, off := range []int64{0, 4095, 1 << 31, 3<<30 + 12345, size - 100} {
+		buf := make([]byte, 100)
+		n, err := cf.DecryptAt(buf, off, csize, f)
+		if err != nil && err != io.EOF {
+			t.Fatalf("decrypting the view at %d: %v", off, err)
+		}
+		if n != 100 || !bytes.Equal(buf, make([]byte, 100)) {
+			t.Errorf("plaintext at %d: %d bytes, not zeros", off, n)
+		}
+	}
+}
+
+// rvTransferred parses rclone's "Transferred: N / M" file count.
+var rvTransferred = regexp.MustCompile(`(?m)^Transferred:\s+(\d+) / \d+, `)
+
+func rvRclone(t testing.TB, src, dst string) int {
+	t.Helper()
+	out := run(t, "rclone", "sync", src, dst, "-v")
+	m := rvTransferred.FindAllStringSubmatch(out, -1)
+	if len(m) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[len(m)-1][1])
+	return n
+}
+
+// rvWebdav serves dir over WebDAV on a free local port and returns the
+// rclone remote for it.
+func rvWebdav(t testing.TB, dir string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command("rclone", "serve", "webdav", "--addr", addr, dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i > 100 {
+			t.Fatalf("rclone serve webdav did not start: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Sprintf(`:webdav,url="http://%s":`, addr)
+}
+
+func TestReverseLargeTreeWithSyncTools(t *testing.T) {
+	requireFUSE(t)
+	if _, err := exec.LookPath("rclone"); err != nil {
+		t.Skip("rclone not installed")
+	}
+	plain := t.TempDir()
+	const dirs, perDir = 100, 100
+	var wantBytes int64
+	buf := make([]byte, 5000)
+	rand.Read(buf)
+	for d := 0; d < dirs; d++ {
+		dir := filepath.Join(plain, fmt.Sprintf("dir%03d", d))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for f := 0; f < perDir; f++ {
+			n := (d*perDir + f) * 37 % len(buf)
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%03d", f)), buf[:n], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			wantBytes += content.CipherSize(int64(n), 4096)
+		}
+	}
+	initTree(t, plain)
+	// Directory sizes pass through, and du counts them too.
+	filepath.WalkDir(plain, func(p string, d fs.DirEntry, err error) error {
+		if d.IsDir() {
+			fi, _ := d.Info()
+			wantBytes += fi.Size()
+		}
+		return nil
+	})
+	cfg, _ := os.Stat(filepath.Join(plain, config.FileName))
+	wantBytes += cfg.Size()
+	view := mount(t, "reverse", plain)
+
+	if got := strings.Count(run(t, "find", view), "\n"); got != 1+dirs+dirs*perDir+1 {
+		t.Errorf("find lists %d paths, want %d", got, 1+dirs+dirs*perDir+1)
+	}
+	lsFiles := 0
+	for _, line := range strings.Split(run(t, "ls", "-lR", view), "\n") {
+		if strings.HasPrefix(line, "-") {
+			lsFiles++
+		}
+	}
+	if lsFiles != dirs*perDir+1 {
+		t.Errorf("ls -lR shows %d files, want %d", lsFiles, dirs*perDir+1)
+	}
+	du := strings.Fields(run(t, "du", "-s", "--apparent-size", "-b", view))[0]
+	if du != strconv.FormatInt(wantBytes, 10) {
+		t.Errorf("du --apparent-size -b = %s, size mapping says %d", du, wantBytes)
+	}
+
+	rsyncDst, rcloneDst := t.TempDir(), t.TempDir()
+	if got := rvRsync(t, view, rsyncDst); len(got) != dirs*perDir+1 {
+		t.Errorf("rsync copied %d files, want %d", len(got), dirs*perDir+1)
+	}
+	if got := rvRclone(t, view, rcloneDst); got != dirs*perDir+1 {
+		t.Errorf("rclone copied %d files, want %d", got, dirs*perDir+1)
+	}
+	run(t, "diff", "-r", view, rcloneDst)
+
+	// One changed file: each tool transfers exactly that one.
+	f, err := os.OpenFile(filepath.Join(plain, "dir042", "f017"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("more"))
+	f.Close()
+	time.Sleep(1100 * time.Millisecond)
+	if got := rvRsync(t, view, rsyncDst); len(got) != 1 {
+		t.Errorf("second rsync transferred %v, want one file", got)
+	}
+	if got := rvRclone(t, view, rcloneDst); got != 1 {
+		t.Errorf("second rclone sync transferred %d files, want 1", got)
+	}
+}
+
+func TestReverseErrors(t *testing.T) {
+	requireFUSE(t)
+	plain := t.TempDir()
+	writeFile(t, filepath.Join(plain, "f"), []byte("x"))
+	pf := passfile(t)
+
+	if r := runEfs(t, "reverse", "--passfile", pf, plain, t.TempDir()); r.Code != 4 || !strings.Contains(r.Stderr, "efs init") {
+		t.Errorf("missing config: exit %d (%s), want 4 and a hint to run efs init", r.Code, r.Stderr)
+	}
+	initTree(t, plain)
+	wrong := filepath.Join(t.TempDir(), "wrong")
+	os.WriteFile(wrong, []byte("not the password\n"), 0o600)
+	if r := runEfs(t, "reverse", "--passfile", wrong, plain, t.TempDir()); r.Code != 3 {
+		t.Errorf("wrong password: exit %d (%s), want 3", r.Code, r.Stderr)
+	}
+	if r := runEfs(t, "reverse", "--passfile", pf, filepath.Join(plain, "missing"), t.TempDir()); r.Code != 6 {
+		t.Errorf("missing PLAINDIR: exit %d (%s), want 6", r.Code, r.Stderr)
+	}
+	full := t.TempDir()
+	writeFile(t, filepath.Join(full, "x"), nil)
+	if r := runEfs(t, "reverse", "--passfile", pf, plain, full); r.Code != 7 {
+		t.Errorf("non-empty mountpoint: exit %d (%s), want 7", r.Code, r.Stderr)
+	}
+	mnt := mount(t, "reverse", plain)
+	if r := runEfs(t, "reverse", "--passfile", pf, plain, mnt); r.Code != 7 {
+		t.Errorf("mountpoint already mounted: exit %d (%s), want 7", r.Code, r.Stderr)
+	}
+}
+
+// TestReverseUnreadableFile runs efs as root without CAP_DAC_OVERRIDE and
+// CAP_DAC_READ_SEARCH (setpriv), so a mode-000 plaintext file is really
+// unreadable to it: that file gives EACCES, a log line with its view path
+// only, and the rest of the view stays readable.
+func TestReverseUnreadableFile(t *testing.T) {
+	requireFUSE(t)
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (to drop capabilities with setpriv)")
+	}
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("setpriv not installed")
+	}
+	plain := t.TempDir()
+	writeFile(t, filepath.Join(plain, "readable"), []byte("fine"))
+	writeFile(t, filepath.Join(plain, rvMarker+"-locked"), []byte("locked"))
+	os.Chmod(filepath.Join(plain, rvMarker+"-locked"), 0)
+	initTree(t, plain)
+	mnt := t.TempDir()
+	logFile := filepath.Join(t.TempDir(), "log")
+	cmd := exec.Command("setpriv", "--bounding-set", "-dac_override,-dac_read_search", efsBin,
+		"reverse", "--passfile", passfile(t), "--log", logFile, plain, mnt)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("efs reverse under setpriv: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { unmount(t, mnt) })
+	var locked, readable int
+	for rel, st := range rvWalk(t, mnt) {
+		if st.Mode&syscall.S_IFMT != syscall.S_IFREG || rel == "efs.toml" {
+			continue
+		}
+		_, err := os.ReadFile(filepath.Join(mnt, rel))
+		switch {
+		case errors.Is(err, syscall.EACCES):
+			locked++
+		case err == nil:
+			readable++
+		default:
+			t.Errorf("%s: %v", rel, err)
+		}
+	}
+	if locked != 1 || readable != 1 {
+		t.Errorf("%d files gave EACCES and %d read fine, want 1 and 1", locked, readable)
+	}
+	logs, _ := os.ReadFile(logFile)
+	if !bytes.Contains(logs, []byte("permission denied")) {
+		t.Errorf("no log line for the unreadable file:\n%s", logs)
+	}
+	if bytes.Contains(bytes.ToLower(logs), bytes.ToLower([]byte(rvMarker))) {
+		t.Errorf("log carries a plaintext name:\n%s", logs)
+	}
+}
