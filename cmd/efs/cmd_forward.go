@@ -132,7 +132,7 @@ func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 // reportProblems lists the failed entries for the user (plaintext paths
 // where known: this is terminal output, never a log) and returns the
-// exit-9 error, or nil.
+// exit-9 error, or nil. what is the verb for the summary ("restored").
 func reportProblems(w io.Writer, what string, probs []forward.Problem) error {
 	if len(probs) == 0 {
 		return nil
@@ -143,13 +143,15 @@ func reportProblems(w io.Writer, what string, probs []forward.Problem) error {
 		if crel == "" {
 			crel = "."
 		}
+		// Backup errors start with the ciphertext path, shown already.
+		msg := strings.TrimPrefix(p.Err.Error(), p.CRel+": ")
 		if p.Rel != "" {
-			fmt.Fprintf(w, "  FAILED %s\n         ciphertext %s\n         %v\n", quote(p.Rel), crel, p.Err)
+			fmt.Fprintf(w, "  FAILED %s\n         ciphertext %s\n         %s\n", quote(p.Rel), crel, msg)
 		} else {
-			fmt.Fprintf(w, "  FAILED ciphertext %s (plaintext name not recoverable)\n         %v\n", crel, p.Err)
+			fmt.Fprintf(w, "  FAILED ciphertext %s (plaintext name not recoverable)\n         %s\n", crel, msg)
 		}
 	}
-	return withCode(exitIntegrity, fmt.Errorf("%s: %d %s failed authentication or could not be handled (listed above)", what, len(probs), plural(len(probs), "entry", "entries")))
+	return withCode(exitIntegrity, fmt.Errorf("%d %s failed authentication or could not be %s (listed above)", len(probs), plural(len(probs), "entry", "entries"), what))
 }
 
 func plural(n int, one, many string) string {
@@ -201,7 +203,7 @@ func runRestore(args []string) error {
 		fmt.Fprintf(os.Stderr, "restored %d files, %d directories, %d symlinks, %s in %.1fs (%s)\n",
 			rep.Files, rep.Dirs, rep.Symlinks, mib(rep.Bytes), time.Since(p.start).Seconds(), p.rate())
 	}
-	return reportProblems(os.Stderr, "restore", rep.Problems)
+	return reportProblems(os.Stderr, "restored", rep.Problems)
 }
 
 // runFsck implements efs fsck CIPHERDIR.
@@ -232,7 +234,7 @@ func runFsck(args []string) error {
 		fmt.Fprintf(os.Stderr, "%d files, %d directories, %d symlinks intact, %s checked in %.1fs (%s)\n",
 			rep.Files, rep.Dirs, rep.Symlinks, mib(rep.Bytes), time.Since(p.start).Seconds(), p.rate())
 	}
-	if err := reportProblems(os.Stderr, "fsck", rep.Problems); err != nil {
+	if err := reportProblems(os.Stderr, "checked", rep.Problems); err != nil {
 		return err
 	}
 	if !lf.quiet {
