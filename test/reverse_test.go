@@ -478,3 +478,82 @@ func TestReverseUnreadableFile(t *testing.T) {
 		t.Errorf("log carries a plaintext name:\n%s", logs)
 	}
 }
+
+// TestReverseRoundTrip uploads the view with rsync, mounts the copy with
+// efs mount and compares it with the plaintext.
+func TestReverseRoundTrip(t *testing.T) {
+	requireFUSE(t)
+	plain := t.TempDir()
+	rvLeakTree(t, plain)
+	initTree(t, plain)
+	backup := t.TempDir()
+	view := mount(t, "reverse", plain)
+	run(t, "rsync", "-a", view+"/", backup+"/")
+	restored := mount(t, "mount", backup)
+	out, err := exec.Command("diff", "-r", "--no-dereference", "-x", config.FileName, plain, restored).CombinedOutput()
+	if err != nil {
+		t.Errorf("restored tree differs from the plaintext: %v\n%s", err, out)
+	}
+}
+
+// TestReverseReadersRaceWriter reads a view file from 8 goroutines while
+// the plaintext is rewritten and truncated; reads may fail, but the mount
+// must keep answering with correct data afterwards.
+func TestReverseReadersRaceWriter(t *testing.T) {
+	requireFUSE(t)
+	plain := t.TempDir()
+	data := make([]byte, 4<<20)
+	rand.Read(data)
+	writeFile(t, filepath.Join(plain, "f"), data)
+	writeFile(t, filepath.Join(plain, "g"), []byte("other"))
+	initTree(t, plain)
+	view := mount(t, "reverse", plain)
+	var vf string
+	for rel, st := range rvWalk(t, view) {
+		if st.Size > 1<<20 {
+			vf = filepath.Join(view, rel)
+		}
+	}
+	first, err := os.ReadFile(vf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	writer := make(chan struct{})
+	go func() {
+		defer close(writer)
+		for i := 1; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			os.WriteFile(filepath.Join(plain, "f"), data[:(i*104729)%len(data)], 0o644)
+		}
+	}()
+	readers := make(chan struct{}, 8)
+	for r := 0; r < 8; r++ {
+		go func() {
+			for i := 0; i < 10; i++ {
+				os.ReadFile(vf)
+			}
+			readers <- struct{}{}
+		}()
+	}
+	for r := 0; r < 8; r++ {
+		<-readers
+	}
+	close(done)
+	<-writer
+	if err := os.WriteFile(filepath.Join(plain, "f"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	again, err := os.ReadFile(vf)
+	if err != nil {
+		t.Fatalf("the mount does not answer after the race: %v", err)
+	}
+	if !bytes.Equal(again, first) {
+		t.Error("same plaintext, different ciphertext after the race")
+	}
+}
