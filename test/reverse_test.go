@@ -202,8 +202,8 @@ func TestReverseDeterministicAcrossRemounts(t *testing.T) {
 		t.Errorf("after remount, rsync --checksum transferred %v", got)
 	}
 	for rel, st := range rvWalk(t, view2) {
-		if old, ok := inodes[rel]; !ok || old.Ino != st.Ino {
-			t.Errorf("%s: inode not stable across remounts", rel)
+		if old, ok := inodes[rel]; !ok || old.Ino != st.Ino || old.Mtim != st.Mtim || old.Size != st.Size {
+			t.Errorf("%s: inode number, mtime or size not stable across remounts", rel)
 		}
 	}
 
