@@ -557,3 +557,32 @@ func TestReverseReadersRaceWriter(t *testing.T) {
 		t.Error("same plaintext, different ciphertext after the race")
 	}
 }
+
+// TestReverseExclude checks --exclude and --exclude-from end to end: the
+// excluded entries are neither listed nor reachable.
+func TestReverseExclude(t *testing.T) {
+	requireFUSE(t)
+	plain := t.TempDir()
+	for _, rel := range []string{"keep.txt", "drop.log", "sub/keep2.txt", "sub/drop.log", "cache/x", "important.log"} {
+		writeFile(t, filepath.Join(plain, rel), []byte(rel))
+	}
+	initTree(t, plain)
+	from := filepath.Join(t.TempDir(), "excludes")
+	os.WriteFile(from, []byte("# comment\ncache/\n!important.log\n"), 0o644)
+	view := mount(t, "reverse", plain, "--exclude", "*.log", "--exclude-from", from)
+	files := 0
+	for _, st := range rvWalk(t, view) {
+		if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
+			files++
+		}
+	}
+	// keep.txt, sub/keep2.txt, important.log, efs.toml
+	if files != 4 {
+		t.Errorf("view shows %d files, want 4", files)
+	}
+	bad := filepath.Join(t.TempDir(), "bad")
+	os.WriteFile(bad, []byte("[unclosed\n"), 0o644)
+	if r := runEfs(t, "reverse", "--passfile", passfile(t), "--exclude-from", bad, plain, t.TempDir()); r.Code != 2 {
+		t.Errorf("broken exclude pattern: exit %d (%s), want 2", r.Code, r.Stderr)
+	}
+}
