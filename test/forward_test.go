@@ -434,6 +434,13 @@ func TestForwardConfigErrors(t *testing.T) {
 		mustEfs(t, "mount", "--masterkey", key, cipher, mnt)
 		t.Cleanup(func() { unmount(t, mnt) })
 		fwDiff(t, plain, mnt)
+		// The background process does not show the key to ps.
+		cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, c := range cmdlines {
+			if b, _ := os.ReadFile(c); bytes.Contains(b, []byte(key)) {
+				t.Errorf("%s holds the master key: %q", c, b)
+			}
+		}
 	}
 }
 

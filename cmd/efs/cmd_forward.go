@@ -66,7 +66,18 @@ func runMount(args []string) error {
 		return err
 	}
 	if !mf.fg {
+		if kf.masterkey != "" {
+			// Hand the key to the background process in its environment
+			// (readable only by this user), not in its argv, which every
+			// local user can read with ps for as long as the mount lives.
+			os.Setenv(masterKeyEnv, kf.masterkey)
+			os.Args = redactMasterKey(os.Args)
+		}
 		return daemonize(&kf.passwordFlags, kf.masterkey == "")
+	}
+	if kf.masterkey == masterKeyFromEnv && isDaemonChild() {
+		kf.masterkey = os.Getenv(masterKeyEnv)
+		os.Unsetenv(masterKeyEnv)
 	}
 	log, _, err := daemonLogger(&mf, &lf)
 	if err != nil {
@@ -88,6 +99,37 @@ func runMount(args []string) error {
 	log.Info("mounted", "cipherdir", cipherDir, "mountpoint", mnt)
 	serve(server, mnt, log)
 	return nil
+}
+
+// masterKeyEnv carries --masterkey from efs mount to its background
+// process; masterKeyFromEnv stands in for the key on the child's command
+// line.
+const (
+	masterKeyEnv     = "_EFS_MASTERKEY"
+	masterKeyFromEnv = "from-environment"
+)
+
+// redactMasterKey returns args with the value of --masterkey replaced by
+// masterKeyFromEnv.
+func redactMasterKey(args []string) []string {
+	out := append([]string(nil), args...)
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		if a == "--" {
+			break
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "masterkey" {
+			continue
+		}
+		if hasValue {
+			out[i] = "--masterkey=" + masterKeyFromEnv
+		} else if i+1 < len(out) {
+			out[i+1] = masterKeyFromEnv
+			i++
+		}
+	}
+	return out
 }
 
 // progress prints a one-line status to stderr when it is a terminal.
