@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -250,6 +251,7 @@ func (w *walker) copy(out *os.File, f *File) error {
 	free <- w.buf2
 	full := make(chan chunk, 1)
 	werr := make(chan error, 1)
+	var failed atomic.Bool // set by the writer so the reader stops early
 	go func() {
 		var err error
 		for c := range full {
@@ -257,6 +259,7 @@ func (w *walker) copy(out *os.File, f *File) error {
 				_, err = out.Write(c.buf[:c.n])
 				if err != nil {
 					err = fmt.Errorf("writing: %w", err)
+					failed.Store(true)
 				}
 			}
 			free <- c.buf
@@ -264,7 +267,7 @@ func (w *walker) copy(out *os.File, f *File) error {
 		werr <- err
 	}()
 	var rerr error
-	for off := int64(0); off < f.Size(); {
+	for off := int64(0); off < f.Size() && !failed.Load(); {
 		buf := <-free
 		n, err := f.ReadAt(buf, off)
 		if err != nil && err != io.EOF {
