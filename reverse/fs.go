@@ -22,6 +22,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -144,7 +145,7 @@ type slogWriter struct {
 }
 
 func (w slogWriter) Write(p []byte) (int, error) {
-	w.log.Log(context.Background(), w.level, "fuse: "+string(p))
+	w.log.Log(context.Background(), w.level, "fuse: "+strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
 
