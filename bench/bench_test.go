@@ -189,3 +189,14 @@ func TestTableMarksMissingTools(t *testing.T) {
 		}
 	}
 }
+
+func TestParseStatCPU(t *testing.T) {
+	// comm with a space and a parenthesis, utime 250 and stime 50 ticks.
+	stat := "1234 (efs (rev) x) S 1 1234 1234 0 -1 4194560 2000 0 0 0 250 50 0 0 20 0 9 0 100 2142592 2844 18446744073709551615"
+	if got, err := parseStatCPU(stat); err != nil || got.Milliseconds() != 3000 {
+		t.Fatalf("got %v, %v; want 3s", got, err)
+	}
+	if _, err := parseStatCPU("1234 (efs) S 1 2"); err == nil {
+		t.Error("short stat line accepted")
+	}
+}

@@ -288,9 +288,12 @@ func (b *bench) measure(ctx context.Context) error {
 			for _, cold := range []bool{true, false} {
 				id := map[bool]string{true: mSeqCold, false: mSeqWarm}[cold]
 				for _, t := range b.available(rep) {
-					v, err := b.seqRead(ctx, t, cold)
+					v, cpu, err := b.seqRead(ctx, t, cold)
 					if err := b.record(ctx, id, t, rep, v, err, f(id)); err != nil {
 						return err
+					}
+					if err == nil && !cold {
+						b.res.add(mSeqCPU, t.name, cpu)
 					}
 				}
 			}
@@ -356,12 +359,13 @@ func (b *bench) measureRsync(ctx context.Context, rep int, f func(string) func(f
 		if err := os.RemoveAll(dest); err != nil {
 			return err
 		}
-		secs, _, rss, err := b.rsync(ctx, t, dest)
+		secs, _, cpu, rss, err := b.rsync(ctx, t, dest)
 		if err := b.record(ctx, mRsyncFull, t, rep, secs, err, f(mRsyncFull)); err != nil {
 			return err
 		}
 		if err == nil {
 			dests[t] = dest
+			b.res.add(mRsyncCPU, t.name, cpu.Seconds())
 			if err := b.record(ctx, mRSS, t, rep, float64(rss), nil, f(mRSS)); err != nil {
 				return err
 			}
@@ -377,7 +381,7 @@ func (b *bench) measureRsync(ctx context.Context, rep int, f func(string) func(f
 		if !ok {
 			continue
 		}
-		secs, st, _, err := b.rsync(ctx, t, dest)
+		secs, st, _, _, err := b.rsync(ctx, t, dest)
 		if err := b.record(ctx, mRsyncIncr, t, rep, secs, err, f(mRsyncIncr)); err != nil {
 			return err
 		}
@@ -427,6 +431,9 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
 - find and rsync: the small-file tree, fresh mount each time. The incremental rsync follows a
   rewrite of 1% of the files in place (same size, new bytes, new mtime); "files transferred" and
   "bytes sent" come from rsync --stats. The changed count is the target for "sends only changed files".
+- Daemon CPU: user+system time of the reverse daemon (from /proc/PID/stat) during the warm
+  sequential read (per GB read) and during the full rsync. On a shared machine this compares the
+  work each tool does better than wall time.
 - Peak RSS: VmHWM of the reverse daemon right after the full rsync of the tree (which lists, stats
   and reads every entry).
 - Forward: each tool's view of the big file is copied ("uploaded") to a directory once, then read

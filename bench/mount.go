@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -83,6 +84,38 @@ func (m *mount) peakRSS() (int64, error) {
 	}
 	defer f.Close()
 	return parseVmHWM(f)
+}
+
+// cpuTime is the CPU time (user + system) the daemon has used so far. On
+// a shared machine it compares the tools' work better than wall time.
+func (m *mount) cpuTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.pid()))
+	if err != nil {
+		return 0, fmt.Errorf("reading daemon stat: %w", err)
+	}
+	return parseStatCPU(string(b))
+}
+
+// parseStatCPU reads utime and stime from a /proc/PID/stat line. They are
+// in USER_HZ ticks, which Linux fixes at 100 for /proc.
+func parseStatCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("malformed /proc stat line")
+	}
+	f := strings.Fields(stat[i+1:]) // f[0] is field 3, the state
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat line")
+	}
+	var ticks int64
+	for _, s := range f[11:13] { // fields 14 (utime) and 15 (stime)
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc stat: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
 // parseVmHWM extracts VmHWM from a /proc/PID/status file, in bytes.

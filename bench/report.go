@@ -11,6 +11,8 @@ import (
 const (
 	mSeqCold   = "seq-cold"
 	mSeqWarm   = "seq-warm"
+	mSeqCPU    = "seq-cpu"
+	mRsyncCPU  = "rsync-cpu"
 	mRand      = "rand"
 	mFind      = "find"
 	mRsyncFull = "rsync-full"
@@ -37,9 +39,11 @@ func metricDefs() []metricDef {
 	return []metricDef{
 		{id: mSeqCold, label: "seq read BIG, plaintext cold", higherBetter: true, format: mbps},
 		{id: mSeqWarm, label: "seq read BIG, plaintext warm", higherBetter: true, format: mbps},
+		{id: mSeqCPU, label: "  daemon CPU per GB read (warm)", format: secs},
 		{id: mRand, label: "random 4 KiB preads", higherBetter: true, format: func(v float64) string { return fmt.Sprintf("%.0f /s", v) }},
 		{id: mFind, label: "find -ls, tree", format: secs},
 		{id: mRsyncFull, label: "rsync -a, full copy of tree", format: secs},
+		{id: mRsyncCPU, label: "  daemon CPU during full copy", format: secs},
 		{id: mRsyncIncr, label: "rsync -a, after 1% changed", format: secs},
 		{id: mIncrFiles, label: "  files transferred", format: func(v float64) string { return fmt.Sprintf("%.0f", v) }, aggregate: maxOf},
 		{id: mIncrBytes, label: "  total bytes sent", format: func(v float64) string { return fmt.Sprintf("%.1f MB", v/1e6) }, aggregate: maxOf},
@@ -146,6 +150,9 @@ func (r *results) table(tools []*tool, big, tree string) string {
 	b.WriteString("| workload | efs | gocryptfs | encfs | efs/gocryptfs | efs/encfs | better |\n")
 	b.WriteString("|---|--:|--:|--:|--:|--:|---|\n")
 	for _, m := range metricDefs() {
+		if len(r.vals[m.id]) == 0 && len(r.errs[m.id]) == 0 {
+			continue // workload not selected with -only
+		}
 		label := strings.NewReplacer("BIG", big, "tree", tree).Replace(m.label)
 		better := "lower"
 		if m.higherBetter {

@@ -126,20 +126,22 @@ func readSeq(ctx context.Context, path string) (int64, time.Duration, error) {
 // seqRead measures a front-to-back read of the big file's view in MB/s of
 // view bytes. The view is always cold (fresh mount); cold also evicts the
 // plaintext from the page cache first.
-func (b *bench) seqRead(ctx context.Context, t *tool, cold bool) (float64, error) {
+func (b *bench) seqRead(ctx context.Context, t *tool, cold bool) (rate, cpuPerGB float64, err error) {
 	plain := filepath.Join(b.bigRoot, bigName)
-	var err error
 	if cold {
 		err = dropCache(plain)
 	} else {
 		err = warmCache(plain)
 	}
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	var rate float64
 	err = b.withMount(t, b.bigRoot, func(m *mount) error {
 		view, err := largestFile(m.dir)
+		if err != nil {
+			return err
+		}
+		cpu0, err := m.cpuTime()
 		if err != nil {
 			return err
 		}
@@ -150,10 +152,15 @@ func (b *bench) seqRead(ctx context.Context, t *tool, cold bool) (float64, error
 		if n < b.o.size {
 			return fmt.Errorf("view of the big file has %d bytes, plaintext %d", n, b.o.size)
 		}
+		cpu1, err := m.cpuTime()
+		if err != nil {
+			return err
+		}
 		rate = float64(n) / d.Seconds() / 1e6
+		cpuPerGB = (cpu1 - cpu0).Seconds() / (float64(n) / 1e9)
 		return nil
 	})
-	return rate, err
+	return rate, cpuPerGB, err
 }
 
 // randRead measures 4 KiB preads at page-aligned random offsets (fixed
@@ -266,15 +273,15 @@ func parseRsyncStats(out string) (rsyncStats, error) {
 }
 
 // rsync copies the tree's view into dest on a fresh mount, with --stats.
-// It returns the time taken, the stats and the daemon's peak RSS after the
-// copy (the copy lists, stats and reads every entry, as a backup does).
-func (b *bench) rsync(ctx context.Context, t *tool, dest string) (float64, rsyncStats, int64, error) {
-	var (
-		secs float64
-		st   rsyncStats
-		rss  int64
-	)
-	err := b.withMount(t, b.treeRoot, func(m *mount) error {
+// It returns the time taken, the stats, the daemon's CPU time during the
+// copy and its peak RSS after it (the copy lists, stats and reads every
+// entry, as a backup does).
+func (b *bench) rsync(ctx context.Context, t *tool, dest string) (secs float64, st rsyncStats, cpu time.Duration, rss int64, err error) {
+	err = b.withMount(t, b.treeRoot, func(m *mount) error {
+		cpu0, err := m.cpuTime()
+		if err != nil {
+			return err
+		}
 		cmd := exec.CommandContext(ctx, "rsync", "-a", "--stats", m.dir+"/", dest+"/")
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
@@ -285,10 +292,15 @@ func (b *bench) rsync(ctx context.Context, t *tool, dest string) (float64, rsync
 		if st, err = parseRsyncStats(string(out)); err != nil {
 			return err
 		}
+		cpu1, err := m.cpuTime()
+		if err != nil {
+			return err
+		}
+		cpu = cpu1 - cpu0
 		rss, err = m.peakRSS()
 		return err
 	})
-	return secs, st, rss, err
+	return secs, st, cpu, rss, err
 }
 
 func tailString(s string) string {
