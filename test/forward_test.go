@@ -188,7 +188,12 @@ func fwPlainTree(t testing.TB, dir string) {
 			t.Fatal(err)
 		}
 	}
-	for p, mode := range map[string]os.FileMode{"sizes/f00000001": 0o600, "sizes/f00004095": 0o755, "empty": 0o444, "bytes": 0o750} {
+	writeFile(t, filepath.Join(dir, "sticky", "nothing"), []byte("x"))
+	writeFile(t, filepath.Join(dir, "setgid", "none"), nil)
+	for p, mode := range map[string]os.FileMode{
+		"sizes/f00000001": 0o600, "sizes/f00004095": 0o755, "empty": 0o444, "bytes": 0o750,
+		"sticky": 0o777 | os.ModeSticky, "setgid": 0o755 | os.ModeSetgid, "sticky/nothing": 0,
+	} {
 		if err := os.Chmod(filepath.Join(dir, p), mode); err != nil {
 			t.Fatal(err)
 		}
