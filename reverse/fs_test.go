@@ -2,6 +2,7 @@ package reverse
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
 	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
 )
 
@@ -487,5 +489,62 @@ func BenchmarkFUSERead(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestOpenKeepCache checks the open flags without a mount: writes are
+// EROFS, and the kernel may keep cached pages only while the plaintext's
+// mtime and size are unchanged since the previous open.
+func TestOpenKeepCache(t *testing.T) {
+	plain := t.TempDir()
+	p := filepath.Join(plain, "f")
+	rvWrite(t, p, []byte("one"))
+	tree, _, _ := rvTree(t, plain, Options{})
+	st, err := tree.Lstat("f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &fileNode{node: node{v: &view{tree: tree, log: tree.log}}, rel: "f", viewRel: tree.ViewPath("f"), plainIno: st.Ino}
+	open := func() uint32 {
+		t.Helper()
+		fh, flags, en := n.Open(context.Background(), syscall.O_RDONLY)
+		if en != 0 {
+			t.Fatalf("open: %v", en)
+		}
+		fh.(*fileHandle).Release(context.Background())
+		return flags & fuse.FOPEN_KEEP_CACHE
+	}
+	for _, fl := range []uint32{syscall.O_WRONLY, syscall.O_RDWR, syscall.O_RDONLY | syscall.O_TRUNC, syscall.O_RDONLY | syscall.O_APPEND} {
+		if _, _, en := n.Open(context.Background(), fl); en != syscall.EROFS {
+			t.Errorf("open with flags %#x: %v, want EROFS", fl, en)
+		}
+	}
+	if open() != 0 {
+		t.Error("first open keeps the cache")
+	}
+	if open() == 0 {
+		t.Error("unchanged file: second open drops the cache")
+	}
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(p, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if open() != 0 {
+		t.Error("changed mtime: open keeps the cache")
+	}
+	if err := os.WriteFile(p, []byte("three"), 0o644); err != nil { // same inode, new size
+		t.Fatal(err)
+	}
+	os.Chtimes(p, later, later)
+	if open() != 0 {
+		t.Error("changed size: open keeps the cache")
+	}
+	// A file replaced by another (new inode) is stale for this node.
+	rvWrite(t, p+".new", []byte("new"))
+	if err := os.Rename(p+".new", p); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, en := n.Open(context.Background(), syscall.O_RDONLY); en != syscall.ESTALE {
+		t.Errorf("replaced file: %v, want ESTALE", en)
 	}
 }
