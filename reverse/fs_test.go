@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -546,5 +547,43 @@ func TestOpenKeepCache(t *testing.T) {
 	}
 	if _, _, en := n.Open(context.Background(), syscall.O_RDONLY); en != syscall.ESTALE {
 		t.Errorf("replaced file: %v, want ESTALE", en)
+	}
+}
+
+// TestFUSELargeDir lists a directory that takes many getdents calls (and
+// READDIRPLUS replies) and checks nothing is lost, repeated or
+// inconsistent with lookup.
+func TestFUSELargeDir(t *testing.T) {
+	plain := t.TempDir()
+	const n = 3000
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("file-%04d", i)
+		if i%500 == 0 {
+			name += strings.Repeat("L", 200) // long names with companions
+		}
+		rvWrite(t, filepath.Join(plain, "d", name), nil)
+	}
+	tree, _, _ := rvTree(t, plain, Options{})
+	mnt := rvMount(t, tree)
+	dir := filepath.Join(mnt, tree.ViewPath("d"))
+	got := rvDirents(t, dir)
+	if len(got) != n+6 {
+		t.Fatalf("listed %d entries, want %d", len(got), n+6)
+	}
+	ents, err := os.ReadDir(dir) // a second, independent listing
+	if err != nil || len(ents) != len(got) {
+		t.Fatalf("second listing: %d entries, %v", len(ents), err)
+	}
+	for i, e := range ents {
+		if i%97 != 0 {
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(dir, e.Name()), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Ino != got[e.Name()] {
+			t.Errorf("%s: d_ino %d, stat %d", e.Name(), got[e.Name()], st.Ino)
+		}
 	}
 }
