@@ -313,8 +313,9 @@ func TestForwardRestorePaths(t *testing.T) {
 	plain, cipher, _ := fwBackup(t)
 	dest := t.TempDir()
 	deep := "level-0/level-1/level-2"
-	mustEfs(t, "restore", "--passfile", passfile(t), cipher, dest, "sizes/f00004097", deep, "link-\xff")
-	for _, p := range []string{"sizes/f00004097", "link-\xff"} {
+	long := "names/" + strings.Repeat("n", 250)
+	mustEfs(t, "restore", "--passfile", passfile(t), cipher, dest, "sizes/f00004097", deep, "link-\xff", long)
+	for _, p := range []string{"sizes/f00004097", "link-\xff", long} {
 		fwDiffFile(t, filepath.Join(plain, p), filepath.Join(dest, p))
 	}
 	fwDiff(t, filepath.Join(plain, deep), filepath.Join(dest, deep))
