@@ -319,7 +319,7 @@ func TestForwardRestorePaths(t *testing.T) {
 		fwDiffFile(t, filepath.Join(plain, p), filepath.Join(dest, p))
 	}
 	fwDiff(t, filepath.Join(plain, deep), filepath.Join(dest, deep))
-	if _, err := os.Lstat(filepath.Join(dest, "names")); err == nil {
+	if _, err := os.Lstat(filepath.Join(dest, "bytes")); err == nil {
 		t.Error("restore of some paths restored others too")
 	}
 	// Existing files are kept unless --force.
