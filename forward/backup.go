@@ -94,6 +94,7 @@ type Problem struct {
 	Err       error
 }
 
+// Error names the ciphertext path only, so a Problem is safe to log.
 func (p Problem) Error() string {
 	return fmt.Sprintf("%s: %v", p.CRel, p.Err)
 }

@@ -150,10 +150,6 @@ func errno(err error) syscall.Errno {
 	return fs.ToErrno(err)
 }
 
-func setAttr(out *fuse.Attr, st *syscall.Stat_t) {
-	out.FromStat(st)
-}
-
 func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	e, err := n.b.Lookup(n.rel, n.crel, name)
 	if err != nil {
@@ -165,7 +161,7 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 	if e.Kind == Other {
 		return nil, syscall.ENOENT
 	}
-	setAttr(&out.Attr, &e.Stat)
+	out.Attr.FromStat(&e.Stat)
 	child := &node{b: n.b, log: n.log, rel: e.Rel, crel: e.CRel}
 	return n.NewInode(ctx, child, fs.StableAttr{Mode: e.Stat.Mode & syscall.S_IFMT, Ino: e.Stat.Ino}), 0
 }
@@ -196,7 +192,7 @@ func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) 
 		}
 		return errno(err)
 	}
-	setAttr(&out.Attr, &st)
+	out.Attr.FromStat(&st)
 	return 0
 }
 
