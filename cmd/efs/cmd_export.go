@@ -20,10 +20,8 @@ func runExport(args []string) error {
 	kf.register(fs, false)
 	var lf logFlags
 	lf.register(fs)
-	var excludes stringList
-	fs.Var(&excludes, "exclude", "leave out entries matching gitignore `PATTERN` (repeatable)")
-	excludeFrom := fs.String("exclude-from", "", "read exclude patterns from `FILE` (gitignore syntax, one per line)")
-	oneFS := fs.Bool("one-file-system", false, "export directories on other file systems as empty")
+	var vf viewFlags
+	vf.register(fs, "export directories on other file systems as empty")
 	pos, err := parseArgs(fs, args, 2, 2)
 	if err != nil {
 		return err
@@ -32,7 +30,7 @@ func runExport(args []string) error {
 	if err := checkDir("PLAINDIR", plainDir); err != nil {
 		return err
 	}
-	exclude, err := excluder(excludes, *excludeFrom)
+	exclude, err := vf.excluder()
 	if err != nil {
 		return err
 	}
@@ -55,7 +53,7 @@ func runExport(args []string) error {
 		Settings:      u.Settings,
 		ConfigPath:    u.ConfigPath,
 		Exclude:       exclude,
-		OneFileSystem: *oneFS,
+		OneFileSystem: vf.oneFS,
 		Logger:        log,
 	})
 	if err != nil {

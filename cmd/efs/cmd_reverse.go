@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"path/filepath"
 
@@ -20,10 +21,8 @@ func runReverse(args []string) error {
 	mf.register(fs)
 	var lf logFlags
 	lf.register(fs)
-	var excludes stringList
-	fs.Var(&excludes, "exclude", "leave out entries matching gitignore `PATTERN` (repeatable)")
-	excludeFrom := fs.String("exclude-from", "", "read exclude patterns from `FILE` (gitignore syntax, one per line)")
-	oneFS := fs.Bool("one-file-system", false, "show directories on other file systems as empty")
+	var vf viewFlags
+	vf.register(fs, "show directories on other file systems as empty")
 	pos, err := parseArgs(fs, args, 2, 2)
 	if err != nil {
 		return err
@@ -35,7 +34,7 @@ func runReverse(args []string) error {
 	if err := checkMountpoint(mnt); err != nil {
 		return err
 	}
-	exclude, err := excluder(excludes, *excludeFrom)
+	exclude, err := vf.excluder()
 	if err != nil {
 		return err
 	}
@@ -66,7 +65,7 @@ func runReverse(args []string) error {
 		Settings:      u.Settings,
 		ConfigPath:    u.ConfigPath,
 		Exclude:       exclude,
-		OneFileSystem: *oneFS,
+		OneFileSystem: vf.oneFS,
 		Logger:        log,
 	})
 	if err != nil {
@@ -90,11 +89,26 @@ func runReverse(args []string) error {
 	return nil
 }
 
+// viewFlags choose what the encrypted view shows; efs reverse and efs
+// export share them so that both show the same entries.
+type viewFlags struct {
+	excludes    stringList
+	excludeFrom string
+	oneFS       bool
+}
+
+func (v *viewFlags) register(fs *flag.FlagSet, oneFSHelp string) {
+	fs.Var(&v.excludes, "exclude", "leave out entries matching gitignore `PATTERN` (repeatable)")
+	fs.StringVar(&v.excludeFrom, "exclude-from", "", "read exclude patterns from `FILE` (gitignore syntax, one per line)")
+	fs.BoolVar(&v.oneFS, "one-file-system", false, oneFSHelp)
+}
+
 // excluder builds the matcher for --exclude and --exclude-from; nil when
 // neither is given.
-func excluder(patterns []string, from string) (reverse.Excluder, error) {
-	if from != "" {
-		more, err := reverse.ReadExcludeFile(from)
+func (v *viewFlags) excluder() (reverse.Excluder, error) {
+	patterns := append([]string(nil), v.excludes...)
+	if v.excludeFrom != "" {
+		more, err := reverse.ReadExcludeFile(v.excludeFrom)
 		if err != nil {
 			return nil, withCode(exitUsage, fmt.Errorf("--exclude-from: %w", err))
 		}
