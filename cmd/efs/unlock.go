@@ -126,7 +126,10 @@ func (k *keyFlags) unlock(defaultPath, notFoundHint string, log *slog.Logger) (*
 	case cfgErr != nil:
 		log.Warn("recovering without a usable config: using defaults and flags", "config", path, "reason", cfgErr)
 	case cfg.Verify(mk) != nil:
-		log.Warn("the master key does not authenticate the config: either the key is wrong or the config was altered; using defaults and flags", "config", path)
+		// A config that parses but does not authenticate under this key
+		// almost always means a mistyped key; going on with defaults
+		// would only report every entry as damaged.
+		return nil, withCode(exitPassword, fmt.Errorf("the master key does not fit %s: check the key (if you are sure it is right and the config was altered, move the config aside to recover with defaults and flags)", path))
 	default:
 		settings, used = cfg.Settings, path
 	}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/efs-project/efs/config"
+)
+
+// TestUnlockMasterKey covers recovery with --masterkey: the right key uses
+// the config's settings, a wrong one is exit 3 (not a run that reports
+// every entry as damaged), and without a config the defaults and the
+// override flags apply.
+func TestUnlockMasterKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, config.FileName)
+	s := config.Defaults()
+	s.BlockSize = 8192
+	cfg, mk, err := config.Create([]byte("pw"), s, config.KDF{Salt: make([]byte, 16), Time: 1, MemoryKiB: 8192, Threads: 1}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.WriteNew(path); err != nil {
+		t.Fatal(err)
+	}
+	right := mk.Recovery()
+	mk.Wipe()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	kf := keyFlags{masterkey: right}
+	u, err := kf.unlock(path, "", log)
+	if err != nil {
+		t.Fatalf("right key: %v", err)
+	}
+	if u.Settings.BlockSize != 8192 || u.ConfigPath != path {
+		t.Errorf("right key: settings %+v from %q, want the config's", u.Settings, u.ConfigPath)
+	}
+	u.Wipe()
+
+	wrong := strings.Repeat("ab", 32)
+	kf = keyFlags{masterkey: wrong}
+	if _, err := kf.unlock(path, "", log); exitCode(err) != exitPassword {
+		t.Errorf("wrong key: exit %d (%v), want %d", exitCode(err), err, exitPassword)
+	}
+
+	kf = keyFlags{masterkey: right, blockSize: 16384}
+	if _, err := kf.unlock(path, "", log); exitCode(err) != exitUsage {
+		t.Errorf("override flags with an intact config: exit %d (%v), want %d", exitCode(err), err, exitUsage)
+	}
+
+	missing := filepath.Join(dir, "missing.toml")
+	kf = keyFlags{masterkey: right, blockSize: 16384, nameEncoding: "base64"}
+	u, err = kf.unlock(missing, "", log)
+	if err != nil {
+		t.Fatalf("no config: %v", err)
+	}
+	if u.Settings.BlockSize != 16384 || u.Settings.NameEncoding.String() != "base64" || u.ConfigPath != "" {
+		t.Errorf("no config: settings %+v from %q, want defaults with overrides", u.Settings, u.ConfigPath)
+	}
+	u.Wipe()
+}
