@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -198,5 +199,24 @@ func TestParseStatCPU(t *testing.T) {
 	}
 	if _, err := parseStatCPU("1234 (efs) S 1 2"); err == nil {
 		t.Error("short stat line accepted")
+	}
+}
+
+func TestResidency(t *testing.T) {
+	p := t.TempDir() + "/f"
+	if err := os.WriteFile(p, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := warmCache(p); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := residency(p); err != nil || r != 1 {
+		t.Fatalf("after reading: %v, %v; want fully resident", r, err)
+	}
+	if err := dropCache(p); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := residency(p); err != nil || r > 0.5 {
+		t.Fatalf("after DONTNEED: %v, %v; want mostly evicted", r, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -145,18 +146,52 @@ func changeTree(root string, files, rep int) (int, error) {
 	return n, nil
 }
 
-// dropCache evicts a file's pages from the page cache (the file is clean,
-// so DONTNEED really drops them). Used for the cold plaintext runs.
+// dropCache evicts a file's pages from the page cache. Used for the cold
+// plaintext runs.
 func dropCache(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	// DONTNEED skips dirty pages: write a freshly made file back first.
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing %s: %w", path, err)
+	}
 	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
 		return fmt.Errorf("fadvise DONTNEED %s: %w", path, err)
 	}
 	return nil
+}
+
+// residency is the fraction of a file's pages in the page cache. The bench
+// checks it after each warm-plaintext run: something outside the bench
+// (another process, a host balloon) may evict pages mid-run.
+func residency(path string) (float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || info.Size() == 0 {
+		return 1, err
+	}
+	mem, err := unix.Mmap(int(f.Fd()), 0, int(info.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return 0, fmt.Errorf("mmap for mincore: %w", err)
+	}
+	defer unix.Munmap(mem)
+	page := os.Getpagesize()
+	vec := make([]byte, (len(mem)+page-1)/page)
+	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&mem[0])), uintptr(len(mem)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		return 0, fmt.Errorf("mincore: %w", e)
+	}
+	in := 0
+	for _, v := range vec {
+		in += int(v & 1)
+	}
+	return float64(in) / float64(len(vec)), nil
 }
 
 // warmCache reads a file once so its pages sit in the page cache.

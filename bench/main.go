@@ -56,6 +56,7 @@ type bench struct {
 	live     map[*mount]struct{}
 	res      *results
 	changed  int
+	notes    []string // anomalies seen during the run, for the report
 }
 
 func main() {
@@ -445,6 +446,12 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
   mount-time key derivation changes, not the data path. encfs uses --standard.
 - The machine is shared: other processes (see the load average) add noise to every column alike.
 `)
+	if len(b.notes) > 0 {
+		r.WriteString("\n## Anomalies\n\n")
+		for _, n := range b.notes {
+			fmt.Fprintf(&r, "- %s\n", n)
+		}
+	}
 	if fails := b.res.failures(); len(fails) > 0 {
 		r.WriteString("\n## Failures\n\n")
 		for _, f := range fails {

@@ -160,6 +160,9 @@ func (b *bench) seqRead(ctx context.Context, t *tool, cold bool) (rate, cpuPerGB
 		cpuPerGB = (cpu1 - cpu0).Seconds() / (float64(n) / 1e9)
 		return nil
 	})
+	if err == nil && !cold {
+		b.checkWarm(t, "warm seq read")
+	}
 	return rate, cpuPerGB, err
 }
 
@@ -200,7 +203,25 @@ func (b *bench) randRead(ctx context.Context, t *tool) (float64, error) {
 		rate = randReads / time.Since(start).Seconds()
 		return nil
 	})
+	if err == nil {
+		b.checkWarm(t, "random reads")
+	}
 	return rate, err
+}
+
+// checkWarm notes a warm-plaintext run whose plaintext did not stay in the
+// page cache, so the report says which numbers include disk reads.
+func (b *bench) checkWarm(t *tool, what string) {
+	r, err := residency(filepath.Join(b.bigRoot, bigName))
+	if err != nil {
+		b.log.Warn("cannot check page-cache residency", "err", err)
+		return
+	}
+	if r < 0.95 {
+		note := fmt.Sprintf("%s, %s: only %.0f%% of the plaintext was still in the page cache afterwards (evicted from outside the bench)", what, t.name, 100*r)
+		b.log.Warn(note)
+		b.notes = append(b.notes, note)
+	}
 }
 
 // lineCounter counts newlines written to it.
