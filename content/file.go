@@ -194,15 +194,12 @@ func (f *File) encryptBlocks(dst []byte, off, end, plainSize int64, src io.Reade
 	pbuf := f.scratch(int(pend - pstart))
 	defer f.plainBufs.Put(pbuf)
 	plain := *pbuf
-	if len(plain) > 0 {
-		if got, err := src.ReadAt(plain, pstart); got < len(plain) {
-			if err == nil || err == io.EOF {
-				err = ErrChanged
-			}
+	// Each worker reads its own share of the plaintext, so the copies out
+	// of the page cache run on all cores and overlap with sealing.
+	return f.parallel(first, last, func(c *siv.Cipher, lo, hi int64) error {
+		if err := readShare(src, plain, pstart, (lo-first)*bs, min((hi-first+1)*bs, int64(len(plain))), ErrChanged); err != nil {
 			return fmt.Errorf("reading plaintext: %w", err)
 		}
-	}
-	return f.parallel(first, last, func(c *siv.Cipher, lo, hi int64) error {
 		var g group
 		for i := lo; i <= hi; i++ {
 			p := plain[(i-first)*bs : min((i-first+1)*bs, int64(len(plain)))]
@@ -225,6 +222,23 @@ func (f *File) encryptBlocks(dst []byte, off, end, plainSize int64, src io.Reade
 		g.seal(c)
 		return nil
 	})
+}
+
+// readShare fills buf[from:to] from src at base+from; a short read is
+// reported as short (ErrChanged for plaintext that shrank, or
+// io.ErrUnexpectedEOF for ciphertext).
+func readShare(src io.ReaderAt, buf []byte, base, from, to int64, short error) error {
+	if from >= to {
+		return nil
+	}
+	got, err := src.ReadAt(buf[from:to], base+from)
+	if int64(got) < to-from {
+		if err == nil || err == io.EOF {
+			err = short
+		}
+		return err
+	}
+	return nil
 }
 
 // DecryptAt fills dst with the plaintext bytes at offset off of the file
@@ -267,13 +281,10 @@ func (f *File) DecryptAt(dst []byte, off int64, cipherSize int64, src io.ReaderA
 	cbuf := f.scratch(int(cend - cstart))
 	defer f.plainBufs.Put(cbuf)
 	ct := *cbuf
-	if got, err := src.ReadAt(ct, cstart); got < len(ct) {
-		if err == nil || err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return 0, fmt.Errorf("reading ciphertext: %w", err)
-	}
 	err = f.parallel(first, last, func(c *siv.Cipher, lo, hi int64) error {
+		if err := readShare(src, ct, cstart, (lo-first)*cbs, min((hi-first+1)*cbs, int64(len(ct))), io.ErrUnexpectedEOF); err != nil {
+			return fmt.Errorf("reading ciphertext: %w", err)
+		}
 		var g group
 		for i := lo; i <= hi; i++ {
 			b := ct[(i-first)*cbs : min((i-first+1)*cbs, int64(len(ct)))]
