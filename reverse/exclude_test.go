@@ -166,7 +166,7 @@ func TestReadExcludeFile(t *testing.T) {
 func TestExcluderMatchesGit(t *testing.T) {
 	git, err := exec.LookPath("git")
 	if err != nil {
-		t.Skip("git not installed")
+		skipOrFail(t, "git not installed")
 	}
 	files := []string{
 		"a.log", "keep.log", "foo", "bar/foo", "bar/baz.c", "foo2/bar", "doc/frotz/x",
@@ -185,7 +185,7 @@ func TestExcluderMatchesGit(t *testing.T) {
 	}
 	cmd := exec.Command(git, "init", "-q", root)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("git init: %v %s", err, out)
+		skipOrFail(t, "git init: %v %s", err, out)
 	}
 	atoms := []string{
 		"foo", "foo/", "/foo", "*.log", "!keep.log", "!*.log", "**/foo", "bar/**", "a/**/y", "a/**",

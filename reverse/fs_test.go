@@ -410,13 +410,13 @@ func TestFUSERace(t *testing.T) {
 // only) and checks that its contents are hidden, including by lookup.
 func TestFUSEOneFileSystem(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
+		skipOrFail(t, "needs root to mount a tmpfs")
 	}
 	plain := t.TempDir()
 	inner := filepath.Join(plain, "other")
 	os.Mkdir(inner, 0o755)
 	if err := unix.Mount("tmpfs", inner, "tmpfs", 0, "size=1m"); err != nil {
-		t.Skipf("cannot mount tmpfs: %v", err)
+		skipOrFail(t, "cannot mount tmpfs: %v", err)
 	}
 	t.Cleanup(func() { unix.Unmount(inner, unix.MNT_DETACH) })
 	rvWrite(t, filepath.Join(inner, "hidden"), []byte("x"))
@@ -586,4 +586,14 @@ func TestFUSELargeDir(t *testing.T) {
 			t.Errorf("%s: d_ino %d, stat %d", e.Name(), got[e.Name()], st.Ino)
 		}
 	}
+}
+
+// skipOrFail skips a test whose prerequisite is missing, except in CI (CI
+// set), where every prerequisite is installed and a skip would hide a gap.
+func skipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("prerequisite missing in CI: "+format, args...)
+	}
+	t.Skipf(format, args...)
 }

@@ -516,7 +516,7 @@ func TestForwardReverseChain(t *testing.T) {
 // again and restores it.
 func TestForwardRcloneChain(t *testing.T) {
 	if _, err := exec.LookPath("rclone"); err != nil {
-		t.Skip("rclone not installed")
+		skipOrFail(t, "rclone not installed")
 	}
 	plain := t.TempDir()
 	fwPlainTree(t, plain)

@@ -188,3 +188,13 @@ func run(t testing.TB, name string, args ...string) string {
 	}
 	return string(out)
 }
+
+// skipOrFail skips a test whose prerequisite is missing, except in CI (CI
+// set), where every prerequisite is installed and a skip would hide a gap.
+func skipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("prerequisite missing in CI: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}

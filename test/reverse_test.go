@@ -323,7 +323,7 @@ func rvWebdav(t testing.TB, dir string) string {
 func TestReverseLargeTreeWithSyncTools(t *testing.T) {
 	requireFUSE(t)
 	if _, err := exec.LookPath("rclone"); err != nil {
-		t.Skip("rclone not installed")
+		skipOrFail(t, "rclone not installed")
 	}
 	plain := t.TempDir()
 	const dirs, perDir = 100, 100
@@ -434,10 +434,10 @@ func TestReverseErrors(t *testing.T) {
 func TestReverseUnreadableFile(t *testing.T) {
 	requireFUSE(t)
 	if os.Geteuid() != 0 {
-		t.Skip("needs root (to drop capabilities with setpriv)")
+		skipOrFail(t, "needs root (to drop capabilities with setpriv)")
 	}
 	if _, err := exec.LookPath("setpriv"); err != nil {
-		t.Skip("setpriv not installed")
+		skipOrFail(t, "setpriv not installed")
 	}
 	plain := t.TempDir()
 	writeFile(t, filepath.Join(plain, "readable"), []byte("fine"))
