@@ -22,6 +22,7 @@ const (
 	mForward   = "forward"
 	mRSS       = "rss"
 	mSeal      = "seal"
+	mSealCPU   = "seal-cpu"
 )
 
 // metricDef describes one table row.
@@ -50,6 +51,7 @@ func metricDefs() []metricDef {
 		{id: mForward, label: "forward mount, seq read BIG", higherBetter: true, format: mbps, only: []string{toolEFS, toolGo}},
 		{id: mRSS, label: "reverse daemon peak RSS (VmHWM)", format: func(v float64) string { return fmt.Sprintf("%.0f MiB", v/(1<<20)) }, aggregate: maxOf},
 		{id: mSeal, label: "efs in-process sealing, all cores", higherBetter: true, format: mbps, only: []string{toolEFS}},
+		{id: mSealCPU, label: "  CPU per GB sealed", format: secs, only: []string{toolEFS}},
 	}
 }
 
