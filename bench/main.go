@@ -69,6 +69,10 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	err = runBench(ctx, o, log)
 	stop()
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "bench: interrupted; every mount and the test data were removed")
+		os.Exit(130)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

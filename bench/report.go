@@ -209,6 +209,14 @@ func (r *results) evaluate(changed int) []target {
 			ts = append(ts, target{goal, "n/a", "missing measurements"})
 		}
 	}
+	// Not a target: how much of the gap to the sealing rate is FUSE work in
+	// the daemon, as opposed to cores taken by the reader and the kernel.
+	if d, ok1 := r.get(mSeqCPU, toolEFS); ok1 {
+		if c, ok2 := r.get(mSealCPU, toolEFS); ok2 && c > 0 {
+			ts = append(ts, target{"(info) efs daemon CPU per GB read vs in-process CPU per GB sealed", "info",
+				fmt.Sprintf("%.2f vs %.2f s/GB: the FUSE path costs %.0f%% more CPU than sealing alone", d, c, 100*(d/c-1))})
+		}
+	}
 	noSlower := func(goal, id string) {
 		a, ok := r.get(id, toolEFS)
 		best := math.Inf(1)
