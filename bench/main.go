@@ -70,7 +70,11 @@ func main() {
 	err = runBench(ctx, o, log)
 	stop()
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "bench: interrupted; every mount and the test data were removed")
+		if err.Error() == context.Canceled.Error() { // cleanup went fine
+			fmt.Fprintln(os.Stderr, "bench: interrupted; every mount and the test data were removed")
+		} else {
+			fmt.Fprintln(os.Stderr, "bench: interrupted:", err)
+		}
 		os.Exit(130)
 	}
 	if err != nil {
