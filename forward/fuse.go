@@ -139,6 +139,7 @@ var (
 	_ fs.NodeRemovexattrer = (*node)(nil)
 	_ fs.FileReader        = (*handle)(nil)
 	_ fs.FileReleaser      = (*handle)(nil)
+	_ fs.FileFlusher       = (*handle)(nil)
 )
 
 // errno maps an error to the FUSE answer: damage is EIO (and logged by
@@ -275,6 +276,10 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadRes
 	}
 	return fuse.ReadResultData(dest[:n]), 0
 }
+
+// Flush answers ENOSYS: a read-only file has nothing to flush, and after
+// the first ENOSYS the kernel stops sending FLUSH on every close(2).
+func (h *handle) Flush(ctx context.Context) syscall.Errno { return syscall.ENOSYS }
 
 func (h *handle) Release(ctx context.Context) syscall.Errno {
 	if err := h.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {

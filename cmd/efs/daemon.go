@@ -238,6 +238,7 @@ func unescapeMountinfo(s string) string {
 // serve reports success to a waiting parent, then waits until the file
 // system is unmounted, unmounting it cleanly on SIGINT or SIGTERM.
 func serve(server *fuse.Server, mountpoint string, log *slog.Logger) {
+	defer startProfile()()
 	notifyParent(nil)
 	if isDaemonChild() {
 		// Detach from the parent's (already /dev/null) stdio for good.

@@ -67,7 +67,13 @@ Without a password flag, efs asks on the terminal without echo.
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	stop := func() {}
+	if len(os.Args) > 1 && os.Args[1] != "reverse" && os.Args[1] != "mount" {
+		stop = startProfile() // mounts profile in serve
+	}
+	code := run(os.Args[1:])
+	stop()
+	os.Exit(code)
 }
 
 func run(args []string) int {
