@@ -221,6 +221,9 @@ func (b *bench) prepare(ctx context.Context) error {
 			return err
 		}
 	}
+	// Write the data back now, so writeback does not compete with the
+	// first repetition.
+	unix.Sync()
 	b.log.Info("test data written", "big", b.o.size, "tree files", b.o.files, "tree bytes", b.treeSize, "took", time.Since(t0).Round(time.Millisecond))
 	for _, t := range b.tools {
 		if t.unavailable != "" {
