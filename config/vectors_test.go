@@ -10,18 +10,6 @@ import (
 
 const vectorDir = "../testdata/vectors"
 
-// must turns (value, error) into a function that fails the test on error:
-// must(f())(t).
-func must[T any](v T, err error) func(testing.TB) T {
-	return func(t testing.TB) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
-
 // TestVectors recomputes the subkeys and unlocks the config vectors through
 // this package's API (the generator computes them from the primitives).
 func TestVectors(t *testing.T) {
@@ -45,7 +33,7 @@ func TestVectors(t *testing.T) {
 }
 
 func checkSubkeys(t *testing.T, v *vectors.Vector) {
-	mk := must(ParseMasterKey(v.MustGet(t, "recovery")))(t)
+	mk := vectors.Must(ParseMasterKey(v.MustGet(t, "recovery")))(t)
 	defer mk.Wipe()
 	if want := v.MustHex(t, "master_key"); !bytes.Equal(mk.Bytes(), want) {
 		t.Fatal("recovery string does not parse to the master key")
@@ -53,7 +41,7 @@ func checkSubkeys(t *testing.T, v *vectors.Vector) {
 	if mk.Recovery() != v.Values["recovery"] {
 		t.Fatalf("Recovery() = %s, vector says %s", mk.Recovery(), v.Values["recovery"])
 	}
-	k := must(mk.Derive())(t)
+	k := vectors.Must(mk.Derive())(t)
 	defer k.Wipe()
 	for _, c := range []struct {
 		field string
@@ -69,7 +57,7 @@ func checkSubkeys(t *testing.T, v *vectors.Vector) {
 }
 
 func checkConfigVector(t *testing.T, v *vectors.Vector) {
-	c := must(Parse(v.Body))(t)
+	c := vectors.Must(Parse(v.Body))(t)
 	if got := c.Marshal(); !bytes.Equal(got, v.Body) {
 		t.Fatalf("Marshal(Parse(vector)) differs:\n%s", got)
 	}

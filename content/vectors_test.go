@@ -26,18 +26,6 @@ func loadVectors(t *testing.T, kinds ...string) []*vectors.Vector {
 	return vs
 }
 
-// must turns (value, error) into a function that fails the test on error:
-// must(f())(t).
-func must[T any](v T, err error) func(testing.TB) T {
-	return func(t testing.TB) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
-
 // TestVectors recomputes the file-id, file-key and content vectors through
 // this package's API (the generator computes them from the primitives).
 func TestVectors(t *testing.T) {
@@ -58,7 +46,7 @@ func TestVectors(t *testing.T) {
 
 func checkFileIDVector(t *testing.T, v *vectors.Vector) {
 	key := v.MustHex(t, "file_id_key")
-	mode := must(ParseFileIDMode(v.MustGet(t, "mode")))(t)
+	mode := vectors.Must(ParseFileIDMode(v.MustGet(t, "mode")))(t)
 	var ino uint64
 	if mode == FileIDInode {
 		ino = uint64(v.MustInt(t, "ino"))
@@ -72,11 +60,11 @@ func checkFileIDVector(t *testing.T, v *vectors.Vector) {
 
 func checkFileKeyVector(t *testing.T, v *vectors.Vector) {
 	hdr := v.MustHex(t, "header")
-	h := must(ParseHeader(hdr))(t)
+	h := vectors.Must(ParseHeader(hdr))(t)
 	if m := h.Marshal(); !bytes.Equal(m[:], hdr) {
 		t.Fatalf("header does not marshal back: %x", m)
 	}
-	got := must(deriveFileKey(v.MustHex(t, "content_key"), hdr, v.MustGet(t, "path")))(t)
+	got := vectors.Must(deriveFileKey(v.MustHex(t, "content_key"), hdr, v.MustGet(t, "path")))(t)
 	if want := v.MustHex(t, "file_key"); !bytes.Equal(got[:], want) {
 		t.Fatalf("file key %x, vector says %x", got, want)
 	}
@@ -97,14 +85,14 @@ func checkContentVector(t *testing.T, v *vectors.Vector) {
 	if got := CipherSize(n, bs); got != csize {
 		t.Fatalf("CipherSize(%d) = %d, vector says %d", n, got, csize)
 	}
-	if got := must(PlainSize(csize, bs))(t); got != n {
+	if got := vectors.Must(PlainSize(csize, bs))(t); got != n {
 		t.Fatalf("PlainSize(%d) = %d, vector says %d", csize, got, n)
 	}
 	if got := NumBlocks(n, bs); got != v.MustInt(t, "blocks") {
 		t.Fatalf("NumBlocks = %d, vector says %s", got, v.Values["blocks"])
 	}
-	h := must(NewHeader(id, bs))(t)
-	f := must(NewFile(key, h, path))(t)
+	h := vectors.Must(NewHeader(id, bs))(t)
+	f := vectors.Must(NewFile(key, h, path))(t)
 	if want := v.MustHex(t, "header"); !bytes.Equal(f.Header(), want) {
 		t.Fatalf("header %x, vector says %x", f.Header(), want)
 	}
@@ -131,8 +119,8 @@ func checkContentVector(t *testing.T, v *vectors.Vector) {
 		t.Fatalf("SealBlock(0) differs from the vector")
 	}
 	// And the decoder reads the plaintext back from the bytes alone.
-	h2 := must(ParseHeader(whole))(t)
-	g := must(NewFile(key, h2, path))(t)
+	h2 := vectors.Must(ParseHeader(whole))(t)
+	g := vectors.Must(NewFile(key, h2, path))(t)
 	out := make([]byte, n+10)
 	got, err := g.DecryptAt(out, 0, int64(len(whole)), bytes.NewReader(whole))
 	if !errors.Is(err, io.EOF) || !bytes.Equal(out[:got], plain) {

@@ -9,18 +9,6 @@ import (
 
 const vectorDir = "../testdata/vectors"
 
-// must turns (value, error) into a function that fails the test on error:
-// must(f())(t).
-func must[T any](v T, err error) func(testing.TB) T {
-	return func(t testing.TB) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
-
 // TestVectors recomputes the name and symlink vectors through the Namer
 // (the generator computes them from the primitives).
 func TestVectors(t *testing.T) {
@@ -36,23 +24,23 @@ func TestVectors(t *testing.T) {
 		t.Run(v.Name, func(t *testing.T) {
 			t.Parallel()
 			if v.Values["kind"] == "symlink" {
-				n := must(New(other, v.MustHex(t, "symlink_key"), Options{}))(t)
+				n := vectors.Must(New(other, v.MustHex(t, "symlink_key"), Options{}))(t)
 				link := string(v.MustHex(t, "link_path_hex"))
 				target := string(v.MustHex(t, "target_hex"))
 				want := v.MustGet(t, "encrypted")
-				if got := must(n.EncryptTarget(link, target))(t); got != want {
+				if got := vectors.Must(n.EncryptTarget(link, target))(t); got != want {
 					t.Fatalf("EncryptTarget = %s, vector says %s", got, want)
 				}
 				if got := TargetLen(len(target)); got != len(want) {
 					t.Fatalf("TargetLen = %d, encrypted target has %d", got, len(want))
 				}
-				if got := must(n.DecryptTarget(link, want))(t); got != target {
+				if got := vectors.Must(n.DecryptTarget(link, want))(t); got != target {
 					t.Fatal("DecryptTarget does not give the target back")
 				}
 				return
 			}
-			enc := must(ParseEncoding(v.MustGet(t, "encoding")))(t)
-			n := must(New(v.MustHex(t, "name_key"), other, Options{Encoding: enc, NameMax: int(v.MustInt(t, "name_max"))}))(t)
+			enc := vectors.Must(ParseEncoding(v.MustGet(t, "encoding")))(t)
+			n := vectors.Must(New(v.MustHex(t, "name_key"), other, Options{Encoding: enc, NameMax: int(v.MustInt(t, "name_max"))}))(t)
 			parent := string(v.MustHex(t, "parent_hex"))
 			name := string(v.MustHex(t, "name_hex"))
 			full, entry := v.MustGet(t, "full"), v.MustGet(t, "entry")
@@ -74,7 +62,7 @@ func TestVectors(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got := must(n.DecryptName(parent, full))(t); got != name {
+			if got := vectors.Must(n.DecryptName(parent, full))(t); got != name {
 				t.Fatalf("DecryptName gives %q, want %q", got, name)
 			}
 		})

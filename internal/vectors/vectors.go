@@ -188,3 +188,16 @@ func (v *Vector) MustInt(t TB, key string) int64 {
 	}
 	return n
 }
+
+// Must turns (value, error) into a function that fails the test on error,
+// for computing a vector's value through an API in one expression:
+// Must(f())(t).
+func Must[T any](v T, err error) func(TB) T {
+	return func(t TB) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
