@@ -10,25 +10,11 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
-	"golang.org/x/sys/unix"
+	"github.com/efs-project/efs/internal/testenv"
 )
 
-// requireFUSE skips without FUSE unless EFS_REQUIRE_FUSE is set.
-func requireFUSE(t *testing.T) {
-	t.Helper()
-	fd, err := unix.Open("/dev/fuse", unix.O_RDWR, 0)
-	if err == nil {
-		unix.Close(fd)
-		return
-	}
-	if os.Getenv("EFS_REQUIRE_FUSE") != "" {
-		t.Fatalf("FUSE is required (EFS_REQUIRE_FUSE is set) but unavailable: %v", err)
-	}
-	t.Skipf("FUSE unavailable: %v", err)
-}
-
 func TestMountReadsAndFailsClosed(t *testing.T) {
-	requireFUSE(t)
+	testenv.RequireFUSE(t)
 	b, cipher, files := setup(t, config.Defaults())
 	crel, _ := b.EncryptPath("sizes/f-4097")
 	p := filepath.Join(cipher, crel)
@@ -79,7 +65,7 @@ func TestMountReadsAndFailsClosed(t *testing.T) {
 // TestMountParallelReads reads one file from several goroutines at
 // different offsets (run under -race by make test).
 func TestMountParallelReads(t *testing.T) {
-	requireFUSE(t)
+	testenv.RequireFUSE(t)
 	b, _, files := setup(t, config.Defaults())
 	mnt := t.TempDir()
 	server, err := Mount(b, mnt, MountOptions{})

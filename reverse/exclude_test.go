@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/efs-project/efs/internal/testenv"
 )
 
 // exCase is one path checked against a pattern list.
@@ -166,7 +168,7 @@ func TestReadExcludeFile(t *testing.T) {
 func TestExcluderMatchesGit(t *testing.T) {
 	git, err := exec.LookPath("git")
 	if err != nil {
-		skipOrFail(t, "git not installed")
+		testenv.SkipOrFail(t, "git not installed")
 	}
 	files := []string{
 		"a.log", "keep.log", "foo", "bar/foo", "bar/baz.c", "foo2/bar", "doc/frotz/x",
@@ -185,7 +187,7 @@ func TestExcluderMatchesGit(t *testing.T) {
 	}
 	cmd := exec.Command(git, "init", "-q", root)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		skipOrFail(t, "git init: %v %s", err, out)
+		testenv.SkipOrFail(t, "git init: %v %s", err, out)
 	}
 	atoms := []string{
 		"foo", "foo/", "/foo", "*.log", "!keep.log", "!*.log", "**/foo", "bar/**", "a/**/y", "a/**",

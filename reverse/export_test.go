@@ -14,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/testenv"
 	"github.com/efs-project/efs/naming"
-	"golang.org/x/sys/unix"
 )
 
 // exTree creates a config with cheap KDF parameters in plain, and opens a
@@ -485,7 +487,7 @@ func exUnreadable(t testing.TB, p string) {
 	}
 	const src = "/sys/kernel/uevent_seqnum"
 	if err := unix.Mount(src, p, "", unix.MS_BIND, ""); err != nil {
-		skipOrFail(t, "cannot make a file unreadable as root: bind mount: %v", err)
+		testenv.SkipOrFail(t, "cannot make a file unreadable as root: bind mount: %v", err)
 	}
 	t.Cleanup(func() { unix.Unmount(p, unix.MNT_DETACH) })
 }

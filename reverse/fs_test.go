@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,11 +17,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/efs-project/efs/config"
-	"github.com/efs-project/efs/content"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/testenv"
 )
 
 // These tests mount the view in-process with go-fuse, so `go test -race`
@@ -30,22 +31,6 @@ import (
 // real binary.
 
 const rvMasterKey = "00010203-04050607-08090a0b-0c0d0e0f-10111213-14151617-18191a1b-1c1d1e1f"
-
-// rvRequireFUSE skips without FUSE, unless EFS_REQUIRE_FUSE is set.
-func rvRequireFUSE(t testing.TB) {
-	t.Helper()
-	fd, err := unix.Open("/dev/fuse", unix.O_RDWR, 0)
-	if err == nil {
-		unix.Close(fd)
-		if _, err = exec.LookPath("fusermount3"); err == nil {
-			return
-		}
-	}
-	if os.Getenv("EFS_REQUIRE_FUSE") != "" {
-		t.Fatalf("FUSE is required (EFS_REQUIRE_FUSE is set) but unavailable: %v", err)
-	}
-	t.Skipf("FUSE unavailable: %v", err)
-}
 
 // syncBuffer is a log sink safe for concurrent writes.
 type syncBuffer struct {
@@ -100,7 +85,7 @@ func rvTree(t testing.TB, plain string, opts Options) (*Tree, *config.Keys, *syn
 // rvMount mounts the view of tree in-process and unmounts it at cleanup.
 func rvMount(t testing.TB, tree *Tree) string {
 	t.Helper()
-	rvRequireFUSE(t)
+	testenv.RequireFUSE(t)
 	mnt := t.TempDir()
 	fo, root, err := FSOptions(tree, MountOptions{})
 	if err != nil {
@@ -410,13 +395,13 @@ func TestFUSERace(t *testing.T) {
 // only) and checks that its contents are hidden, including by lookup.
 func TestFUSEOneFileSystem(t *testing.T) {
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "needs root to mount a tmpfs")
+		testenv.SkipOrFail(t, "needs root to mount a tmpfs")
 	}
 	plain := t.TempDir()
 	inner := filepath.Join(plain, "other")
 	os.Mkdir(inner, 0o755)
 	if err := unix.Mount("tmpfs", inner, "tmpfs", 0, "size=1m"); err != nil {
-		skipOrFail(t, "cannot mount tmpfs: %v", err)
+		testenv.SkipOrFail(t, "cannot mount tmpfs: %v", err)
 	}
 	t.Cleanup(func() { unix.Unmount(inner, unix.MNT_DETACH) })
 	rvWrite(t, filepath.Join(inner, "hidden"), []byte("x"))
@@ -586,14 +571,4 @@ func TestFUSELargeDir(t *testing.T) {
 			t.Errorf("%s: d_ino %d, stat %d", e.Name(), got[e.Name()], st.Ino)
 		}
 	}
-}
-
-// skipOrFail skips a test whose prerequisite is missing, except in CI (CI
-// set), where every prerequisite is installed and a skip would hide a gap.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("prerequisite missing in CI: "+format, args...)
-	}
-	t.Skipf(format, args...)
 }

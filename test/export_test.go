@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/efs-project/efs/internal/testenv"
 )
 
 // End-to-end tests of `efs export`: the real binary against the real
@@ -314,7 +316,7 @@ func TestExportErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 	} else if err := unix.Mount("/sys/kernel/uevent_seqnum", victim, "", unix.MS_BIND, ""); err != nil {
-		skipOrFail(t, "cannot make a file unreadable as root: %v", err)
+		testenv.SkipOrFail(t, "cannot make a file unreadable as root: %v", err)
 	} else {
 		t.Cleanup(func() { unix.Unmount(victim, unix.MNT_DETACH) })
 	}

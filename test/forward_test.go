@@ -14,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/testenv"
 	"github.com/efs-project/efs/naming"
-	"golang.org/x/sys/unix"
 )
 
 // fwEncryptTree writes the backup of the initialised plaintext tree plain
@@ -466,16 +468,8 @@ func TestForwardRecoveryOverrides(t *testing.T) {
 // requireFUSEQuiet reports whether FUSE is usable, without skipping (the
 // FUSE-free parts of a test still run).
 func requireFUSEQuiet() bool {
-	if os.Getenv("EFS_REQUIRE_FUSE") != "" {
-		return true
-	}
-	f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
-	if err != nil {
-		return false
-	}
-	f.Close()
-	_, err = exec.LookPath("fusermount3")
-	return err == nil
+	ok, _ := testenv.FUSEAvailable()
+	return ok || os.Getenv("EFS_REQUIRE_FUSE") != ""
 }
 
 // fwUtimensat sets atime and mtime of path without following a symlink.
@@ -516,7 +510,7 @@ func TestForwardReverseChain(t *testing.T) {
 // again and restores it.
 func TestForwardRcloneChain(t *testing.T) {
 	if _, err := exec.LookPath("rclone"); err != nil {
-		skipOrFail(t, "rclone not installed")
+		testenv.SkipOrFail(t, "rclone not installed")
 	}
 	plain := t.TempDir()
 	fwPlainTree(t, plain)

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/efs-project/efs/internal/testenv"
 )
 
 // efsBin is the efs binary built once by TestMain.
@@ -100,29 +100,12 @@ func initTree(t testing.TB, dir string, extra ...string) string {
 	return ""
 }
 
-// requireFUSE skips the test when FUSE cannot be used, unless
-// EFS_REQUIRE_FUSE is set, in which case it fails.
-func requireFUSE(t testing.TB) {
-	t.Helper()
-	fd, err := unix.Open("/dev/fuse", unix.O_RDWR, 0)
-	if err == nil {
-		unix.Close(fd)
-		if _, err = exec.LookPath("fusermount3"); err == nil {
-			return
-		}
-	}
-	if os.Getenv("EFS_REQUIRE_FUSE") != "" {
-		t.Fatalf("FUSE is required (EFS_REQUIRE_FUSE is set) but unavailable: %v", err)
-	}
-	t.Skipf("FUSE unavailable: %v", err)
-}
-
 // mount runs "efs reverse" or "efs mount" (cmd) with the test password on
 // src, returns the mountpoint and unmounts it when the test ends. extra
 // flags go before the positional arguments.
 func mount(t testing.TB, cmd, src string, extra ...string) string {
 	t.Helper()
-	requireFUSE(t)
+	testenv.RequireFUSE(t)
 	mnt := t.TempDir()
 	args := append([]string{cmd, "--passfile", passfile(t)}, extra...)
 	mustEfs(t, append(args, src, mnt)...)
@@ -187,14 +170,4 @@ func run(t testing.TB, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
-}
-
-// skipOrFail skips a test whose prerequisite is missing, except in CI (CI
-// set), where every prerequisite is installed and a skip would hide a gap.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("prerequisite missing in CI: "+format, args...)
-	}
-	t.Skipf(format, args...)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/testenv"
 )
 
 // End-to-end tests of `efs reverse`: the real binary, real mounts, real
@@ -99,7 +100,7 @@ func rvLeakTree(t testing.TB, dir string) {
 }
 
 func TestReverseNoPlaintextInView(t *testing.T) {
-	requireFUSE(t)
+	testenv.RequireFUSE(t)
 	plain := t.TempDir()
 	rvLeakTree(t, plain)
 	initTree(t, plain)
@@ -177,7 +178,7 @@ func rvRsync(t testing.TB, src, dst string, args ...string) (files []string) {
 }
 
 func TestReverseDeterministicAcrossRemounts(t *testing.T) {
-	requireFUSE(t)
+	testenv.RequireFUSE(t)
 	plain := t.TempDir()
 	for i := 0; i < 20; i++ {
 		data := make([]byte, i*1500)
@@ -229,7 +230,7 @@ func TestReverseDeterministicAcrossRemounts(t *testing.T) {
 }
 
 func TestReverseSparse4GiB(t *testing.T) {
-	requireFUSE(t)
+	testenv.RequireFUSE(t)
 	plain := t.TempDir()
 	const size = 4 << 30
 	run(t, "truncate", "-s", strconv.Itoa(size), filepath.Join(plain, "sparse"))
@@ -321,9 +322,9 @@ func rvWebdav(t testing.TB, dir string) string {
 }
 
 func TestReverseLargeTreeWithSyncTools(t *testing.T) {
-	requireFUSE(t)
+	testenv.RequireFUSE(t)
 	if _, err := exec.LookPath("rclone"); err != nil {
-		skipOrFail(t, "rclone not installed")
+		testenv.SkipOrFail(t, "rclone not installed")
 	}
 	plain := t.TempDir()
 	const dirs, perDir = 100, 100
@@ -399,7 +400,7 @@ func TestReverseLargeTreeWithSyncTools(t *testing.T) {
 }
 
 func TestReverseErrors(t *testing.T) {
-	requireFUSE(t)
+	testenv.RequireFUSE(t)
 	plain := t.TempDir()
 	writeFile(t, filepath.Join(plain, "f"), []byte("x"))
 	pf := passfile(t)
@@ -432,12 +433,12 @@ func TestReverseErrors(t *testing.T) {
 // unreadable to it: that file gives EACCES, a log line with its view path
 // only, and the rest of the view stays readable.
 func TestReverseUnreadableFile(t *testing.T) {
-	requireFUSE(t)
+	testenv.RequireFUSE(t)
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "needs root (to drop capabilities with setpriv)")
+		testenv.SkipOrFail(t, "needs root (to drop capabilities with setpriv)")
 	}
 	if _, err := exec.LookPath("setpriv"); err != nil {
-		skipOrFail(t, "setpriv not installed")
+		testenv.SkipOrFail(t, "setpriv not installed")
 	}
 	plain := t.TempDir()
 	writeFile(t, filepath.Join(plain, "readable"), []byte("fine"))
@@ -482,7 +483,7 @@ func TestReverseUnreadableFile(t *testing.T) {
 // TestReverseRoundTrip uploads the view with rsync, mounts the copy with
 // efs mount and compares it with the plaintext.
 func TestReverseRoundTrip(t *testing.T) {
-	requireFUSE(t)
+	testenv.RequireFUSE(t)
 	plain := t.TempDir()
 	rvLeakTree(t, plain)
 	initTree(t, plain)
@@ -500,7 +501,7 @@ func TestReverseRoundTrip(t *testing.T) {
 // the plaintext is rewritten and truncated; reads may fail, but the mount
 // must keep answering with correct data afterwards.
 func TestReverseReadersRaceWriter(t *testing.T) {
-	requireFUSE(t)
+	testenv.RequireFUSE(t)
 	plain := t.TempDir()
 	data := make([]byte, 4<<20)
 	rand.Read(data)
@@ -561,7 +562,7 @@ func TestReverseReadersRaceWriter(t *testing.T) {
 // TestReverseExclude checks --exclude and --exclude-from end to end: the
 // excluded entries are neither listed nor reachable.
 func TestReverseExclude(t *testing.T) {
-	requireFUSE(t)
+	testenv.RequireFUSE(t)
 	plain := t.TempDir()
 	for _, rel := range []string{"keep.txt", "drop.log", "sub/keep2.txt", "sub/drop.log", "cache/x", "important.log"} {
 		writeFile(t, filepath.Join(plain, rel), []byte(rel))
