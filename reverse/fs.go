@@ -274,6 +274,16 @@ func (v *view) fillAttr(rel string, st *unix.Stat_t, out *fuse.Attr) {
 	out.Blocks = (out.Size + 511) / 512
 }
 
+// getattr answers GETATTR for the plaintext entry rel of the given type.
+func (v *view) getattr(rel string, plainIno uint64, kind uint32, out *fuse.AttrOut) syscall.Errno {
+	st, en := v.stat(rel, plainIno, kind)
+	if en != 0 {
+		return en
+	}
+	v.fillAttr(rel, &st, &out.Attr)
+	return 0
+}
+
 // newChild makes the inode for plaintext entry e shown as view path
 // viewRel, and fills out.
 func (v *view) newChild(ctx context.Context, parent *fs.Inode, e *Entry, viewRel string, out *fuse.EntryOut) *fs.Inode {
@@ -318,12 +328,7 @@ type dirNode struct {
 func (n *dirNode) otherFS() bool { return n.v.tree.oneFS && n.dev != n.v.tree.rootDev }
 
 func (n *dirNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	st, en := n.v.stat(n.rel, n.plainIno, unix.S_IFDIR)
-	if en != 0 {
-		return en
-	}
-	n.v.fillAttr(n.rel, &st, &out.Attr)
-	return 0
+	return n.v.getattr(n.rel, n.plainIno, unix.S_IFDIR, out)
 }
 
 func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
@@ -518,12 +523,7 @@ type fileNode struct {
 }
 
 func (n *fileNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	st, en := n.v.stat(n.rel, n.plainIno, unix.S_IFREG)
-	if en != 0 {
-		return en
-	}
-	n.v.fillAttr(n.rel, &st, &out.Attr)
-	return 0
+	return n.v.getattr(n.rel, n.plainIno, unix.S_IFREG, out)
 }
 
 // Open opens the plaintext file for reading. The kernel may keep its
@@ -599,12 +599,7 @@ type linkNode struct {
 }
 
 func (n *linkNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	st, en := n.v.stat(n.rel, n.plainIno, unix.S_IFLNK)
-	if en != 0 {
-		return en
-	}
-	n.v.fillAttr(n.rel, &st, &out.Attr)
-	return 0
+	return n.v.getattr(n.rel, n.plainIno, unix.S_IFLNK, out)
 }
 
 func (n *linkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
