@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -183,6 +182,3 @@ func runVersion(args []string) error {
 	fmt.Printf("efs %s (format v%d)\n", version, config.FormatVersion)
 	return nil
 }
-
-// errUnavailable marks a command whose issue has not landed.
-var errUnavailable = errors.New("not available yet in this build")

@@ -8,18 +8,17 @@ import (
 
 // Exit codes, documented in `efs help` (usage.go) and README.md.
 const (
-	exitOK          = 0
-	exitError       = 1 // anything not listed below
-	exitUsage       = 2 // bad flags or arguments
-	exitPassword    = 3 // wrong password (or wrong --masterkey)
-	exitNoConfig    = 4 // no config: not an efs tree or backup, or init not run
-	exitBadConfig   = 5 // config corrupt or altered
-	exitBadDir      = 6 // PLAINDIR / CIPHERDIR / DEST missing or not a directory
-	exitMountpoint  = 7 // mountpoint missing, not a directory, not empty, or already mounted
-	exitNoFUSE      = 8 // FUSE unavailable, or the kernel refused the mount
-	exitIntegrity   = 9 // fsck/restore/export finished but some entries failed
-	exitExists      = 10
-	exitUnavailable = 11 // command not built yet
+	exitOK         = 0
+	exitError      = 1  // anything not listed below
+	exitUsage      = 2  // bad flags or arguments
+	exitPassword   = 3  // wrong password (or wrong --masterkey)
+	exitNoConfig   = 4  // no config: not an efs tree or backup, or init not run
+	exitBadConfig  = 5  // config corrupt or altered
+	exitBadDir     = 6  // PLAINDIR / CIPHERDIR / DEST missing or not a directory
+	exitMountpoint = 7  // mountpoint missing, not a directory, not empty, or already mounted
+	exitNoFUSE     = 8  // FUSE unavailable, or the kernel refused the mount
+	exitIntegrity  = 9  // fsck/restore/export finished but some entries failed
+	exitExists     = 10 // efs init found an existing config
 )
 
 // codeError attaches an exit code to an error.
