@@ -6,7 +6,7 @@ import (
 	"github.com/efs-project/efs/config"
 )
 
-// Exit codes, documented in `efs help` (usage.go) and README.md.
+// Exit codes, documented in `efs help` (exitCodesHelp in main.go) and README.md.
 const (
 	exitOK         = 0
 	exitError      = 1  // anything not listed below
