@@ -2,14 +2,12 @@ package reverse
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/testenv"
+	"github.com/efs-project/efs/internal/treesnap"
 	"github.com/efs-project/efs/naming"
 )
 
@@ -123,64 +122,6 @@ func exFixDirTimes(t testing.TB, root string, mtime time.Time) {
 	}
 }
 
-// exSnapshot describes every entry below root: type, mode, size, mtime,
-// owner, content hash or link target. Two trees with equal snapshots are
-// what `rsync -a` and `diff -r` consider equal.
-func exSnapshot(t testing.TB, root string) map[string]string {
-	t.Helper()
-	out := make(map[string]string)
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			return err
-		}
-		desc := fmt.Sprintf("mode=%o uid=%d gid=%d mtime=%d.%09d", st.Mode, st.Uid, st.Gid, st.Mtim.Sec, st.Mtim.Nsec)
-		switch st.Mode & unix.S_IFMT {
-		case unix.S_IFREG:
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			desc += fmt.Sprintf(" size=%d sha=%x", st.Size, sha256.Sum256(data))
-		case unix.S_IFLNK:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			desc += " target=" + target
-		}
-		out[rel] = desc
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// exDiff reports how two snapshots differ.
-func exDiff(a, b map[string]string) []string {
-	var d []string
-	for k, v := range a {
-		if w, ok := b[k]; !ok {
-			d = append(d, "only in first: "+k)
-		} else if v != w {
-			d = append(d, fmt.Sprintf("%s: %s != %s", k, v, w))
-		}
-	}
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			d = append(d, "only in second: "+k)
-		}
-	}
-	sort.Strings(d)
-	return d
-}
-
 // exDest is an empty destination that the test's cleanup can remove even
 // when the export made read-only directories in it (as a non-root user).
 func exDest(t testing.TB) string {
@@ -236,7 +177,7 @@ func TestExportContents(t *testing.T) {
 			t.Fatalf("%s: %v", rel, err)
 		}
 		want, _ := os.ReadFile(filepath.Join(plain, rel))
-		if got := exDecrypt(t, keys, rel, ct); !bytes.Equal(got, want) {
+		if got := rvDecrypt(t, keys, rel, ct); !bytes.Equal(got, want) {
 			t.Errorf("%s: export does not decrypt to the plaintext", rel)
 		}
 		var pst, dst unix.Stat_t
@@ -290,35 +231,12 @@ func TestExportContents(t *testing.T) {
 	})
 }
 
-// exDecrypt decrypts an exported file's bytes for plaintext path rel.
-func exDecrypt(t testing.TB, keys *config.Keys, rel string, ct []byte) []byte {
-	t.Helper()
-	h, err := content.ParseHeader(ct[:content.HeaderSize])
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := content.NewFile(keys.Content(), h, rel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	size, err := content.PlainSize(int64(len(ct)), h.BlockSize())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]byte, size)
-	n, err := f.DecryptAt(out, 0, int64(len(ct)), bytes.NewReader(ct))
-	if err != nil && err != io.EOF {
-		t.Fatalf("decrypting %s: %v", rel, err)
-	}
-	return out[:n]
-}
-
 func TestExportIncremental(t *testing.T) {
 	plain, dest := t.TempDir(), exDest(t)
 	exPopulate(t, plain)
 	tree, _ := exTree(t, plain, nil)
 	exExport(t, tree, dest)
-	first := exSnapshot(t, dest)
+	first := treesnap.Take(t, dest)
 	inoBig := exInode(t, filepath.Join(dest, tree.ViewPath("big")))
 
 	// Nothing changed: nothing is written or removed.
@@ -326,7 +244,7 @@ func TestExportIncremental(t *testing.T) {
 	if st.Written != 0 || st.Removed != 0 || st.Skipped != 14 {
 		t.Errorf("second export: %+v, want 14 skipped and nothing else", st)
 	}
-	if d := exDiff(first, exSnapshot(t, dest)); len(d) > 0 {
+	if d := treesnap.Diff(first, treesnap.Take(t, dest), "first", "second"); len(d) > 0 {
 		t.Errorf("second export changed the destination:\n%s", strings.Join(d, "\n"))
 	}
 
@@ -345,11 +263,7 @@ func TestExportIncremental(t *testing.T) {
 	if st.Written != 2 || st.Removed != 2 || st.Skipped != 12 {
 		t.Errorf("export after changes: %+v, want 2 written, 2 removed, 12 skipped", st)
 	}
-	second := exSnapshot(t, dest)
-	var changed []string
-	for _, d := range exDiff(first, second) {
-		changed = append(changed, d)
-	}
+	changed := treesnap.Diff(first, treesnap.Take(t, dest), "first", "second")
 	// Expect: a.txt changed, b.txt gone, new.txt new; sub and sub/deep/er
 	// changed mtimes (their plaintext directories did).
 	newView := tree.ViewPath("sub/new.txt")
@@ -602,7 +516,7 @@ func TestCopyCipherErrors(t *testing.T) {
 	if n, err := copyCipher(&buf, f); err != nil || n != f.Size() || int64(buf.Len()) != f.Size() {
 		t.Fatalf("copyCipher = %d, %v; wrote %d of %d", n, err, buf.Len(), f.Size())
 	}
-	if !bytes.Equal(exDecrypt(t, keys, "f", buf.Bytes()), data) {
+	if !bytes.Equal(rvDecrypt(t, keys, "f", buf.Bytes()), data) {
 		t.Fatal("pipelined ciphertext does not decrypt to the plaintext")
 	}
 	for _, after := range []int{0, copyChunk - 1, copyChunk, 2*copyChunk + 5} {

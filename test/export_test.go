@@ -2,14 +2,12 @@ package test
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,69 +16,17 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/efs-project/efs/internal/testenv"
+	"github.com/efs-project/efs/internal/treesnap"
 )
 
 // End-to-end tests of `efs export`: the real binary against the real
 // mounted view, rsync, and the restore side.
 
-// exSnapshot describes every entry below root the way rsync -a and
-// diff -r see it: type and mode, owner, mtime (ns), size, content hash or
-// symlink target.
-func exSnapshot(t testing.TB, root string) map[string]string {
-	t.Helper()
-	out := make(map[string]string)
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			return err
-		}
-		desc := fmt.Sprintf("mode=%o uid=%d gid=%d mtime=%d.%09d", st.Mode, st.Uid, st.Gid, st.Mtim.Sec, st.Mtim.Nsec)
-		switch st.Mode & unix.S_IFMT {
-		case unix.S_IFREG:
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			desc += fmt.Sprintf(" size=%d sha=%x", st.Size, sha256.Sum256(data))
-		case unix.S_IFLNK:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			desc += " target=" + target
-		}
-		out[rel] = desc
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // exSame fails the test unless the two trees have equal snapshots, and
 // unless diff -r and an rsync dry run find nothing either.
 func exSame(t testing.TB, what, a, b string) {
 	t.Helper()
-	sa, sb := exSnapshot(t, a), exSnapshot(t, b)
-	var d []string
-	for k, v := range sa {
-		if w, ok := sb[k]; !ok {
-			d = append(d, "only in the view copy: "+k)
-		} else if v != w {
-			d = append(d, fmt.Sprintf("%s:\n   view   %s\n   export %s", k, v, w))
-		}
-	}
-	for k := range sb {
-		if _, ok := sa[k]; !ok {
-			d = append(d, "only in the export: "+k)
-		}
-	}
-	sort.Strings(d)
+	d := treesnap.Diff(treesnap.Take(t, a), treesnap.Take(t, b), "view copy", "export")
 	if len(d) > 0 {
 		t.Errorf("%s: %d differences:\n%s", what, len(d), strings.Join(d, "\n"))
 	}
@@ -181,12 +127,12 @@ func TestExportMatchesView(t *testing.T) {
 	exSame(t, "first export", cp, exp)
 
 	// A second run changes nothing.
-	before := exSnapshot(t, exp)
+	before := treesnap.Take(t, exp)
 	r = mustEfs(t, "export", "--passfile", pw, plain, exp)
 	if w, s, rm := exStats(t, r.Stderr); w != 0 || s != 15 || rm != 0 {
 		t.Errorf("second export: %d written, %d skipped, %d removed; want 0, 15, 0", w, s, rm)
 	}
-	if after := exSnapshot(t, exp); fmt.Sprint(after) != fmt.Sprint(before) {
+	if after := treesnap.Take(t, exp); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Error("an export of an unchanged tree changed the destination")
 	}
 
