@@ -248,10 +248,8 @@ func (x *exporter) count(f func(*ExportStats)) {
 
 // want is one name the destination directory should hold.
 type want struct {
-	entry *Entry // nil for a virtual file
-	data  []byte // a virtual file's bytes
-	mode  uint32 // a virtual file's permission bits
-	stat  *unix.Stat_t
+	entry   *Entry       // a plaintext entry, or
+	virtual *VirtualFile // efs.toml or a long-name companion
 }
 
 // dir exports plaintext directory rel (view path view) into dst, which
@@ -284,8 +282,8 @@ func (x *exporter) dir(rel, view, dst string, st *unix.Stat_t) error {
 			p := filepath.Join(dst, name)
 			v := join(view, name)
 			switch {
-			case w.entry == nil:
-				x.virtual(p, v, w)
+			case w.virtual != nil:
+				x.virtual(p, v, w.virtual)
 			case w.entry.IsDir():
 				if err := x.mkdir(p); err != nil {
 					x.fail(w.entry.Rel, v, err)
@@ -324,23 +322,16 @@ func (x *exporter) dir(rel, view, dst string, st *unix.Stat_t) error {
 // wants lists what the view shows in directory rel, by view name.
 func (x *exporter) wants(rel string, entries []Entry) map[string]want {
 	wants := make(map[string]want, len(entries)+1)
-	cfg, cst := x.t.Config()
 	for i := range entries {
 		e := &entries[i]
 		wants[e.Name] = want{entry: e}
 		if e.Long() {
-			// As the view: the config's owner and timestamps, mode 0444.
-			var st unix.Stat_t
-			if cst != nil {
-				st = *cst
-			} else {
-				st.Uid, st.Gid = e.Stat.Uid, e.Stat.Gid
-			}
-			wants[e.Companion()] = want{data: []byte(e.Full), mode: 0o444, stat: &st}
+			vf := x.t.CompanionFile(e)
+			wants[e.Companion()] = want{virtual: &vf}
 		}
 	}
-	if rel == "" && cfg != nil {
-		wants[naming.ConfigName] = want{data: cfg, mode: cst.Mode & 0o444, stat: cst}
+	if vf, ok := x.t.ConfigFile(); ok && rel == "" {
+		wants[naming.ConfigName] = want{virtual: &vf}
 	}
 	return wants
 }
@@ -531,17 +522,17 @@ func copyCipher(w io.Writer, f *File) (int64, error) {
 }
 
 // virtual writes efs.toml or a long-name companion.
-func (x *exporter) virtual(p, view string, w want) {
-	var st unix.Stat_t = *w.stat
+func (x *exporter) virtual(p, view string, vf *VirtualFile) {
+	st := vf.Stat
 	st.Atim = st.Mtim // the view shows the mtime as atime too
-	if x.upToDate(p, int64(len(w.data)), &st, w.mode, st.Uid, st.Gid) {
+	if x.upToDate(p, int64(len(vf.Data)), &st, vf.Perm, st.Uid, st.Gid) {
 		return
 	}
 	n, err := writeAtomic(p, func(f *os.File) (int64, error) {
-		n, err := f.Write(w.data)
+		n, err := f.Write(vf.Data)
 		return int64(n), err
 	}, func(tmp string) error {
-		return x.setAttrs(tmp, &st, w.mode, st.Uid, st.Gid, false)
+		return x.setAttrs(tmp, &st, vf.Perm, st.Uid, st.Gid, false)
 	})
 	if err != nil {
 		x.fail("", view, err)

@@ -362,31 +362,22 @@ func viewJoin(dir, name string) string {
 // configChild is efs.toml: the config bytes, read-only, with the config
 // file's owner and timestamps.
 func (n *dirNode) configChild(ctx context.Context, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	data, st := n.v.tree.Config()
-	if data == nil {
+	vf, ok := n.v.tree.ConfigFile()
+	if !ok {
 		return nil, syscall.ENOENT
 	}
-	vn := &virtualNode{node: node{v: n.v}, data: data}
-	vn.attr = virtualAttr(st, uint64(len(data)), n.v.tree.VirtualIno(inoKindConfig, naming.ConfigName), st.Mode&0o444)
-	out.Attr = vn.attr
-	return n.NewInode(ctx, vn, fs.StableAttr{Mode: unix.S_IFREG, Ino: vn.attr.Ino}), 0
+	return n.virtualChild(ctx, vf, n.v.tree.VirtualIno(inoKindConfig, naming.ConfigName), out), 0
 }
 
-// companionChild is the companion file of long entry e: its full encoded
-// name. Its bytes are a pure function of its own view path (the stand-in
-// is a hash of them), so it takes the config's timestamps, which never
-// change with the entry's contents: a sync tool copies it once.
+// companionChild is the companion file of long entry e (Tree.CompanionFile).
 func (n *dirNode) companionChild(ctx context.Context, e *Entry, out *fuse.EntryOut) *fs.Inode {
-	_, cst := n.v.tree.Config()
-	var st unix.Stat_t
-	if cst != nil {
-		st = *cst
-	} else {
-		st.Uid, st.Gid = e.Stat.Uid, e.Stat.Gid
-	}
-	vn := &virtualNode{node: node{v: n.v}, data: []byte(e.Full)}
 	ino := n.v.tree.VirtualIno(inoKindCompanion, viewJoin(n.viewRel, e.Companion()))
-	vn.attr = virtualAttr(&st, uint64(len(e.Full)), ino, 0o444)
+	return n.virtualChild(ctx, n.v.tree.CompanionFile(e), ino, out)
+}
+
+func (n *dirNode) virtualChild(ctx context.Context, vf VirtualFile, ino uint64, out *fuse.EntryOut) *fs.Inode {
+	vn := &virtualNode{node: node{v: n.v}, data: vf.Data}
+	vn.attr = virtualAttr(&vf.Stat, uint64(len(vf.Data)), ino, vf.Perm)
 	out.Attr = vn.attr
 	return n.NewInode(ctx, vn, fs.StableAttr{Mode: unix.S_IFREG, Ino: ino})
 }

@@ -137,6 +137,39 @@ func (t *Tree) Config() ([]byte, *unix.Stat_t) {
 	return t.config, &t.cfgStat
 }
 
+// VirtualFile is a file efs adds to the view: efs.toml or a long-name
+// companion. The FUSE view and export both take it from here, so they
+// agree on every byte and attribute.
+type VirtualFile struct {
+	Data []byte
+	Perm uint32      // permission bits
+	Stat unix.Stat_t // supplies owner and timestamps
+}
+
+// ConfigFile is efs.toml at the view's root: the config's bytes, owner and
+// timestamps, and only its read bits. ok is false without a config.
+func (t *Tree) ConfigFile() (vf VirtualFile, ok bool) {
+	if t.config == nil {
+		return vf, false
+	}
+	return VirtualFile{Data: t.config, Perm: t.cfgStat.Mode & 0o444, Stat: t.cfgStat}, true
+}
+
+// CompanionFile is the companion of long entry e: its full encoded name,
+// mode 0444. Its bytes are a pure function of its own view path (the
+// stand-in is a hash of them), so it takes the config's owner and
+// timestamps, which never change with the entry's contents: a sync tool
+// copies it once. Without a config it has the entry's owner and time zero.
+func (t *Tree) CompanionFile(e *Entry) VirtualFile {
+	vf := VirtualFile{Data: []byte(e.Full), Perm: 0o444}
+	if t.config != nil {
+		vf.Stat = t.cfgStat
+	} else {
+		vf.Stat.Uid, vf.Stat.Gid = e.Stat.Uid, e.Stat.Gid
+	}
+	return vf
+}
+
 // Entry is one plaintext directory entry as the view shows it.
 type Entry struct {
 	// Plain is the plaintext name; Rel its path relative to the root.
