@@ -21,6 +21,7 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/report"
 	"github.com/efs-project/efs/naming"
 )
 
@@ -86,19 +87,6 @@ type Entry struct {
 	Stat syscall.Stat_t
 }
 
-// Problem is one thing in the backup that failed authentication or could
-// not be read. Rel is the plaintext path when it is known (never logged),
-// CRel the ciphertext path.
-type Problem struct {
-	Rel, CRel string
-	Err       error
-}
-
-// Error names the ciphertext path only, so a Problem is safe to log.
-func (p Problem) Error() string {
-	return fmt.Sprintf("%s: %v", p.CRel, p.Err)
-}
-
 func join(dir, name string) string {
 	if dir == "" {
 		return name
@@ -159,8 +147,8 @@ func (b *Backup) decryptEntry(rel, crel, cname string) (string, error) {
 
 // ReadDir lists the directory whose plaintext path is rel and ciphertext
 // path crel, sorted by plaintext name. Entries that fail authentication are
-// left out and returned as problems, as are orphan companion files.
-func (b *Backup) ReadDir(rel, crel string) ([]Entry, []Problem, error) {
+// left out and returned as failures, as are orphan companion files.
+func (b *Backup) ReadDir(rel, crel string) ([]Entry, []report.Failure, error) {
 	f, err := os.Open(b.cpath(crel))
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening directory %s: %w", crel, err)
@@ -175,7 +163,7 @@ func (b *Backup) ReadDir(rel, crel string) ([]Entry, []Problem, error) {
 		present[n] = true
 	}
 	var out []Entry
-	var probs []Problem
+	var probs []report.Failure
 	for _, cname := range names {
 		c := join(crel, cname)
 		if crel == "" && cname == naming.ConfigName {
@@ -183,20 +171,20 @@ func (b *Backup) ReadDir(rel, crel string) ([]Entry, []Problem, error) {
 		}
 		if long, ok := naming.IsCompanion(cname); ok {
 			if !present[long] {
-				probs = append(probs, Problem{CRel: c, Err: fmt.Errorf("%w: companion file without its long-name entry", ErrDamaged)})
+				probs = append(probs, report.Failure{Stored: c, Err: fmt.Errorf("%w: companion file without its long-name entry", ErrDamaged)})
 			}
 			continue
 		}
 		name, err := b.decryptEntry(rel, crel, cname)
 		if err != nil {
-			probs = append(probs, Problem{CRel: c, Err: err})
+			probs = append(probs, report.Failure{Stored: c, Err: err})
 			continue
 		}
 		e := Entry{Name: name, Rel: join(rel, name), CName: cname, CRel: c}
 		e.Stat, err = b.Lstat(c)
 		e.Kind = kindOf(e.Stat.Mode)
 		if err != nil && !(e.Kind == Regular && errors.Is(err, ErrDamaged)) {
-			probs = append(probs, Problem{Rel: e.Rel, CRel: c, Err: err})
+			probs = append(probs, report.Failure{Path: e.Rel, Stored: c, Err: err})
 			continue
 		}
 		// A file with an impossible size stays listed (its stat and
@@ -392,34 +380,6 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 		return 0, fmt.Errorf("%s: %w", f.crel, err)
 	}
 	return n, err
-}
-
-// Verify authenticates every block of the file, decrypting len(buf)
-// bytes at a time; progress, if set, gets the bytes done after each call.
-// The error names the first block that failed.
-func (f *File) Verify(buf []byte, progress func(int64)) error {
-	if f.size == 0 {
-		// Reading offset 0 of an empty file authenticates its empty
-		// final block.
-		if _, err := f.ReadAt(buf, 0); err != io.EOF {
-			return err
-		}
-		return nil
-	}
-	for off := int64(0); off < f.size; {
-		n, err := f.ReadAt(buf, off)
-		if err != nil && err != io.EOF {
-			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("%s: short read", f.crel)
-		}
-		off += int64(n)
-		if progress != nil {
-			progress(int64(n))
-		}
-	}
-	return nil
 }
 
 // Close closes the ciphertext file and wipes the file key.

@@ -2,6 +2,7 @@ package forward
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -181,18 +182,31 @@ func TestCheckAndRestore(t *testing.T) {
 		{NameEncoding: naming.Base64, NameMax: 143, BlockSize: 1 << 16, FileID: content.FileIDPath},
 	} {
 		b, _, files := setup(t, s)
-		rep := Check(b, WalkOptions{})
-		if len(rep.Problems) != 0 || rep.Files != int64(len(files)) || rep.Symlinks != 1 {
+		rep, _ := Check(context.Background(), b, WalkOptions{})
+		if len(rep.Failures) != 0 || rep.Files != int64(len(files)) || rep.Symlinks != 1 {
 			t.Fatalf("fsck of an intact backup: %+v", rep)
 		}
 		dest := t.TempDir()
-		if rep := Restore(b, dest, nil, WalkOptions{}); len(rep.Problems) != 0 {
-			t.Fatalf("restore: %v", rep.Problems)
+		if rep, err := Restore(context.Background(), b, dest, nil, WalkOptions{}); err != nil || len(rep.Failures) != 0 {
+			t.Fatalf("restore: %v %v", err, rep.Failures)
 		}
 		checkRestored(t, dest, files)
-		// A second restore refuses to overwrite.
-		if rep := Restore(b, dest, []string{"link"}, WalkOptions{}); len(rep.Problems) != 1 {
-			t.Errorf("restore over an existing file: %v", rep.Problems)
+		// A second restore finds everything in place.
+		if rep, err := Restore(context.Background(), b, dest, nil, WalkOptions{}); err != nil || len(rep.Failures) != 0 || rep.Skipped != int64(len(files))+1 || rep.Files != 0 {
+			t.Errorf("second restore: %+v, %v", rep, err)
+		}
+		// A different file under the name is left alone.
+		if err := os.Remove(filepath.Join(dest, "link")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dest, "link"), []byte("mine"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if rep, _ := Restore(context.Background(), b, dest, []string{"link"}, WalkOptions{}); len(rep.Failures) != 1 || !errors.Is(rep.Failures[0].Err, ErrExists) {
+			t.Errorf("restore over a different file: %v", rep.Failures)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dest, "link")); string(got) != "mine" {
+			t.Errorf("existing file was replaced: %q", got)
 		}
 	}
 }
@@ -201,7 +215,7 @@ func TestRestoreOnePath(t *testing.T) {
 	b, _, files := setup(t, config.Defaults())
 	dest := t.TempDir()
 	rel := filepath.Join("sizes", "f-4096")
-	if rep := Restore(b, dest, []string{rel}, WalkOptions{}); len(rep.Problems) != 0 || rep.Files != 1 {
+	if rep, err := Restore(context.Background(), b, dest, []string{rel}, WalkOptions{}); err != nil || len(rep.Failures) != 0 || rep.Files != 1 {
 		t.Fatalf("restore of one path: %+v", rep)
 	}
 	got, err := os.ReadFile(filepath.Join(dest, rel))
@@ -237,17 +251,17 @@ func TestTamper(t *testing.T) {
 	data, _ := os.ReadFile(p)
 	data[content.HeaderSize+3*(4096+16)+100] ^= 1
 	os.WriteFile(p, data, 0o644)
-	rep := Check(b, WalkOptions{})
-	if len(rep.Problems) != 1 || rep.Problems[0].Rel != "sizes/f-300000" || !errors.Is(rep.Problems[0].Err, content.ErrNotAuthentic) {
-		t.Fatalf("fsck after a flipped byte: %v", rep.Problems)
+	rep, _ := Check(context.Background(), b, WalkOptions{})
+	if len(rep.Failures) != 1 || rep.Failures[0].Path != "sizes/f-300000" || !errors.Is(rep.Failures[0].Err, content.ErrNotAuthentic) {
+		t.Fatalf("fsck after a flipped byte: %v", rep.Failures)
 	}
-	if !strings.Contains(rep.Problems[0].Err.Error(), "block 3") {
-		t.Errorf("problem does not name the block: %v", rep.Problems[0].Err)
+	if !strings.Contains(rep.Failures[0].Err.Error(), "block 3") {
+		t.Errorf("problem does not name the block: %v", rep.Failures[0].Err)
 	}
 	dest := t.TempDir()
-	rep = Restore(b, dest, nil, WalkOptions{})
-	if len(rep.Problems) != 1 {
-		t.Fatalf("restore after a flipped byte: %v", rep.Problems)
+	rep, _ = Restore(context.Background(), b, dest, nil, WalkOptions{})
+	if len(rep.Failures) != 1 {
+		t.Fatalf("restore after a flipped byte: %v", rep.Failures)
 	}
 	if _, err := os.Stat(filepath.Join(dest, "sizes/f-300000")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("damaged file was restored: %v", err)

@@ -173,7 +173,7 @@ func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 		return nil, errno(err)
 	}
 	for _, p := range probs {
-		n.log.Error("entry failed authentication, left out of the listing", "path", p.CRel, "err", p.Err)
+		n.log.Error("entry failed authentication, left out of the listing", "path", p.Stored, "err", p.Err)
 	}
 	list := make([]fuse.DirEntry, 0, len(entries))
 	for _, e := range entries {

@@ -2,6 +2,7 @@ package reverse
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/testenv"
 	"github.com/efs-project/efs/internal/treesnap"
+	"github.com/efs-project/efs/internal/treewrite"
 	"github.com/efs-project/efs/naming"
 )
 
@@ -139,11 +141,11 @@ func exDest(t testing.TB) string {
 }
 
 // exExport runs Export and fails the test on any error.
-func exExport(t testing.TB, tree *Tree, dest string) ExportStats {
+func exExport(t testing.TB, tree *Tree, dest string) ExportReport {
 	t.Helper()
-	st, err := Export(tree, dest, ExportOptions{})
-	if err != nil {
-		t.Fatalf("Export: %v (stats %+v)", err, st)
+	st, err := Export(context.Background(), tree, dest, ExportOptions{})
+	if err != nil || len(st.Failures) != 0 {
+		t.Fatalf("Export: %v (report %+v)", err, st)
 	}
 	return st
 }
@@ -342,7 +344,7 @@ func TestExportRefusesForeignDestination(t *testing.T) {
 
 	foreign := t.TempDir()
 	exWrite(t, filepath.Join(foreign, "precious"), []byte("mine"), time.Now())
-	if _, err := Export(tree, foreign, ExportOptions{}); !errors.Is(err, ErrNotExport) {
+	if _, err := Export(context.Background(), tree, foreign, ExportOptions{}); !errors.Is(err, ErrNotExport) {
 		t.Errorf("export into a non-empty foreign directory: %v, want ErrNotExport", err)
 	}
 	if _, err := os.Stat(filepath.Join(foreign, "precious")); err != nil {
@@ -353,10 +355,10 @@ func TestExportRefusesForeignDestination(t *testing.T) {
 	if err := os.Mkdir(inside, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Export(tree, inside, ExportOptions{}); err == nil || !strings.Contains(err.Error(), "inside the plaintext") {
+	if _, err := Export(context.Background(), tree, inside, ExportOptions{}); err == nil || !errors.Is(err, ErrDestInPlain) {
 		t.Errorf("export into the plaintext tree: %v", err)
 	}
-	if _, err := Export(tree, plain, ExportOptions{}); err == nil {
+	if _, err := Export(context.Background(), tree, plain, ExportOptions{}); err == nil {
 		t.Error("export onto the plaintext tree itself accepted")
 	}
 
@@ -367,15 +369,19 @@ func TestExportRefusesForeignDestination(t *testing.T) {
 	exPopulate(t, mustMkdir(t, inner))
 	exWrite(t, filepath.Join(outer, naming.ConfigName), []byte("looks like an export"), time.Now())
 	innerTree, _ := exTree(t, inner, nil)
-	if _, err := Export(innerTree, outer, ExportOptions{}); err == nil || !strings.Contains(err.Error(), "inside the destination") {
+	if _, err := Export(context.Background(), innerTree, outer, ExportOptions{}); err == nil || !errors.Is(err, ErrPlainInDest) {
 		t.Errorf("export around the plaintext tree: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(inner, "one")); err != nil {
 		t.Fatal("plaintext deleted!")
 	}
 
-	if _, err := Export(tree, filepath.Join(t.TempDir(), "missing"), ExportOptions{}); err == nil {
-		t.Error("missing destination accepted")
+	if _, err := Export(context.Background(), tree, filepath.Join(t.TempDir(), "missing", "deeper"), ExportOptions{}); err == nil {
+		t.Error("destination below a missing directory accepted")
+	}
+	created := filepath.Join(t.TempDir(), "new")
+	if st, err := Export(context.Background(), tree, created, ExportOptions{}); err != nil || st.Written == 0 {
+		t.Errorf("export into a new destination: %+v, %v", st, err)
 	}
 }
 
@@ -412,23 +418,19 @@ func TestExportReportsFailures(t *testing.T) {
 	exUnreadable(t, filepath.Join(plain, "sub", "a.txt"))
 	tree, _ := exTree(t, plain, nil)
 	var logs bytes.Buffer
-	st, err := Export(tree, dest, ExportOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	var xe *ExportError
-	if !errors.As(err, &xe) || len(xe.Failures) != 1 {
-		t.Fatalf("Export = %v, want an ExportError with one failure", err)
+	st, err := Export(context.Background(), tree, dest, ExportOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil || len(st.Failures) != 1 {
+		t.Fatalf("Export = %v, %v, want one failure", err, st.Failures)
 	}
 	if st.Written != 13 {
 		t.Errorf("the rest was not exported: %+v", st)
 	}
 	view := "/" + tree.ViewPath("sub/a.txt")
-	if f := xe.Failures[0]; f.View != view || f.Plain != "sub/a.txt" {
-		t.Errorf("failure names %q / %q, want %q / sub/a.txt", f.View, f.Plain, view)
+	if f := st.Failures[0]; f.Stored != view || f.Path != "sub/a.txt" {
+		t.Errorf("failure names %q / %q, want %q / sub/a.txt", f.Stored, f.Path, view)
 	}
-	if p := xe.SummaryPaths(false); !strings.HasPrefix(p[0], view+": ") || strings.Contains(p[0], "a.txt") {
-		t.Errorf("summary for logs: %q", p)
-	}
-	if p := xe.SummaryPaths(true); !strings.HasPrefix(p[0], "/sub/a.txt: ") {
-		t.Errorf("summary for the terminal: %q", p)
+	if msg := st.Failures[0].Error(); !strings.HasPrefix(msg, view+": ") || strings.Contains(msg, "a.txt") {
+		t.Errorf("failure as an error: %q", msg)
 	}
 	if !strings.Contains(logs.String(), view) {
 		t.Errorf("log does not name the view path:\n%s", logs.String())
@@ -462,7 +464,7 @@ func BenchmarkExportSmallFiles(b *testing.B) {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			for range b.N {
 				dest := b.TempDir()
-				if _, err := Export(tree, dest, ExportOptions{Workers: workers}); err != nil {
+				if _, err := Export(context.Background(), tree, dest, ExportOptions{Workers: workers}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -478,7 +480,7 @@ func BenchmarkExportLargeFile(b *testing.B) {
 	b.SetBytes(64 << 20)
 	for range b.N {
 		dest := b.TempDir()
-		if _, err := Export(tree, dest, ExportOptions{}); err != nil {
+		if _, err := Export(context.Background(), tree, dest, ExportOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -487,17 +489,28 @@ func BenchmarkExportLargeFile(b *testing.B) {
 // exFailWriter fails after n bytes.
 type exFailWriter struct{ n int }
 
+var errDiskFull = errors.New("disk full")
+
 func (w *exFailWriter) Write(p []byte) (int, error) {
 	if len(p) > w.n {
-		return 0, errors.New("disk full")
+		return 0, errDiskFull
 	}
 	w.n -= len(p)
 	return len(p), nil
 }
 
-// TestCopyCipherErrors: the pipelined copy gives the plaintext's and the
-// destination's errors back, without hanging, at any point in the file.
+// TestCopyCipherErrors: the tree writer's pipelined copy of an encrypting
+// File gives the plaintext's and the destination's errors back, without
+// hanging, at any point in the file.
 func TestCopyCipherErrors(t *testing.T) {
+	const copyChunk = treewrite.ChunkSize
+	var cp treewrite.Copier
+	ctx := context.Background()
+	copyCipher := func(w io.Writer, f *File) (int64, error) {
+		cw := &exCountWriter{w: w}
+		err := cp.Copy(ctx, cw, f, f.Size(), nil)
+		return cw.n, err
+	}
 	plain := t.TempDir()
 	data := bytes.Repeat([]byte("0123456789abcdef"), 3*copyChunk/16+1000)
 	exWrite(t, filepath.Join(plain, "f"), data, time.Unix(1e9, 0))
@@ -520,7 +533,7 @@ func TestCopyCipherErrors(t *testing.T) {
 		t.Fatal("pipelined ciphertext does not decrypt to the plaintext")
 	}
 	for _, after := range []int{0, copyChunk - 1, copyChunk, 2*copyChunk + 5} {
-		if _, err := copyCipher(&exFailWriter{n: after}, open()); err == nil || err.Error() != "disk full" {
+		if _, err := copyCipher(&exFailWriter{n: after}, open()); !errors.Is(err, errDiskFull) {
 			t.Errorf("writer failing after %d bytes: %v", after, err)
 		}
 	}
@@ -531,6 +544,18 @@ func TestCopyCipherErrors(t *testing.T) {
 	if _, err := copyCipher(io.Discard, f); !errors.Is(err, content.ErrChanged) {
 		t.Errorf("plaintext shrinking during the copy: %v, want ErrChanged", err)
 	}
+}
+
+// exCountWriter counts what passes through it.
+type exCountWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *exCountWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // TestExportWithoutConfig: a view without efs.toml (no ConfigPath) is
@@ -557,7 +582,7 @@ func TestExportWithoutConfig(t *testing.T) {
 		t.Errorf("second export without a config: %+v", st)
 	}
 	exWrite(t, filepath.Join(dest, "foreign"), nil, time.Now())
-	if _, err := Export(tree, dest, ExportOptions{}); !errors.Is(err, ErrNotExport) {
+	if _, err := Export(context.Background(), tree, dest, ExportOptions{}); !errors.Is(err, ErrNotExport) {
 		t.Errorf("destination with a foreign name: %v, want ErrNotExport", err)
 	}
 }

@@ -41,14 +41,6 @@ func runExport(args []string) error {
 		return err
 	}
 	defer u.Wipe()
-	if _, err := os.Stat(dest); errors.Is(err, os.ErrNotExist) {
-		if err := os.Mkdir(dest, 0o700); err != nil {
-			return withCode(exitBadDir, fmt.Errorf("creating DEST: %w", err))
-		}
-	}
-	if err := checkDir("DEST", dest); err != nil {
-		return err
-	}
 	tree, err := reverse.New(plainDir, u.Keys, reverse.Options{
 		Settings:      u.Settings,
 		ConfigPath:    u.ConfigPath,
@@ -61,38 +53,28 @@ func runExport(args []string) error {
 	}
 	defer tree.Close()
 
+	ctx, stop := interruptible()
+	defer stop()
 	prog := newProgress("exporting", lf.quiet)
-	var last reverse.ExportStats
-	stats, err := reverse.Export(tree, dest, reverse.ExportOptions{
-		Logger: log,
-		Progress: func(s reverse.ExportStats) {
-			prog.add(int64(s.Written+s.Skipped-last.Written-last.Skipped), s.Bytes-last.Bytes)
-			last = s
-		},
-	})
+	rep, err := reverse.Export(ctx, tree, dest, reverse.ExportOptions{Logger: log, Progress: prog.add})
 	prog.done()
-	var xe *reverse.ExportError
-	if err != nil && !errors.As(err, &xe) {
-		if errors.Is(err, reverse.ErrNotExport) {
-			return withCode(exitBadDir, fmt.Errorf("DEST %s: %w; give an empty or new directory", dest, err))
-		}
+	switch {
+	case errors.Is(err, reverse.ErrNotExport):
+		return withCode(exitBadDir, fmt.Errorf("DEST %s: %w; give an empty or new directory", dest, err))
+	case errors.Is(err, reverse.ErrDestInPlain), errors.Is(err, reverse.ErrPlainInDest):
+		return withCode(exitBadDir, fmt.Errorf("DEST %s: %w; choose a destination apart from PLAINDIR", dest, err))
+	case err != nil && ctx.Err() == nil:
 		return withCode(exitBadDir, fmt.Errorf("export to %s: %w", dest, err))
 	}
 	if !lf.quiet {
 		fmt.Fprintf(os.Stderr, "export done: %d written (%s), %d up to date, %d removed\n",
-			stats.Written, mib(stats.Bytes), stats.Skipped, stats.Removed)
+			rep.Written, mib(rep.Bytes), rep.Skipped, rep.Removed)
 	}
-	if xe == nil {
-		return nil
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: DEST holds no half-written file; run the same command again to finish")
 	}
 	// On the user's terminal, name the plaintext paths they must fix; in
 	// scripts and logs only view paths.
 	onTerminal := term.IsTerminal(int(os.Stderr.Fd()))
-	paths := xe.SummaryPaths(onTerminal)
-	n := len(paths)
-	fmt.Fprintf(os.Stderr, "%d %s could not be exported (an earlier export of them, if any, was kept):\n", n, plural(n, "entry", "entries"))
-	for _, p := range paths {
-		fmt.Fprintf(os.Stderr, "  FAILED %s\n", p)
-	}
-	return withCode(exitIntegrity, fmt.Errorf("export: %d %s failed (listed above); the rest is exported", n, plural(n, "entry", "entries")))
+	return reportFailures(os.Stderr, "could not be exported (an earlier export of them, if any, was kept)", rep.Failures, onTerminal)
 }

@@ -6,17 +6,14 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/forward"
 	"github.com/efs-project/efs/naming"
-	"golang.org/x/term"
 )
 
 // noBackupHint follows the "config not found" error for a CIPHERDIR.
@@ -132,87 +129,6 @@ func redactMasterKey(args []string) []string {
 	return out
 }
 
-// progress prints a one-line status to stderr when it is a terminal.
-type progress struct {
-	verb        string
-	on          bool
-	start, last time.Time
-	files       int64
-	bytes       int64
-}
-
-func newProgress(verb string, quiet bool) *progress {
-	now := time.Now()
-	return &progress{verb: verb, on: !quiet && term.IsTerminal(int(os.Stderr.Fd())), start: now, last: now}
-}
-
-func (p *progress) add(files, bytes int64) {
-	p.files += files
-	p.bytes += bytes
-	if !p.on || time.Since(p.last) < 200*time.Millisecond {
-		return
-	}
-	p.last = time.Now()
-	fmt.Fprintf(os.Stderr, "\r%s %d files, %s (%s)   ", p.verb, p.files, mib(p.bytes), p.rate())
-}
-
-func (p *progress) rate() string {
-	secs := time.Since(p.start).Seconds()
-	if secs <= 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.0f MB/s", float64(p.bytes)/1e6/secs)
-}
-
-func (p *progress) done() {
-	if p.on {
-		fmt.Fprint(os.Stderr, "\r\033[K")
-	}
-}
-
-func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
-
-// reportProblems lists the failed entries for the user (plaintext paths
-// where known: this is terminal output, never a log) and returns the
-// exit-9 error, or nil. what is the verb for the summary ("restored").
-func reportProblems(w io.Writer, what string, probs []forward.Problem) error {
-	if len(probs) == 0 {
-		return nil
-	}
-	fmt.Fprintf(w, "%d %s failed:\n", len(probs), plural(len(probs), "entry", "entries"))
-	for _, p := range probs {
-		crel := p.CRel
-		if crel == "" {
-			crel = "."
-		}
-		// Backup errors start with the ciphertext path, shown already.
-		msg := strings.TrimPrefix(p.Err.Error(), p.CRel+": ")
-		if p.Rel != "" {
-			fmt.Fprintf(w, "  FAILED %s\n         ciphertext %s\n         %s\n", quote(p.Rel), crel, msg)
-		} else {
-			fmt.Fprintf(w, "  FAILED ciphertext %s (plaintext name not recoverable)\n         %s\n", crel, msg)
-		}
-	}
-	return withCode(exitIntegrity, fmt.Errorf("%d %s failed authentication or could not be %s (listed above)", len(probs), plural(len(probs), "entry", "entries"), what))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// quote shows a plaintext path readably, escaping non-UTF-8 and control
-// bytes.
-func quote(s string) string {
-	q := fmt.Sprintf("%q", s)
-	if q[1:len(q)-1] == s && !strings.ContainsAny(s, " ") {
-		return s
-	}
-	return q
-}
-
 // runRestore implements efs restore CIPHERDIR DEST [PATH...].
 func runRestore(args []string) error {
 	fs := newFlagSet("restore", "CIPHERDIR DEST [PATH...]", "Decrypt a backup, or the plaintext PATHs of it, into DEST without FUSE.\nEach file is authenticated completely before it appears in DEST.")
@@ -229,23 +145,43 @@ func runRestore(args []string) error {
 	if err := checkDir("CIPHERDIR", cipherDir); err != nil {
 		return err
 	}
-	if err := checkDir("DEST", dest); err != nil {
-		return err
-	}
 	log := lf.logger(os.Stderr)
 	b, u, err := openBackup(&kf, cipherDir, log)
 	if err != nil {
 		return err
 	}
 	defer u.Wipe()
+	ctx, stop := interruptible()
+	defer stop()
 	p := newProgress("restored", lf.quiet)
-	rep := forward.Restore(b, dest, paths, forward.WalkOptions{Force: *force, Progress: p.add})
+	p.countTotal(cipherDir)
+	rep, err := forward.Restore(ctx, b, dest, paths, forward.WalkOptions{Force: *force, Progress: p.add})
 	p.done()
-	if !lf.quiet {
-		fmt.Fprintf(os.Stderr, "restored %d files, %d directories, %d symlinks, %s in %.1fs (%s)\n",
-			rep.Files, rep.Dirs, rep.Symlinks, mib(rep.Bytes), time.Since(p.start).Seconds(), p.rate())
+	switch {
+	case errors.Is(err, forward.ErrDestInBackup):
+		return withCode(exitBadDir, fmt.Errorf("DEST %s: %w; restoring there would put plaintext into the backup folder", dest, err))
+	case err != nil && ctx.Err() == nil:
+		return withCode(exitBadDir, fmt.Errorf("DEST %s: %w", dest, err))
 	}
-	return reportProblems(os.Stderr, "restored", rep.Problems)
+	if !lf.quiet {
+		fmt.Fprintf(os.Stderr, "restored %d files, %d directories, %d symlinks, %s in %.1fs (%s)",
+			rep.Files, rep.Dirs, rep.Symlinks, mib(rep.Bytes), p.elapsed(), p.rate())
+		if rep.Skipped > 0 {
+			fmt.Fprintf(os.Stderr, "; %d already in place", rep.Skipped)
+		}
+		fmt.Fprintln(os.Stderr)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: every file in DEST is complete, none half-written; run the same command again to finish")
+	}
+	ferr := reportFailures(os.Stderr, "could not be restored", rep.Failures, true)
+	for _, f := range rep.Failures {
+		if errors.Is(f.Err, forward.ErrExists) {
+			fmt.Fprintln(os.Stderr, "hint: --force replaces entries that differ from the backup")
+			break
+		}
+	}
+	return ferr
 }
 
 // runFsck implements efs fsck CIPHERDIR.
@@ -269,14 +205,20 @@ func runFsck(args []string) error {
 		return err
 	}
 	defer u.Wipe()
+	ctx, stop := interruptible()
+	defer stop()
 	p := newProgress("checked", lf.quiet)
-	rep := forward.Check(b, forward.WalkOptions{Progress: p.add})
+	p.countTotal(cipherDir)
+	rep, err := forward.Check(ctx, b, forward.WalkOptions{Progress: p.add})
 	p.done()
+	if err != nil {
+		return fmt.Errorf("interrupted: %w", err)
+	}
 	if !lf.quiet {
 		fmt.Fprintf(os.Stderr, "%d files, %d directories, %d symlinks intact, %s checked in %.1fs (%s)\n",
-			rep.Files, rep.Dirs, rep.Symlinks, mib(rep.Bytes), time.Since(p.start).Seconds(), p.rate())
+			rep.Files, rep.Dirs, rep.Symlinks, mib(rep.Bytes), p.elapsed(), p.rate())
 	}
-	if err := reportProblems(os.Stderr, "checked", rep.Problems); err != nil {
+	if err := reportFailures(os.Stderr, "failed authentication or could not be checked", rep.Failures, true); err != nil {
 		return err
 	}
 	if !lf.quiet {

@@ -1,0 +1,79 @@
+package forward
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/efs-project/efs/internal/report"
+)
+
+// Check authenticates every name, long-name companion, symlink target and
+// content block of the backup. The error is ctx's, when it was cancelled;
+// everything found wrong is in the report.
+func Check(ctx context.Context, b *Backup, opts WalkOptions) (Report, error) {
+	w := newWalker(ctx, b, opts)
+	root, err := b.Resolve("")
+	if err != nil {
+		w.fail("", "", err)
+		return w.finish()
+	}
+	w.check(root)
+	return w.finish()
+}
+
+func (w *walker) check(e Entry) {
+	if w.ctx.Err() != nil {
+		return
+	}
+	switch e.Kind {
+	case Dir:
+		w.count(func(r *Report) { r.Dirs++ })
+		entries, damaged, err := w.b.ReadDir(e.Rel, e.CRel)
+		w.failures(damaged)
+		if err != nil {
+			w.fail(e.Rel, e.CRel, err)
+			return
+		}
+		for _, c := range entries {
+			w.check(c)
+		}
+	case Regular:
+		w.spawn(nil, func() { w.checkFile(e) })
+	case Symlink:
+		if _, err := w.b.Readlink(e.Rel, e.CRel); err != nil {
+			w.fail(e.Rel, e.CRel, err)
+			return
+		}
+		w.count(func(r *Report) { r.Symlinks++ })
+	default:
+		w.fail(e.Rel, e.CRel, fmt.Errorf("%w: not a directory, regular file or symlink", ErrDamaged))
+	}
+}
+
+// checkFile authenticates every block of one file.
+func (w *walker) checkFile(e Entry) {
+	f, err := w.b.Open(e.Rel, e.CRel)
+	if err != nil {
+		w.fail(e.Rel, e.CRel, err)
+		return
+	}
+	defer f.Close()
+	// The error names the failing block.
+	err = w.cp.Copy(w.ctx, io.Discard, f, f.Size(), func(n int64) { w.opts.Progress.Add(0, n) })
+	if err != nil {
+		if w.ctx.Err() == nil {
+			w.fail(e.Rel, e.CRel, err)
+		}
+		return
+	}
+	w.count(func(r *Report) { r.Files++; r.Bytes += f.Size() })
+	w.opts.Progress.Add(1, 0)
+}
+
+// sortFailures orders failures by stored path: with several workers they
+// are found in no fixed order.
+func sortFailures(fs []report.Failure) {
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Stored < fs[j].Stored })
+}

@@ -1,0 +1,267 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/efs-project/efs/internal/treewrite"
+	"golang.org/x/sys/unix"
+)
+
+// TempPrefix starts the names of files Restore is still writing. An
+// interrupted run removes its own; one killed outright leaves them, and the
+// next run ignores them.
+const TempPrefix = ".efs-restore-"
+
+// ErrExists: Restore found a different file or symlink under a name it was
+// to write, and WalkOptions.Force was not set.
+var ErrExists = errors.New("a different entry already exists in the destination")
+
+// ErrDestInBackup: DEST is CIPHERDIR or lies inside it, where plaintext
+// would land in the backup folder (and maybe be synced to the storage).
+var ErrDestInBackup = errors.New("the destination is inside the backup directory")
+
+// Restore decrypts the backup, or the plaintext paths given, into dest,
+// creating dest when it does not exist. Each file is written under a
+// temporary name and renamed into place only after every block
+// authenticated and its metadata is set. A file or symlink already in dest
+// exactly as the backup has it (same size and mtime, or same target) is
+// skipped, so running an interrupted restore again finishes it; a
+// different one is left alone unless opts.Force is set. Directories that
+// already existed keep their mode and owner unless opts.Force is set.
+// Modes, times and (as root) owners are restored; nothing in dest is ever
+// reached through a symlink.
+//
+// The error is for what stopped the whole run (dest unusable, ctx
+// cancelled); entries that failed are in the report.
+func Restore(ctx context.Context, b *Backup, dest string, paths []string, opts WalkOptions) (Report, error) {
+	tw := &treewrite.Writer{TempPrefix: TempPrefix, Owners: os.Geteuid() == 0}
+	root, created, err := tw.OpenRoot(dest, b.checkDest)
+	if errors.Is(err, ErrDestInBackup) {
+		return Report{}, err
+	}
+	if err != nil {
+		return Report{}, fmt.Errorf("destination: %w", err)
+	}
+	defer root.Close()
+	w := newWalker(ctx, b, opts)
+	if len(paths) == 0 {
+		paths = []string{""}
+	}
+	for _, p := range paths {
+		if ctx.Err() != nil {
+			break
+		}
+		w.restorePath(root, created, strings.Trim(path.Clean("/"+p), "/"))
+	}
+	return w.finish()
+}
+
+// checkDest refuses a destination inside the backup directory (or a new
+// one to be made there).
+func (b *Backup) checkDest(fd int, parent bool) error {
+	cfd, err := unix.Open(b.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening the backup: %w", err)
+	}
+	defer unix.Close(cfd)
+	inside, err := treewrite.Within(fd, cfd)
+	if err != nil {
+		return fmt.Errorf("destination: %w", err)
+	}
+	if inside {
+		return ErrDestInBackup
+	}
+	return nil
+}
+
+// restorePath restores the plaintext path rel ("" for everything) below
+// root, creating the directories on the way.
+func (w *walker) restorePath(root *treewrite.Dir, rootCreated bool, rel string) {
+	e, err := w.b.Resolve(rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = errors.New("not in the backup")
+	}
+	if err != nil {
+		w.fail(rel, e.CRel, err)
+		return
+	}
+	if rel == "" {
+		w.restoreDir(root, rootCreated, e)
+		return
+	}
+	// Walk down to the parent, by fd, without following symlinks.
+	names := strings.Split(rel, "/")
+	dir := root
+	var made []madeDir // directories this path created, outermost first
+	var opened []*treewrite.Dir
+	defer func() {
+		// The created directories get the backup's metadata last.
+		for i := len(made) - 1; i >= 0; i-- {
+			if err := made[i].dir.SetMeta(metaOf(&made[i].e.Stat)); err != nil {
+				w.fail(made[i].e.Rel, made[i].e.CRel, err)
+			}
+		}
+		for _, d := range opened {
+			d.Close()
+		}
+	}()
+	var crumb Entry // the backup directory matching dir
+	var files sync.WaitGroup
+	defer files.Wait() // before the deferred SetMeta above
+	for _, name := range names[:len(names)-1] {
+		crumb, err = w.b.Lookup(crumb.Rel, crumb.CRel, name)
+		if err != nil {
+			w.fail(rel, e.CRel, err)
+			return
+		}
+		sub, created, err := dir.Sub(name, false)
+		if err != nil {
+			w.fail(crumb.Rel, crumb.CRel, destErr(err))
+			return
+		}
+		opened = append(opened, sub)
+		if created {
+			made = append(made, madeDir{sub, crumb})
+		}
+		dir = sub
+	}
+	w.restoreEntry(dir, &files, names[len(names)-1], e)
+}
+
+// madeDir is a directory a path restore created on the way to its target.
+type madeDir struct {
+	dir *treewrite.Dir
+	e   Entry
+}
+
+// destErr words a destination error.
+func destErr(err error) error {
+	if errors.Is(err, treewrite.ErrNotDir) {
+		return errors.New("exists in the destination and is not a directory (a symlink is never followed)")
+	}
+	return fmt.Errorf("destination: %w", err)
+}
+
+// restoreEntry restores e as name inside dir; files counts the files of
+// dir still being written.
+func (w *walker) restoreEntry(dir *treewrite.Dir, files *sync.WaitGroup, name string, e Entry) {
+	if w.ctx.Err() != nil {
+		return
+	}
+	switch e.Kind {
+	case Dir:
+		sub, created, err := dir.Sub(name, w.opts.Force)
+		if err != nil {
+			w.fail(e.Rel, e.CRel, destErr(err))
+			return
+		}
+		w.restoreDir(sub, created, e)
+		sub.Close()
+	case Regular:
+		w.spawn(files, func() { w.restoreFile(dir, name, e) })
+	case Symlink:
+		w.restoreSymlink(dir, name, e)
+	default:
+		w.fail(e.Rel, e.CRel, fmt.Errorf("%w: not a directory, regular file or symlink", ErrDamaged))
+	}
+}
+
+// restoreDir fills dir from the backup directory e, then gives it e's
+// metadata if Restore created it (or Force says so).
+func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry) {
+	w.count(func(r *Report) { r.Dirs++ })
+	if !created {
+		if err := dir.Writable(); err != nil {
+			w.fail(e.Rel, e.CRel, fmt.Errorf("destination: %w", err))
+			return
+		}
+	}
+	entries, damaged, err := w.b.ReadDir(e.Rel, e.CRel)
+	w.failures(damaged)
+	if err != nil {
+		w.fail(e.Rel, e.CRel, err)
+	}
+	var files sync.WaitGroup
+	for _, c := range entries {
+		w.restoreEntry(dir, &files, c.Name, c)
+	}
+	// Metadata last, once this directory's files are in place: they
+	// change its mtime, and a read-only directory could not be filled.
+	files.Wait()
+	if created || w.opts.Force {
+		if err := dir.SetMeta(metaOf(&e.Stat)); err != nil {
+			w.fail(e.Rel, e.CRel, err)
+		}
+	}
+}
+
+// metaOf is the metadata Restore gives an entry.
+func metaOf(st *syscall.Stat_t) treewrite.Meta {
+	return treewrite.Meta{
+		Perm: st.Mode & 0o7777, Uid: st.Uid, Gid: st.Gid,
+		Atime: unix.Timespec{Sec: st.Atim.Sec, Nsec: st.Atim.Nsec},
+		Mtime: unix.Timespec{Sec: st.Mtim.Sec, Nsec: st.Mtim.Nsec},
+	}
+}
+
+// restoreFile decrypts one file into dir/name.
+func (w *walker) restoreFile(dir *treewrite.Dir, name string, e Entry) {
+	m := metaOf(&e.Stat)
+	if dir.UpToDate(name, e.Stat.Size, m) {
+		w.count(func(r *Report) { r.Skipped++ })
+		w.opts.Progress.Add(1, 0)
+		return
+	}
+	f, err := w.b.Open(e.Rel, e.CRel)
+	if err != nil {
+		w.fail(e.Rel, e.CRel, err)
+		return
+	}
+	defer f.Close()
+	err = dir.WriteFile(w.ctx, name, m, w.opts.Force, func(out io.Writer) error {
+		return w.cp.Copy(w.ctx, out, f, f.Size(), func(n int64) { w.opts.Progress.Add(0, n) })
+	})
+	if errors.Is(err, treewrite.ErrExists) {
+		err = ErrExists
+	}
+	if err != nil {
+		if w.ctx.Err() == nil {
+			w.fail(e.Rel, e.CRel, err)
+		}
+		return
+	}
+	w.count(func(r *Report) { r.Files++; r.Bytes += f.Size() })
+	w.opts.Progress.Add(1, 0)
+}
+
+// restoreSymlink recreates one symlink as dir/name.
+func (w *walker) restoreSymlink(dir *treewrite.Dir, name string, e Entry) {
+	target, err := w.b.Readlink(e.Rel, e.CRel)
+	if err != nil {
+		w.fail(e.Rel, e.CRel, err)
+		return
+	}
+	m := metaOf(&e.Stat)
+	if dir.LinkUpToDate(name, target, m) {
+		w.count(func(r *Report) { r.Skipped++ })
+		return
+	}
+	err = dir.Symlink(name, target, m, w.opts.Force)
+	if errors.Is(err, treewrite.ErrExists) {
+		err = ErrExists
+	}
+	if err != nil {
+		w.fail(e.Rel, e.CRel, err)
+		return
+	}
+	w.count(func(r *Report) { r.Symlinks++ })
+}

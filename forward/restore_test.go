@@ -1,0 +1,165 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/efs-project/efs/config"
+)
+
+func restoreAll(t *testing.T, b *Backup, dest string, paths []string, opts WalkOptions) Report {
+	t.Helper()
+	rep, err := Restore(context.Background(), b, dest, paths, opts)
+	if err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	return rep
+}
+
+// TestRestoreCreatesDest: a DEST that does not exist yet is created (the
+// README's own example), and gets the backup root's metadata.
+func TestRestoreCreatesDest(t *testing.T) {
+	b, cipher, files := setup(t, config.Defaults())
+	os.Chmod(cipher, 0o750)
+	dest := filepath.Join(t.TempDir(), "restored")
+	if rep := restoreAll(t, b, dest, nil, WalkOptions{}); len(rep.Failures) != 0 {
+		t.Fatalf("restore into a new DEST: %v", rep.Failures)
+	}
+	checkRestored(t, dest, files)
+	if fi, err := os.Stat(dest); err != nil || fi.Mode().Perm() != 0o750 {
+		t.Errorf("new DEST: %v, %v; want mode 0750 from the backup root", fi.Mode(), err)
+	}
+}
+
+// TestRestoreLeavesExistingDirsAlone: DEST and subdirectories that were
+// there before keep their mode and owner (a 1777 DEST stays 1777) unless
+// Force is set.
+func TestRestoreLeavesExistingDirsAlone(t *testing.T) {
+	b, _, files := setup(t, config.Defaults())
+	dest := t.TempDir()
+	if err := syscall.Chmod(dest, 0o1777); err != nil { // os.Chmod spells sticky differently
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dest, "sizes"), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(dest, "sizes"), 0o711)
+	if os.Geteuid() == 0 {
+		os.Chown(dest, 65534, 65534)
+	}
+	if rep := restoreAll(t, b, dest, nil, WalkOptions{}); len(rep.Failures) != 0 {
+		t.Fatalf("restore: %v", rep.Failures)
+	}
+	checkRestored(t, dest, files)
+	var st syscall.Stat_t
+	syscall.Stat(dest, &st)
+	if st.Mode&0o7777 != 0o1777 || (os.Geteuid() == 0 && st.Uid != 65534) {
+		t.Errorf("DEST became mode %o owner %d", st.Mode&0o7777, st.Uid)
+	}
+	syscall.Stat(filepath.Join(dest, "sizes"), &st)
+	if st.Mode&0o7777 != 0o711 {
+		t.Errorf("existing subdirectory became mode %o", st.Mode&0o7777)
+	}
+	// With Force the backup's metadata wins.
+	restoreAll(t, b, dest, nil, WalkOptions{Force: true})
+	syscall.Stat(filepath.Join(dest, "sizes"), &st)
+	if st.Mode&0o7777 == 0o711 {
+		t.Error("Force did not give the existing subdirectory the backup's mode")
+	}
+}
+
+// TestRestoreRefusesDestInBackup: DEST equal to or inside CIPHERDIR (also
+// through a symlink) is refused before anything is written.
+func TestRestoreRefusesDestInBackup(t *testing.T) {
+	b, cipher, _ := setup(t, config.Defaults())
+	link := filepath.Join(t.TempDir(), "link")
+	os.Symlink(cipher, link)
+	before, _ := os.ReadDir(cipher)
+	for _, dest := range []string{cipher, filepath.Join(cipher, "new"), filepath.Join(link, "new"), link} {
+		if _, err := Restore(context.Background(), b, dest, nil, WalkOptions{}); !errors.Is(err, ErrDestInBackup) {
+			t.Errorf("restore into %s: %v, want ErrDestInBackup", dest, err)
+		}
+	}
+	if after, _ := os.ReadDir(cipher); len(after) != len(before) {
+		t.Errorf("the backup directory changed: %d entries, was %d", len(after), len(before))
+	}
+}
+
+// TestRestorePathNeverFollowsSymlinks: a symlink already in DEST on the
+// way to a restored path is not followed out of DEST.
+func TestRestorePathNeverFollowsSymlinks(t *testing.T) {
+	b, _, _ := setup(t, config.Defaults())
+	dest, outside := t.TempDir(), t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dest, "sizes")); err != nil {
+		t.Fatal(err)
+	}
+	rep := restoreAll(t, b, dest, []string{"sizes/f-1"}, WalkOptions{Force: true})
+	if len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0].Err.Error(), "not a directory") {
+		t.Errorf("path restore through a symlink: %v", rep.Failures)
+	}
+	if left, _ := os.ReadDir(outside); len(left) != 0 {
+		t.Errorf("restore wrote outside DEST: %v", left)
+	}
+}
+
+// TestRestoreInterruptedThenAgain: a cancelled restore leaves no temporary
+// file and no half-written file; the same restore again finishes the job,
+// skipping what is already in place.
+func TestRestoreInterruptedThenAgain(t *testing.T) {
+	b, _, files := setup(t, config.Defaults())
+	dest := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var once bool
+	opts := WalkOptions{Workers: 1, Progress: func(files int, bytes int64) {
+		if files > 0 && !once {
+			once = true
+			cancel() // after the first file
+		}
+	}}
+	rep, err := Restore(ctx, b, dest, nil, opts)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted restore: %v", err)
+	}
+	filepath.WalkDir(dest, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), TempPrefix) {
+			t.Errorf("temporary file left: %s", p)
+		}
+		return nil
+	})
+	first := rep.Files
+	rep = restoreAll(t, b, dest, nil, WalkOptions{})
+	if len(rep.Failures) != 0 {
+		t.Fatalf("second run: %v", rep.Failures)
+	}
+	checkRestored(t, dest, files)
+	if rep.Skipped < first || rep.Files+rep.Symlinks+rep.Skipped != int64(len(files))+1 {
+		t.Errorf("second run restored %d and skipped %d, first run had %d of %d", rep.Files, rep.Skipped, first, len(files)+1)
+	}
+}
+
+// TestRestoreBytesOnlyForFinishedFiles: the report's byte count covers the
+// files that were put in place, not those that failed while written.
+func TestRestoreBytesOnlyForFinishedFiles(t *testing.T) {
+	b, _, files := setup(t, config.Defaults())
+	dest := t.TempDir()
+	// A directory in the way of one file makes it fail without Force.
+	big := filepath.Join("sizes", "f-300000")
+	if err := os.MkdirAll(filepath.Join(dest, big), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	rep := restoreAll(t, b, dest, nil, WalkOptions{})
+	var want int64
+	for rel, data := range files {
+		if rel != big {
+			want += int64(len(data))
+		}
+	}
+	if len(rep.Failures) != 1 || rep.Bytes != want {
+		t.Errorf("bytes %d, want %d (failures %v)", rep.Bytes, want, rep.Failures)
+	}
+}
