@@ -126,7 +126,7 @@ func (b *Backup) Lstat(crel string) (syscall.Stat_t, error) {
 func (b *Backup) decryptEntry(rel, crel, cname string) (string, error) {
 	full := cname
 	if naming.IsLongName(cname) {
-		data, err := os.ReadFile(b.cpath(join(crel, cname+naming.CompanionSuffix)))
+		data, err := b.readCompanion(join(crel, cname+naming.CompanionSuffix))
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return "", fmt.Errorf("%w: long name without its companion file %s", ErrDamaged, cname+naming.CompanionSuffix)
@@ -143,6 +143,41 @@ func (b *Backup) decryptEntry(rel, crel, cname string) (string, error) {
 		return "", fmt.Errorf("%w: name: %w", ErrDamaged, err)
 	}
 	return name, nil
+}
+
+// maxCompanion bounds what is read of a companion file: the full encoded
+// form of a 255-byte name is 434 characters in base32, so anything longer
+// is damage, whatever the storage put there.
+const maxCompanion = 1024
+
+// readCompanion reads the companion file crel without following a symlink,
+// without blocking on a FIFO put in its place, and without reading more
+// than a valid companion can hold.
+func (b *Backup) readCompanion(crel string) ([]byte, error) {
+	fd, err := syscall.Open(b.cpath(crel), syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		if err == syscall.ELOOP {
+			return nil, fmt.Errorf("%w: companion file %s is a symlink", ErrDamaged, path.Base(crel))
+		}
+		return nil, &os.PathError{Op: "open", Path: crel, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), crel)
+	defer f.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, &os.PathError{Op: "stat", Path: crel, Err: err}
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, fmt.Errorf("%w: companion file %s is not a regular file", ErrDamaged, path.Base(crel))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxCompanion+1))
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: crel, Err: err}
+	}
+	if len(data) > maxCompanion {
+		return nil, fmt.Errorf("%w: companion file %s is larger than any encrypted name", ErrDamaged, path.Base(crel))
+	}
+	return data, nil
 }
 
 // ReadDir lists the directory whose plaintext path is rel and ciphertext
@@ -212,7 +247,7 @@ func (b *Backup) Lookup(rel, crel, name string) (Entry, error) {
 		return e, err
 	}
 	if ne.Long() {
-		data, err := os.ReadFile(b.cpath(c + naming.CompanionSuffix))
+		data, err := b.readCompanion(c + naming.CompanionSuffix)
 		if err != nil {
 			return e, fmt.Errorf("%s: %w: long name without a readable companion: %w", c, ErrDamaged, err)
 		}
@@ -323,10 +358,14 @@ type File struct {
 // Open opens the regular file at (rel, crel): it reads and checks the
 // header and derives the per-file key from it and the plaintext path.
 func (b *Backup) Open(rel, crel string) (*File, error) {
-	f, err := os.Open(b.cpath(crel))
+	// O_NONBLOCK: a FIFO the storage put in the file's place must not
+	// hang the reader (open then checks it is a regular file); it has no
+	// effect on regular files.
+	fd, err := syscall.Open(b.cpath(crel), syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", crel, err)
 	}
+	f := os.NewFile(uintptr(fd), crel)
 	file, err := b.open(f, rel, crel)
 	if err != nil {
 		f.Close()
@@ -339,6 +378,9 @@ func (b *Backup) open(f *os.File, rel, crel string) (*File, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", crel, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w: not a regular file", crel, ErrDamaged)
 	}
 	size, err := content.PlainSize(st.Size(), b.settings.BlockSize)
 	if err != nil {

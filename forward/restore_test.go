@@ -163,3 +163,66 @@ func TestRestoreBytesOnlyForFinishedFiles(t *testing.T) {
 		t.Errorf("bytes %d, want %d (failures %v)", rep.Bytes, want, rep.Failures)
 	}
 }
+
+// TestHostileCompanionsAndFiles: a FIFO, a symlink or an oversized file in
+// place of a companion, and a FIFO in place of a file, are damage reported
+// at once — never a hang, never a read through the link.
+func TestHostileCompanionsAndFiles(t *testing.T) {
+	long := strings.Repeat("L", 200)
+	for _, tc := range []struct {
+		name  string
+		plant func(t *testing.T, p string)
+	}{
+		{"fifo", func(t *testing.T, p string) {
+			if err := syscall.Mkfifo(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"symlink", func(t *testing.T, p string) {
+			if err := os.Symlink("/etc/hostname", p); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"huge", func(t *testing.T, p string) {
+			if err := os.WriteFile(p, make([]byte, 1<<20), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, cipher, _ := setup(t, config.Defaults())
+			crel, _ := b.EncryptPath(long)
+			comp := filepath.Join(cipher, crel+".name")
+			if err := os.Remove(comp); err != nil {
+				t.Fatal(err)
+			}
+			tc.plant(t, comp)
+			rep, err := Check(context.Background(), b, WalkOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Failures) != 1 || !errors.Is(rep.Failures[0].Err, ErrDamaged) {
+				t.Errorf("fsck: %v", rep.Failures)
+			}
+			if _, err := b.Resolve(long); !errors.Is(err, ErrDamaged) {
+				t.Errorf("lookup: %v", err)
+			}
+		})
+	}
+	t.Run("fifo-file", func(t *testing.T) {
+		b, cipher, _ := setup(t, config.Defaults())
+		crel, _ := b.EncryptPath("sizes/f-1")
+		p := filepath.Join(cipher, crel)
+		os.Remove(p)
+		if err := syscall.Mkfifo(p, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Check(context.Background(), b, WalkOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Failures) != 1 || !errors.Is(rep.Failures[0].Err, ErrDamaged) {
+			t.Errorf("fsck with a FIFO for a file: %v", rep.Failures)
+		}
+	})
+}
