@@ -16,7 +16,25 @@ func NumBlocks(plainSize int64, blockSize int) int64 {
 	return (plainSize + int64(blockSize) - 1) / int64(blockSize)
 }
 
-// CipherSize maps a plaintext size to the ciphertext size.
+// MaxPlainSize is the largest plaintext size whose ciphertext size still
+// fits an int64 (and so a file system's size field). A larger plaintext
+// (only a sparse file can be one) cannot be shown in the view: callers
+// check this before CipherSize, which would overflow.
+func MaxPlainSize(blockSize int) int64 {
+	const maxInt64 = 1<<63 - 1
+	cb := int64(blockSize) + Overhead
+	// Whole blocks that fit after the header, then what of one more
+	// block still fits.
+	room := int64(maxInt64 - HeaderSize)
+	full := room / cb
+	if rem := room % cb; rem > Overhead {
+		return full*int64(blockSize) + rem - Overhead
+	}
+	return full * int64(blockSize)
+}
+
+// CipherSize maps a plaintext size to the ciphertext size; plainSize must
+// not exceed MaxPlainSize.
 func CipherSize(plainSize int64, blockSize int) int64 {
 	return HeaderSize + plainSize + Overhead*NumBlocks(plainSize, blockSize)
 }
