@@ -16,6 +16,7 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/ignore"
 	"github.com/efs-project/efs/internal/testenv"
 	"github.com/efs-project/efs/internal/treesnap"
 	"github.com/efs-project/efs/naming"
@@ -311,7 +312,7 @@ func TestExportIncremental(t *testing.T) {
 func TestExportExclude(t *testing.T) {
 	plain, dest := t.TempDir(), exDest(t)
 	exPopulate(t, plain)
-	ex, err := NewExcluder([]string{"*.log", "!keep.log", "cache/"})
+	ex, err := ignore.Compile([]string{"*.log", "!keep.log", "cache/"})
 	if err != nil {
 		t.Fatal(err)
 	}
