@@ -9,6 +9,7 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
 )
 
@@ -43,7 +44,7 @@ func (k *keyFlags) register(fs *flag.FlagSet, recovery bool) {
 // unlocked is what a command needs to work on a tree or a backup.
 type unlocked struct {
 	Settings config.Settings
-	Keys     *config.Keys
+	Keys     *keys.Keys
 	// ConfigPath is the config used, "" when recovering without one.
 	ConfigPath string
 }
@@ -115,7 +116,7 @@ func (k *keyFlags) unlock(defaultPath, notFoundHint string, log *slog.Logger) (*
 		defer mk.Wipe()
 		return finishUnlock(mk, cfg.Settings, path)
 	}
-	mk, err := config.ParseMasterKey(k.masterkey)
+	mk, err := keys.ParseMasterKey(k.masterkey)
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
@@ -144,7 +145,7 @@ func (k *keyFlags) unlock(defaultPath, notFoundHint string, log *slog.Logger) (*
 	return finishUnlock(mk, settings, used)
 }
 
-func finishUnlock(mk *config.MasterKey, s config.Settings, path string) (*unlocked, error) {
+func finishUnlock(mk *keys.MasterKey, s config.Settings, path string) (*unlocked, error) {
 	keys, err := mk.Derive()
 	if err != nil {
 		return nil, err
