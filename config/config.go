@@ -96,6 +96,42 @@ func (s Settings) Validate() error {
 	return nil
 }
 
+// SettingsText is Settings spelled as in the config file, which is also how
+// efs init's and the recovery flags take them: "base32" or "base64",
+// "inode" or "path", and the numbers as they are.
+type SettingsText struct {
+	NameEncoding string
+	NameMax      int
+	BlockSize    int
+	FileID       string
+}
+
+// Text spells s out. Flags has no spelling: no flag is defined in v1.
+func (s Settings) Text() SettingsText {
+	return SettingsText{
+		NameEncoding: s.NameEncoding.String(),
+		NameMax:      s.NameMax,
+		BlockSize:    s.BlockSize,
+		FileID:       s.FileID.String(),
+	}
+}
+
+// Parse reads the spelled-out settings and validates them.
+func (t SettingsText) Parse() (Settings, error) {
+	s := Settings{NameMax: t.NameMax, BlockSize: t.BlockSize}
+	var err error
+	if s.NameEncoding, err = naming.ParseEncoding(t.NameEncoding); err != nil {
+		return Settings{}, err
+	}
+	if s.FileID, err = content.ParseFileIDMode(t.FileID); err != nil {
+		return Settings{}, err
+	}
+	if err := s.Validate(); err != nil {
+		return Settings{}, err
+	}
+	return s, nil
+}
+
 // KDF holds the argon2id parameters.
 type KDF struct {
 	Salt      []byte

@@ -284,6 +284,33 @@ func TestSettingsValidate(t *testing.T) {
 	}
 }
 
+func TestSettingsText(t *testing.T) {
+	for _, s := range []Settings{
+		Defaults(),
+		{NameEncoding: naming.Base64, NameMax: 143, BlockSize: 1 << 20, FileID: content.FileIDPath},
+	} {
+		got, err := s.Text().Parse()
+		if err != nil || got != s {
+			t.Errorf("Text().Parse() of %+v = %+v, %v", s, got, err)
+		}
+	}
+	if d := Defaults().Text(); d != (SettingsText{NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "inode"}) {
+		t.Errorf("Defaults().Text() = %+v", d)
+	}
+	for _, st := range []SettingsText{
+		{NameEncoding: "base58", NameMax: 255, BlockSize: 4096, FileID: "inode"},
+		{NameEncoding: "", NameMax: 255, BlockSize: 4096, FileID: "inode"},
+		{NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "hash"},
+		{NameEncoding: "base32", NameMax: 20, BlockSize: 4096, FileID: "inode"},
+		{NameEncoding: "base32", NameMax: 255, BlockSize: 5000, FileID: "inode"},
+		{NameEncoding: "base32", NameMax: 0, BlockSize: 0, FileID: "inode"},
+	} {
+		if s, err := st.Parse(); err == nil {
+			t.Errorf("Parse(%+v) = %+v, want an error", st, s)
+		}
+	}
+}
+
 // TestDefaultKDF runs the real default parameters once.
 func TestDefaultKDF(t *testing.T) {
 	if testing.Short() {

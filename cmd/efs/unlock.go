@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"github.com/efs-project/efs/config"
-	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
 )
@@ -59,24 +58,21 @@ func (u *unlocked) Wipe() { u.Keys.Wipe() }
 
 // overrides applies the recovery flags to s.
 func (k *keyFlags) overrides(s config.Settings) (config.Settings, error) {
-	var err error
+	t := s.Text()
 	if k.nameEncoding != "" {
-		if s.NameEncoding, err = naming.ParseEncoding(k.nameEncoding); err != nil {
-			return s, withCode(exitUsage, err)
-		}
+		t.NameEncoding = k.nameEncoding
 	}
 	if k.fileID != "" {
-		if s.FileID, err = content.ParseFileIDMode(k.fileID); err != nil {
-			return s, withCode(exitUsage, err)
-		}
+		t.FileID = k.fileID
 	}
 	if k.nameMax != 0 {
-		s.NameMax = k.nameMax
+		t.NameMax = k.nameMax
 	}
 	if k.blockSize != 0 {
-		s.BlockSize = k.blockSize
+		t.BlockSize = k.blockSize
 	}
-	if err := s.Validate(); err != nil {
+	s, err := t.Parse()
+	if err != nil {
 		return s, withCode(exitUsage, err)
 	}
 	return s, nil
