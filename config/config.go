@@ -1,7 +1,9 @@
 // Package config reads and writes .efs.toml, efs's per-tree config: the
 // format parameters, the argon2id parameters, and the master key wrapped
-// under a key derived from the password. It also derives the subkeys (see
-// keys.go). docs/FORMAT.md, "Config", is the normative description.
+// under a key derived from the password, with a MAC over the format fields.
+// The keys themselves (master key, password KEK, wrap, subkeys) are package
+// keys; this package holds their text form and checks the fields' ranges.
+// docs/FORMAT.md, "Config", is the normative description.
 package config
 
 import (
@@ -21,9 +23,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
-	"github.com/miscreant/miscreant.go"
-	"golang.org/x/crypto/argon2"
 )
 
 // FileName is the config's name in the plaintext root. The reverse view
@@ -35,10 +36,7 @@ const FormatVersion = 1
 
 const (
 	saltSize      = 32
-	kekSize       = 64 // argon2id output: an AES-SIV-CMAC-256 key
-	wrapLabel     = "efs-v1 master key"
 	macLabel      = "efs-v1 config\n"
-	wrappedSize   = MasterKeySize + 16
 	macSize       = sha256.Size
 	minMemoryKiB  = 1024
 	maxMemoryKiB  = 4 << 20
@@ -98,6 +96,42 @@ func (s Settings) Validate() error {
 	return nil
 }
 
+// SettingsText is Settings spelled as in the config file, which is also how
+// efs init's and the recovery flags take them: "base32" or "base64",
+// "inode" or "path", and the numbers as they are.
+type SettingsText struct {
+	NameEncoding string
+	NameMax      int
+	BlockSize    int
+	FileID       string
+}
+
+// Text spells s out. Flags has no spelling: no flag is defined in v1.
+func (s Settings) Text() SettingsText {
+	return SettingsText{
+		NameEncoding: s.NameEncoding.String(),
+		NameMax:      s.NameMax,
+		BlockSize:    s.BlockSize,
+		FileID:       s.FileID.String(),
+	}
+}
+
+// Parse reads the spelled-out settings and validates them.
+func (t SettingsText) Parse() (Settings, error) {
+	s := Settings{NameMax: t.NameMax, BlockSize: t.BlockSize}
+	var err error
+	if s.NameEncoding, err = naming.ParseEncoding(t.NameEncoding); err != nil {
+		return Settings{}, err
+	}
+	if s.FileID, err = content.ParseFileIDMode(t.FileID); err != nil {
+		return Settings{}, err
+	}
+	if err := s.Validate(); err != nil {
+		return Settings{}, err
+	}
+	return s, nil
+}
+
 // KDF holds the argon2id parameters.
 type KDF struct {
 	Salt      []byte
@@ -129,12 +163,8 @@ func (k KDF) validate() error {
 	return nil
 }
 
-func (k KDF) kek(password []byte) *secret {
-	s := newSecret(kekSize)
-	key := argon2.IDKey(password, k.Salt, k.Time, k.MemoryKiB, k.Threads, kekSize)
-	copy(s.b, key)
-	clear(key)
-	return s
+func (k KDF) kek(password []byte) *keys.KEK {
+	return keys.PasswordKEK(password, k.Salt, k.Time, k.MemoryKiB, k.Threads)
 }
 
 // Config is a parsed .efs.toml.
@@ -150,17 +180,16 @@ type Config struct {
 // Create makes a new config for password: a random master key wrapped
 // under argon2id(password). It returns the config and the master key, which
 // the caller prints once for recovery and then wipes.
-func Create(password []byte, s Settings, kdf KDF, creator string) (*Config, *MasterKey, error) {
+func Create(password []byte, s Settings, kdf KDF, creator string) (*Config, *keys.MasterKey, error) {
 	if err := s.Validate(); err != nil {
 		return nil, nil, err
 	}
 	if err := kdf.validate(); err != nil {
 		return nil, nil, err
 	}
-	mk := newMasterKey()
-	if _, err := rand.Read(mk.s.b); err != nil {
-		mk.Wipe()
-		return nil, nil, fmt.Errorf("reading random master key: %w", err)
+	mk, err := keys.GenerateMasterKey()
+	if err != nil {
+		return nil, nil, err
 	}
 	c := &Config{Settings: s, KDF: kdf, Creator: creator}
 	if err := c.seal(mk, password); err != nil {
@@ -171,23 +200,19 @@ func Create(password []byte, s Settings, kdf KDF, creator string) (*Config, *Mas
 }
 
 // seal wraps mk under password and recomputes the MAC of the fields.
-func (c *Config) seal(mk *MasterKey, password []byte) error {
+func (c *Config) seal(mk *keys.MasterKey, password []byte) error {
 	kek := c.KDF.kek(password)
-	defer kek.wipe()
-	siv, err := miscreant.NewAESCMACSIV(kek.b)
-	if err != nil {
-		return fmt.Errorf("key wrapping: %w", err)
-	}
-	c.wrapped, err = siv.Seal(nil, mk.s.b, []byte(wrapLabel))
-	if err != nil {
-		return fmt.Errorf("key wrapping: %w", err)
-	}
-	keys, err := mk.Derive()
+	defer kek.Wipe()
+	wrapped, err := kek.Wrap(mk)
 	if err != nil {
 		return err
 	}
-	defer keys.Wipe()
-	c.mac = c.fieldsMAC(keys)
+	k, err := mk.Derive()
+	if err != nil {
+		return err
+	}
+	defer k.Wipe()
+	c.wrapped, c.mac = wrapped, c.fieldsMAC(k)
 	return nil
 }
 
@@ -198,8 +223,8 @@ func (s Settings) canonical() []byte {
 		FormatVersion, s.NameEncoding, s.NameMax, s.BlockSize, s.FileID, s.Flags)
 }
 
-func (c *Config) fieldsMAC(keys *Keys) []byte {
-	m := hmac.New(sha256.New, keys.ConfigMAC())
+func (c *Config) fieldsMAC(k *keys.Keys) []byte {
+	m := hmac.New(sha256.New, k.ConfigMAC())
 	m.Write(c.Settings.canonical())
 	return m.Sum(nil)
 }
@@ -207,18 +232,15 @@ func (c *Config) fieldsMAC(keys *Keys) []byte {
 // Unlock unwraps the master key with password and checks that the format
 // fields are the ones it was written with. It returns ErrWrongPassword or
 // ErrTampered.
-func (c *Config) Unlock(password []byte) (*MasterKey, error) {
+func (c *Config) Unlock(password []byte) (*keys.MasterKey, error) {
 	kek := c.KDF.kek(password)
-	defer kek.wipe()
-	siv, err := miscreant.NewAESCMACSIV(kek.b)
-	if err != nil {
-		return nil, fmt.Errorf("key wrapping: %w", err)
-	}
-	mk := newMasterKey()
-	plain, err := siv.Open(mk.s.b[:0], c.wrapped, []byte(wrapLabel))
-	if err != nil || len(plain) != MasterKeySize {
-		mk.Wipe()
+	defer kek.Wipe()
+	mk, err := kek.Unwrap(c.wrapped)
+	if errors.Is(err, keys.ErrUnwrap) {
 		return nil, ErrWrongPassword
+	}
+	if err != nil {
+		return nil, err
 	}
 	if err := c.Verify(mk); err != nil {
 		mk.Wipe()
@@ -228,13 +250,13 @@ func (c *Config) Unlock(password []byte) (*MasterKey, error) {
 }
 
 // Verify checks the config MAC under mk (used directly with --masterkey).
-func (c *Config) Verify(mk *MasterKey) error {
-	keys, err := mk.Derive()
+func (c *Config) Verify(mk *keys.MasterKey) error {
+	k, err := mk.Derive()
 	if err != nil {
 		return err
 	}
-	defer keys.Wipe()
-	if !hmac.Equal(c.fieldsMAC(keys), c.mac) {
+	defer k.Wipe()
+	if !hmac.Equal(c.fieldsMAC(k), c.mac) {
 		return ErrTampered
 	}
 	return nil
@@ -242,7 +264,7 @@ func (c *Config) Verify(mk *MasterKey) error {
 
 // ChangePassword rewraps the master key under a new password with a fresh
 // salt; the content is not re-encrypted.
-func (c *Config) ChangePassword(mk *MasterKey, newPassword []byte) error {
+func (c *Config) ChangePassword(mk *keys.MasterKey, newPassword []byte) error {
 	kdf := c.KDF
 	kdf.Salt = make([]byte, saltSize)
 	if _, err := rand.Read(kdf.Salt); err != nil {
@@ -339,12 +361,12 @@ func Parse(data []byte) (*Config, error) {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
+		names := make([]string, len(und))
 		for i, k := range und {
-			keys[i] = k.String()
+			names[i] = k.String()
 		}
-		sort.Strings(keys)
-		return nil, fmt.Errorf("%w: unknown field %s", ErrCorrupt, strings.Join(keys, ", "))
+		sort.Strings(names)
+		return nil, fmt.Errorf("%w: unknown field %s", ErrCorrupt, strings.Join(names, ", "))
 	}
 	for _, k := range requiredFields {
 		if !md.IsDefined(strings.Split(k, ".")...) {
@@ -389,8 +411,8 @@ func Parse(data []byte) (*Config, error) {
 	if err := c.KDF.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	if c.wrapped, err = base64.StdEncoding.Strict().DecodeString(f.Key.Wrapped); err != nil || len(c.wrapped) != wrappedSize {
-		return nil, bad("key.wrapped", fmt.Errorf("must be %d bytes of base64", wrappedSize))
+	if c.wrapped, err = base64.StdEncoding.Strict().DecodeString(f.Key.Wrapped); err != nil || len(c.wrapped) != keys.WrappedSize {
+		return nil, bad("key.wrapped", fmt.Errorf("must be %d bytes of base64", keys.WrappedSize))
 	}
 	if c.mac, err = base64.StdEncoding.Strict().DecodeString(f.Key.MAC); err != nil || len(c.mac) != macSize {
 		return nil, bad("key.mac", fmt.Errorf("must be %d bytes of base64", macSize))

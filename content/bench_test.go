@@ -14,14 +14,14 @@ func BenchmarkSealBlock(b *testing.B) {
 	dst := make([]byte, 0, 4096+Overhead)
 	b.SetBytes(4096)
 	for i := 0; b.Loop(); i++ {
-		dst = f.SealBlock(dst[:0], plain, int64(i), false)
+		dst = f.sealBlock(dst[:0], plain, int64(i), false)
 	}
 }
 
 // BenchmarkOpenBlock opens one 4 KiB block on one core.
 func BenchmarkOpenBlock(b *testing.B) {
 	f := testFile(b, 4096, "bench/file")
-	ct := f.SealBlock(nil, make([]byte, 4096), 3, false)
+	ct := f.sealBlock(nil, make([]byte, 4096), 3, false)
 	dst := make([]byte, 0, 4096)
 	b.SetBytes(4096)
 	for b.Loop() {

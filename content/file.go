@@ -49,9 +49,6 @@ func NewFile(contentKey []byte, h Header, path string) (*File, error) {
 	return f, nil
 }
 
-// Header returns the 24 header bytes that start the ciphertext.
-func (f *File) Header() []byte { return f.header[:] }
-
 // BlockSize is the plaintext block size.
 func (f *File) BlockSize() int { return f.blockSize }
 
@@ -69,8 +66,9 @@ func blockAD(ad *[9]byte, index int64, final bool) []byte {
 	return ad[:]
 }
 
-// SealBlock appends the ciphertext of one plaintext block to dst.
-func (f *File) SealBlock(dst, plain []byte, index int64, final bool) []byte {
+// sealBlock appends the ciphertext of one plaintext block to dst (the
+// tests' single-block counterpart of OpenBlock).
+func (f *File) sealBlock(dst, plain []byte, index int64, final bool) []byte {
 	c := f.ciphers.Get().(*siv.Cipher)
 	defer f.ciphers.Put(c)
 	return f.seal(c, dst, plain, index, final)

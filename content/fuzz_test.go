@@ -145,7 +145,7 @@ func FuzzTamper(f *testing.F) {
 }
 
 // FuzzOpenBlock feeds arbitrary bytes to OpenBlock. Nothing may open
-// unless it is exactly what SealBlock makes for that index and flag; on
+// unless it is exactly what sealBlock makes for that index and flag; on
 // failure no plaintext is returned.
 func FuzzOpenBlock(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ct []byte, index int64, final bool) {
@@ -158,7 +158,7 @@ func FuzzOpenBlock(f *testing.F) {
 			}
 			return
 		}
-		if again := file.SealBlock(nil, p, index, final); !bytes.Equal(again, ct) {
+		if again := file.sealBlock(nil, p, index, final); !bytes.Equal(again, ct) {
 			t.Fatal("an opened block does not re-seal to itself")
 		}
 	})

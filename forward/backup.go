@@ -22,6 +22,7 @@ import (
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/report"
+	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
 )
 
@@ -32,13 +33,13 @@ var ErrDamaged = errors.New("backup is damaged")
 // Backup is an unlocked backup directory. It is safe for concurrent use.
 type Backup struct {
 	dir      string
-	keys     *config.Keys
+	keys     *keys.Keys
 	settings config.Settings
 	namer    *naming.Namer
 }
 
 // New returns a Backup for the ciphertext directory dir.
-func New(dir string, keys *config.Keys, s config.Settings) (*Backup, error) {
+func New(dir string, keys *keys.Keys, s config.Settings) (*Backup, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}

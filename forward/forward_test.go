@@ -15,13 +15,14 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
 )
 
 // testKeys derives keys from a fixed master key.
-func testKeys(t testing.TB) *config.Keys {
+func testKeys(t testing.TB) *keys.Keys {
 	t.Helper()
-	mk, err := config.ParseMasterKey(strings.Repeat("0123456789abcdef", 4))
+	mk, err := keys.ParseMasterKey(strings.Repeat("0123456789abcdef", 4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func testKeys(t testing.TB) *config.Keys {
 // encryptTree writes the ciphertext of the plaintext tree plain into out,
 // straight from the format description (names, long names, headers,
 // blocks, symlinks), independently of the reverse package.
-func encryptTree(t testing.TB, keys *config.Keys, s config.Settings, plain, out string) {
+func encryptTree(t testing.TB, keys *keys.Keys, s config.Settings, plain, out string) {
 	t.Helper()
 	namer, err := naming.New(keys.Name(), keys.Symlink(), naming.Options{Encoding: s.NameEncoding, NameMax: s.NameMax})
 	if err != nil {

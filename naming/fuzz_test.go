@@ -111,7 +111,7 @@ func FuzzCheckCompanion(f *testing.F) {
 	f.Fuzz(func(t *testing.T, long, full string) {
 		n := fuzzNamer(t, false)
 		if err := n.CheckCompanion(long, full); err == nil {
-			if LongName(full) != long || !IsLongName(long) || len(full) <= n.Options().NameMax {
+			if LongName(full) != long || !IsLongName(long) || len(full) <= n.opts.NameMax {
 				t.Fatalf("CheckCompanion accepted %q / %d-byte name", long, len(full))
 			}
 		}

@@ -151,9 +151,6 @@ func New(nameKey, symlinkKey []byte, opts Options) (*Namer, error) {
 	return n, nil
 }
 
-// Options returns the options in force.
-func (n *Namer) Options() Options { return n.opts }
-
 // EncryptName returns the full encoded ciphertext of name inside the
 // directory whose plaintext path (relative to the root, ” for the root) is
 // parent: encode(AES-SIV(nameKey, AD = parent, name)).

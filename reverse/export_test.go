@@ -17,20 +17,22 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/ignore"
 	"github.com/efs-project/efs/internal/testenv"
 	"github.com/efs-project/efs/internal/treesnap"
 	"github.com/efs-project/efs/internal/treewrite"
+	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
 )
 
 // exTree creates a config with cheap KDF parameters in plain, and opens a
 // Tree over it with the given excluder.
-func exTree(t testing.TB, plain string, ex Excluder) (*Tree, *config.Keys) {
+func exTree(t testing.TB, plain string, ex Excluder) (*Tree, *keys.Keys) {
 	t.Helper()
 	kdf := config.KDF{Salt: bytes.Repeat([]byte{7}, 16), Time: 1, MemoryKiB: 1024, Threads: 1}
 	cfgPath := filepath.Join(plain, config.FileName)
 	var cfg *config.Config
-	var mk *config.MasterKey
+	var mk *keys.MasterKey
 	var err error
 	if data, rerr := os.ReadFile(cfgPath); rerr == nil {
 		if cfg, err = config.Parse(data); err == nil {
@@ -313,7 +315,7 @@ func TestExportIncremental(t *testing.T) {
 func TestExportExclude(t *testing.T) {
 	plain, dest := t.TempDir(), exDest(t)
 	exPopulate(t, plain)
-	ex, err := NewExcluder([]string{"*.log", "!keep.log", "cache/"})
+	ex, err := ignore.Compile([]string{"*.log", "!keep.log", "cache/"})
 	if err != nil {
 		t.Fatal(err)
 	}

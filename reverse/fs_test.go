@@ -24,6 +24,7 @@ import (
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/testenv"
+	"github.com/efs-project/efs/keys"
 )
 
 // These tests mount the view in-process with go-fuse, so `go test -race`
@@ -52,9 +53,9 @@ func (s *syncBuffer) String() string {
 
 // rvTree opens a Tree over plain with a fixed key, a fake config file and
 // a logger writing into the returned buffer.
-func rvTree(t testing.TB, plain string, opts Options) (*Tree, *config.Keys, *syncBuffer) {
+func rvTree(t testing.TB, plain string, opts Options) (*Tree, *keys.Keys, *syncBuffer) {
 	t.Helper()
-	mk, err := config.ParseMasterKey(rvMasterKey)
+	mk, err := keys.ParseMasterKey(rvMasterKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func rvDirents(t testing.TB, dir string) map[string]uint64 {
 }
 
 // rvDecrypt decrypts a view file's bytes for plaintext path rel.
-func rvDecrypt(t testing.TB, keys *config.Keys, rel string, ct []byte) []byte {
+func rvDecrypt(t testing.TB, keys *keys.Keys, rel string, ct []byte) []byte {
 	t.Helper()
 	h, err := content.ParseHeader(ct[:content.HeaderSize])
 	if err != nil {

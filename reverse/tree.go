@@ -26,6 +26,7 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
 	"golang.org/x/sys/unix"
 )
@@ -56,7 +57,7 @@ type Tree struct {
 	rootFD   int
 	rootDev  uint64
 	namer    *naming.Namer
-	keys     *config.Keys
+	keys     *keys.Keys
 	settings config.Settings
 	exclude  Excluder
 	oneFS    bool
@@ -84,7 +85,7 @@ var (
 )
 
 // New opens plainDir and prepares the view. keys must outlive the Tree.
-func New(plainDir string, keys *config.Keys, opts Options) (*Tree, error) {
+func New(plainDir string, keys *keys.Keys, opts Options) (*Tree, error) {
 	namer, err := naming.New(keys.Name(), keys.Symlink(), naming.Options{Encoding: opts.Settings.NameEncoding, NameMax: opts.Settings.NameMax})
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/testenv"
+	"github.com/efs-project/efs/keys"
 )
 
 // End-to-end tests of `efs reverse`: the real binary, real mounts, real
@@ -31,9 +32,9 @@ import (
 const rvMarker = "ZQXJmarker"
 
 // rvKeys derives the subkeys from the master key efs init printed.
-func rvKeys(t testing.TB, masterKey string) *config.Keys {
+func rvKeys(t testing.TB, masterKey string) *keys.Keys {
 	t.Helper()
-	mk, err := config.ParseMasterKey(masterKey)
+	mk, err := keys.ParseMasterKey(masterKey)
 	if err != nil {
 		t.Fatal(err)
 	}

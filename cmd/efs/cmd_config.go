@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 
 	"github.com/efs-project/efs/config"
-	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/naming"
 )
 
@@ -17,10 +16,11 @@ func runInit(args []string) error {
 	var lf logFlags
 	lf.register(fs)
 	cfgPath := fs.String("config", "", "write the config to `FILE` instead of PLAINDIR/.efs.toml")
-	enc := fs.String("name-encoding", "base32", "name encoding: base32 (safe on case-insensitive storage) or base64 (shorter)")
-	nameMax := fs.Int("name-max", naming.DefaultNameMax, fmt.Sprintf("longest encrypted name stored as is (%d..%d); longer ones get a hashed name plus a companion file", naming.MinNameMax, naming.MaxNameMax))
-	blockSize := fs.Int("block-size", content.DefaultBlockSize, "plaintext block size in bytes: a power of two from 4096 to 1048576")
-	fileID := fs.String("file-id", "inode", "derive per-file keys from inode+path (inode) or the path alone (path: survives copying the tree to a new disk)")
+	d := config.Defaults().Text()
+	enc := fs.String("name-encoding", d.NameEncoding, "name encoding: base32 (safe on case-insensitive storage) or base64 (shorter)")
+	nameMax := fs.Int("name-max", d.NameMax, fmt.Sprintf("longest encrypted name stored as is (%d..%d); longer ones get a hashed name plus a companion file", naming.MinNameMax, naming.MaxNameMax))
+	blockSize := fs.Int("block-size", d.BlockSize, "plaintext block size in bytes: a power of two from 4096 to 1048576")
+	fileID := fs.String("file-id", d.FileID, "derive per-file keys from inode+path (inode) or the path alone (path: survives copying the tree to a new disk)")
 	kdfTime := fs.Uint("kdf-time", 0, "argon2id passes (default 4; lower only for tests)")
 	kdfMemory := fs.Uint("kdf-memory", 0, "argon2id memory in MiB (default 256; lower only for tests)")
 	pos, err := parseArgs(fs, args, 1, 1)
@@ -31,15 +31,8 @@ func runInit(args []string) error {
 	if err := checkDir("PLAINDIR", dir); err != nil {
 		return err
 	}
-	s := config.Defaults()
-	if s.NameEncoding, err = naming.ParseEncoding(*enc); err != nil {
-		return withCode(exitUsage, err)
-	}
-	if s.FileID, err = content.ParseFileIDMode(*fileID); err != nil {
-		return withCode(exitUsage, err)
-	}
-	s.NameMax, s.BlockSize = *nameMax, *blockSize
-	if err := s.Validate(); err != nil {
+	s, err := config.SettingsText{NameEncoding: *enc, NameMax: *nameMax, BlockSize: *blockSize, FileID: *fileID}.Parse()
+	if err != nil {
 		return withCode(exitUsage, err)
 	}
 	path := filepath.Join(dir, config.FileName)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/internal/ignore"
 	"github.com/efs-project/efs/reverse"
 )
 
@@ -108,7 +109,7 @@ func (v *viewFlags) register(fs *flag.FlagSet, oneFSHelp string) {
 func (v *viewFlags) excluder() (reverse.Excluder, error) {
 	patterns := append([]string(nil), v.excludes...)
 	if v.excludeFrom != "" {
-		more, err := reverse.ReadExcludeFile(v.excludeFrom)
+		more, err := ignore.ReadFile(v.excludeFrom)
 		if err != nil {
 			return nil, withCode(exitUsage, fmt.Errorf("--exclude-from: %w", err))
 		}
@@ -117,7 +118,7 @@ func (v *viewFlags) excluder() (reverse.Excluder, error) {
 	if len(patterns) == 0 {
 		return nil, nil
 	}
-	ex, err := reverse.NewExcluder(patterns)
+	ex, err := ignore.Compile(patterns)
 	if err != nil {
 		return nil, withCode(exitUsage, fmt.Errorf("--exclude: %w", err))
 	}

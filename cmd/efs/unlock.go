@@ -8,7 +8,7 @@ import (
 	"os"
 
 	"github.com/efs-project/efs/config"
-	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
 )
 
@@ -43,7 +43,7 @@ func (k *keyFlags) register(fs *flag.FlagSet, recovery bool) {
 // unlocked is what a command needs to work on a tree or a backup.
 type unlocked struct {
 	Settings config.Settings
-	Keys     *config.Keys
+	Keys     *keys.Keys
 	// ConfigPath is the config used, "" when recovering without one.
 	ConfigPath string
 }
@@ -58,24 +58,21 @@ func (u *unlocked) Wipe() { u.Keys.Wipe() }
 
 // overrides applies the recovery flags to s.
 func (k *keyFlags) overrides(s config.Settings) (config.Settings, error) {
-	var err error
+	t := s.Text()
 	if k.nameEncoding != "" {
-		if s.NameEncoding, err = naming.ParseEncoding(k.nameEncoding); err != nil {
-			return s, withCode(exitUsage, err)
-		}
+		t.NameEncoding = k.nameEncoding
 	}
 	if k.fileID != "" {
-		if s.FileID, err = content.ParseFileIDMode(k.fileID); err != nil {
-			return s, withCode(exitUsage, err)
-		}
+		t.FileID = k.fileID
 	}
 	if k.nameMax != 0 {
-		s.NameMax = k.nameMax
+		t.NameMax = k.nameMax
 	}
 	if k.blockSize != 0 {
-		s.BlockSize = k.blockSize
+		t.BlockSize = k.blockSize
 	}
-	if err := s.Validate(); err != nil {
+	s, err := t.Parse()
+	if err != nil {
 		return s, withCode(exitUsage, err)
 	}
 	return s, nil
@@ -115,7 +112,7 @@ func (k *keyFlags) unlock(defaultPath, notFoundHint string, log *slog.Logger) (*
 		defer mk.Wipe()
 		return finishUnlock(mk, cfg.Settings, path)
 	}
-	mk, err := config.ParseMasterKey(k.masterkey)
+	mk, err := keys.ParseMasterKey(k.masterkey)
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
@@ -144,7 +141,7 @@ func (k *keyFlags) unlock(defaultPath, notFoundHint string, log *slog.Logger) (*
 	return finishUnlock(mk, settings, used)
 }
 
-func finishUnlock(mk *config.MasterKey, s config.Settings, path string) (*unlocked, error) {
+func finishUnlock(mk *keys.MasterKey, s config.Settings, path string) (*unlocked, error) {
 	keys, err := mk.Derive()
 	if err != nil {
 		return nil, err

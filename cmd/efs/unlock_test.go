@@ -61,4 +61,15 @@ func TestUnlockMasterKey(t *testing.T) {
 		t.Errorf("no config: settings %+v from %q, want defaults with overrides", u.Settings, u.ConfigPath)
 	}
 	u.Wipe()
+
+	for name, kf := range map[string]keyFlags{
+		"--name-encoding base58": {masterkey: right, nameEncoding: "base58"},
+		"--file-id hash":         {masterkey: right, fileID: "hash"},
+		"--name-max 20":          {masterkey: right, nameMax: 20},
+		"--block-size 5000":      {masterkey: right, blockSize: 5000},
+	} {
+		if _, err := kf.unlock(missing, "", log); exitCode(err) != exitUsage {
+			t.Errorf("no config, %s: exit %d (%v), want %d", name, exitCode(err), err, exitUsage)
+		}
+	}
 }

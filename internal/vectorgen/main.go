@@ -5,11 +5,11 @@
 //
 //	go run ./internal/vectorgen
 //
-// It deliberately does not call the content, naming or config packages: it
-// computes every value from the primitives (HKDF, HMAC, AES-SIV, argon2id,
-// base32/base64) exactly as FORMAT.md spells them, so the TestVectors tests,
-// which go through the packages' public APIs, check the code against an
-// independent reading of the spec. Output is deterministic: running it twice
+// It deliberately does not call the content, naming, keys or config
+// packages: it computes every value from the primitives (HKDF, HMAC,
+// AES-SIV, argon2id, base32/base64) exactly as FORMAT.md spells them, so the
+// TestVectors tests, which go through the packages' public APIs, check the
+// code against an independent reading of the spec. Output is deterministic: running it twice
 // gives the same files.
 package main
 

@@ -1,4 +1,4 @@
-package reverse
+package ignore
 
 import (
 	"math/rand"
@@ -19,7 +19,7 @@ type exCase struct {
 	wantX bool // excluded
 }
 
-func TestExcluderRules(t *testing.T) {
+func TestMatcherRules(t *testing.T) {
 	tests := []struct {
 		name     string
 		patterns []string
@@ -104,7 +104,7 @@ func TestExcluderRules(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ex, err := NewExcluder(tc.patterns)
+			ex, err := Compile(tc.patterns)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,15 +117,15 @@ func TestExcluderRules(t *testing.T) {
 	}
 }
 
-func TestExcluderRejectsBrokenPatterns(t *testing.T) {
+func TestCompileRejectsBrokenPatterns(t *testing.T) {
 	for _, p := range []string{"a[bc", "foo\\", "[[:nope:]]", "x[", "[!"} {
-		if _, err := NewExcluder([]string{p}); err == nil {
-			t.Errorf("NewExcluder(%q) accepted a pattern that can never match", p)
+		if _, err := Compile([]string{p}); err == nil {
+			t.Errorf("Compile(%q) accepted a pattern that can never match", p)
 		}
 	}
 	// "[[:" without a closing "]" at all is malformed; "[[:a]" is the
 	// class {'[', ':', 'a'} as in git.
-	ex, err := NewExcluder([]string{"[[:a]x"})
+	ex, err := Compile([]string{"[[:a]x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,21 +134,21 @@ func TestExcluderRejectsBrokenPatterns(t *testing.T) {
 	}
 }
 
-func TestReadExcludeFile(t *testing.T) {
+func TestReadFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "ex")
 	data := "\xef\xbb\xbf# comment\r\n*.log\r\n\r\n   \n!keep.log\ncache/  \n\\#notcomment\n"
 	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReadExcludeFile(p)
+	got, err := ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"*.log", "!keep.log", "cache/  ", "\\#notcomment"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Fatalf("ReadExcludeFile = %q, want %q", got, want)
+		t.Fatalf("ReadFile = %q, want %q", got, want)
 	}
-	ex, err := NewExcluder(got)
+	ex, err := Compile(got)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,15 +157,15 @@ func TestReadExcludeFile(t *testing.T) {
 			t.Errorf("Excluded(%q) != %v", c.rel, c.wantX)
 		}
 	}
-	if _, err := ReadExcludeFile(filepath.Join(t.TempDir(), "missing")); err == nil {
+	if _, err := ReadFile(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("missing exclude file accepted")
 	}
 }
 
-// TestExcluderMatchesGit compares the matcher with git itself: for random
+// TestMatcherMatchesGit compares the matcher with git itself: for random
 // pattern lists over a fixed tree, the files git reports as not ignored
 // must be exactly the files Excluded lets through.
-func TestExcluderMatchesGit(t *testing.T) {
+func TestMatcherMatchesGit(t *testing.T) {
 	git, err := exec.LookPath("git")
 	if err != nil {
 		testenv.SkipOrFail(t, "git not installed")
@@ -216,7 +216,7 @@ func TestExcluderMatchesGit(t *testing.T) {
 			t.Fatalf("git ls-files: %v", err)
 		}
 		want := strings.Fields(string(out))
-		ex, err := NewExcluder(pats)
+		ex, err := Compile(pats)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,19 +234,19 @@ func TestExcluderMatchesGit(t *testing.T) {
 	}
 }
 
-func FuzzExcluder(f *testing.F) {
+func FuzzMatcher(f *testing.F) {
 	f.Add("*.log\n!keep.log\ncache/", "a/keep.log", false)
 	f.Add("/*\n!/foo\n/foo/*\n!/foo/bar", "foo/bar", true)
 	f.Add("a/**/b\n[[:alpha:]-z]\\", "a/x/b", false)
 	f.Fuzz(func(t *testing.T, patterns, rel string, isDir bool) {
-		ex, err := NewExcluder(strings.Split(patterns, "\n"))
+		ex, err := Compile(strings.Split(patterns, "\n"))
 		if err != nil {
 			return
 		}
 		ex.Excluded(rel, isDir)
 		// A literal pattern (no glob characters) always excludes that name.
 		if rel != "" && !strings.ContainsAny(rel, "*?[\\!# \r\n/") {
-			lit, err := NewExcluder([]string{rel})
+			lit, err := Compile([]string{rel})
 			if err != nil {
 				t.Fatalf("literal pattern %q rejected: %v", rel, err)
 			}

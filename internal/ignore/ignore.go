@@ -1,13 +1,14 @@
-package reverse
-
-// Exclusion patterns with the semantics of git's .gitignore.
+// Package ignore matches paths against exclusion patterns with the
+// semantics of git's .gitignore; efs reverse and efs export use it for
+// --exclude and --exclude-from.
 //
-// We carry our own matcher (a port of git's wildmatch and of the pattern
-// rules in git's dir.c) rather than a library: go-git's gitignore package
-// drags in the whole go-git module for ~300 lines of code, and the small
-// standalone packages get negation or directory rules wrong — the very bugs
-// users report against gocryptfs's --exclude. The matcher is checked
-// against `git ls-files` itself in exclude_test.go.
+// It is our own matcher (a port of git's wildmatch and of the pattern rules
+// in git's dir.c) rather than a library: go-git's gitignore package drags in
+// the whole go-git module for ~300 lines of code, and the small standalone
+// packages get negation or directory rules wrong — the very bugs users
+// report against gocryptfs's --exclude. The matcher is checked against
+// `git ls-files` itself in ignore_test.go.
+package ignore
 
 import (
 	"bufio"
@@ -18,11 +19,11 @@ import (
 	"strings"
 )
 
-// Patterns is a list of gitignore patterns, evaluated as git does: the last
-// matching pattern decides, "!" re-includes, and nothing below an excluded
-// directory can be re-included. It implements Excluder and is safe for
-// concurrent use (it is immutable).
-type Patterns struct {
+// Matcher is a compiled list of gitignore patterns, evaluated as git does:
+// the last matching pattern decides, "!" re-includes, and nothing below an
+// excluded directory can be re-included. It is safe for concurrent use (it
+// is immutable).
+type Matcher struct {
 	patterns []pattern
 }
 
@@ -34,13 +35,13 @@ type pattern struct {
 	basename bool   // no "/" in the pattern: matched against the last name only
 }
 
-// NewExcluder parses patterns, each one line of gitignore syntax: blank
+// Compile parses patterns, each one line of gitignore syntax: blank
 // lines and "#" comments are skipped, so --exclude and --exclude-from read
 // the same way. A pattern git would silently never match (an unterminated
 // "[" class, an unknown [:class:], a trailing backslash) is an error here,
 // so a typo does not quietly upload what was meant to be left out.
-func NewExcluder(patterns []string) (*Patterns, error) {
-	ex := &Patterns{}
+func Compile(patterns []string) (*Matcher, error) {
+	ex := &Matcher{}
 	for _, line := range patterns {
 		p, ok, err := parsePattern(line)
 		if err != nil {
@@ -53,10 +54,10 @@ func NewExcluder(patterns []string) (*Patterns, error) {
 	return ex, nil
 }
 
-// ReadExcludeFile reads a gitignore-style file: one pattern per line (LF or
+// ReadFile reads a gitignore-style file: one pattern per line (LF or
 // CRLF), without blank lines and comments. Trailing spaces are left for
-// NewExcluder, which applies git's rule for them.
-func ReadExcludeFile(path string) ([]string, error) {
+// Compile, which applies git's rule for them.
+func ReadFile(path string) ([]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading exclude file: %w", err)
@@ -170,7 +171,7 @@ func validGlob(g string) error {
 // Excluded reports whether the entry at rel ("/"-separated, relative to the
 // root, no leading "/") is excluded, itself or through an excluded parent
 // directory.
-func (e *Patterns) Excluded(rel string, isDir bool) bool {
+func (e *Matcher) Excluded(rel string, isDir bool) bool {
 	if e == nil || len(e.patterns) == 0 || rel == "" {
 		return false
 	}
@@ -183,7 +184,7 @@ func (e *Patterns) Excluded(rel string, isDir bool) bool {
 }
 
 // matches applies the patterns to rel alone: the last match decides.
-func (e *Patterns) matches(rel string, isDir bool) bool {
+func (e *Matcher) matches(rel string, isDir bool) bool {
 	base := rel
 	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
 		base = rel[i+1:]

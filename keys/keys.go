@@ -1,6 +1,16 @@
-package config
+// Package keys is efs's key hierarchy (docs/FORMAT.md, "Key hierarchy" and
+// "Config"): the random master key and its recovery form, the key-encryption
+// key argon2id derives from the password, the AES-SIV wrap of the master key
+// under it, and the HKDF-SHA256 subkeys, one per purpose, that the naming
+// and content layers use. Every key lives in locked memory
+// (internal/secret) and has a Wipe method.
+//
+// The config file that stores the wrapped key and the argon2id parameters is
+// package config; this package knows nothing of its text.
+package keys
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -8,6 +18,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/efs-project/efs/internal/secret"
 	"golang.org/x/crypto/hkdf"
 )
 
@@ -30,9 +41,19 @@ var ErrMasterKeyFormat = errors.New("master key must be 64 hexadecimal digits (d
 
 // MasterKey is the unwrapped master key, held in locked memory. Call Wipe
 // when done with it.
-type MasterKey struct{ s *secret }
+type MasterKey struct{ s *secret.Secret }
 
-func newMasterKey() *MasterKey { return &MasterKey{s: newSecret(MasterKeySize)} }
+func newMasterKey() *MasterKey { return &MasterKey{s: secret.New(MasterKeySize)} }
+
+// GenerateMasterKey returns a fresh random master key (for efs init).
+func GenerateMasterKey() (*MasterKey, error) {
+	mk := newMasterKey()
+	if _, err := rand.Read(mk.s.Bytes()); err != nil {
+		mk.Wipe()
+		return nil, fmt.Errorf("reading random master key: %w", err)
+	}
+	return mk, nil
+}
 
 // ParseMasterKey reads the recovery form printed by efs init (hex, with
 // optional dashes or spaces).
@@ -47,20 +68,17 @@ func ParseMasterKey(s string) (*MasterKey, error) {
 		return nil, ErrMasterKeyFormat
 	}
 	mk := newMasterKey()
-	if _, err := hex.Decode(mk.s.b, []byte(clean)); err != nil {
+	if _, err := hex.Decode(mk.s.Bytes(), []byte(clean)); err != nil {
 		mk.Wipe()
 		return nil, ErrMasterKeyFormat
 	}
 	return mk, nil
 }
 
-// Bytes returns the key itself. The slice is invalid after Wipe.
-func (mk *MasterKey) Bytes() []byte { return mk.s.b }
-
 // Recovery returns the key as eight dash-separated groups of 8 hex digits,
 // the form efs init prints once.
 func (mk *MasterKey) Recovery() string {
-	h := hex.EncodeToString(mk.s.b)
+	h := hex.EncodeToString(mk.s.Bytes())
 	groups := make([]string, 0, 8)
 	for i := 0; i < len(h); i += 8 {
 		groups = append(groups, h[i:i+8])
@@ -71,14 +89,14 @@ func (mk *MasterKey) Recovery() string {
 // Wipe zeroes and releases the key.
 func (mk *MasterKey) Wipe() {
 	if mk != nil {
-		mk.s.wipe()
+		mk.s.Wipe()
 	}
 }
 
 // Keys are the subkeys derived from the master key, one per purpose, in
 // locked memory. Call Wipe when done.
 type Keys struct {
-	s *secret
+	s *secret.Secret
 }
 
 // Subkey lengths and offsets inside Keys.
@@ -94,7 +112,7 @@ const (
 
 // Derive computes all subkeys of the master key.
 func (mk *MasterKey) Derive() (*Keys, error) {
-	k := &Keys{s: newSecret(keysLen)}
+	k := &Keys{s: secret.New(keysLen)}
 	off := 0
 	for _, d := range []struct {
 		label string
@@ -103,8 +121,8 @@ func (mk *MasterKey) Derive() (*Keys, error) {
 		{labelName, nameKeyLen}, {labelSymlink, symlinkKeyLen}, {labelContent, contentKeyLen},
 		{labelFileID, fileIDKeyLen}, {labelInode, inodeKeyLen}, {labelConfig, configKeyLen},
 	} {
-		r := hkdf.New(sha256.New, mk.s.b, nil, []byte(d.label))
-		if _, err := io.ReadFull(r, k.s.b[off:off+d.n]); err != nil {
+		r := hkdf.New(sha256.New, mk.s.Bytes(), nil, []byte(d.label))
+		if _, err := io.ReadFull(r, k.s.Bytes()[off:off+d.n]); err != nil {
 			k.Wipe()
 			return nil, fmt.Errorf("deriving %s key: %w", d.label, err)
 		}
@@ -113,7 +131,7 @@ func (mk *MasterKey) Derive() (*Keys, error) {
 	return k, nil
 }
 
-func (k *Keys) slice(off, n int) []byte { return k.s.b[off : off+n : off+n] }
+func (k *Keys) slice(off, n int) []byte { return k.s.Bytes()[off : off+n : off+n] }
 
 // Name is the 64-byte AES-SIV key for file names.
 func (k *Keys) Name() []byte { return k.slice(0, nameKeyLen) }
@@ -143,6 +161,6 @@ func (k *Keys) ConfigMAC() []byte {
 // Wipe zeroes and releases the subkeys.
 func (k *Keys) Wipe() {
 	if k != nil {
-		k.s.wipe()
+		k.s.Wipe()
 	}
 }
