@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/BurntSushi/toml"
 	"github.com/efs-project/efs/content"
@@ -39,8 +40,10 @@ const (
 	macLabel      = "efs-v1 config\n"
 	macSize       = sha256.Size
 	minMemoryKiB  = 1024
-	maxMemoryKiB  = 4 << 20
-	maxTime       = 64
+	maxMemoryKiB  = 1 << 20 // 1 GiB: a hostile config cannot make a reader allocate more
+	maxTime       = 16      // passes; with maxMemoryKiB about 40 s here, the worst a config can cost
+	maxThreads    = 16
+	maxFileSize   = 64 << 10 // a real config is under 1 KiB
 	defaultTime   = 4
 	defaultMemory = 256 << 10 // 256 MiB: about 0.5–0.9 s on the reference 2-core machine
 )
@@ -57,6 +60,9 @@ var (
 	// ErrTampered means the password is right but the format fields were
 	// changed after the config was written.
 	ErrTampered = errors.New("config fields fail authentication (the file was altered)")
+	// ErrKDFMemory means the config's key derivation needs more memory
+	// than the machine has available.
+	ErrKDFMemory = errors.New("cannot unlock the config here")
 	// ErrExists means init would overwrite an existing config.
 	ErrExists = errors.New("config already exists")
 )
@@ -157,10 +163,33 @@ func (k KDF) validate() error {
 		return fmt.Errorf("kdf.time %d is outside 1..%d", k.Time, maxTime)
 	case k.MemoryKiB < minMemoryKiB || k.MemoryKiB > maxMemoryKiB:
 		return fmt.Errorf("kdf.memory_kib %d is outside %d..%d", k.MemoryKiB, minMemoryKiB, maxMemoryKiB)
-	case k.Threads < 1:
-		return errors.New("kdf.threads must be at least 1")
+	case k.Threads < 1 || k.Threads > maxThreads:
+		return fmt.Errorf("kdf.threads %d is outside 1..%d", k.Threads, maxThreads)
 	}
 	return nil
+}
+
+// NewKDF is DefaultKDF with the given passes and memory (0 keeps the
+// default), checked against the ranges every reader accepts, before any
+// narrowing to the file's field sizes.
+func NewKDF(passes, memoryMiB uint64) (KDF, error) {
+	k, err := DefaultKDF()
+	if err != nil {
+		return k, err
+	}
+	if passes != 0 {
+		if passes > maxTime {
+			return k, fmt.Errorf("argon2id passes %d is outside 1..%d", passes, maxTime)
+		}
+		k.Time = uint32(passes)
+	}
+	if memoryMiB != 0 {
+		if memoryMiB > maxMemoryKiB>>10 {
+			return k, fmt.Errorf("argon2id memory %d MiB is outside 1..%d MiB", memoryMiB, maxMemoryKiB>>10)
+		}
+		k.MemoryKiB = uint32(memoryMiB << 10)
+	}
+	return k, k.validate()
 }
 
 func (k KDF) kek(password []byte) *keys.KEK {
@@ -233,6 +262,9 @@ func (c *Config) fieldsMAC(k *keys.Keys) []byte {
 // fields are the ones it was written with. It returns ErrWrongPassword or
 // ErrTampered.
 func (c *Config) Unlock(password []byte) (*keys.MasterKey, error) {
+	if err := checkMemory(uint64(c.KDF.MemoryKiB) << 10); err != nil {
+		return nil, err
+	}
 	kek := c.KDF.kek(password)
 	defer kek.Wipe()
 	mk, err := kek.Unwrap(c.wrapped)
@@ -402,7 +434,7 @@ func Parse(data []byte) (*Config, error) {
 	for _, r := range []struct {
 		field  string
 		v, max int64
-	}{{"kdf.time", f.KDF.Time, maxTime}, {"kdf.memory_kib", f.KDF.MemoryKiB, maxMemoryKiB}, {"kdf.threads", f.KDF.Threads, 255}} {
+	}{{"kdf.time", f.KDF.Time, maxTime}, {"kdf.memory_kib", f.KDF.MemoryKiB, maxMemoryKiB}, {"kdf.threads", f.KDF.Threads, maxThreads}} {
 		if r.v < 0 || r.v > r.max {
 			return nil, bad(r.field, fmt.Errorf("%d is out of range", r.v))
 		}
@@ -422,12 +454,26 @@ func Parse(data []byte) (*Config, error) {
 
 // Load reads and parses the config at path. A missing file is ErrNotFound.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	// O_NONBLOCK: a FIFO in the config's place must not hang efs.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrCorrupt, path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("%w: %s is larger than %d KiB, far more than any efs config", ErrCorrupt, path, maxFileSize>>10)
 	}
 	c, err := Parse(data)
 	if err != nil {
