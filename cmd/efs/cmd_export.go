@@ -35,8 +35,7 @@ func runExport(args []string) error {
 		return err
 	}
 	log := lf.logger(os.Stderr)
-	hint := fmt.Sprintf(" (run efs init %s first, or give --config FILE)", plainDir)
-	u, err := kf.unlock(filepath.Join(plainDir, config.FileName), hint, log)
+	u, err := kf.unlock(filepath.Join(plainDir, config.FileName), []string{noTreeConfigHint(plainDir)}, log)
 	if err != nil {
 		return err
 	}
@@ -74,7 +73,7 @@ func runExport(args []string) error {
 	var xe *reverse.ExportError
 	if err != nil && !errors.As(err, &xe) {
 		if errors.Is(err, reverse.ErrNotExport) {
-			return withCode(exitBadDir, fmt.Errorf("DEST %s: %w; give an empty or new directory", dest, err))
+			return withCode(exitBadDir, withHint(fmt.Errorf("DEST %s: %w", dest, err), "give an empty or new directory, or an earlier export"))
 		}
 		return withCode(exitBadDir, fmt.Errorf("export to %s: %w", dest, err))
 	}

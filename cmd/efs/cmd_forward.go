@@ -19,21 +19,27 @@ import (
 	"golang.org/x/term"
 )
 
-// noBackupHint follows the "config not found" error for a CIPHERDIR.
-const noBackupHint = "\nThis directory has no efs.toml, so it is not an efs backup, or its config was lost.\n" +
-	"If it is your backup, recover it with the master key printed by efs init: --masterkey KEY\n" +
-	"(add --name-encoding, --name-max, --block-size, --file-id if efs init was given them)"
+// noBackupHints follow the "config not found" error for cipherDir.
+func noBackupHints(cipherDir string) []string {
+	var hints []string
+	if _, err := os.Stat(filepath.Join(cipherDir, config.FileName)); err == nil {
+		hints = append(hints, "it has "+config.FileName+", so it looks like a plaintext tree: give efs the backup (the copy of the efs reverse view) instead")
+	}
+	return append(hints,
+		"this directory has no efs.toml, so it is not an efs backup, or its config was lost",
+		"if it is your backup, recover it with the master key printed by efs init: --masterkey KEY",
+		"add --name-encoding, --name-max, --block-size, --file-id if efs init was given them")
+}
+
+// masterKeyHint follows a corrupt or altered config of a backup.
+const masterKeyHint = "if the config is damaged, recover with the master key printed by efs init: --masterkey KEY"
 
 // openBackup unlocks the backup in cipherDir (checked to be a directory).
 func openBackup(kf *keyFlags, cipherDir string, log *slog.Logger) (*forward.Backup, *unlocked, error) {
-	hint := noBackupHint
-	if _, err := os.Stat(filepath.Join(cipherDir, config.FileName)); err == nil {
-		hint += "\nIt has " + config.FileName + ", so it looks like a plaintext tree: give efs the backup (the copy of the efs reverse view) instead."
-	}
-	u, err := kf.unlock(filepath.Join(cipherDir, naming.ConfigName), hint, log)
+	u, err := kf.unlock(filepath.Join(cipherDir, naming.ConfigName), noBackupHints(cipherDir), log)
 	if err != nil {
 		if errors.Is(err, config.ErrCorrupt) || errors.Is(err, config.ErrTampered) {
-			err = fmt.Errorf("%w\nIf the config is damaged, recover with the master key printed by efs init: --masterkey KEY", err)
+			err = withHint(err, masterKeyHint)
 		}
 		return nil, nil, err
 	}
@@ -316,7 +322,7 @@ func runEncryptPath(args []string) error {
 	if err := checkDir("PLAINDIR", plainDir); err != nil {
 		return err
 	}
-	u, err := kf.unlock(filepath.Join(plainDir, config.FileName), "\nRun efs init on PLAINDIR first, or point --config at its config.", lf.logger(os.Stderr))
+	u, err := kf.unlock(filepath.Join(plainDir, config.FileName), []string{noTreeConfigHint(plainDir)}, lf.logger(os.Stderr))
 	if err != nil {
 		return err
 	}

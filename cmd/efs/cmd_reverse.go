@@ -39,7 +39,7 @@ func runReverse(args []string) error {
 		return err
 	}
 	cfgPath := filepath.Join(plainDir, config.FileName)
-	hint := fmt.Sprintf(" (run efs init %s first, or give --config FILE)", plainDir)
+	hint := noTreeConfigHint(plainDir)
 	if !mf.fg && !isDaemonChild() {
 		// Fail before asking for a password when there is no config.
 		path := cfgPath
@@ -47,7 +47,7 @@ func runReverse(args []string) error {
 			path = kf.config
 		}
 		if _, err := config.Load(path); errors.Is(err, config.ErrNotFound) {
-			return fmt.Errorf("%w: %s%s", err, path, hint)
+			return withHint(err, hint)
 		}
 		return daemonize(&kf.passwordFlags, true)
 	}
@@ -55,7 +55,7 @@ func runReverse(args []string) error {
 	if err != nil {
 		return err
 	}
-	u, err := kf.unlock(cfgPath, hint, log)
+	u, err := kf.unlock(cfgPath, []string{hint}, log)
 	if err != nil {
 		return err
 	}
