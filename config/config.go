@@ -486,7 +486,7 @@ func Load(path string) (*Config, error) {
 func (c *Config) WriteNew(path string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("%w: %s (efs init never overwrites a config)", ErrExists, path)
+		return fmt.Errorf("%w: %s", ErrExists, path)
 	}
 	if err != nil {
 		return fmt.Errorf("writing config: %w", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,9 @@ import (
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/naming"
 )
+
+// existsHint follows ErrExists from efs init.
+const existsHint = "efs init never overwrites a config; efs passwd changes its password"
 
 func runInit(args []string) error {
 	fs := newFlagSet("init", "PLAINDIR", "Create PLAINDIR/.efs.toml with a new random master key wrapped by your password,\nand print the master key once: keep it apart from the backup to restore without the config.")
@@ -40,7 +44,7 @@ func runInit(args []string) error {
 		path = *cfgPath
 	}
 	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("%w: %s (efs init never overwrites a config)", config.ErrExists, path)
+		return withHint(fmt.Errorf("%w: %s", config.ErrExists, path), existsHint)
 	}
 	kdf, err := config.DefaultKDF()
 	if err != nil {
@@ -63,6 +67,9 @@ func runInit(args []string) error {
 	}
 	defer mk.Wipe()
 	if err := cfg.WriteNew(path); err != nil {
+		if errors.Is(err, config.ErrExists) {
+			err = withHint(err, existsHint)
+		}
 		return err
 	}
 	fmt.Printf(`Created %s.
@@ -96,14 +103,15 @@ func findConfig(arg string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%w: neither %s nor %s in %s (run efs init %s)", config.ErrNotFound, config.FileName, naming.ConfigName, arg, arg)
+	return "", withHint(fmt.Errorf("%w: neither %s nor %s in %s", config.ErrNotFound, config.FileName, naming.ConfigName, arg),
+		fmt.Sprintf("%s is neither an efs tree nor a backup; efs init %s makes it a tree", arg, arg))
 }
 
 func runPasswd(args []string) error {
 	fs := newFlagSet("passwd", "DIR", "Change the password of the config in DIR (a plaintext tree or a backup). Only the\nwrapped master key changes; no file is re-encrypted and the view stays identical.")
 	var pf passwordFlags
 	pf.register(fs)
-	var npf passwordFlags
+	npf := passwordFlags{prefix: "new-"}
 	fs.StringVar(&npf.passfile, "new-passfile", "", "read the new password from the first line of `FILE`")
 	fs.StringVar(&npf.extpass, "new-extpass", "", "run `CMD` for the new password")
 	cfgPath := fs.String("config", "", "change the config at `FILE`")

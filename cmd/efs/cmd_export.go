@@ -30,13 +30,15 @@ func runExport(args []string) error {
 	if err := checkDir("PLAINDIR", plainDir); err != nil {
 		return err
 	}
+	if err := checkNewDir("DEST", dest); err != nil {
+		return err
+	}
 	exclude, err := vf.excluder()
 	if err != nil {
 		return err
 	}
 	log := lf.logger(os.Stderr)
-	hint := fmt.Sprintf(" (run efs init %s first, or give --config FILE)", plainDir)
-	u, err := kf.unlock(filepath.Join(plainDir, config.FileName), hint, log)
+	u, err := kf.unlock(filepath.Join(plainDir, config.FileName), []string{noTreeConfigHint(plainDir)}, log)
 	if err != nil {
 		return err
 	}
@@ -60,9 +62,9 @@ func runExport(args []string) error {
 	prog.done()
 	switch {
 	case errors.Is(err, reverse.ErrNotExport):
-		return withCode(exitBadDir, fmt.Errorf("DEST %s: %w; give an empty or new directory", dest, err))
+		return withCode(exitBadDir, withHint(fmt.Errorf("DEST %s: %w", dest, err), "give an empty or new directory, or an earlier export"))
 	case errors.Is(err, reverse.ErrDestInPlain), errors.Is(err, reverse.ErrPlainInDest):
-		return withCode(exitBadDir, fmt.Errorf("DEST %s: %w; choose a destination apart from PLAINDIR", dest, err))
+		return withCode(exitBadDir, withHint(fmt.Errorf("DEST %s: %w", dest, err), "choose a destination apart from PLAINDIR"))
 	case err != nil && ctx.Err() == nil:
 		return withCode(exitBadDir, fmt.Errorf("export to %s: %w", dest, err))
 	}

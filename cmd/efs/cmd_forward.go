@@ -16,21 +16,27 @@ import (
 	"github.com/efs-project/efs/naming"
 )
 
-// noBackupHint follows the "config not found" error for a CIPHERDIR.
-const noBackupHint = "\nThis directory has no efs.toml, so it is not an efs backup, or its config was lost.\n" +
-	"If it is your backup, recover it with the master key printed by efs init: --masterkey KEY\n" +
-	"(add --name-encoding, --name-max, --block-size, --file-id if efs init was given them)"
+// noBackupHints follow the "config not found" error for cipherDir.
+func noBackupHints(cipherDir string) []string {
+	var hints []string
+	if _, err := os.Stat(filepath.Join(cipherDir, config.FileName)); err == nil {
+		hints = append(hints, "it has "+config.FileName+", so it looks like a plaintext tree: give efs the backup (the copy of the efs reverse view) instead")
+	}
+	return append(hints,
+		"this directory has no efs.toml, so it is not an efs backup, or its config was lost",
+		"if it is your backup, recover it with the master key printed by efs init: --masterkey KEY",
+		"add --name-encoding, --name-max, --block-size, --file-id if efs init was given them")
+}
+
+// masterKeyHint follows a corrupt or altered config of a backup.
+const masterKeyHint = "if the config is damaged, recover with the master key printed by efs init: --masterkey KEY"
 
 // openBackup unlocks the backup in cipherDir (checked to be a directory).
 func openBackup(kf *keyFlags, cipherDir string, log *slog.Logger) (*forward.Backup, *unlocked, error) {
-	hint := noBackupHint
-	if _, err := os.Stat(filepath.Join(cipherDir, config.FileName)); err == nil {
-		hint += "\nIt has " + config.FileName + ", so it looks like a plaintext tree: give efs the backup (the copy of the efs reverse view) instead."
-	}
-	u, err := kf.unlock(filepath.Join(cipherDir, naming.ConfigName), hint, log)
+	u, err := kf.unlock(filepath.Join(cipherDir, naming.ConfigName), noBackupHints(cipherDir), log)
 	if err != nil {
 		if errors.Is(err, config.ErrCorrupt) || errors.Is(err, config.ErrTampered) {
-			err = fmt.Errorf("%w\nIf the config is damaged, recover with the master key printed by efs init: --masterkey KEY", err)
+			err = withHint(err, masterKeyHint)
 		}
 		return nil, nil, err
 	}
@@ -136,13 +142,16 @@ func runRestore(args []string) error {
 	var lf logFlags
 	kf.register(fs, true)
 	lf.register(fs)
-	force := fs.Bool("force", false, "replace existing files and symlinks in DEST")
+	force := fs.Bool("force", false, "replace files and symlinks in DEST that differ from the backup, and give\ndirectories that were already there the backup's mode, owner and times")
 	pos, err := parseArgs(fs, args, 2, -1)
 	if err != nil {
 		return err
 	}
 	cipherDir, dest, paths := pos[0], pos[1], pos[2:]
 	if err := checkDir("CIPHERDIR", cipherDir); err != nil {
+		return err
+	}
+	if err := checkNewDir("DEST", dest); err != nil {
 		return err
 	}
 	log := lf.logger(os.Stderr)
@@ -159,7 +168,7 @@ func runRestore(args []string) error {
 	p.done()
 	switch {
 	case errors.Is(err, forward.ErrDestInBackup):
-		return withCode(exitBadDir, fmt.Errorf("DEST %s: %w; restoring there would put plaintext into the backup folder", dest, err))
+		return withCode(exitBadDir, withHint(fmt.Errorf("DEST %s: %w", dest, err), "restoring there would put plaintext into the backup folder: choose a DEST outside CIPHERDIR"))
 	case err != nil && ctx.Err() == nil:
 		return withCode(exitBadDir, fmt.Errorf("DEST %s: %w", dest, err))
 	}
@@ -174,7 +183,7 @@ func runRestore(args []string) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted: every file in DEST is complete, none half-written; run the same command again to finish")
 	}
-	ferr := reportFailures(os.Stderr, "could not be restored", rep.Failures, true)
+	ferr := reportFailures(os.Stderr, "failed authentication or could not be restored", rep.Failures, true)
 	for _, f := range rep.Failures {
 		if errors.Is(f.Err, forward.ErrExists) {
 			fmt.Fprintln(os.Stderr, "hint: --force replaces entries that differ from the backup")
@@ -258,7 +267,7 @@ func runEncryptPath(args []string) error {
 	if err := checkDir("PLAINDIR", plainDir); err != nil {
 		return err
 	}
-	u, err := kf.unlock(filepath.Join(plainDir, config.FileName), "\nRun efs init on PLAINDIR first, or point --config at its config.", lf.logger(os.Stderr))
+	u, err := kf.unlock(filepath.Join(plainDir, config.FileName), []string{noTreeConfigHint(plainDir)}, lf.logger(os.Stderr))
 	if err != nil {
 		return err
 	}

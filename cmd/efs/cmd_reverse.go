@@ -40,7 +40,7 @@ func runReverse(args []string) error {
 		return err
 	}
 	cfgPath := filepath.Join(plainDir, config.FileName)
-	hint := fmt.Sprintf(" (run efs init %s first, or give --config FILE)", plainDir)
+	hint := noTreeConfigHint(plainDir)
 	if !mf.fg && !isDaemonChild() {
 		// Fail before asking for a password when there is no config.
 		path := cfgPath
@@ -48,7 +48,7 @@ func runReverse(args []string) error {
 			path = kf.config
 		}
 		if _, err := config.Load(path); errors.Is(err, config.ErrNotFound) {
-			return fmt.Errorf("%w: %s%s", err, path, hint)
+			return withHint(err, hint)
 		}
 		return daemonize(&kf.passwordFlags, true)
 	}
@@ -56,7 +56,7 @@ func runReverse(args []string) error {
 	if err != nil {
 		return err
 	}
-	u, err := kf.unlock(cfgPath, hint, log)
+	u, err := kf.unlock(cfgPath, []string{hint}, log)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,8 @@ import (
 // A mount command without --fg re-executes efs in the background with
 // --fg and this variable set. The parent hands the password over fd 3
 // (never argv or the environment) and waits on fd 4 until the child
-// reports "0\n" (mounted) or "CODE\nMESSAGE" (failed).
+// reports "0\n" (mounted) or "CODE\nMESSAGE\n" and one "HINT\n" per hint
+// (failed).
 const daemonEnv = "_EFS_DAEMON_CHILD"
 
 const (
@@ -123,9 +124,24 @@ func daemonize(pf *passwordFlags, needPassword bool) error {
 		cmd.Process.Release()
 		return nil
 	}
-	msg, _ := io.ReadAll(r)
+	rest, _ := io.ReadAll(r)
 	cmd.Wait()
-	return withCode(code, errors.New(strings.TrimSpace(string(msg))))
+	return childError(code, string(rest))
+}
+
+// writeChildError writes the failure report of a daemon child after its
+// exit-code line: the error, then one hint a line.
+func writeChildError(w io.Writer, err error) {
+	fmt.Fprintf(w, "%v\n", err)
+	for _, h := range hintsOf(err) {
+		fmt.Fprintln(w, h)
+	}
+}
+
+// childError rebuilds in the parent the error writeChildError reported.
+func childError(code int, report string) error {
+	lines := strings.Split(strings.TrimSpace(report), "\n")
+	return withCode(code, withHint(errors.New(lines[0]), lines[1:]...))
 }
 
 // notifyParent reports the mount outcome to a waiting parent; a no-op in a
@@ -143,7 +159,8 @@ func notifyParent(err error) {
 		fmt.Fprintf(f, "%d\n", exitOK)
 		return
 	}
-	fmt.Fprintf(f, "%d\n%v", exitCode(err), err)
+	fmt.Fprintf(f, "%d\n", exitCode(err))
+	writeChildError(f, err)
 }
 
 // daemonLogger is the logger of a background mount: --log FILE, else
@@ -181,7 +198,7 @@ func checkMountpoint(path string) error {
 		return withCode(exitMountpoint, fmt.Errorf("mountpoint %s is not a directory", path))
 	}
 	if mounted, _ := isMountpoint(path); mounted {
-		return withCode(exitMountpoint, fmt.Errorf("mountpoint %s is already mounted (efs unmount %s)", path, path))
+		return withCode(exitMountpoint, withHint(fmt.Errorf("mountpoint %s is already mounted", path), "efs unmount "+path+" unmounts it"))
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -194,7 +211,7 @@ func checkMountpoint(path string) error {
 	}
 	fd, err := unix.Open("/dev/fuse", unix.O_RDWR, 0)
 	if err != nil {
-		return withCode(exitNoFUSE, fmt.Errorf("FUSE is not available (/dev/fuse: %w); install fuse3 or load the fuse module", err))
+		return withCode(exitNoFUSE, withHint(fmt.Errorf("FUSE is not available: /dev/fuse: %w", err), "install fuse3, or load the fuse kernel module"))
 	}
 	unix.Close(fd)
 	return nil

@@ -42,11 +42,14 @@ func withCode(code int, err error) error {
 // config package's sentinels.
 func exitCode(err error) int {
 	var ce *codeError
+	var ue *usageError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ce):
 		return ce.code
+	case errors.As(err, &ue):
+		return exitUsage
 	case errors.Is(err, config.ErrWrongPassword):
 		return exitPassword
 	case errors.Is(err, config.ErrNotFound):

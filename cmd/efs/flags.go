@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,17 +11,40 @@ import (
 )
 
 // newFlagSet returns a FlagSet whose errors are returned, not printed and
-// exited on, so main decides the exit code.
+// exited on, so that run prints them and decides the exit code. Its Usage
+// writes the command's help to the FlagSet's output, which is io.Discard
+// except while parseArgs prints the help asked for with -h.
 func newFlagSet(name, args, summary string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(os.Stdout, "usage: efs %s %s\n\n%s\n\nflags:\n", name, args, summary)
-		fs.SetOutput(os.Stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+		w := fs.Output()
+		fmt.Fprintf(w, "%s\n\n%s\n", usageLine(fs, args), summary)
+		if hasFlags(fs) {
+			fmt.Fprint(w, "\nflags:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
+}
+
+// usageLine is "usage: efs NAME [flags] ARGS", the first line of the help
+// and the line printed after a usage error.
+func usageLine(fs *flag.FlagSet, args string) string {
+	line := "usage: efs " + fs.Name()
+	if hasFlags(fs) {
+		line += " [flags]"
+	}
+	if args != "" {
+		line += " " + args
+	}
+	return line
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
 }
 
 // errHelp is returned after -h printed the usage.
@@ -29,14 +53,23 @@ var errHelp = flag.ErrHelp
 // parseArgs parses flags anywhere on the command line ("efs reverse A B
 // --fg" works as well as "efs reverse --fg A B"), checks the number of
 // positional arguments and returns them. "--" ends flag parsing.
+//
+// Where usage goes: help the user asked for (-h) is the command's output,
+// so it goes to stdout and the exit code is 0; usage shown because of a
+// mistake goes to stderr with the error, exit code 2, so that a script's
+// stdout never holds text it did not ask for. run follows the same rule
+// for "efs help" and a bare "efs".
 func parseArgs(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if err == flag.ErrHelp {
-				return nil, errHelp // fs.Parse has printed the usage
+				fs.SetOutput(os.Stdout)
+				fs.Usage()
+				fs.SetOutput(io.Discard)
+				return nil, errHelp
 			}
-			return nil, withCode(exitUsage, fmt.Errorf("efs %s: %w", fs.Name(), err))
+			return nil, usageErr(fs, err)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -50,9 +83,25 @@ func parseArgs(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, e
 		args = rest[1:]
 	}
 	if len(pos) < minPos || (maxPos >= 0 && len(pos) > maxPos) {
-		return nil, withCode(exitUsage, fmt.Errorf("efs %s: wrong number of arguments (see efs %s -h)", fs.Name(), fs.Name()))
+		return nil, usageErr(fs, errors.New("wrong number of arguments"))
 	}
 	return pos, nil
+}
+
+// usageErr wraps a flag or argument error of fs's command with its usage
+// line and, if it has flags, a hint to list them.
+func usageErr(fs *flag.FlagSet, err error) error {
+	// The usage line's ARGS are the first line of the help, after the name.
+	var b strings.Builder
+	fs.SetOutput(&b)
+	fs.Usage()
+	fs.SetOutput(io.Discard)
+	line, _, _ := strings.Cut(b.String(), "\n")
+	err = &usageError{err: err, usage: line}
+	if hasFlags(fs) {
+		err = withHint(err, fmt.Sprintf("efs %s -h lists its flags", fs.Name()))
+	}
+	return err
 }
 
 // stringList is a repeatable string flag (--exclude).

@@ -7,6 +7,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -53,12 +54,14 @@ const exitCodesHelp = `Exit codes:
  10  efs init found an existing config and left it alone
 `
 
-func usage() {
-	fmt.Println("efs: encrypted backups of a plaintext tree to storage you do not trust.\n\nUsage:")
+// usage writes the overview of commands and exit codes to w: stdout for
+// "efs help", stderr for a bare "efs" (see parseArgs for the rule).
+func usage(w io.Writer) {
+	fmt.Fprint(w, "efs: encrypted backups of a plaintext tree to storage you do not trust.\n\nUsage:\n")
 	for _, c := range commands() {
-		fmt.Printf("  efs %-36s %s\n", c.name+" "+c.args, c.summary)
+		fmt.Fprintf(w, "  efs %-36s %s\n", c.name+" "+c.args, c.summary)
 	}
-	fmt.Print(`
+	fmt.Fprint(w, `
 Common flags: --passfile FILE, --extpass CMD, --config FILE, -q, -v.
 Without a password flag, efs asks on the terminal without echo.
 "efs COMMAND -h" lists a command's flags.
@@ -66,28 +69,39 @@ Without a password flag, efs asks on the terminal without echo.
 `, exitCodesHelp)
 }
 
-func main() {
+func main() { os.Exit(efsMain()) }
+
+// efsMain runs efs on os.Args and returns its exit code; the script tests
+// run it as the efs command.
+func efsMain() int {
 	stop := func() {}
 	if len(os.Args) > 1 && os.Args[1] != "reverse" && os.Args[1] != "mount" {
 		stop = startProfile() // mounts profile in serve
 	}
 	code := run(os.Args[1:])
 	stop()
-	os.Exit(code)
+	return code
 }
 
+// run runs the command in args and returns the exit code. Errors are
+// printed here, and only here, as "efs COMMAND: message" with hint lines
+// after it (printError).
 func run(args []string) int {
 	if len(args) == 0 {
-		usage()
+		usage(os.Stderr)
 		return exitUsage
 	}
 	name := args[0]
 	switch name {
 	case "help", "-h", "--help", "-help":
-		if len(args) > 1 && name == "help" {
+		switch {
+		case name == "help" && len(args) == 2:
 			return run([]string{args[1], "-h"})
+		case name == "help" && len(args) > 2:
+			printError(os.Stderr, "efs help", &usageError{errors.New("wrong number of arguments"), "usage: efs help [COMMAND]"})
+			return exitUsage
 		}
-		usage()
+		usage(os.Stdout)
 		return exitOK
 	case "--version", "-version":
 		name = "version"
@@ -100,11 +114,11 @@ func run(args []string) int {
 			}
 			if err != nil {
 				notifyParent(err)
-				fmt.Fprintf(os.Stderr, "efs %s: %v\n", name, err)
+				printError(os.Stderr, "efs "+name, err)
 			}
 			return exitCode(err)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "efs: unknown command %q (see efs help)\n", name)
+	printError(os.Stderr, "efs", withHint(fmt.Errorf("unknown command %q", name), "efs help lists the commands"))
 	return exitUsage
 }

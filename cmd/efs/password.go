@@ -17,7 +17,13 @@ import (
 type passwordFlags struct {
 	passfile string
 	extpass  string
+	// prefix is "new-" for efs passwd's --new-passfile and --new-extpass,
+	// so that messages name the flags the user can give.
+	prefix string
 }
+
+// flag returns the command-line spelling of flag name, e.g. "--passfile".
+func (p *passwordFlags) flag(name string) string { return "--" + p.prefix + name }
 
 func (p *passwordFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.passfile, "passfile", "", "read the password from the first line of `FILE`")
@@ -26,7 +32,7 @@ func (p *passwordFlags) register(fs *flag.FlagSet) {
 
 // errNoTerminal is returned when a password is needed, no flag gives one
 // and there is no terminal to ask on.
-var errNoTerminal = errors.New("no terminal to ask for the password: use --passfile FILE or --extpass CMD")
+var errNoTerminal = errors.New("no terminal to ask for the password")
 
 // get returns the password from the daemon pipe, --passfile, --extpass or
 // the terminal (asked twice when confirm is set). The caller wipes it.
@@ -38,13 +44,22 @@ func (p *passwordFlags) get(prompt string, confirm bool) ([]byte, error) {
 	var err error
 	switch {
 	case p.passfile != "" && p.extpass != "":
-		return nil, withCode(exitUsage, errors.New("give either --passfile or --extpass, not both"))
+		return nil, withCode(exitUsage, fmt.Errorf("give either %s or %s, not both", p.flag("passfile"), p.flag("extpass")))
 	case p.passfile != "":
 		pw, err = readPassfile(p.passfile)
+		if err != nil {
+			err = withCode(exitUsage, fmt.Errorf("reading %s: %w", p.flag("passfile"), err))
+		}
 	case p.extpass != "":
 		pw, err = runExtpass(p.extpass)
+		if err != nil {
+			err = withCode(exitUsage, fmt.Errorf("%s command failed: %w", p.flag("extpass"), err))
+		}
 	default:
 		pw, err = askTerminal(prompt, confirm)
+		if errors.Is(err, errNoTerminal) {
+			err = withHint(err, fmt.Sprintf("give the password with %s FILE or %s CMD", p.flag("passfile"), p.flag("extpass")))
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -65,7 +80,7 @@ func firstLine(b []byte) []byte {
 func readPassfile(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, withCode(exitUsage, fmt.Errorf("reading --passfile: %w", err))
+		return nil, err
 	}
 	line := bytes.Clone(firstLine(b))
 	clear(b)
@@ -78,7 +93,7 @@ func runExtpass(cmdline string) ([]byte, error) {
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, withCode(exitUsage, fmt.Errorf("--extpass command failed: %w", err))
+		return nil, err
 	}
 	line := bytes.Clone(firstLine(out))
 	clear(out)
@@ -107,7 +122,7 @@ func askTerminal(prompt string, confirm bool) ([]byte, error) {
 	if err != nil || !confirm {
 		return pw, err
 	}
-	again, err := read("Repeat " + prompt + ": ")
+	again, err := read(prompt + " again: ")
 	if err != nil {
 		clear(pw)
 		return nil, err

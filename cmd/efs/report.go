@@ -137,9 +137,9 @@ func reportFailures(w io.Writer, what string, fails []report.Failure, showPlain 
 		msg := failureReason(f)
 		switch {
 		case showPlain && f.Path != "":
-			fmt.Fprintf(w, "  FAILED %s\n         stored as %s\n         %s\n", quote(f.Path), stored, msg)
+			fmt.Fprintf(w, "  FAILED %s\n         ciphertext %s\n         %s\n", quote(f.Path), stored, msg)
 		case showPlain:
-			fmt.Fprintf(w, "  FAILED %s (plaintext name not recoverable)\n         %s\n", stored, msg)
+			fmt.Fprintf(w, "  FAILED ciphertext %s (plaintext name not recoverable)\n         %s\n", stored, msg)
 		default:
 			fmt.Fprintf(w, "  FAILED %s\n         %s\n", stored, msg)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/keys"
@@ -83,8 +84,8 @@ func (k *keyFlags) hasOverrides() bool {
 }
 
 // unlock loads the config (k.config or defaultPath) and unwraps the master
-// key. notFoundHint is appended to the error when there is no config.
-func (k *keyFlags) unlock(defaultPath, notFoundHint string, log *slog.Logger) (*unlocked, error) {
+// key. notFoundHints are attached to the error when there is no config.
+func (k *keyFlags) unlock(defaultPath string, notFoundHints []string, log *slog.Logger) (*unlocked, error) {
 	path := defaultPath
 	if k.config != "" {
 		path = k.config
@@ -96,7 +97,7 @@ func (k *keyFlags) unlock(defaultPath, notFoundHint string, log *slog.Logger) (*
 		}
 		if cfgErr != nil {
 			if errors.Is(cfgErr, config.ErrNotFound) {
-				return nil, fmt.Errorf("%w%s", cfgErr, notFoundHint)
+				return nil, withHint(cfgErr, notFoundHints...)
 			}
 			return nil, cfgErr
 		}
@@ -106,6 +107,9 @@ func (k *keyFlags) unlock(defaultPath, notFoundHint string, log *slog.Logger) (*
 		}
 		defer clear(pw)
 		mk, err := cfg.Unlock(pw)
+		if errors.Is(err, config.ErrTampered) {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -126,7 +130,9 @@ func (k *keyFlags) unlock(defaultPath, notFoundHint string, log *slog.Logger) (*
 		// A config that parses but does not authenticate under this key
 		// almost always means a mistyped key; going on with defaults
 		// would only report every entry as damaged.
-		return nil, withCode(exitPassword, fmt.Errorf("the master key does not fit %s: check the key (if you are sure it is right and the config was altered, move the config aside to recover with defaults and flags)", path))
+		return nil, withCode(exitPassword, withHint(fmt.Errorf("the master key does not fit %s", path),
+			"check the key: it is the one efs init printed when it created this config",
+			"if you are sure the key is right and the config was altered, move the config aside to recover with defaults and flags"))
 	default:
 		settings, used = cfg.Settings, path
 	}
@@ -149,6 +155,11 @@ func finishUnlock(mk *keys.MasterKey, s config.Settings, path string) (*unlocked
 	return &unlocked{Settings: s, Keys: keys, ConfigPath: path}, nil
 }
 
+// noTreeConfigHint follows "config not found" for a PLAINDIR.
+func noTreeConfigHint(plainDir string) string {
+	return fmt.Sprintf("run efs init %s first, or give --config FILE", plainDir)
+}
+
 // checkDir returns an exitBadDir error unless path is an existing directory.
 func checkDir(what, path string) error {
 	st, err := os.Stat(path)
@@ -159,4 +170,14 @@ func checkDir(what, path string) error {
 		return withCode(exitBadDir, fmt.Errorf("%s %s is not a directory", what, path))
 	}
 	return nil
+}
+
+// checkNewDir checks a directory efs creates when it is missing (export's
+// and restore's DEST): it must be a directory, or not exist in a directory
+// that does, so a typo fails before any password is asked for.
+func checkNewDir(what, path string) error {
+	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
+		return checkDir(what+"'s parent", filepath.Dir(filepath.Clean(path)))
+	}
+	return checkDir(what, path)
 }

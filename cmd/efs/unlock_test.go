@@ -31,7 +31,7 @@ func TestUnlockMasterKey(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	kf := keyFlags{masterkey: right}
-	u, err := kf.unlock(path, "", log)
+	u, err := kf.unlock(path, nil, log)
 	if err != nil {
 		t.Fatalf("right key: %v", err)
 	}
@@ -42,18 +42,18 @@ func TestUnlockMasterKey(t *testing.T) {
 
 	wrong := strings.Repeat("ab", 32)
 	kf = keyFlags{masterkey: wrong}
-	if _, err := kf.unlock(path, "", log); exitCode(err) != exitPassword {
+	if _, err := kf.unlock(path, nil, log); exitCode(err) != exitPassword {
 		t.Errorf("wrong key: exit %d (%v), want %d", exitCode(err), err, exitPassword)
 	}
 
 	kf = keyFlags{masterkey: right, blockSize: 16384}
-	if _, err := kf.unlock(path, "", log); exitCode(err) != exitUsage {
+	if _, err := kf.unlock(path, nil, log); exitCode(err) != exitUsage {
 		t.Errorf("override flags with an intact config: exit %d (%v), want %d", exitCode(err), err, exitUsage)
 	}
 
 	missing := filepath.Join(dir, "missing.toml")
 	kf = keyFlags{masterkey: right, blockSize: 16384, nameEncoding: "base64"}
-	u, err = kf.unlock(missing, "", log)
+	u, err = kf.unlock(missing, nil, log)
 	if err != nil {
 		t.Fatalf("no config: %v", err)
 	}
@@ -68,7 +68,7 @@ func TestUnlockMasterKey(t *testing.T) {
 		"--name-max 20":          {masterkey: right, nameMax: 20},
 		"--block-size 5000":      {masterkey: right, blockSize: 5000},
 	} {
-		if _, err := kf.unlock(missing, "", log); exitCode(err) != exitUsage {
+		if _, err := kf.unlock(missing, nil, log); exitCode(err) != exitUsage {
 			t.Errorf("no config, %s: exit %d (%v), want %d", name, exitCode(err), err, exitUsage)
 		}
 	}

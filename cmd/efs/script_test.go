@@ -1,0 +1,131 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets the test binary run as the efs command of the scripts in
+// testdata/script.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"efs": func() {
+			// A new session has no controlling terminal, so efs never
+			// waits for a password on the terminal of whoever runs the
+			// tests; a script that wants one gives it with ttyin (which
+			// makes its own session, and then Setsid fails harmlessly).
+			syscall.Setsid()
+			os.Exit(efsMain())
+		},
+	})
+}
+
+// TestScripts runs the CLI scripts: usage, output and every exit code with
+// its stderr wording. No script mounts; one that needs /dev/fuse for the
+// checks before a mount says [fuse]. EFS_UPDATE_SCRIPTS=1 rewrites the
+// expected files of failing cmp lines in place (review the diff!).
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       os.Getenv("EFS_UPDATE_SCRIPTS") != "",
+		Condition: func(cond string) (bool, error) {
+			if cond != "fuse" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+			if err != nil {
+				return false, nil
+			}
+			f.Close()
+			return true, nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exits":     cmdExits,
+			"envstdout": cmdEnvStdout,
+			"replace":   cmdReplace,
+			"corrupt":   cmdCorrupt,
+		},
+	})
+}
+
+// cmdExits is "exits CODE PROG [ARGS...]": run PROG like exec and require
+// exit code CODE (testscript's "! exec" only tells zero from non-zero).
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exits: bad code %q", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exits: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("exit code %d, want %d", got, want)
+	}
+}
+
+// cmdEnvStdout is "envstdout NAME [REGEXP]": set $NAME to the first
+// submatch of REGEXP in the last command's stdout, or without REGEXP to
+// that stdout less its final newline.
+func cmdEnvStdout(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: envstdout NAME [REGEXP]")
+	}
+	out := ts.ReadFile("stdout")
+	val := strings.TrimSuffix(out, "\n")
+	if len(args) == 2 {
+		m := regexp.MustCompile(args[1]).FindStringSubmatch(out)
+		if len(m) < 2 {
+			ts.Fatalf("envstdout: %q does not match stdout", args[1])
+		}
+		val = m[1]
+	}
+	ts.Setenv(args[0], val)
+}
+
+// cmdReplace is "replace FILE OLD NEW": replace the one occurrence of OLD
+// in FILE (to alter a config field).
+func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: replace FILE OLD NEW")
+	}
+	path := ts.MkAbs(args[0])
+	data := ts.ReadFile(args[0])
+	if n := strings.Count(data, args[1]); n != 1 {
+		ts.Fatalf("replace: %q occurs %d times in %s, want once", args[1], n, args[0])
+	}
+	ts.Check(os.WriteFile(path, []byte(strings.Replace(data, args[1], args[2], 1)), 0o600))
+}
+
+// cmdCorrupt is "corrupt FILE": flip the low bit of FILE's last byte.
+func cmdCorrupt(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: corrupt FILE")
+	}
+	path := ts.MkAbs(args[0])
+	data, err := os.ReadFile(path)
+	ts.Check(err)
+	if len(data) == 0 {
+		ts.Fatalf("corrupt: %s is empty", args[0])
+	}
+	data[len(data)-1] ^= 1
+	ts.Check(os.WriteFile(path, data, 0o600))
+}
