@@ -3,26 +3,29 @@ package forward
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
-	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/refcrypt"
 	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
 )
 
-// testKeys derives keys from a fixed master key.
+// testMasterKey is the master key of every backup these tests make.
+const testMasterKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// testKeys derives keys from testMasterKey.
 func testKeys(t testing.TB) *keys.Keys {
 	t.Helper()
-	mk, err := keys.ParseMasterKey(strings.Repeat("0123456789abcdef", 4))
+	mk, err := keys.ParseMasterKey(testMasterKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,78 +36,23 @@ func testKeys(t testing.TB) *keys.Keys {
 	return keys
 }
 
-// encryptTree writes the ciphertext of the plaintext tree plain into out,
-// straight from the format description (names, long names, headers,
-// blocks, symlinks), independently of the reverse package.
-func encryptTree(t testing.TB, keys *keys.Keys, s config.Settings, plain, out string) {
+// encryptTree writes the ciphertext of the plaintext tree plain into out
+// with the reference encryptor (internal/refcrypt), which follows
+// docs/FORMAT.md and not efs's packages.
+func encryptTree(t testing.TB, s config.Settings, plain, out string) {
 	t.Helper()
-	namer, err := naming.New(keys.Name(), keys.Symlink(), naming.Options{Encoding: s.NameEncoding, NameMax: s.NameMax})
+	mk, err := hex.DecodeString(testMasterKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var walk func(rel, cdir string)
-	walk = func(rel, cdir string) {
-		ents, err := os.ReadDir(filepath.Join(plain, rel))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, de := range ents {
-			crel := join(rel, de.Name())
-			ne := namer.Entry(rel, de.Name())
-			cpath := filepath.Join(cdir, ne.Name)
-			if ne.Long() {
-				if err := os.WriteFile(cpath+naming.CompanionSuffix, []byte(ne.Full), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var st syscall.Stat_t
-			if err := syscall.Lstat(filepath.Join(plain, crel), &st); err != nil {
-				t.Fatal(err)
-			}
-			switch st.Mode & syscall.S_IFMT {
-			case syscall.S_IFDIR:
-				if err := os.Mkdir(cpath, 0o755); err != nil {
-					t.Fatal(err)
-				}
-				walk(crel, cpath)
-				os.Chmod(cpath, os.FileMode(st.Mode&0o777))
-			case syscall.S_IFREG:
-				data, err := os.ReadFile(filepath.Join(plain, crel))
-				if err != nil {
-					t.Fatal(err)
-				}
-				id := content.DeriveFileID(keys.FileID(), s.FileID, st.Ino, crel)
-				h, err := content.NewHeader(id, s.BlockSize)
-				if err != nil {
-					t.Fatal(err)
-				}
-				f, err := content.NewFile(keys.Content(), h, crel)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ct := make([]byte, content.CipherSize(int64(len(data)), s.BlockSize))
-				if _, err := f.EncryptAt(ct, 0, int64(len(data)), bytes.NewReader(data)); err != nil && err != io.EOF {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(cpath, ct, os.FileMode(st.Mode&0o777)); err != nil {
-					t.Fatal(err)
-				}
-			case syscall.S_IFLNK:
-				target, err := os.Readlink(filepath.Join(plain, crel))
-				if err != nil {
-					t.Fatal(err)
-				}
-				enc, err := namer.EncryptTarget(crel, target)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.Symlink(enc, cpath); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+	keys, err := refcrypt.NewKeys(mk)
+	if err != nil {
+		t.Fatal(err)
 	}
-	walk("", out)
+	rs := refcrypt.Settings{NameEncoding: s.NameEncoding.String(), NameMax: s.NameMax, BlockSize: s.BlockSize, FileID: s.FileID.String()}
+	if err := refcrypt.Write(keys, rs, plain, out); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // sampleTree writes a small tree with edge cases and returns its files.
@@ -152,7 +100,7 @@ func setup(t *testing.T, s config.Settings) (*Backup, string, map[string][]byte)
 	plain, cipher := t.TempDir(), t.TempDir()
 	files := sampleTree(t, plain)
 	keys := testKeys(t)
-	encryptTree(t, keys, s, plain, cipher)
+	encryptTree(t, s, plain, cipher)
 	b, err := New(cipher, keys, s)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package test
+package forward_test
 
 import (
 	"bytes"
@@ -11,14 +11,15 @@ import (
 	"testing"
 
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/e2e"
 	"github.com/efs-project/efs/naming"
 )
 
-// fwLong is a name long enough to need the long-name scheme.
-var fwLong = strings.Repeat("L", 200) + ".txt"
+// longName is a name long enough to need the long-name scheme.
+var longName = strings.Repeat("L", 200) + ".txt"
 
-// fwTamperTree writes the small tree every tamper case starts from.
-func fwTamperTree(t testing.TB, dir string) map[string][]byte {
+// tamperTree writes the small tree every tamper case starts from.
+func tamperTree(t testing.TB, dir string) map[string][]byte {
 	t.Helper()
 	r := rand.New(rand.NewPCG(9, 9))
 	random := func(n int) []byte {
@@ -33,11 +34,11 @@ func fwTamperTree(t testing.TB, dir string) map[string][]byte {
 		"bravo.txt":       random(3*4096 + 100),
 		"dir/charlie.txt": random(5000),
 		"empty.txt":       nil,
-		fwLong:            []byte("long name"),
+		longName:          []byte("long name"),
 		"keep.txt":        random(9000),
 	}
 	for rel, b := range files {
-		writeFile(t, filepath.Join(dir, rel), b)
+		e2e.WriteFile(t, filepath.Join(dir, rel), b)
 	}
 	if err := os.Symlink("keep.txt", filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
@@ -45,19 +46,19 @@ func fwTamperTree(t testing.TB, dir string) map[string][]byte {
 	return files
 }
 
-// fwCipherPaths maps plaintext paths to ciphertext paths with efs
+// cipherPaths maps plaintext paths to ciphertext paths with efs
 // encrypt-path.
-func fwCipherPaths(t testing.TB, plain string, rels ...string) map[string]string {
+func cipherPaths(t testing.TB, plain string, rels ...string) map[string]string {
 	t.Helper()
 	m := map[string]string{}
 	for _, rel := range rels {
-		r := mustEfs(t, "encrypt-path", "--passfile", passfile(t), plain, rel)
+		r := e2e.MustEfs(t, "encrypt-path", "--passfile", e2e.Passfile(t), plain, rel)
 		m[rel] = strings.TrimSpace(r.Stdout)
 	}
 	return m
 }
 
-func fwFlip(t testing.TB, path string, off int64) {
+func flip(t testing.TB, path string, off int64) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -74,10 +75,10 @@ func fwFlip(t testing.TB, path string, off int64) {
 
 func TestTamper(t *testing.T) {
 	plain, pristine := t.TempDir(), t.TempDir()
-	files := fwTamperTree(t, plain)
-	initTree(t, plain)
-	fwEncryptTree(t, plain, pristine)
-	cp := fwCipherPaths(t, plain, "alpha.txt", "bravo.txt", "dir/charlie.txt", "dir", "empty.txt", fwLong, "link")
+	files := tamperTree(t, plain)
+	e2e.InitTree(t, plain)
+	encryptTree(t, plain, pristine)
+	cp := cipherPaths(t, plain, "alpha.txt", "bravo.txt", "dir/charlie.txt", "dir", "empty.txt", longName, "link")
 	const cbs = 4096 + content.Overhead
 
 	cases := []struct {
@@ -88,13 +89,13 @@ func TestTamper(t *testing.T) {
 		byName  bool                         // the victim's name fails: ENOENT in the mount
 	}{
 		{name: "byte in a block", tamper: func(t *testing.T, c string) {
-			fwFlip(t, filepath.Join(c, cp["alpha.txt"]), content.HeaderSize+cbs+7)
+			flip(t, filepath.Join(c, cp["alpha.txt"]), content.HeaderSize+cbs+7)
 		}, victims: []string{"alpha.txt"}},
 		{name: "byte in the header", tamper: func(t *testing.T, c string) {
-			fwFlip(t, filepath.Join(c, cp["alpha.txt"]), 12)
+			flip(t, filepath.Join(c, cp["alpha.txt"]), 12)
 		}, victims: []string{"alpha.txt"}},
 		{name: "byte in the last block's IV", tamper: func(t *testing.T, c string) {
-			fwFlip(t, filepath.Join(c, cp["alpha.txt"]), -(100 + content.Overhead))
+			flip(t, filepath.Join(c, cp["alpha.txt"]), -(100 + content.Overhead))
 		}, victims: []string{"alpha.txt"}},
 		{name: "byte in a name", tamper: func(t *testing.T, c string) {
 			old := cp["alpha.txt"]
@@ -112,16 +113,16 @@ func TestTamper(t *testing.T) {
 			return "a" + cp["alpha.txt"][1:]
 		}},
 		{name: "truncated inside a block", tamper: func(t *testing.T, c string) {
-			fwTruncate(t, filepath.Join(c, cp["alpha.txt"]), content.HeaderSize+2*cbs+50)
+			truncate(t, filepath.Join(c, cp["alpha.txt"]), content.HeaderSize+2*cbs+50)
 		}, victims: []string{"alpha.txt"}},
 		{name: "truncated at a block boundary", tamper: func(t *testing.T, c string) {
-			fwTruncate(t, filepath.Join(c, cp["alpha.txt"]), content.HeaderSize+2*cbs)
+			truncate(t, filepath.Join(c, cp["alpha.txt"]), content.HeaderSize+2*cbs)
 		}, victims: []string{"alpha.txt"}},
 		{name: "truncated to zero", tamper: func(t *testing.T, c string) {
-			fwTruncate(t, filepath.Join(c, cp["alpha.txt"]), 0)
+			truncate(t, filepath.Join(c, cp["alpha.txt"]), 0)
 		}, victims: []string{"alpha.txt"}},
 		{name: "empty file cut to its header", tamper: func(t *testing.T, c string) {
-			fwTruncate(t, filepath.Join(c, cp["empty.txt"]), content.HeaderSize)
+			truncate(t, filepath.Join(c, cp["empty.txt"]), content.HeaderSize)
 		}, victims: []string{"empty.txt"}},
 		{name: "extended by a block", tamper: func(t *testing.T, c string) {
 			p := filepath.Join(c, cp["alpha.txt"])
@@ -152,13 +153,13 @@ func TestTamper(t *testing.T) {
 			return filepath.Base(cp["dir/charlie.txt"])
 		}},
 		{name: "long-name companion deleted", tamper: func(t *testing.T, c string) {
-			if err := os.Remove(filepath.Join(c, cp[fwLong]+naming.CompanionSuffix)); err != nil {
+			if err := os.Remove(filepath.Join(c, cp[longName]+naming.CompanionSuffix)); err != nil {
 				t.Fatal(err)
 			}
-		}, victims: []string{fwLong}, mention: func(string) string { return cp[fwLong] }},
+		}, victims: []string{longName}, mention: func(string) string { return cp[longName] }},
 		{name: "long-name companion altered", tamper: func(t *testing.T, c string) {
-			fwFlip(t, filepath.Join(c, cp[fwLong]+naming.CompanionSuffix), 3)
-		}, victims: []string{fwLong}, mention: func(string) string { return cp[fwLong] }},
+			flip(t, filepath.Join(c, cp[longName]+naming.CompanionSuffix), 3)
+		}, victims: []string{longName}, mention: func(string) string { return cp[longName] }},
 		{name: "symlink target altered", tamper: func(t *testing.T, c string) {
 			p := filepath.Join(c, cp["link"])
 			old, _ := os.Readlink(p)
@@ -169,15 +170,15 @@ func TestTamper(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := t.TempDir()
-			run(t, "cp", "-a", pristine+"/.", c)
+			e2e.Run(t, "cp", "-a", pristine+"/.", c)
 			tc.tamper(t, c)
 			mention := tc.victims[0]
 			if tc.mention != nil {
 				mention = tc.mention(c)
 			}
-			pw := passfile(t)
+			pw := e2e.Passfile(t)
 
-			r := runEfs(t, "fsck", "--passfile", pw, c)
+			r := e2e.RunEfs(t, "fsck", "--passfile", pw, c)
 			if r.Code != 9 || !strings.Contains(r.Stderr, mention) {
 				t.Errorf("fsck: exit %d, want 9 naming %q:\n%s", r.Code, mention, r.Stderr)
 			}
@@ -186,17 +187,17 @@ func TestTamper(t *testing.T) {
 			}
 
 			dest := t.TempDir()
-			r = runEfs(t, "restore", "--passfile", pw, c, dest)
+			r = e2e.RunEfs(t, "restore", "--passfile", pw, c, dest)
 			if r.Code != 9 || !strings.Contains(r.Stderr, mention) {
 				t.Errorf("restore: exit %d, want 9 naming %q:\n%s", r.Code, mention, r.Stderr)
 			}
-			fwCheckPartialRestore(t, dest, files, tc.victims)
+			checkPartialRestore(t, dest, files, tc.victims)
 
-			if !requireFUSEQuiet() {
+			if !e2e.HaveFUSE() {
 				return
 			}
 			logFile := filepath.Join(t.TempDir(), "log")
-			mnt := mount(t, "mount", c, "--log", logFile)
+			mnt := e2e.Mount(t, "mount", c, "--log", logFile)
 			for _, v := range tc.victims {
 				var err error
 				if v == "link" {
@@ -215,46 +216,46 @@ func TestTamper(t *testing.T) {
 			if got, err := os.ReadFile(filepath.Join(mnt, "keep.txt")); err != nil || !bytes.Equal(got, files["keep.txt"]) {
 				t.Errorf("intact file after a failure: %d bytes, %v", len(got), err)
 			}
-			if !isMounted(mnt) {
+			if !e2e.IsMounted(mnt) {
 				t.Fatal("the mount went away after a failure")
 			}
-			fwCheckLog(t, logFile, tc.byName, filepath.Base(cp[tc.victims[0]]))
+			checkLog(t, logFile, tc.byName, filepath.Base(cp[tc.victims[0]]))
 		})
 	}
 
 	t.Run("corrupted config", func(t *testing.T) {
 		c := t.TempDir()
-		run(t, "cp", "-a", pristine+"/.", c)
-		fwFlip(t, filepath.Join(c, naming.ConfigName), -20)
-		pw := passfile(t)
+		e2e.Run(t, "cp", "-a", pristine+"/.", c)
+		flip(t, filepath.Join(c, naming.ConfigName), -20)
+		pw := e2e.Passfile(t)
 		for _, args := range [][]string{{"fsck", c}, {"restore", c, t.TempDir()}} {
-			r := runEfs(t, append([]string{args[0], "--passfile", pw}, args[1:]...)...)
+			r := e2e.RunEfs(t, append([]string{args[0], "--passfile", pw}, args[1:]...)...)
 			if r.Code != 5 {
 				t.Errorf("efs %s with a corrupted config: exit %d, want 5:\n%s", args[0], r.Code, r.Stderr)
 			}
 		}
-		if requireFUSEQuiet() {
+		if e2e.HaveFUSE() {
 			mnt := t.TempDir()
-			if r := runEfs(t, "mount", "--passfile", pw, c, mnt); r.Code != 5 {
+			if r := e2e.RunEfs(t, "mount", "--passfile", pw, c, mnt); r.Code != 5 {
 				t.Errorf("mount with a corrupted config: exit %d, want 5: %s", r.Code, r.Stderr)
 				if r.Code == 0 {
-					unmount(t, mnt)
+					e2e.Unmount(t, mnt)
 				}
 			}
 		}
 	})
 }
 
-func fwTruncate(t testing.TB, path string, size int64) {
+func truncate(t testing.TB, path string, size int64) {
 	t.Helper()
 	if err := os.Truncate(path, size); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// fwCheckPartialRestore checks that the victims were not created, every
+// checkPartialRestore checks that the victims were not created, every
 // other file was restored intact, and no temporary file was left behind.
-func fwCheckPartialRestore(t *testing.T, dest string, files map[string][]byte, victims []string) {
+func checkPartialRestore(t *testing.T, dest string, files map[string][]byte, victims []string) {
 	t.Helper()
 	for _, v := range victims {
 		if _, err := os.Lstat(filepath.Join(dest, v)); !errors.Is(err, os.ErrNotExist) {
@@ -295,10 +296,10 @@ func isVictim(rel string, victims []string) bool {
 	return false
 }
 
-// fwCheckLog checks the mount's log: damage is logged with the ciphertext
+// checkLog checks the mount's log: damage is logged with the ciphertext
 // name (unless only a name failed lookup, which is indistinguishable from a missing file), and no
 // plaintext name ever appears in it.
-func fwCheckLog(t *testing.T, logFile string, byName bool, cipherName string) {
+func checkLog(t *testing.T, logFile string, byName bool, cipherName string) {
 	t.Helper()
 	data, _ := os.ReadFile(logFile)
 	log := string(data)

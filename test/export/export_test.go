@@ -1,11 +1,10 @@
-package test
+package export_test
 
 import (
 	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -15,46 +14,44 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/efs-project/efs/internal/e2e"
 	"github.com/efs-project/efs/internal/testenv"
 	"github.com/efs-project/efs/internal/treesnap"
 )
 
-// End-to-end tests of `efs export`: the real binary against the real
-// mounted view, rsync, and the restore side.
-
-// exSame fails the test unless the two trees have equal snapshots, and
+// same fails the test unless the two trees have equal snapshots, and
 // unless diff -r and an rsync dry run find nothing either.
-func exSame(t testing.TB, what, a, b string) {
+func same(t testing.TB, what, a, b string) {
 	t.Helper()
 	d := treesnap.Diff(treesnap.Take(t, a), treesnap.Take(t, b), "view copy", "export")
 	if len(d) > 0 {
 		t.Errorf("%s: %d differences:\n%s", what, len(d), strings.Join(d, "\n"))
 	}
-	run(t, "diff", "-r", "--no-dereference", a, b)
-	if out := run(t, "rsync", "-a", "-n", "-i", "--delete", b+"/", a+"/"); strings.TrimSpace(out) != "" {
+	e2e.Run(t, "diff", "-r", "--no-dereference", a, b)
+	if out := e2e.Run(t, "rsync", "-a", "-n", "-i", "--delete", b+"/", a+"/"); strings.TrimSpace(out) != "" {
 		t.Errorf("%s: rsync -a would change the view copy:\n%s", what, out)
 	}
 }
 
-// exPlainTree fills dir with every kind of entry the view shows (and a
+// plainTree fills dir with every kind of entry the view shows (and a
 // fifo it does not).
-func exPlainTree(t testing.TB, dir string) {
+func plainTree(t testing.TB, dir string) {
 	t.Helper()
-	writeFile(t, filepath.Join(dir, "empty"), nil)
-	writeFile(t, filepath.Join(dir, "small.txt"), []byte("hello\n"))
-	writeFile(t, filepath.Join(dir, "block"), bytes.Repeat([]byte{'b'}, 4096))
+	e2e.WriteFile(t, filepath.Join(dir, "empty"), nil)
+	e2e.WriteFile(t, filepath.Join(dir, "small.txt"), []byte("hello\n"))
+	e2e.WriteFile(t, filepath.Join(dir, "block"), bytes.Repeat([]byte{'b'}, 4096))
 	big := make([]byte, 3<<20+17)
 	for i := range big {
 		big[i] = byte(i * 7)
 	}
-	writeFile(t, filepath.Join(dir, "big.bin"), big)
-	writeFile(t, filepath.Join(dir, "dir", "sub", "deep.txt"), []byte("deep"))
-	writeFile(t, filepath.Join(dir, "dir", strings.Repeat("a long name ", 20)), []byte("long"))
-	writeFile(t, filepath.Join(dir, "ro", "inside"), []byte("in a read-only dir"))
-	writeFile(t, filepath.Join(dir, "app.log"), []byte("log"))
-	writeFile(t, filepath.Join(dir, "keep.log"), []byte("keep"))
-	writeFile(t, filepath.Join(dir, "cache", "c1"), []byte("cached"))
-	writeFile(t, filepath.Join(dir, "dir", "tmp", "x.tmp"), []byte("tmp"))
+	e2e.WriteFile(t, filepath.Join(dir, "big.bin"), big)
+	e2e.WriteFile(t, filepath.Join(dir, "dir", "sub", "deep.txt"), []byte("deep"))
+	e2e.WriteFile(t, filepath.Join(dir, "dir", strings.Repeat("a long name ", 20)), []byte("long"))
+	e2e.WriteFile(t, filepath.Join(dir, "ro", "inside"), []byte("in a read-only dir"))
+	e2e.WriteFile(t, filepath.Join(dir, "app.log"), []byte("log"))
+	e2e.WriteFile(t, filepath.Join(dir, "keep.log"), []byte("keep"))
+	e2e.WriteFile(t, filepath.Join(dir, "cache", "c1"), []byte("cached"))
+	e2e.WriteFile(t, filepath.Join(dir, "dir", "tmp", "x.tmp"), []byte("tmp"))
 	if err := os.Symlink("../small.txt", filepath.Join(dir, "dir", "link")); err != nil {
 		t.Fatal(err)
 	}
@@ -72,11 +69,11 @@ func exPlainTree(t testing.TB, dir string) {
 	t.Cleanup(func() { os.Chmod(filepath.Join(dir, "ro"), 0o755) })
 }
 
-// exAge sets the mtime of everything below root (symlinks included) to
+// age sets the mtime of everything below root (symlinks included) to
 // when, deepest first. rsync 3.5 leaves the mtime of a directory or
 // symlink it creates alone when the source's is under a second old, so
 // comparisons with a copy of the view use settled trees.
-func exAge(t testing.TB, root string, when time.Time) {
+func age(t testing.TB, root string, when time.Time) {
 	t.Helper()
 	var paths []string
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -93,8 +90,8 @@ func exAge(t testing.TB, root string, when time.Time) {
 	}
 }
 
-// exStats parses the summary line of efs export.
-func exStats(t testing.TB, stderr string) (written, skipped, removed int) {
+// stats parses the summary line of efs export.
+func stats(t testing.TB, stderr string) (written, skipped, removed int) {
 	t.Helper()
 	m := regexp.MustCompile(`export done: (\d+) written \([^)]*\), (\d+) up to date, (\d+) removed`).FindStringSubmatch(stderr)
 	if m == nil {
@@ -106,30 +103,30 @@ func exStats(t testing.TB, stderr string) (written, skipped, removed int) {
 	return w, s, r
 }
 
-// TestExportMatchesView: an export is what `rsync -a` copies out of the
+// TestMatchesView: an export is what `rsync -a` copies out of the
 // mounted view, entry for entry, byte for byte, mtime for mtime — on the
 // first run and after changes.
-func TestExportMatchesView(t *testing.T) {
+func TestMatchesView(t *testing.T) {
 	plain := t.TempDir()
-	exPlainTree(t, plain)
-	initTree(t, plain)
-	exAge(t, plain, time.Date(2024, 2, 3, 4, 5, 6, 789, time.UTC))
-	pw := passfile(t)
-	view := mount(t, "reverse", plain)
+	plainTree(t, plain)
+	e2e.InitTree(t, plain)
+	age(t, plain, time.Date(2024, 2, 3, 4, 5, 6, 789, time.UTC))
+	pw := e2e.Passfile(t)
+	view := e2e.Mount(t, "reverse", plain)
 	work := t.TempDir()
 	cp, exp := filepath.Join(work, "copy"), filepath.Join(work, "export")
 
-	run(t, "rsync", "-a", view+"/", cp+"/")
-	r := mustEfs(t, "export", "--passfile", pw, plain, exp)
-	if w, s, rm := exStats(t, r.Stderr); w != 15 || s != 0 || rm != 0 {
+	e2e.Run(t, "rsync", "-a", view+"/", cp+"/")
+	r := e2e.MustEfs(t, "export", "--passfile", pw, plain, exp)
+	if w, s, rm := stats(t, r.Stderr); w != 15 || s != 0 || rm != 0 {
 		t.Errorf("first export: %d written, %d skipped, %d removed; want 15, 0, 0", w, s, rm)
 	}
-	exSame(t, "first export", cp, exp)
+	same(t, "first export", cp, exp)
 
 	// A second run changes nothing.
 	before := treesnap.Take(t, exp)
-	r = mustEfs(t, "export", "--passfile", pw, plain, exp)
-	if w, s, rm := exStats(t, r.Stderr); w != 0 || s != 15 || rm != 0 {
+	r = e2e.MustEfs(t, "export", "--passfile", pw, plain, exp)
+	if w, s, rm := stats(t, r.Stderr); w != 0 || s != 15 || rm != 0 {
 		t.Errorf("second export: %d written, %d skipped, %d removed; want 0, 15, 0", w, s, rm)
 	}
 	if after := treesnap.Take(t, exp); fmt.Sprint(after) != fmt.Sprint(before) {
@@ -143,7 +140,7 @@ func TestExportMatchesView(t *testing.T) {
 	if err := os.Remove(filepath.Join(plain, "dir", "sub", "deep.txt")); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(plain, "dir", "new.txt"), []byte("new"))
+	e2e.WriteFile(t, filepath.Join(plain, "dir", "new.txt"), []byte("new"))
 	later := time.Date(2025, 2, 3, 4, 5, 6, 789, time.UTC)
 	for _, p := range []string{"small.txt", "dir/new.txt", "dir/sub", "dir", ""} {
 		if err := os.Chtimes(filepath.Join(plain, p), later, later); err != nil {
@@ -151,33 +148,33 @@ func TestExportMatchesView(t *testing.T) {
 		}
 	}
 	time.Sleep(1500 * time.Millisecond) // past the view's 1 s attribute cache
-	run(t, "rsync", "-a", "--delete", view+"/", cp+"/")
-	r = mustEfs(t, "export", "--passfile", pw, plain, exp)
-	if w, s, rm := exStats(t, r.Stderr); w != 2 || s != 13 || rm != 1 {
+	e2e.Run(t, "rsync", "-a", "--delete", view+"/", cp+"/")
+	r = e2e.MustEfs(t, "export", "--passfile", pw, plain, exp)
+	if w, s, rm := stats(t, r.Stderr); w != 2 || s != 13 || rm != 1 {
 		t.Errorf("export after changes: %d written, %d skipped, %d removed; want 2, 13, 1", w, s, rm)
 	}
-	exSame(t, "export after changes", cp, exp)
+	same(t, "export after changes", cp, exp)
 }
 
-// TestExportExclude: --exclude and --exclude-from leave out the same
+// TestExclude: --exclude and --exclude-from leave out the same
 // entries in the export as in the view, with gitignore semantics.
-func TestExportExclude(t *testing.T) {
+func TestExclude(t *testing.T) {
 	plain := t.TempDir()
-	exPlainTree(t, plain)
-	initTree(t, plain)
-	exAge(t, plain, time.Date(2024, 2, 3, 4, 5, 6, 789, time.UTC))
-	pw := passfile(t)
+	plainTree(t, plain)
+	e2e.InitTree(t, plain)
+	age(t, plain, time.Date(2024, 2, 3, 4, 5, 6, 789, time.UTC))
+	pw := e2e.Passfile(t)
 	from := filepath.Join(t.TempDir(), "excludes")
 	if err := os.WriteFile(from, []byte("# temporary files\n*.tmp\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	flags := []string{"--exclude", "*.log", "--exclude", "!keep.log", "--exclude", "cache/", "--exclude-from", from}
 	exp := filepath.Join(t.TempDir(), "export")
-	mustEfs(t, append(append([]string{"export", "--passfile", pw}, flags...), plain, exp)...)
+	e2e.MustEfs(t, append(append([]string{"export", "--passfile", pw}, flags...), plain, exp)...)
 
 	// What is left out, by the ciphertext path efs encrypt-path gives.
 	for rel, want := range map[string]bool{"app.log": false, "keep.log": true, "cache": false, "dir/tmp/x.tmp": false, "dir/tmp": true, "small.txt": true} {
-		cpath := strings.TrimSpace(mustEfs(t, "encrypt-path", "--passfile", pw, plain, rel).Stdout)
+		cpath := strings.TrimSpace(e2e.MustEfs(t, "encrypt-path", "--passfile", pw, plain, rel).Stdout)
 		_, err := os.Lstat(filepath.Join(exp, cpath))
 		if got := err == nil; got != want {
 			t.Errorf("%s (%s) in the export: %v, want %v", rel, cpath, got, want)
@@ -186,71 +183,61 @@ func TestExportExclude(t *testing.T) {
 
 	// A broken pattern is a usage error, not a silent no-op (checked
 	// before the view comparison's mount, which may skip).
-	if r := runEfs(t, "export", "--passfile", pw, "--exclude", "[oops", plain, exp); r.Code != 2 {
+	if r := e2e.RunEfs(t, "export", "--passfile", pw, "--exclude", "[oops", plain, exp); r.Code != 2 {
 		t.Errorf("broken pattern: exit %d, want 2\n%s", r.Code, r.Stderr)
 	}
 
-	view := mount(t, "reverse", plain, flags...)
+	view := e2e.Mount(t, "reverse", plain, flags...)
 	cp := filepath.Join(t.TempDir(), "copy")
-	run(t, "rsync", "-a", view+"/", cp+"/")
-	exSame(t, "export with exclusions", cp, exp)
+	e2e.Run(t, "rsync", "-a", view+"/", cp+"/")
+	same(t, "export with exclusions", cp, exp)
 
 }
 
-// TestExportRoundTrip: an export restores (efs restore, and efs mount) to
+// TestRoundTrip: an export restores (efs restore, and efs mount) to
 // the plaintext tree.
-func TestExportRoundTrip(t *testing.T) {
+func TestRoundTrip(t *testing.T) {
 	plain := t.TempDir()
-	exPlainTree(t, plain)
+	plainTree(t, plain)
 	os.Remove(filepath.Join(plain, "fifo")) // not in the view, so not restored
-	initTree(t, plain)
-	pw := passfile(t)
+	e2e.InitTree(t, plain)
+	pw := e2e.Passfile(t)
 	exp := filepath.Join(t.TempDir(), "export")
-	mustEfs(t, "export", "-q", "--passfile", pw, plain, exp)
+	e2e.MustEfs(t, "export", "-q", "--passfile", pw, plain, exp)
 
 	out := t.TempDir()
-	mustEfs(t, "restore", "--passfile", pw, exp, out)
-	exSameFiles(t, plain, out)
+	e2e.MustEfs(t, "restore", "--passfile", pw, exp, out)
+	e2e.DiffTree(t, plain, out)
 
-	mnt := mount(t, "mount", exp) // skips here without FUSE
-	exSameFiles(t, plain, mnt)
+	mnt := e2e.Mount(t, "mount", exp) // skips here without FUSE
+	e2e.DiffTree(t, plain, mnt)
 }
 
-// exSameFiles compares a plaintext tree and a restore of it with diff -r,
-// ignoring the config (efs.toml in the backup is not restored as a file).
-func exSameFiles(t testing.TB, plain, restored string) {
-	t.Helper()
-	out, err := exec.Command("diff", "-r", "--no-dereference", "-x", ".efs.toml", "-x", "efs.toml", plain, restored).CombinedOutput()
-	if err != nil {
-		t.Errorf("restore differs from the plaintext: %v\n%s", err, out)
-	}
-}
-
-// TestExportErrors: exit codes and messages for a foreign destination, a
+// TestErrors: exit codes and messages for a foreign destination, a
 // missing config, and an entry that cannot be read.
-func TestExportErrors(t *testing.T) {
+func TestErrors(t *testing.T) {
 	plain := t.TempDir()
-	exPlainTree(t, plain)
-	pw := passfile(t)
+	plainTree(t, plain)
+	pw := e2e.Passfile(t)
 
-	r := runEfs(t, "export", "--passfile", pw, plain, filepath.Join(t.TempDir(), "x"))
+	r := e2e.RunEfs(t, "export", "--passfile", pw, plain, filepath.Join(t.TempDir(), "x"))
 	if r.Code != 4 || !strings.Contains(r.Stderr, "efs init") {
 		t.Errorf("no config: exit %d, want 4 with a hint to run efs init:\n%s", r.Code, r.Stderr)
 	}
-	initTree(t, plain)
+	e2e.InitTree(t, plain)
 
 	foreign := t.TempDir()
-	writeFile(t, filepath.Join(foreign, "precious"), []byte("mine"))
-	if r := runEfs(t, "export", "--passfile", pw, plain, foreign); r.Code != 6 {
+	e2e.WriteFile(t, filepath.Join(foreign, "precious"), []byte("mine"))
+	if r := e2e.RunEfs(t, "export", "--passfile", pw, plain, foreign); r.Code != 6 {
 		t.Errorf("foreign destination: exit %d, want 6:\n%s", r.Code, r.Stderr)
 	}
 	if _, err := os.Stat(filepath.Join(foreign, "precious")); err != nil {
 		t.Error("a foreign destination was modified")
 	}
-	if r := runEfs(t, "export", "--passfile", pw, filepath.Join(plain, "nope"), t.TempDir()); r.Code != 6 {
+	if r := e2e.RunEfs(t, "export", "--passfile", pw, filepath.Join(plain, "nope"), t.TempDir()); r.Code != 6 {
 		t.Errorf("missing PLAINDIR: exit %d, want 6", r.Code)
 	}
-	if r := runEfs(t, "export", "--passfile", pw, plain, filepath.Join(plain, "dir")); r.Code != 6 {
+	if r := e2e.RunEfs(t, "export", "--passfile", pw, plain, filepath.Join(plain, "dir")); r.Code != 6 {
 		t.Errorf("destination inside PLAINDIR: exit %d, want 6:\n%s", r.Code, r.Stderr)
 	}
 
@@ -267,11 +254,11 @@ func TestExportErrors(t *testing.T) {
 		t.Cleanup(func() { unix.Unmount(victim, unix.MNT_DETACH) })
 	}
 	exp := filepath.Join(t.TempDir(), "export")
-	r = runEfs(t, "export", "--passfile", pw, plain, exp)
+	r = e2e.RunEfs(t, "export", "--passfile", pw, plain, exp)
 	if r.Code != 9 {
 		t.Fatalf("unreadable file: exit %d, want 9:\n%s", r.Code, r.Stderr)
 	}
-	cpath := strings.TrimSpace(mustEfs(t, "encrypt-path", "--passfile", pw, plain, "dir/sub/deep.txt").Stdout)
+	cpath := strings.TrimSpace(e2e.MustEfs(t, "encrypt-path", "--passfile", pw, plain, "dir/sub/deep.txt").Stdout)
 	if !strings.Contains(r.Stderr, cpath) {
 		t.Errorf("the failure does not name the view path %s:\n%s", cpath, r.Stderr)
 	}
@@ -280,7 +267,7 @@ func TestExportErrors(t *testing.T) {
 			t.Errorf("stderr names plaintext %q:\n%s", leak, r.Stderr)
 		}
 	}
-	if w, _, _ := exStats(t, r.Stderr); w != 14 {
+	if w, _, _ := stats(t, r.Stderr); w != 14 {
 		t.Errorf("the rest was not exported: %d written, want 14", w)
 	}
 }

@@ -1,4 +1,4 @@
-package test
+package reverse_test
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,19 +19,17 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/e2e"
 	"github.com/efs-project/efs/internal/testenv"
 	"github.com/efs-project/efs/keys"
 )
 
-// End-to-end tests of `efs reverse`: the real binary, real mounts, real
-// sync tools.
-
-// rvMarker is in every plaintext name, content and symlink target of the
+// marker is in every plaintext name, content and symlink target of the
 // leak test; it must never show up in the view.
-const rvMarker = "ZQXJmarker"
+const marker = "ZQXJmarker"
 
-// rvKeys derives the subkeys from the master key efs init printed.
-func rvKeys(t testing.TB, masterKey string) *keys.Keys {
+// subkeys derives the subkeys from the master key efs init printed.
+func subkeys(t testing.TB, masterKey string) *keys.Keys {
 	t.Helper()
 	mk, err := keys.ParseMasterKey(masterKey)
 	if err != nil {
@@ -47,8 +44,8 @@ func rvKeys(t testing.TB, masterKey string) *keys.Keys {
 	return keys
 }
 
-// rvWalk returns every view path below root (relative) with its lstat.
-func rvWalk(t testing.TB, root string) map[string]*syscall.Stat_t {
+// walk returns every view path below root (relative) with its lstat.
+func walk(t testing.TB, root string) map[string]*syscall.Stat_t {
 	t.Helper()
 	out := make(map[string]*syscall.Stat_t)
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -69,58 +66,58 @@ func rvWalk(t testing.TB, root string) map[string]*syscall.Stat_t {
 	return out
 }
 
-// rvLeakTree fills dir with names of every length 1..255, a non-UTF-8 name,
-// a deep path, hard links, symlinks and empty files, all carrying rvMarker.
-func rvLeakTree(t testing.TB, dir string) {
+// leakTree fills dir with names of every length 1..255, a non-UTF-8 name,
+// a deep path, hard links, symlinks and empty files, all carrying marker.
+func leakTree(t testing.TB, dir string) {
 	t.Helper()
-	secret := []byte(strings.Repeat(rvMarker+" secret content\n", 300))
+	secret := []byte(strings.Repeat(marker+" secret content\n", 300))
 	for n := 1; n <= 255; n++ {
 		name := strings.Repeat("n", n)
-		if n >= len(rvMarker) {
-			name = rvMarker + name[len(rvMarker):]
+		if n >= len(marker) {
+			name = marker + name[len(marker):]
 		}
-		writeFile(t, filepath.Join(dir, "lengths", name), secret[:n*7])
+		e2e.WriteFile(t, filepath.Join(dir, "lengths", name), secret[:n*7])
 	}
-	writeFile(t, filepath.Join(dir, rvMarker+"\xff\xfe not utf-8 \x80"), secret)
+	e2e.WriteFile(t, filepath.Join(dir, marker+"\xff\xfe not utf-8 \x80"), secret)
 	deep := dir
 	for i := 0; i < 30; i++ {
-		deep = filepath.Join(deep, fmt.Sprintf("%s-level-%d", rvMarker, i))
+		deep = filepath.Join(deep, fmt.Sprintf("%s-level-%d", marker, i))
 	}
-	writeFile(t, filepath.Join(deep, rvMarker+"-deep.txt"), secret)
-	writeFile(t, filepath.Join(dir, rvMarker+"-empty"), nil)
-	writeFile(t, filepath.Join(dir, rvMarker+"-original"), secret)
-	if err := os.Link(filepath.Join(dir, rvMarker+"-original"), filepath.Join(dir, rvMarker+"-hardlink")); err != nil {
+	e2e.WriteFile(t, filepath.Join(deep, marker+"-deep.txt"), secret)
+	e2e.WriteFile(t, filepath.Join(dir, marker+"-empty"), nil)
+	e2e.WriteFile(t, filepath.Join(dir, marker+"-original"), secret)
+	if err := os.Link(filepath.Join(dir, marker+"-original"), filepath.Join(dir, marker+"-hardlink")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(rvMarker+"-original", filepath.Join(dir, rvMarker+"-symlink")); err != nil {
+	if err := os.Symlink(marker+"-original", filepath.Join(dir, marker+"-symlink")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink("/"+rvMarker+"/absolute/target", filepath.Join(dir, rvMarker+"-abs-symlink")); err != nil {
+	if err := os.Symlink("/"+marker+"/absolute/target", filepath.Join(dir, marker+"-abs-symlink")); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestReverseNoPlaintextInView(t *testing.T) {
+func TestNoPlaintextInView(t *testing.T) {
 	testenv.RequireFUSE(t)
 	plain := t.TempDir()
-	rvLeakTree(t, plain)
-	initTree(t, plain)
-	view := mount(t, "reverse", plain)
+	leakTree(t, plain)
+	e2e.InitTree(t, plain)
+	view := e2e.Mount(t, "reverse", plain)
 
 	// Contents: grep exits 1 when nothing matches.
-	cmd := exec.Command("grep", "-r", "-a", "-l", "-i", rvMarker, view)
+	cmd := exec.Command("grep", "-r", "-a", "-l", "-i", marker, view)
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Errorf("grep -r for the marker over the view: %v\n%s", err, out)
 	}
-	entries := rvWalk(t, view)
+	entries := walk(t, view)
 	// 255 lengths + non-UTF-8 + 30 deep dirs + deep file + empty + original
 	// + hard link + 2 symlinks + lengths dir + root + efs.toml, plus one
 	// companion per long name.
 	companions := 0
 	for rel, st := range entries {
-		if strings.Contains(strings.ToLower(rel), strings.ToLower(rvMarker)) {
+		if strings.Contains(strings.ToLower(rel), strings.ToLower(marker)) {
 			t.Errorf("view name carries the plaintext: %q", rel)
 		}
 		if strings.HasSuffix(rel, ".name") {
@@ -131,7 +128,7 @@ func TestReverseNoPlaintextInView(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(strings.ToLower(target), strings.ToLower(rvMarker)) || strings.Contains(target, "/") {
+			if strings.Contains(strings.ToLower(target), strings.ToLower(marker)) || strings.Contains(target, "/") {
 				t.Errorf("symlink target in the clear: %q", target)
 			}
 		}
@@ -146,7 +143,7 @@ func TestReverseNoPlaintextInView(t *testing.T) {
 	// Hard links, and the other copies of the same plaintext, are separate
 	// files with different ciphertext.
 	same := make(map[string]bool)
-	secretSize := content.CipherSize(int64(len(rvMarker+" secret content\n")*300), 4096)
+	secretSize := content.CipherSize(int64(len(marker+" secret content\n")*300), 4096)
 	for rel, st := range entries {
 		if st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Size == secretSize {
 			data, err := os.ReadFile(filepath.Join(view, rel))
@@ -165,11 +162,11 @@ func TestReverseNoPlaintextInView(t *testing.T) {
 	}
 }
 
-// rvRsync runs rsync src/ dst/ with args and returns the itemized
+// rsync runs rsync src/ dst/ with args and returns the itemized
 // lines of regular files that were transferred.
-func rvRsync(t testing.TB, src, dst string, args ...string) (files []string) {
+func rsync(t testing.TB, src, dst string, args ...string) (files []string) {
 	t.Helper()
-	out := run(t, "rsync", append(append([]string{"-a", "--itemize-changes"}, args...), src+"/", dst+"/")...)
+	out := e2e.Run(t, "rsync", append(append([]string{"-a", "--itemize-changes"}, args...), src+"/", dst+"/")...)
 	for _, line := range strings.Split(out, "\n") {
 		if strings.HasPrefix(line, ">f") {
 			files = append(files, line)
@@ -178,32 +175,32 @@ func rvRsync(t testing.TB, src, dst string, args ...string) (files []string) {
 	return files
 }
 
-func TestReverseDeterministicAcrossRemounts(t *testing.T) {
+func TestDeterministicAcrossRemounts(t *testing.T) {
 	testenv.RequireFUSE(t)
 	plain := t.TempDir()
 	for i := 0; i < 20; i++ {
 		data := make([]byte, i*1500)
 		rand.Read(data)
-		writeFile(t, filepath.Join(plain, "d", fmt.Sprintf("file%02d", i)), data)
+		e2e.WriteFile(t, filepath.Join(plain, "d", fmt.Sprintf("file%02d", i)), data)
 	}
-	writeFile(t, filepath.Join(plain, strings.Repeat("long", 60)), []byte("long name"))
+	e2e.WriteFile(t, filepath.Join(plain, strings.Repeat("long", 60)), []byte("long name"))
 	os.Symlink("d/file01", filepath.Join(plain, "sym"))
-	initTree(t, plain)
+	e2e.InitTree(t, plain)
 	copyDir := t.TempDir()
 
-	view := mount(t, "reverse", plain)
+	view := e2e.Mount(t, "reverse", plain)
 	// 20 files, the long name and its companion, efs.toml.
-	if got := rvRsync(t, view, copyDir); len(got) != 23 {
+	if got := rsync(t, view, copyDir); len(got) != 23 {
 		t.Fatalf("first rsync copied %d files, want 23", len(got))
 	}
-	inodes := rvWalk(t, view)
-	unmount(t, view)
+	inodes := walk(t, view)
+	e2e.Unmount(t, view)
 
-	view2 := mount(t, "reverse", plain)
-	if got := rvRsync(t, view2, copyDir, "--checksum"); len(got) != 0 {
+	view2 := e2e.Mount(t, "reverse", plain)
+	if got := rsync(t, view2, copyDir, "--checksum"); len(got) != 0 {
 		t.Errorf("after remount, rsync --checksum transferred %v", got)
 	}
-	for rel, st := range rvWalk(t, view2) {
+	for rel, st := range walk(t, view2) {
 		if old, ok := inodes[rel]; !ok || old.Ino != st.Ino || old.Mtim != st.Mtim || old.Size != st.Size {
 			t.Errorf("%s: inode number, mtime or size not stable across remounts", rel)
 		}
@@ -211,8 +208,8 @@ func TestReverseDeterministicAcrossRemounts(t *testing.T) {
 
 	// rclone to WebDAV (slow per file in rclone's server, hence this
 	// small tree; the large tree test syncs locally).
-	dav := rvWebdav(t, t.TempDir())
-	if got := rvRclone(t, view2, dav); got != 23 {
+	dav := e2e.WebDAV(t, t.TempDir())
+	if got := rclone(t, view2, dav); got != 23 {
 		t.Errorf("rclone to webdav copied %d files, want 23", got)
 	}
 
@@ -220,25 +217,25 @@ func TestReverseDeterministicAcrossRemounts(t *testing.T) {
 	// because rclone's WebDAV remote compares sizes only.
 	data := make([]byte, 7*1500+1)
 	rand.Read(data)
-	writeFile(t, filepath.Join(plain, "d", "file07"), data)
+	e2e.WriteFile(t, filepath.Join(plain, "d", "file07"), data)
 	time.Sleep(1100 * time.Millisecond) // the kernel's attribute cache
-	if got := rvRsync(t, view2, copyDir, "--checksum"); len(got) != 1 {
+	if got := rsync(t, view2, copyDir, "--checksum"); len(got) != 1 {
 		t.Errorf("after changing one file, rsync --checksum transferred %v", got)
 	}
-	if got := rvRclone(t, view2, dav); got != 1 {
+	if got := rclone(t, view2, dav); got != 1 {
 		t.Errorf("after changing one file, rclone to webdav transferred %d files, want 1", got)
 	}
 }
 
-func TestReverseSparse4GiB(t *testing.T) {
+func TestSparse4GiB(t *testing.T) {
 	testenv.RequireFUSE(t)
 	plain := t.TempDir()
 	const size = 4 << 30
-	run(t, "truncate", "-s", strconv.Itoa(size), filepath.Join(plain, "sparse"))
-	keys := rvKeys(t, initTree(t, plain))
-	view := mount(t, "reverse", plain)
+	e2e.Run(t, "truncate", "-s", strconv.Itoa(size), filepath.Join(plain, "sparse"))
+	keys := subkeys(t, e2e.InitTree(t, plain))
+	view := e2e.Mount(t, "reverse", plain)
 	var vpath string
-	for rel, st := range rvWalk(t, view) {
+	for rel, st := range walk(t, view) {
 		if st.Size > 1<<30 {
 			vpath = filepath.Join(view, rel)
 			if st.Size != content.CipherSize(size, 4096) {
@@ -279,13 +276,13 @@ func TestReverseSparse4GiB(t *testing.T) {
 	}
 }
 
-// rvTransferred parses rclone's "Transferred: N / M" file count.
-var rvTransferred = regexp.MustCompile(`(?m)^Transferred:\s+(\d+) / \d+, `)
+// transferred parses rclone's "Transferred: N / M" file count.
+var transferred = regexp.MustCompile(`(?m)^Transferred:\s+(\d+) / \d+, `)
 
-func rvRclone(t testing.TB, src, dst string) int {
+func rclone(t testing.TB, src, dst string) int {
 	t.Helper()
-	out := run(t, "rclone", "sync", src, dst, "-v")
-	m := rvTransferred.FindAllStringSubmatch(out, -1)
+	out := e2e.Run(t, "rclone", "sync", src, dst, "-v")
+	m := transferred.FindAllStringSubmatch(out, -1)
 	if len(m) == 0 {
 		return 0
 	}
@@ -293,36 +290,7 @@ func rvRclone(t testing.TB, src, dst string) int {
 	return n
 }
 
-// rvWebdav serves dir over WebDAV on a free local port and returns the
-// rclone remote for it.
-func rvWebdav(t testing.TB, dir string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command("rclone", "serve", "webdav", "--addr", addr, dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i > 100 {
-			t.Fatalf("rclone serve webdav did not start: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Sprintf(`:webdav,url="http://%s":`, addr)
-}
-
-func TestReverseLargeTreeWithSyncTools(t *testing.T) {
+func TestLargeTreeWithSyncTools(t *testing.T) {
 	testenv.RequireFUSE(t)
 	if _, err := exec.LookPath("rclone"); err != nil {
 		testenv.SkipOrFail(t, "rclone not installed")
@@ -345,7 +313,7 @@ func TestReverseLargeTreeWithSyncTools(t *testing.T) {
 			wantBytes += content.CipherSize(int64(n), 4096)
 		}
 	}
-	initTree(t, plain)
+	e2e.InitTree(t, plain)
 	// Directory sizes pass through, and du counts them too.
 	filepath.WalkDir(plain, func(p string, d fs.DirEntry, err error) error {
 		if d.IsDir() {
@@ -356,13 +324,13 @@ func TestReverseLargeTreeWithSyncTools(t *testing.T) {
 	})
 	cfg, _ := os.Stat(filepath.Join(plain, config.FileName))
 	wantBytes += cfg.Size()
-	view := mount(t, "reverse", plain)
+	view := e2e.Mount(t, "reverse", plain)
 
-	if got := strings.Count(run(t, "find", view), "\n"); got != 1+dirs+dirs*perDir+1 {
+	if got := strings.Count(e2e.Run(t, "find", view), "\n"); got != 1+dirs+dirs*perDir+1 {
 		t.Errorf("find lists %d paths, want %d", got, 1+dirs+dirs*perDir+1)
 	}
 	lsFiles := 0
-	for _, line := range strings.Split(run(t, "ls", "-lR", view), "\n") {
+	for _, line := range strings.Split(e2e.Run(t, "ls", "-lR", view), "\n") {
 		if strings.HasPrefix(line, "-") {
 			lsFiles++
 		}
@@ -370,19 +338,19 @@ func TestReverseLargeTreeWithSyncTools(t *testing.T) {
 	if lsFiles != dirs*perDir+1 {
 		t.Errorf("ls -lR shows %d files, want %d", lsFiles, dirs*perDir+1)
 	}
-	du := strings.Fields(run(t, "du", "-s", "--apparent-size", "-b", view))[0]
+	du := strings.Fields(e2e.Run(t, "du", "-s", "--apparent-size", "-b", view))[0]
 	if du != strconv.FormatInt(wantBytes, 10) {
 		t.Errorf("du --apparent-size -b = %s, size mapping says %d", du, wantBytes)
 	}
 
 	rsyncDst, rcloneDst := t.TempDir(), t.TempDir()
-	if got := rvRsync(t, view, rsyncDst); len(got) != dirs*perDir+1 {
+	if got := rsync(t, view, rsyncDst); len(got) != dirs*perDir+1 {
 		t.Errorf("rsync copied %d files, want %d", len(got), dirs*perDir+1)
 	}
-	if got := rvRclone(t, view, rcloneDst); got != dirs*perDir+1 {
+	if got := rclone(t, view, rcloneDst); got != dirs*perDir+1 {
 		t.Errorf("rclone copied %d files, want %d", got, dirs*perDir+1)
 	}
-	run(t, "diff", "-r", view, rcloneDst)
+	e2e.Run(t, "diff", "-r", view, rcloneDst)
 
 	// One changed file: each tool transfers exactly that one.
 	f, err := os.OpenFile(filepath.Join(plain, "dir042", "f017"), os.O_WRONLY|os.O_APPEND, 0)
@@ -392,48 +360,48 @@ func TestReverseLargeTreeWithSyncTools(t *testing.T) {
 	f.Write([]byte("more"))
 	f.Close()
 	time.Sleep(1100 * time.Millisecond)
-	if got := rvRsync(t, view, rsyncDst); len(got) != 1 {
+	if got := rsync(t, view, rsyncDst); len(got) != 1 {
 		t.Errorf("second rsync transferred %v, want one file", got)
 	}
-	if got := rvRclone(t, view, rcloneDst); got != 1 {
+	if got := rclone(t, view, rcloneDst); got != 1 {
 		t.Errorf("second rclone sync transferred %d files, want 1", got)
 	}
 }
 
-func TestReverseErrors(t *testing.T) {
+func TestErrors(t *testing.T) {
 	testenv.RequireFUSE(t)
 	plain := t.TempDir()
-	writeFile(t, filepath.Join(plain, "f"), []byte("x"))
-	pf := passfile(t)
+	e2e.WriteFile(t, filepath.Join(plain, "f"), []byte("x"))
+	pf := e2e.Passfile(t)
 
-	if r := runEfs(t, "reverse", "--passfile", pf, plain, t.TempDir()); r.Code != 4 || !strings.Contains(r.Stderr, "efs init") {
+	if r := e2e.RunEfs(t, "reverse", "--passfile", pf, plain, t.TempDir()); r.Code != 4 || !strings.Contains(r.Stderr, "efs init") {
 		t.Errorf("missing config: exit %d (%s), want 4 and a hint to run efs init", r.Code, r.Stderr)
 	}
-	initTree(t, plain)
+	e2e.InitTree(t, plain)
 	wrong := filepath.Join(t.TempDir(), "wrong")
 	os.WriteFile(wrong, []byte("not the password\n"), 0o600)
-	if r := runEfs(t, "reverse", "--passfile", wrong, plain, t.TempDir()); r.Code != 3 {
+	if r := e2e.RunEfs(t, "reverse", "--passfile", wrong, plain, t.TempDir()); r.Code != 3 {
 		t.Errorf("wrong password: exit %d (%s), want 3", r.Code, r.Stderr)
 	}
-	if r := runEfs(t, "reverse", "--passfile", pf, filepath.Join(plain, "missing"), t.TempDir()); r.Code != 6 {
+	if r := e2e.RunEfs(t, "reverse", "--passfile", pf, filepath.Join(plain, "missing"), t.TempDir()); r.Code != 6 {
 		t.Errorf("missing PLAINDIR: exit %d (%s), want 6", r.Code, r.Stderr)
 	}
 	full := t.TempDir()
-	writeFile(t, filepath.Join(full, "x"), nil)
-	if r := runEfs(t, "reverse", "--passfile", pf, plain, full); r.Code != 7 {
+	e2e.WriteFile(t, filepath.Join(full, "x"), nil)
+	if r := e2e.RunEfs(t, "reverse", "--passfile", pf, plain, full); r.Code != 7 {
 		t.Errorf("non-empty mountpoint: exit %d (%s), want 7", r.Code, r.Stderr)
 	}
-	mnt := mount(t, "reverse", plain)
-	if r := runEfs(t, "reverse", "--passfile", pf, plain, mnt); r.Code != 7 {
+	mnt := e2e.Mount(t, "reverse", plain)
+	if r := e2e.RunEfs(t, "reverse", "--passfile", pf, plain, mnt); r.Code != 7 {
 		t.Errorf("mountpoint already mounted: exit %d (%s), want 7", r.Code, r.Stderr)
 	}
 }
 
-// TestReverseUnreadableFile runs efs as root without CAP_DAC_OVERRIDE and
+// TestUnreadableFile runs efs as root without CAP_DAC_OVERRIDE and
 // CAP_DAC_READ_SEARCH (setpriv), so a mode-000 plaintext file is really
 // unreadable to it: that file gives EACCES, a log line with its view path
 // only, and the rest of the view stays readable.
-func TestReverseUnreadableFile(t *testing.T) {
+func TestUnreadableFile(t *testing.T) {
 	testenv.RequireFUSE(t)
 	if os.Geteuid() != 0 {
 		testenv.SkipOrFail(t, "needs root (to drop capabilities with setpriv)")
@@ -442,20 +410,20 @@ func TestReverseUnreadableFile(t *testing.T) {
 		testenv.SkipOrFail(t, "setpriv not installed")
 	}
 	plain := t.TempDir()
-	writeFile(t, filepath.Join(plain, "readable"), []byte("fine"))
-	writeFile(t, filepath.Join(plain, rvMarker+"-locked"), []byte("locked"))
-	os.Chmod(filepath.Join(plain, rvMarker+"-locked"), 0)
-	initTree(t, plain)
+	e2e.WriteFile(t, filepath.Join(plain, "readable"), []byte("fine"))
+	e2e.WriteFile(t, filepath.Join(plain, marker+"-locked"), []byte("locked"))
+	os.Chmod(filepath.Join(plain, marker+"-locked"), 0)
+	e2e.InitTree(t, plain)
 	mnt := t.TempDir()
 	logFile := filepath.Join(t.TempDir(), "log")
-	cmd := exec.Command("setpriv", "--bounding-set", "-dac_override,-dac_read_search", efsBin,
-		"reverse", "--passfile", passfile(t), "--log", logFile, plain, mnt)
+	cmd := exec.Command("setpriv", "--bounding-set", "-dac_override,-dac_read_search", e2e.Bin(t),
+		"reverse", "--passfile", e2e.Passfile(t), "--log", logFile, plain, mnt)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("efs reverse under setpriv: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { unmount(t, mnt) })
+	t.Cleanup(func() { e2e.Unmount(t, mnt) })
 	var locked, readable int
-	for rel, st := range rvWalk(t, mnt) {
+	for rel, st := range walk(t, mnt) {
 		if st.Mode&syscall.S_IFMT != syscall.S_IFREG || rel == "efs.toml" {
 			continue
 		}
@@ -476,42 +444,39 @@ func TestReverseUnreadableFile(t *testing.T) {
 	if !bytes.Contains(logs, []byte("permission denied")) {
 		t.Errorf("no log line for the unreadable file:\n%s", logs)
 	}
-	if bytes.Contains(bytes.ToLower(logs), bytes.ToLower([]byte(rvMarker))) {
+	if bytes.Contains(bytes.ToLower(logs), bytes.ToLower([]byte(marker))) {
 		t.Errorf("log carries a plaintext name:\n%s", logs)
 	}
 }
 
-// TestReverseRoundTrip uploads the view with rsync, mounts the copy with
+// TestRoundTrip uploads the view with rsync, mounts the copy with
 // efs mount and compares it with the plaintext.
-func TestReverseRoundTrip(t *testing.T) {
+func TestRoundTrip(t *testing.T) {
 	testenv.RequireFUSE(t)
 	plain := t.TempDir()
-	rvLeakTree(t, plain)
-	initTree(t, plain)
+	leakTree(t, plain)
+	e2e.InitTree(t, plain)
 	backup := t.TempDir()
-	view := mount(t, "reverse", plain)
-	run(t, "rsync", "-a", view+"/", backup+"/")
-	restored := mount(t, "mount", backup)
-	out, err := exec.Command("diff", "-r", "--no-dereference", "-x", config.FileName, plain, restored).CombinedOutput()
-	if err != nil {
-		t.Errorf("restored tree differs from the plaintext: %v\n%s", err, out)
-	}
+	view := e2e.Mount(t, "reverse", plain)
+	e2e.Run(t, "rsync", "-a", view+"/", backup+"/")
+	restored := e2e.Mount(t, "mount", backup)
+	e2e.DiffTree(t, plain, restored)
 }
 
-// TestReverseReadersRaceWriter reads a view file from 8 goroutines while
+// TestReadersRaceWriter reads a view file from 8 goroutines while
 // the plaintext is rewritten and truncated; reads may fail, but the mount
 // must keep answering with correct data afterwards.
-func TestReverseReadersRaceWriter(t *testing.T) {
+func TestReadersRaceWriter(t *testing.T) {
 	testenv.RequireFUSE(t)
 	plain := t.TempDir()
 	data := make([]byte, 4<<20)
 	rand.Read(data)
-	writeFile(t, filepath.Join(plain, "f"), data)
-	writeFile(t, filepath.Join(plain, "g"), []byte("other"))
-	initTree(t, plain)
-	view := mount(t, "reverse", plain)
+	e2e.WriteFile(t, filepath.Join(plain, "f"), data)
+	e2e.WriteFile(t, filepath.Join(plain, "g"), []byte("other"))
+	e2e.InitTree(t, plain)
+	view := e2e.Mount(t, "reverse", plain)
 	var vf string
-	for rel, st := range rvWalk(t, view) {
+	for rel, st := range walk(t, view) {
 		if st.Size > 1<<20 {
 			vf = filepath.Join(view, rel)
 		}
@@ -560,20 +525,20 @@ func TestReverseReadersRaceWriter(t *testing.T) {
 	}
 }
 
-// TestReverseExclude checks --exclude and --exclude-from end to end: the
+// TestExclude checks --exclude and --exclude-from end to end: the
 // excluded entries are neither listed nor reachable.
-func TestReverseExclude(t *testing.T) {
+func TestExclude(t *testing.T) {
 	testenv.RequireFUSE(t)
 	plain := t.TempDir()
 	for _, rel := range []string{"keep.txt", "drop.log", "sub/keep2.txt", "sub/drop.log", "cache/x", "important.log"} {
-		writeFile(t, filepath.Join(plain, rel), []byte(rel))
+		e2e.WriteFile(t, filepath.Join(plain, rel), []byte(rel))
 	}
-	initTree(t, plain)
+	e2e.InitTree(t, plain)
 	from := filepath.Join(t.TempDir(), "excludes")
 	os.WriteFile(from, []byte("# comment\ncache/\n!important.log\n"), 0o644)
-	view := mount(t, "reverse", plain, "--exclude", "*.log", "--exclude-from", from)
+	view := e2e.Mount(t, "reverse", plain, "--exclude", "*.log", "--exclude-from", from)
 	files := 0
-	for _, st := range rvWalk(t, view) {
+	for _, st := range walk(t, view) {
 		if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
 			files++
 		}
@@ -584,7 +549,7 @@ func TestReverseExclude(t *testing.T) {
 	}
 	bad := filepath.Join(t.TempDir(), "bad")
 	os.WriteFile(bad, []byte("[unclosed\n"), 0o644)
-	if r := runEfs(t, "reverse", "--passfile", passfile(t), "--exclude-from", bad, plain, t.TempDir()); r.Code != 2 {
+	if r := e2e.RunEfs(t, "reverse", "--passfile", e2e.Passfile(t), "--exclude-from", bad, plain, t.TempDir()); r.Code != 2 {
 		t.Errorf("broken exclude pattern: exit %d (%s), want 2", r.Code, r.Stderr)
 	}
 }

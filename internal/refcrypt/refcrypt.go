@@ -1,0 +1,284 @@
+// Package refcrypt is the reference encryptor of efs's tests: it writes the
+// ciphertext view of a plaintext tree as docs/FORMAT.md specifies it, from
+// the primitives the format names (HKDF-SHA256, HMAC-SHA256, AES-SIV,
+// Argon2id, base32, base64url, SHA-256), and never calls efs's config,
+// content, naming, reverse or forward packages. That independence is its
+// point: tests require efs reverse and efs export to write what it writes,
+// byte for byte, and efs mount, restore and fsck to read it, so a misreading
+// of the spec shared by efs's encrypting and decrypting sides, which a round
+// trip cannot see, fails there.
+//
+// It is test code: keys live in ordinary memory and nothing is fast.
+package refcrypt
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/BurntSushi/toml"
+	"github.com/miscreant/miscreant.go"
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/hkdf"
+)
+
+// Names FORMAT.md gives to the files that are not encrypted entries.
+const (
+	// PlainConfig is the config's name in the root of the plaintext tree.
+	PlainConfig = ".efs.toml"
+	// ViewConfig is its name in the root of the view.
+	ViewConfig = "efs.toml"
+	// LongPrefix starts the stand-in of an entry whose name is too long.
+	LongPrefix = "efs.L."
+	// CompanionSuffix ends the stand-in's companion, which holds the name.
+	CompanionSuffix = ".name"
+)
+
+var (
+	b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+	b64 = base64.RawURLEncoding
+)
+
+// Settings are the config's format fields, spelled as in the config file.
+type Settings struct {
+	NameEncoding string // "base32" or "base64"
+	NameMax      int
+	BlockSize    int
+	FileID       string // "inode" or "path"
+}
+
+func (s Settings) check() error {
+	switch {
+	case s.NameEncoding != "base32" && s.NameEncoding != "base64":
+		return fmt.Errorf("name encoding %q is neither base32 nor base64", s.NameEncoding)
+	case s.FileID != "inode" && s.FileID != "path":
+		return fmt.Errorf("file ID mode %q is neither inode nor path", s.FileID)
+	case s.NameMax < 63 || s.NameMax > 255:
+		return fmt.Errorf("name_max %d is outside 63…255", s.NameMax)
+	case blockShift(s.BlockSize) < 0:
+		return fmt.Errorf("block size %d is not a power of two in 4096…1048576", s.BlockSize)
+	}
+	return nil
+}
+
+// blockShift is log2(bs) for a legal block size, else -1.
+func blockShift(bs int) int {
+	for shift := 12; shift <= 20; shift++ {
+		if bs == 1<<shift {
+			return shift
+		}
+	}
+	return -1
+}
+
+// Keys are the subkeys that writing a view needs (FORMAT.md, "Key
+// hierarchy").
+type Keys struct {
+	name, symlink, content, fileID []byte
+}
+
+// NewKeys derives the subkeys from a 32-byte master key.
+func NewKeys(masterKey []byte) (*Keys, error) {
+	if len(masterKey) != 32 {
+		return nil, fmt.Errorf("master key has %d bytes, want 32", len(masterKey))
+	}
+	return &Keys{
+		name:    subkey(masterKey, "efs-v1 names", 64),
+		symlink: subkey(masterKey, "efs-v1 symlinks", 64),
+		content: subkey(masterKey, "efs-v1 content", 32),
+		fileID:  subkey(masterKey, "efs-v1 file-id", 32),
+	}, nil
+}
+
+// subkey is HKDF-SHA256(ikm, salt = empty, info, n).
+func subkey(ikm []byte, info string, n int) []byte {
+	k := make([]byte, n)
+	if _, err := io.ReadFull(hkdf.New(sha256.New, ikm, nil, []byte(info)), k); err != nil {
+		panic("internal error: HKDF cannot give " + fmt.Sprint(n) + " bytes: " + err.Error())
+	}
+	return k
+}
+
+func hmacSHA256(key []byte, parts ...[]byte) []byte {
+	m := hmac.New(sha256.New, key)
+	for _, p := range parts {
+		m.Write(p)
+	}
+	return m.Sum(nil)
+}
+
+// sivSeal is AES-SIV(key, AD = ad, plain): one associated-data component,
+// possibly empty, and no nonce.
+func sivSeal(key, ad, plain []byte) ([]byte, error) {
+	c, err := miscreant.NewAESCMACSIV(key)
+	if err != nil {
+		return nil, err
+	}
+	return c.Seal(nil, plain, ad)
+}
+
+// configFile is every field of the config (FORMAT.md, "Config").
+type configFile struct {
+	Version      int    `toml:"version"`
+	Creator      string `toml:"creator"`
+	NameEncoding string `toml:"name_encoding"`
+	NameMax      int    `toml:"name_max"`
+	BlockSize    int    `toml:"block_size"`
+	FileID       string `toml:"file_id"`
+	Flags        int    `toml:"flags"`
+	KDF          struct {
+		Algorithm string `toml:"algorithm"`
+		Salt      string `toml:"salt"`
+		Time      uint32 `toml:"time"`
+		MemoryKiB uint32 `toml:"memory_kib"`
+		Threads   uint8  `toml:"threads"`
+	} `toml:"kdf"`
+	Key struct {
+		Wrapped string `toml:"wrapped"`
+		MAC     string `toml:"mac"`
+	} `toml:"key"`
+}
+
+// ErrWrongPassword means the wrapped master key did not open with the
+// password.
+var ErrWrongPassword = errors.New("wrong password")
+
+// ErrAltered means the config's MAC does not match its fields.
+var ErrAltered = errors.New("config MAC does not match its fields")
+
+// Unlock opens a config file (its bytes) with password as FORMAT.md,
+// "Unlocking", describes, and returns the keys and settings it holds.
+func Unlock(config, password []byte) (*Keys, Settings, error) {
+	var f configFile
+	md, err := toml.Decode(string(config), &f)
+	if err != nil {
+		return nil, Settings{}, fmt.Errorf("parsing the config: %w", err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, Settings{}, fmt.Errorf("config has unknown fields %v", und)
+	}
+	if f.Version != 1 || f.Flags != 0 || f.KDF.Algorithm != "argon2id" {
+		return nil, Settings{}, fmt.Errorf("config is not format v1 with argon2id and no flags")
+	}
+	s := Settings{NameEncoding: f.NameEncoding, NameMax: f.NameMax, BlockSize: f.BlockSize, FileID: f.FileID}
+	if err := s.check(); err != nil {
+		return nil, Settings{}, err
+	}
+	std := base64.StdEncoding
+	salt, err := std.DecodeString(f.KDF.Salt)
+	if err != nil {
+		return nil, Settings{}, fmt.Errorf("kdf.salt: %w", err)
+	}
+	wrapped, err := std.DecodeString(f.Key.Wrapped)
+	if err != nil {
+		return nil, Settings{}, fmt.Errorf("key.wrapped: %w", err)
+	}
+	mac, err := std.DecodeString(f.Key.MAC)
+	if err != nil {
+		return nil, Settings{}, fmt.Errorf("key.mac: %w", err)
+	}
+	kek := argon2.IDKey(password, salt, f.KDF.Time, f.KDF.MemoryKiB, f.KDF.Threads, 64)
+	c, err := miscreant.NewAESCMACSIV(kek)
+	if err != nil {
+		return nil, Settings{}, err
+	}
+	mk, err := c.Open(nil, wrapped, []byte("efs-v1 master key"))
+	if err != nil || len(mk) != 32 {
+		return nil, Settings{}, ErrWrongPassword
+	}
+	canonical := fmt.Sprintf("efs-v1 config\nversion=1\nname_encoding=%s\nname_max=%d\nblock_size=%d\nfile_id=%s\nflags=0\n",
+		s.NameEncoding, s.NameMax, s.BlockSize, s.FileID)
+	if !hmac.Equal(mac, hmacSHA256(subkey(mk, "efs-v1 config mac", 32), []byte(canonical))) {
+		return nil, Settings{}, ErrAltered
+	}
+	keys, err := NewKeys(mk)
+	return keys, s, err
+}
+
+// entryName is the view name of the entry name inside the directory at
+// path parent, and the companion content when that name is a stand-in
+// (FORMAT.md, "Names" and "Long names"); companion is empty otherwise.
+func (k *Keys) entryName(s Settings, parent, name string) (view, companion string, err error) {
+	ct, err := sivSeal(k.name, []byte(parent), []byte(name))
+	if err != nil {
+		return "", "", err
+	}
+	full := b32.EncodeToString(ct)
+	if s.NameEncoding == "base64" {
+		full = b64.EncodeToString(ct)
+	}
+	if len(full) <= s.NameMax {
+		return full, "", nil
+	}
+	sum := sha256.Sum256([]byte(full))
+	return LongPrefix + b32.EncodeToString(sum[:]), full, nil
+}
+
+// symlinkTarget is the stored target of the symlink at path link
+// (FORMAT.md, "Symlinks").
+func (k *Keys) symlinkTarget(link, target string) (string, error) {
+	ct, err := sivSeal(k.symlink, []byte(link), []byte(target))
+	if err != nil {
+		return "", err
+	}
+	return b64.EncodeToString(ct), nil
+}
+
+// fileID is the file ID of the regular file at path with inode number ino
+// (FORMAT.md, "File ID").
+func (k *Keys) fileIDFor(mode string, ino uint64, path string) []byte {
+	if mode == "path" {
+		return hmacSHA256(k.fileID, []byte("efs-v1 file-id path\x00"), []byte(path))[:16]
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], ino)
+	return hmacSHA256(k.fileID, []byte("efs-v1 file-id inode\x00"), b[:], []byte(path))[:16]
+}
+
+// header is the 24-byte content header (FORMAT.md, "Header").
+func header(id []byte, blockSize int) []byte {
+	return append([]byte{'E', 'F', 'S', 1, 0, byte(blockShift(blockSize)), 0, 0}, id...)
+}
+
+// sealFile writes to w the ciphertext of the size plaintext bytes read from
+// r, for the file at path with file ID id (FORMAT.md, "File key" and
+// "Blocks").
+func (k *Keys) sealFile(w io.Writer, r io.Reader, size int64, blockSize int, id []byte, path string) error {
+	hdr := header(id, blockSize)
+	info := append(append([]byte("efs-v1 file key\x00"), hdr...), path...)
+	c, err := miscreant.NewAESCMACSIV(subkey(k.content, string(info), 64))
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(hdr); err != nil {
+		return err
+	}
+	bs := int64(blockSize)
+	n := max(1, (size+bs-1)/bs)
+	block := make([]byte, bs)
+	ad := make([]byte, 9)
+	for i := int64(0); i < n; i++ {
+		p := block[:min(bs, size-i*bs)]
+		if _, err := io.ReadFull(r, p); err != nil {
+			return fmt.Errorf("reading block %d: %w", i, err)
+		}
+		binary.BigEndian.PutUint64(ad, uint64(i))
+		ad[8] = 0
+		if i == n-1 {
+			ad[8] = 1
+		}
+		ct, err := c.Seal(nil, p, ad)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(ct); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,267 @@
+package refcrypt
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/efs-project/efs/internal/vectors"
+)
+
+// vectorDir holds the vectors internal/vectorgen computes from the spec on
+// its own; the reference encryptor must agree with every one of them.
+const vectorDir = "../../testdata/vectors"
+
+func load(t *testing.T, kinds ...string) []*vectors.Vector {
+	t.Helper()
+	vs, err := vectors.Load(vectorDir, kinds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) == 0 {
+		t.Fatalf("no %v vectors in %s", kinds, vectorDir)
+	}
+	return vs
+}
+
+func vectorKeys(t *testing.T) *Keys {
+	t.Helper()
+	mk := make([]byte, 32)
+	for i := range mk {
+		mk[i] = byte(i)
+	}
+	k, err := NewKeys(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestVectors(t *testing.T) {
+	k := vectorKeys(t)
+	for _, v := range load(t, "subkeys", "file-id", "content", "name", "symlink") {
+		t.Run(v.Name, func(t *testing.T) {
+			switch v.Values["kind"] {
+			case "subkeys":
+				for field, got := range map[string][]byte{"name_key": k.name, "symlink_key": k.symlink, "content_key": k.content, "file_id_key": k.fileID} {
+					if want := v.MustHex(t, field); !bytes.Equal(got, want) {
+						t.Errorf("%s = %x, want %x", field, got, want)
+					}
+				}
+			case "file-id":
+				ino := uint64(0)
+				if v.Has("ino") {
+					ino = uint64(v.MustInt(t, "ino"))
+				}
+				if got, want := k.fileIDFor(v.MustGet(t, "mode"), ino, v.MustGet(t, "path")), v.MustHex(t, "file_id"); !bytes.Equal(got, want) {
+					t.Errorf("file ID %x, want %x", got, want)
+				}
+			case "content":
+				checkContent(t, k, v)
+			case "name":
+				s := Settings{NameEncoding: v.MustGet(t, "encoding"), NameMax: int(v.MustInt(t, "name_max"))}
+				view, companion, err := k.entryName(s, string(v.MustHex(t, "parent_hex")), string(v.MustHex(t, "name_hex")))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := v.MustGet(t, "entry"); view != want {
+					t.Errorf("view name %q, want %q", view, want)
+				}
+				want := ""
+				if v.MustGet(t, "long") == "true" {
+					want = v.MustGet(t, "companion_content")
+				}
+				if companion != want {
+					t.Errorf("companion %q, want %q", companion, want)
+				}
+			case "symlink":
+				got, err := k.symlinkTarget(string(v.MustHex(t, "link_path_hex")), string(v.MustHex(t, "target_hex")))
+				if err != nil || got != v.MustGet(t, "encrypted") {
+					t.Errorf("target %q, %v; want %q", got, err, v.MustGet(t, "encrypted"))
+				}
+			}
+		})
+	}
+}
+
+func checkContent(t *testing.T, k *Keys, v *vectors.Vector) {
+	n := v.MustInt(t, "plain_size")
+	plain := make([]byte, n)
+	for i := range plain {
+		plain[i] = byte(i % 251)
+	}
+	bs := int(v.MustInt(t, "block_size"))
+	var out bytes.Buffer
+	if err := k.sealFile(&out, bytes.NewReader(plain), n, bs, v.MustHex(t, "file_id"), v.MustGet(t, "path")); err != nil {
+		t.Fatal(err)
+	}
+	ct := out.Bytes()
+	if int64(len(ct)) != v.MustInt(t, "cipher_size") {
+		t.Fatalf("%d ciphertext bytes, want %d", len(ct), v.MustInt(t, "cipher_size"))
+	}
+	if !bytes.HasPrefix(ct, v.MustHex(t, "header")) {
+		t.Errorf("header %x, want %x", ct[:24], v.MustHex(t, "header"))
+	}
+	if first := v.MustHex(t, "first_block"); !bytes.Equal(ct[24:24+len(first)], first) {
+		t.Error("first block differs")
+	}
+	if !bytes.HasSuffix(ct, v.MustHex(t, "last_block")) {
+		t.Error("last block differs")
+	}
+	if sum := sha256.Sum256(ct); hex.EncodeToString(sum[:]) != v.MustGet(t, "cipher_sha256") {
+		t.Error("ciphertext hash differs")
+	}
+}
+
+func TestUnlock(t *testing.T) {
+	for _, v := range load(t, "config") {
+		t.Run(v.Name, func(t *testing.T) {
+			keys, s, err := Unlock(v.Body, []byte(v.MustGet(t, "password")))
+			if v.MustGet(t, "expect") == "tampered" {
+				if !errors.Is(err, ErrAltered) {
+					t.Fatalf("Unlock of an altered config: %v, want ErrAltered", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := NewKeys(v.MustHex(t, "master_key"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(keys.name, want.name) || !bytes.Equal(keys.content, want.content) {
+				t.Error("unlocked keys are not those of the vector's master key")
+			}
+			if !bytes.Contains(v.Body, []byte("block_size = "+strconv.Itoa(s.BlockSize)+"\n")) || !bytes.Contains(v.Body, []byte("file_id = \""+s.FileID+"\"")) {
+				t.Errorf("settings %+v do not match the config", s)
+			}
+			if _, _, err := Unlock(v.Body, []byte("not the password")); !errors.Is(err, ErrWrongPassword) {
+				t.Errorf("Unlock with a wrong password: %v, want ErrWrongPassword", err)
+			}
+		})
+	}
+}
+
+// TestWrite checks the tree-level rules: the config copied, stand-ins with
+// companions, other file types left out, modes and mtimes passed through,
+// entries placed under their encrypted names in their encrypted parents.
+func TestWrite(t *testing.T) {
+	k := vectorKeys(t)
+	s := Settings{NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "path"}
+	plain, out := t.TempDir(), t.TempDir()
+	long := strings.Repeat("x", 200)
+	mustWrite(t, filepath.Join(plain, PlainConfig), "config bytes")
+	mustWrite(t, filepath.Join(plain, "docs", long), "long")
+	mustWrite(t, filepath.Join(plain, "docs", PlainConfig), "an ordinary file below the root")
+	if err := os.Symlink("../"+long, filepath.Join(plain, "docs", "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(plain, "docs", "fifo-"+long), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(plain, "docs", long), 0o751); err != nil {
+		t.Fatal(err)
+	}
+	ts := []unix.Timespec{{Sec: 1e9, Nsec: 7}, {Sec: 1.5e9, Nsec: 123456789}}
+	for _, p := range []string{filepath.Join("docs", long), filepath.Join("docs", "link"), "docs"} {
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, filepath.Join(plain, p), ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Write(k, s, plain, out); err != nil {
+		t.Fatal(err)
+	}
+
+	if b, err := os.ReadFile(filepath.Join(out, ViewConfig)); err != nil || string(b) != "config bytes" {
+		t.Errorf("efs.toml: %q, %v", b, err)
+	}
+	docs, _, _ := k.entryName(s, "", "docs")
+	vLong, companion, _ := k.entryName(s, "docs", long)
+	vCfg, _, _ := k.entryName(s, "docs", PlainConfig)
+	vLink, _, _ := k.entryName(s, "docs", "link")
+	if companion == "" || !strings.HasPrefix(vLong, LongPrefix) {
+		t.Fatalf("a %d-byte name is not stored under a stand-in", len(long))
+	}
+	want := []string{vLong, vLong + CompanionSuffix, vCfg, vLink}
+	ents, err := os.ReadDir(filepath.Join(out, docs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("view directory holds %q, want %q", got, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, docs, vLong+CompanionSuffix)); string(b) != companion {
+		t.Errorf("companion holds %q, want %q", b, companion)
+	}
+	if tgt, _ := os.Readlink(filepath.Join(out, docs, vLink)); tgt != mustTarget(t, k, "docs/link", "../"+long) {
+		t.Errorf("symlink target %q", tgt)
+	}
+	var st unix.Stat_t
+	for _, p := range []string{vLong, vLink, ""} {
+		if err := unix.Lstat(filepath.Join(out, docs, p), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Mtim != ts[1] {
+			t.Errorf("%q: mtime %v, want %v", p, st.Mtim, ts[1])
+		}
+	}
+	unix.Lstat(filepath.Join(out, docs, vLong), &st)
+	if st.Mode&0o7777 != 0o751 || st.Size != 24+4+16 {
+		t.Errorf("file: mode %o, size %d; want 751 and 44", st.Mode&0o7777, st.Size)
+	}
+}
+
+func mustTarget(t *testing.T, k *Keys, link, target string) string {
+	t.Helper()
+	s, err := k.symlinkTarget(link, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func mustWrite(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLongNameEdge: a name whose encoding is exactly name_max long is
+// stored as is, one byte more needs a stand-in (FORMAT.md, "Long names").
+func TestLongNameEdge(t *testing.T) {
+	k := vectorKeys(t)
+	for _, c := range []struct {
+		encoding string
+		short    int // longest name that stays short at name_max 255
+	}{{"base32", 143}, {"base64", 175}} {
+		s := Settings{NameEncoding: c.encoding, NameMax: 255}
+		view, companion, err := k.entryName(s, "", strings.Repeat("a", c.short))
+		if err != nil || len(view) != 255 || companion != "" {
+			t.Errorf("%s, %d bytes: view name of %d bytes, companion %q, %v; want 255 bytes and none", c.encoding, c.short, len(view), companion, err)
+		}
+		view, companion, err = k.entryName(s, "", strings.Repeat("a", c.short+1))
+		if err != nil || !strings.HasPrefix(view, LongPrefix) || len(view) != 58 || len(companion) <= 255 {
+			t.Errorf("%s, %d bytes: view name %q, companion of %d bytes, %v; want a stand-in", c.encoding, c.short+1, view, len(companion), err)
+		}
+	}
+}
