@@ -2,7 +2,10 @@ package config
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/efs-project/efs/internal/vectors"
@@ -11,9 +14,10 @@ import (
 const vectorDir = "../testdata/vectors"
 
 // TestVectors recomputes the subkeys and unlocks the config vectors through
-// this package's API (the generator computes them from the primitives).
+// this package's API (the generator computes them from the primitives), and
+// runs every config reject vector through Parse, Load, Unlock and Verify.
 func TestVectors(t *testing.T) {
-	vs, err := vectors.Load(vectorDir, "subkeys", "config")
+	vs, err := vectors.Load(vectorDir, "subkeys", "config", "recovery")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,6 +29,10 @@ func TestVectors(t *testing.T) {
 			t.Parallel()
 			if v.Values["kind"] == "subkeys" {
 				checkSubkeys(t, v)
+				return
+			}
+			if v.Values["expect"] == "reject" {
+				checkRejectVector(t, v)
 				return
 			}
 			checkConfigVector(t, v)
@@ -61,7 +69,7 @@ func checkConfigVector(t *testing.T, v *vectors.Vector) {
 	if got := c.Marshal(); !bytes.Equal(got, v.Body) {
 		t.Fatalf("Marshal(Parse(vector)) differs:\n%s", got)
 	}
-	if got := string(c.Settings.canonical()); got != string(v.MustHex(t, "mac_input_hex")) && v.Values["expect"] == "success" {
+	if got := string(c.Settings.canonical()); got != string(v.MustHex(t, "mac_input_hex")) {
 		t.Fatalf("canonical MAC input %q differs from the vector", got)
 	}
 	kek := c.KDF.kek([]byte(v.MustGet(t, "password")))
@@ -69,24 +77,61 @@ func checkConfigVector(t *testing.T, v *vectors.Vector) {
 	if want := v.MustHex(t, "kek"); !bytes.Equal(kek.b, want) {
 		t.Fatalf("argon2id KEK %x, vector says %x", kek.b, want)
 	}
-	mk, err := c.Unlock([]byte(v.Values["password"]))
-	switch v.Values["expect"] {
-	case "success":
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer mk.Wipe()
-		if want := v.MustHex(t, "master_key"); !bytes.Equal(mk.Bytes(), want) {
-			t.Fatal("unlocked master key differs from the vector")
-		}
-	case "tampered":
-		if !errors.Is(err, ErrTampered) {
-			t.Fatalf("Unlock: %v, want ErrTampered", err)
-		}
-	default:
-		t.Fatalf("unknown expect %q", v.Values["expect"])
+	if e := v.MustGet(t, "expect"); e != "success" {
+		t.Fatalf("unknown expect %q", e)
+	}
+	mk := vectors.Must(c.Unlock([]byte(v.Values["password"])))(t)
+	defer mk.Wipe()
+	if want := v.MustHex(t, "master_key"); !bytes.Equal(mk.Bytes(), want) {
+		t.Fatal("unlocked master key differs from the vector")
 	}
 	if _, err := c.Unlock([]byte("wrong password")); !errors.Is(err, ErrWrongPassword) {
 		t.Fatalf("Unlock with a wrong password: %v, want ErrWrongPassword", err)
+	}
+}
+
+// checkRejectVector: a recovery-form vector must not parse as a master key;
+// a config-strict vector must fail to parse (from bytes
+// and from a file) with ErrCorrupt; a config-mac vector must parse, and
+// then fail with ErrTampered both when unlocked with the right password and
+// when verified under the master key (the --masterkey path).
+func checkRejectVector(t *testing.T, v *vectors.Vector) {
+	if v.Body == nil {
+		t.Fatal("reject vector without a body")
+	}
+	if v.Values["kind"] == "recovery" {
+		if rule := v.MustGet(t, "rule"); rule != "recovery-form" {
+			t.Fatalf("unknown recovery rule %q", rule)
+		}
+		if mk, err := ParseMasterKey(string(v.Body)); !errors.Is(err, ErrMasterKeyFormat) || mk != nil {
+			t.Fatalf("ParseMasterKey: %v, want ErrMasterKeyFormat", err)
+		}
+		return
+	}
+	path := filepath.Join(t.TempDir(), FileName)
+	if err := os.WriteFile(path, v.Body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(v.Body)
+	_, lerr := Load(path)
+	switch rule := v.MustGet(t, "rule"); rule {
+	case "config-strict":
+		if !errors.Is(err, ErrCorrupt) || !errors.Is(lerr, ErrCorrupt) {
+			t.Fatalf("Parse: %v; Load: %v; want ErrCorrupt", err, lerr)
+		}
+	case "config-mac":
+		if err != nil || lerr != nil {
+			t.Fatalf("Parse: %v; Load: %v; a MAC vector must parse", err, lerr)
+		}
+		if mk, err := c.Unlock([]byte(v.MustGet(t, "password"))); !errors.Is(err, ErrTampered) || mk != nil {
+			t.Fatalf("Unlock: %v, want ErrTampered", err)
+		}
+		mk := vectors.Must(ParseMasterKey(hex.EncodeToString(v.MustHex(t, "master_key"))))(t)
+		defer mk.Wipe()
+		if err := c.Verify(mk); !errors.Is(err, ErrTampered) {
+			t.Fatalf("Verify: %v, want ErrTampered", err)
+		}
+	default:
+		t.Fatalf("unknown config rule %q", rule)
 	}
 }
