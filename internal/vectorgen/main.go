@@ -5,6 +5,9 @@
 //
 //	go run ./internal/vectorgen
 //
+// With -backup DIR it instead makes a frozen backup with the efs binary
+// (see backup.go); that is done once per format version, never by tests.
+//
 // It deliberately does not call the content, naming or config packages: it
 // computes every value from the primitives (HKDF, HMAC, AES-SIV, argon2id,
 // base32/base64) exactly as FORMAT.md spells them, so the TestVectors tests,
@@ -53,7 +56,14 @@ var (
 
 func main() {
 	root := flag.String("root", ".", "module root `directory`")
+	backup := flag.String("backup", "", "instead of the vectors, write a new frozen backup into `DIR` (which must not exist)")
 	flag.Parse()
+	if *backup != "" {
+		if err := writeBackup(*root, *backup); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if err := run(filepath.Join(*root, "testdata", "vectors")); err != nil {
 		log.Fatal(err)
 	}
@@ -154,12 +164,7 @@ func newVector(kind, comment string) *vectors.Vector {
 func (g *gen) subkeys() error {
 	v := newVector("subkeys", "HKDF-SHA256 subkeys of the fixed master key")
 	v.Set("master_key", hexs(masterKey))
-	h := hexs(masterKey)
-	groups := make([]string, 0, 8)
-	for i := 0; i < len(h); i += 8 {
-		groups = append(groups, h[i:i+8])
-	}
-	v.Set("recovery", strings.Join(groups, "-"))
+	v.Set("recovery", recoveryForm(masterKey))
 	v.Set("name_key", hexs(nameKey))
 	v.Set("symlink_key", hexs(symlinkKey))
 	v.Set("content_key", hexs(contentKey))
