@@ -428,8 +428,8 @@ func Parse(data []byte) (*Config, error) {
 	if f.KDF.Algorithm != "argon2id" {
 		return nil, bad("kdf.algorithm", fmt.Errorf("%q is not argon2id", f.KDF.Algorithm))
 	}
-	if c.KDF.Salt, err = base64.StdEncoding.Strict().DecodeString(f.KDF.Salt); err != nil {
-		return nil, bad("kdf.salt", errors.New("not base64"))
+	if c.KDF.Salt, err = decodeBase64(f.KDF.Salt); err != nil {
+		return nil, bad("kdf.salt", err)
 	}
 	for _, r := range []struct {
 		field  string
@@ -443,13 +443,24 @@ func Parse(data []byte) (*Config, error) {
 	if err := c.KDF.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	if c.wrapped, err = base64.StdEncoding.Strict().DecodeString(f.Key.Wrapped); err != nil || len(c.wrapped) != keys.WrappedSize {
+	if c.wrapped, err = decodeBase64(f.Key.Wrapped); err != nil || len(c.wrapped) != keys.WrappedSize {
 		return nil, bad("key.wrapped", fmt.Errorf("must be %d bytes of base64", keys.WrappedSize))
 	}
-	if c.mac, err = base64.StdEncoding.Strict().DecodeString(f.Key.MAC); err != nil || len(c.mac) != macSize {
+	if c.mac, err = decodeBase64(f.Key.MAC); err != nil || len(c.mac) != macSize {
 		return nil, bad("key.mac", fmt.Errorf("must be %d bytes of base64", macSize))
 	}
 	return c, nil
+}
+
+// decodeBase64 accepts only the canonical padded base64 of some bytes
+// (docs/FORMAT.md, "Conventions"). Go's decoder skips line breaks even in
+// strict mode, so the result is re-encoded and compared.
+func decodeBase64(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil || base64.StdEncoding.EncodeToString(b) != s {
+		return nil, errors.New("not canonical base64")
+	}
+	return b, nil
 }
 
 // Load reads and parses the config at path. A missing file is ErrNotFound.

@@ -2,7 +2,9 @@ package config
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -176,6 +178,24 @@ func TestStrictParse(t *testing.T) {
 		_, err := Parse(edit(t, text, tc.key, tc.repl))
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.field) {
 			t.Errorf("%q: %v (want ErrCorrupt naming %s)", tc.repl, err, tc.field)
+		}
+	}
+	// The same bytes in a non-canonical spelling: Go's base64 decoder
+	// skips line breaks, so only re-encoding catches these.
+	b64 := base64.StdEncoding
+	for _, f := range []struct {
+		key, field, value string
+	}{
+		{"salt", "kdf.salt", b64.EncodeToString(c.KDF.Salt)},
+		{"wrapped", "key.wrapped", b64.EncodeToString(c.wrapped)},
+		{"mac", "key.mac", b64.EncodeToString(c.mac)},
+	} {
+		for _, brk := range []string{`\n`, `\r\n`, `\r`} {
+			repl := fmt.Sprintf("%s = \"%s%s%s\"", f.key, f.value[:8], brk, f.value[8:])
+			_, err := Parse(edit(t, text, f.key, repl))
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), f.field) {
+				t.Errorf("%q: %v (want ErrCorrupt naming %s)", repl, err, f.field)
+			}
 		}
 	}
 	for _, bad := range []string{"", "not toml at all = = =", string(text) + "\n[key]\nmac = \"x\"\n", "\xff\xfe"} {

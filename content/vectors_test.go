@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/efs-project/efs/internal/vectors"
@@ -27,11 +29,16 @@ func loadVectors(t *testing.T, kinds ...string) []*vectors.Vector {
 }
 
 // TestVectors recomputes the file-id, file-key and content vectors through
-// this package's API (the generator computes them from the primitives).
+// this package's API (the generator computes them from the primitives), and
+// runs every content reject vector through every decoding path.
 func TestVectors(t *testing.T) {
 	for _, v := range loadVectors(t, "file-id", "file-key", "content") {
 		t.Run(v.Name, func(t *testing.T) {
 			t.Parallel()
+			if v.Values["expect"] == "reject" {
+				checkRejectVector(t, v)
+				return
+			}
 			switch v.Values["kind"] {
 			case "file-id":
 				checkFileIDVector(t, v)
@@ -125,5 +132,112 @@ func checkContentVector(t *testing.T, v *vectors.Vector) {
 	got, err := g.DecryptAt(out, 0, int64(len(whole)), bytes.NewReader(whole))
 	if !errors.Is(err, io.EOF) || !bytes.Equal(out[:got], plain) {
 		t.Fatalf("DecryptAt: %d bytes, %v; want the plaintext and io.EOF", got, err)
+	}
+}
+
+// rejectErrors is the error each content rule of FORMAT.md's "What a
+// decoder MUST reject" table must produce.
+var rejectErrors = map[string]error{
+	"header":     ErrHeader,
+	"size":       ErrSize,
+	"block-auth": ErrNotAuthentic,
+}
+
+// checkRejectVector runs the ciphertext of a reject vector through every
+// decoder: the size mapping, the header parser, whole-file and per-block
+// ranged reads, and OpenBlock. Each must fail for the vector's rule and for
+// no earlier one, so a vector cannot pass by failing for another reason.
+func checkRejectVector(t *testing.T, v *vectors.Vector) {
+	rule := v.MustGet(t, "rule")
+	want, ok := rejectErrors[rule]
+	if !ok {
+		t.Fatalf("unknown content rule %q", rule)
+	}
+	key := v.MustHex(t, "content_key")
+	path := v.MustGet(t, "path")
+	bs := int(v.MustInt(t, "block_size"))
+	ct := v.Body
+	if ct == nil {
+		t.Fatal("reject vector without a body")
+	}
+
+	plainSize, sizeErr := PlainSize(int64(len(ct)), bs)
+	h, hdrErr := ParseHeader(ct)
+	switch rule {
+	case "size":
+		if !errors.Is(sizeErr, ErrSize) {
+			t.Fatalf("PlainSize(%d) = %d, %v; want ErrSize", len(ct), plainSize, sizeErr)
+		}
+		if hdrErr != nil {
+			if len(ct) >= HeaderSize {
+				t.Fatalf("ParseHeader: %v; a size vector must have a valid header", hdrErr)
+			}
+			return // nothing to read with
+		}
+	case "header":
+		if !errors.Is(hdrErr, ErrHeader) {
+			t.Fatalf("ParseHeader: %v, want ErrHeader", hdrErr)
+		}
+		if sizeErr != nil {
+			t.Fatalf("PlainSize: %v; a header vector must have a valid size", sizeErr)
+		}
+		return // no key can be derived without a header
+	case "block-auth":
+		if sizeErr != nil || hdrErr != nil {
+			t.Fatalf("PlainSize: %v, ParseHeader: %v; a block vector must fail in a block", sizeErr, hdrErr)
+		}
+	}
+	f := vectors.Must(NewFile(key, h, path))(t)
+
+	// The whole file in one read.
+	dst := make([]byte, plainSize+1)
+	if n, err := f.DecryptAt(dst, 0, int64(len(ct)), bytes.NewReader(ct)); !errors.Is(err, want) || n != 0 {
+		t.Fatalf("DecryptAt(whole file) = %d bytes, %v; want no bytes and %v", n, err, want)
+	}
+	if !bytes.Equal(dst, make([]byte, len(dst))) {
+		t.Fatal("DecryptAt left plaintext in the buffer after failing")
+	}
+	if rule == "size" {
+		for _, off := range []int64{0, 1, int64(bs)} {
+			if _, err := f.DecryptAt(make([]byte, 10), off, int64(len(ct)), bytes.NewReader(ct)); !errors.Is(err, ErrSize) {
+				t.Fatalf("DecryptAt(off %d): %v, want ErrSize", off, err)
+			}
+		}
+		return
+	}
+
+	// Block by block, through both a ranged read and OpenBlock: exactly
+	// the blocks the vector names fail.
+	bad := map[int64]bool{}
+	for _, s := range strings.Split(v.MustGet(t, "bad_blocks"), ",") {
+		i, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("bad_blocks: %v", err)
+		}
+		bad[i] = true
+	}
+	nb := NumBlocks(plainSize, bs)
+	cbs := int64(bs + Overhead)
+	for i := int64(0); i < nb; i++ {
+		lo := i * int64(bs)
+		n := min(int64(bs), plainSize-lo)
+		got, err := f.DecryptAt(make([]byte, max(n, 1)), lo, int64(len(ct)), bytes.NewReader(ct))
+		if err == io.EOF {
+			err = nil
+		}
+		start := HeaderSize + i*cbs
+		block := ct[start:min(start+cbs, int64(len(ct)))]
+		_, oerr := f.OpenBlock(nil, block, i, i == nb-1)
+		if bad[i] {
+			if !errors.Is(err, ErrNotAuthentic) || got != 0 || !errors.Is(oerr, ErrNotAuthentic) {
+				t.Errorf("block %d: DecryptAt %d bytes, %v; OpenBlock %v; want ErrNotAuthentic", i, got, err, oerr)
+			}
+		} else if err != nil || int64(got) != n || oerr != nil {
+			t.Errorf("block %d, not damaged: DecryptAt %d bytes, %v; OpenBlock %v", i, got, err, oerr)
+		}
+		delete(bad, i)
+	}
+	if len(bad) > 0 {
+		t.Fatalf("bad_blocks names blocks the file does not have: %v", bad)
 	}
 }

@@ -2,6 +2,8 @@ package naming
 
 import (
 	"bytes"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/efs-project/efs/internal/vectors"
@@ -10,7 +12,8 @@ import (
 const vectorDir = "../testdata/vectors"
 
 // TestVectors recomputes the name and symlink vectors through the Namer
-// (the generator computes them from the primitives).
+// (the generator computes them from the primitives), and runs every name,
+// companion and symlink reject vector through the decoders.
 func TestVectors(t *testing.T) {
 	vs, err := vectors.Load(vectorDir, "name", "symlink")
 	if err != nil {
@@ -23,6 +26,10 @@ func TestVectors(t *testing.T) {
 	for _, v := range vs {
 		t.Run(v.Name, func(t *testing.T) {
 			t.Parallel()
+			if v.Values["expect"] == "reject" {
+				checkRejectVector(t, v, other)
+				return
+			}
 			if v.Values["kind"] == "symlink" {
 				n := vectors.Must(New(other, v.MustHex(t, "symlink_key"), Options{}))(t)
 				link := string(v.MustHex(t, "link_path_hex"))
@@ -66,5 +73,71 @@ func TestVectors(t *testing.T) {
 				t.Fatalf("DecryptName gives %q, want %q", got, name)
 			}
 		})
+	}
+}
+
+// rejectErrors is the error each naming rule of FORMAT.md's "What a decoder
+// MUST reject" table must produce.
+var rejectErrors = map[string]error{
+	"name-encoding":    ErrMalformed,
+	"name-auth":        ErrNotAuthentic,
+	"name-invalid":     ErrInvalidName,
+	"companion-hash":   ErrNotAuthentic,
+	"companion-short":  ErrMalformed,
+	"symlink-encoding": ErrMalformed,
+	"symlink-auth":     ErrNotAuthentic,
+	"symlink-invalid":  ErrInvalidName,
+}
+
+// checkRejectVector decodes the body of a reject vector the way a reader of
+// a backup does: a symlink target with DecryptTarget; a view name with
+// DecryptName, after CheckCompanion when it is a long-name stand-in whose
+// companion the body is. The first check that fails must be the rule's.
+func checkRejectVector(t *testing.T, v *vectors.Vector, other []byte) {
+	rule := v.MustGet(t, "rule")
+	want, ok := rejectErrors[rule]
+	if !ok {
+		t.Fatalf("unknown naming rule %q", rule)
+	}
+	if v.Body == nil {
+		t.Fatal("reject vector without a body")
+	}
+	body := string(v.Body)
+	if v.Values["kind"] == "symlink" {
+		n := vectors.Must(New(other, v.MustHex(t, "symlink_key"), Options{}))(t)
+		got, err := n.DecryptTarget(string(v.MustHex(t, "link_path_hex")), body)
+		if !errors.Is(err, want) || got != "" {
+			t.Fatalf("DecryptTarget = %q, %v; want %v", got, err, want)
+		}
+		return
+	}
+	enc := vectors.Must(ParseEncoding(v.MustGet(t, "encoding")))(t)
+	n := vectors.Must(New(v.MustHex(t, "name_key"), other, Options{Encoding: enc, NameMax: int(v.MustInt(t, "name_max"))}))(t)
+	parent := string(v.MustHex(t, "parent_hex"))
+	full := body
+	if v.Has("entry") {
+		entry := v.MustGet(t, "entry")
+		if !IsLongName(entry) {
+			t.Fatalf("entry %s is not a long-name stand-in", entry)
+		}
+		if long, ok := IsCompanion(entry + CompanionSuffix); !ok || long != entry {
+			t.Fatal("IsCompanion does not recognise the companion")
+		}
+		err := n.CheckCompanion(entry, body)
+		if strings.HasPrefix(rule, "companion-") {
+			if !errors.Is(err, want) {
+				t.Fatalf("CheckCompanion: %v, want %v", err, want)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("CheckCompanion: %v; only a companion rule may fail here", err)
+		}
+	} else if IsLongName(body) {
+		t.Fatal("a short-name vector's body is a stand-in")
+	}
+	got, err := n.DecryptName(parent, full)
+	if !errors.Is(err, want) || got != "" {
+		t.Fatalf("DecryptName = %q, %v; want %v", got, err, want)
 	}
 }

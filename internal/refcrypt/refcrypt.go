@@ -169,16 +169,24 @@ func Unlock(config, password []byte) (*Keys, Settings, error) {
 	if err := s.check(); err != nil {
 		return nil, Settings{}, err
 	}
-	std := base64.StdEncoding
-	salt, err := std.DecodeString(f.KDF.Salt)
+	// Canonical padded base64 only (FORMAT.md, Conventions): decode, then
+	// re-encode and compare, since Go skips line breaks when decoding.
+	decode := func(v string) ([]byte, error) {
+		b, err := base64.StdEncoding.Strict().DecodeString(v)
+		if err == nil && base64.StdEncoding.EncodeToString(b) != v {
+			err = errors.New("not canonical base64")
+		}
+		return b, err
+	}
+	salt, err := decode(f.KDF.Salt)
 	if err != nil {
 		return nil, Settings{}, fmt.Errorf("kdf.salt: %w", err)
 	}
-	wrapped, err := std.DecodeString(f.Key.Wrapped)
+	wrapped, err := decode(f.Key.Wrapped)
 	if err != nil {
 		return nil, Settings{}, fmt.Errorf("key.wrapped: %w", err)
 	}
-	mac, err := std.DecodeString(f.Key.MAC)
+	mac, err := decode(f.Key.MAC)
 	if err != nil {
 		return nil, Settings{}, fmt.Errorf("key.mac: %w", err)
 	}

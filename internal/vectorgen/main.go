@@ -5,11 +5,15 @@
 //
 //	go run ./internal/vectorgen
 //
+// With -backup DIR it instead makes a frozen backup with the efs binary
+// (see backup.go); that is done once per format version, never by tests.
+//
 // It deliberately does not call the content, naming, keys or config
-// packages: it computes every value from the primitives (HKDF, HMAC,
-// AES-SIV, argon2id, base32/base64) exactly as FORMAT.md spells them, so the
-// TestVectors tests, which go through the packages' public APIs, check the
-// code against an independent reading of the spec. Output is deterministic: running it twice
+// packages: it
+// computes every value from the primitives (HKDF, HMAC, AES-SIV, argon2id,
+// base32/base64) exactly as FORMAT.md spells them, so the TestVectors tests,
+// which go through the packages' public APIs, check the code against an
+// independent reading of the spec. Output is deterministic: running it twice
 // gives the same files.
 package main
 
@@ -53,7 +57,14 @@ var (
 
 func main() {
 	root := flag.String("root", ".", "module root `directory`")
+	backup := flag.String("backup", "", "instead of the vectors, write a new frozen backup into `DIR` (which must not exist)")
 	flag.Parse()
+	if *backup != "" {
+		if err := writeBackup(*root, *backup); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if err := run(filepath.Join(*root, "testdata", "vectors")); err != nil {
 		log.Fatal(err)
 	}
@@ -72,7 +83,8 @@ func run(dir string) error {
 		return err
 	}
 	g := &gen{dir: dir, files: map[string]bool{}}
-	for _, f := range []func() error{g.subkeys, g.fileIDs, g.fileKey, g.contents, g.names, g.symlinks, g.configs} {
+	for _, f := range []func() error{g.subkeys, g.fileIDs, g.fileKey, g.contents, g.names, g.symlinks, g.configs,
+		g.rejectConfigs, g.rejectRecovery, g.rejectNames, g.rejectSymlinks, g.rejectContents} {
 		if err := f(); err != nil {
 			return err
 		}
@@ -134,6 +146,15 @@ var (
 
 func hexs(b []byte) string { return hex.EncodeToString(b) }
 
+// mustHex is a hex field of a vector this program wrote itself.
+func mustHex(v *vectors.Vector, key string) []byte {
+	b, err := v.Hex(key)
+	if err != nil {
+		panic("internal error: " + err.Error())
+	}
+	return b
+}
+
 func newVector(kind, comment string) *vectors.Vector {
 	v := &vectors.Vector{}
 	v.Set("kind", kind)
@@ -144,12 +165,7 @@ func newVector(kind, comment string) *vectors.Vector {
 func (g *gen) subkeys() error {
 	v := newVector("subkeys", "HKDF-SHA256 subkeys of the fixed master key")
 	v.Set("master_key", hexs(masterKey))
-	h := hexs(masterKey)
-	groups := make([]string, 0, 8)
-	for i := 0; i < len(h); i += 8 {
-		groups = append(groups, h[i:i+8])
-	}
-	v.Set("recovery", strings.Join(groups, "-"))
+	v.Set("recovery", recoveryForm(masterKey))
 	v.Set("name_key", hexs(nameKey))
 	v.Set("symlink_key", hexs(symlinkKey))
 	v.Set("content_key", hexs(contentKey))
@@ -345,41 +361,67 @@ const configHeader = `# efs config (format v1). Keep it with the backup: efs rea
 # still restore the backup. Do not edit: the fields are authenticated.
 `
 
-func (g *gen) configs() error {
-	password := "correct horse battery staple"
+// Fixed inputs of every config vector (and of the frozen backup): the
+// password, and a fast argon2id with a fixed salt.
+const (
+	password                   = "correct horse battery staple"
+	kdfTime, kdfMemory, kdfThr = 1, 8192, 1
+)
+
+// kdfSalt is bytes 0xa0..0xbf.
+func kdfSalt() []byte {
 	salt := make([]byte, 32)
 	for i := range salt {
 		salt[i] = byte(0xa0 + i)
 	}
-	const time, memory, threads = 1, 8192, 1
-	kek := argon2.IDKey([]byte(password), salt, time, memory, threads, 64)
+	return salt
+}
+
+// configSettings are the MAC'd format fields of a config.
+type configSettings struct {
+	encoding, fileID   string
+	nameMax, blockSize int
+}
+
+// canonical is the string the config MAC covers, FORMAT.md "Config MAC".
+func (s configSettings) canonical() string {
+	return fmt.Sprintf("efs-v1 config\nversion=1\nname_encoding=%s\nname_max=%d\nblock_size=%d\nfile_id=%s\nflags=0\n",
+		s.encoding, s.nameMax, s.blockSize, s.fileID)
+}
+
+// configText is the config file efs writes for s, with the master key
+// wrapped under kek and the MAC computed over macOver (normally s itself).
+func configText(s, macOver configSettings, creator string, kek []byte) string {
 	wrapped := sivSeal(kek, masterKey, []byte("efs-v1 master key"))
+	mac := hmacSHA256(configMACKey, []byte(macOver.canonical()))
+	std := base64.StdEncoding
+	return fmt.Sprintf("%sversion = 1\ncreator = %q\nname_encoding = %q\nname_max = %d\nblock_size = %d\nfile_id = %q\nflags = 0\n"+
+		"\n[kdf]\nalgorithm = \"argon2id\"\nsalt = %q\ntime = %d\nmemory_kib = %d\nthreads = %d\n"+
+		"\n[key]\nwrapped = %q\nmac = %q\n",
+		configHeader, creator, s.encoding, s.nameMax, s.blockSize, s.fileID,
+		std.EncodeToString(kdfSalt()), kdfTime, kdfMemory, kdfThr, std.EncodeToString(wrapped), std.EncodeToString(mac))
+}
+
+func kek() []byte {
+	return argon2.IDKey([]byte(password), kdfSalt(), kdfTime, kdfMemory, kdfThr, 64)
+}
+
+func (g *gen) configs() error {
+	kek := kek()
 	for _, c := range []struct {
-		file, encoding, fileID, expect string
-		nameMax, blockSize, macBlock   int
+		file string
+		s    configSettings
 	}{
-		{"config-default", "base32", "inode", "success", 255, 4096, 4096},
-		{"config-options", "base64", "path", "success", 143, 65536, 65536},
-		// block_size changed after the MAC was computed: the password is
-		// right, the fields are not.
-		{"config-tampered", "base32", "inode", "tampered", 255, 8192, 4096},
+		{"config-default", configSettings{"base32", "inode", 255, 4096}},
+		{"config-options", configSettings{"base64", "path", 143, 65536}},
 	} {
-		canonical := fmt.Sprintf("efs-v1 config\nversion=1\nname_encoding=%s\nname_max=%d\nblock_size=%d\nfile_id=%s\nflags=0\n",
-			c.encoding, c.nameMax, c.macBlock, c.fileID)
-		mac := hmacSHA256(configMACKey, []byte(canonical))
-		std := base64.StdEncoding
-		body := fmt.Sprintf("%sversion = 1\ncreator = \"efs vectorgen\"\nname_encoding = %q\nname_max = %d\nblock_size = %d\nfile_id = %q\nflags = 0\n"+
-			"\n[kdf]\nalgorithm = \"argon2id\"\nsalt = %q\ntime = %d\nmemory_kib = %d\nthreads = %d\n"+
-			"\n[key]\nwrapped = %q\nmac = %q\n",
-			configHeader, c.encoding, c.nameMax, c.blockSize, c.fileID,
-			std.EncodeToString(salt), time, memory, threads, std.EncodeToString(wrapped), std.EncodeToString(mac))
 		v := newVector("config", "a config that unlocks with password (the body after ---)")
-		v.Set("expect", c.expect)
+		v.Set("expect", "success")
 		v.Set("password", password)
 		v.Set("master_key", hexs(masterKey))
 		v.Set("kek", hexs(kek))
-		v.Set("mac_input_hex", hexs([]byte(canonical)))
-		v.Body = []byte(body)
+		v.Set("mac_input_hex", hexs([]byte(c.s.canonical())))
+		v.Body = []byte(configText(c.s, c.s, "efs vectorgen", kek))
 		if err := g.write(c.file, v); err != nil {
 			return err
 		}
@@ -482,16 +524,26 @@ func fuzzSeeds(root string) error {
 	add("naming", "FuzzDecryptTarget", "moved", "docs/other", tgt)
 	add("naming", "FuzzDecryptTarget", "empty-target", "l", b64.EncodeToString(sivSeal(symlinkKey, nil, []byte("l"))))
 
-	for _, name := range []string{"config-default", "config-options", "config-tampered"} {
-		data, err := os.ReadFile(filepath.Join(root, "testdata", "vectors", name+".txt"))
-		if err != nil {
-			return err
+	// Every config vector, and the bytes of every reject vector, start a
+	// fuzzer right at a rule's edge.
+	vs, err := vectors.Load(filepath.Join(root, "testdata", "vectors"), "config", "name", "symlink", "content")
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		switch kind := v.Values["kind"]; {
+		case kind == "config":
+			add("config", "FuzzParse", v.Name, v.Body)
+		case v.Values["expect"] != "reject":
+		case kind == "content":
+			add("content", "FuzzOpen", v.Name, v.Body, int64(0), uint16(5000))
+		case kind == "symlink":
+			add("naming", "FuzzDecryptTarget", v.Name, string(mustHex(v, "link_path_hex")), string(v.Body))
+		case kind == "name" && v.Has("entry"):
+			add("naming", "FuzzCheckCompanion", v.Name, v.Values["entry"], string(v.Body))
+		case kind == "name":
+			add("naming", "FuzzDecryptName", v.Name, string(mustHex(v, "parent_hex")), string(v.Body), v.Values["encoding"] == "base64")
 		}
-		v, err := vectors.Parse(name, data)
-		if err != nil {
-			return err
-		}
-		add("config", "FuzzParse", name, v.Body)
 	}
 	for _, e := range errs {
 		if e != nil {
