@@ -156,7 +156,7 @@ func (x *exporter) looksLikeExport(dest string, names []string) bool {
 	if fi, err := os.Lstat(filepath.Join(dest, naming.ConfigName)); err == nil && fi.Mode().IsRegular() {
 		return true
 	}
-	if cfg, _ := x.t.Config(); cfg != nil {
+	if _, err := x.t.Resolve(Dir{}, naming.ConfigName); err == nil {
 		return len(names) == 0
 	}
 	for _, name := range names {
@@ -248,8 +248,8 @@ func (x *exporter) count(f func(*ExportStats)) {
 
 // want is one name the destination directory should hold.
 type want struct {
-	entry   *Entry       // a plaintext entry, or
-	virtual *VirtualFile // efs.toml or a long-name companion
+	entry   *Entry // a plaintext entry, or
+	virtual *Item  // efs.toml or a long-name companion
 }
 
 // dir exports plaintext directory rel (view path view) into dst, which
@@ -264,12 +264,12 @@ func (x *exporter) dir(rel, view, dst string, st *unix.Stat_t) error {
 		}
 	}
 	var wg sync.WaitGroup
-	entries, err := x.t.ReadDir(rel)
+	items, err := x.t.List(Dir{Rel: rel, View: view})
 	if err != nil {
 		// Keep what an earlier run exported here; retry next time.
 		x.fail(rel, view, err)
 	} else {
-		wants := x.wants(rel, entries)
+		wants := x.wants(items)
 		x.removeExtras(dst, view, wants)
 		names := make([]string, 0, len(wants))
 		for name := range wants {
@@ -319,19 +319,16 @@ func (x *exporter) dir(rel, view, dst string, st *unix.Stat_t) error {
 	return nil
 }
 
-// wants lists what the view shows in directory rel, by view name.
-func (x *exporter) wants(rel string, entries []Entry) map[string]want {
-	wants := make(map[string]want, len(entries)+1)
-	for i := range entries {
-		e := &entries[i]
-		wants[e.Name] = want{entry: e}
-		if e.Long() {
-			vf := x.t.CompanionFile(e)
-			wants[e.Companion()] = want{virtual: &vf}
+// wants lists what the view shows in a directory, by view name.
+func (x *exporter) wants(items []Item) map[string]want {
+	wants := make(map[string]want, len(items))
+	for i := range items {
+		it := &items[i]
+		if it.Kind == ItemEntry {
+			wants[it.Name] = want{entry: it.Entry}
+		} else {
+			wants[it.Name] = want{virtual: it}
 		}
-	}
-	if vf, ok := x.t.ConfigFile(); ok && rel == "" {
-		wants[naming.ConfigName] = want{virtual: &vf}
 	}
 	return wants
 }
@@ -522,17 +519,18 @@ func copyCipher(w io.Writer, f *File) (int64, error) {
 }
 
 // virtual writes efs.toml or a long-name companion.
-func (x *exporter) virtual(p, view string, vf *VirtualFile) {
-	st := vf.Stat
-	st.Atim = st.Mtim // the view shows the mtime as atime too
-	if x.upToDate(p, int64(len(vf.Data)), &st, vf.Perm, st.Uid, st.Gid) {
+func (x *exporter) virtual(p, view string, it *Item) {
+	var st unix.Stat_t
+	st.Atim, st.Mtim = it.Attr.Atime, it.Attr.Mtime
+	perm := it.Attr.Mode & 0o7777
+	if x.upToDate(p, it.Attr.Size, &st, perm, it.Attr.Uid, it.Attr.Gid) {
 		return
 	}
 	n, err := writeAtomic(p, func(f *os.File) (int64, error) {
-		n, err := f.Write(vf.Data)
+		n, err := f.Write(it.Data)
 		return int64(n), err
 	}, func(tmp string) error {
-		return x.setAttrs(tmp, &st, vf.Perm, st.Uid, st.Gid, false)
+		return x.setAttrs(tmp, &st, perm, it.Attr.Uid, it.Attr.Gid, false)
 	})
 	if err != nil {
 		x.fail("", view, err)

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
 
@@ -82,16 +81,23 @@ func rvTree(t testing.TB, plain string, opts Options) (*Tree, *config.Keys, *syn
 	return tree, keys, logs
 }
 
+// viewPath is the view path of plaintext path rel.
+func viewPath(tree *Tree, rel string) string {
+	v, _ := tree.Namer().EncryptPath(rel)
+	return v
+}
+
 // rvMount mounts the view of tree in-process and unmounts it at cleanup.
 func rvMount(t testing.TB, tree *Tree) string {
 	t.Helper()
+	return rvMountAt(t, tree, t.TempDir())
+}
+
+// rvMountAt mounts the view of tree at mnt, as Mount does.
+func rvMountAt(t testing.TB, tree *Tree, mnt string) string {
+	t.Helper()
 	testenv.RequireFUSE(t)
-	mnt := t.TempDir()
-	fo, root, err := FSOptions(tree, MountOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := fs.Mount(mnt, root, fo)
+	server, err := Mount(tree, mnt, MountOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +206,7 @@ func TestFUSEView(t *testing.T) {
 	// Every file reads back, decrypts to its plaintext, and has the size
 	// the size mapping predicts; every name is the Tree's view name.
 	for rel, data := range files {
-		vp := filepath.Join(mnt, tree.ViewPath(rel))
+		vp := filepath.Join(mnt, viewPath(tree, rel))
 		ct, err := os.ReadFile(vp)
 		if err != nil {
 			t.Fatalf("reading view of %s: %v", rel, err)
@@ -222,15 +228,15 @@ func TestFUSEView(t *testing.T) {
 			t.Errorf("%s: nlink %d, want 1", rel, st.Sys().(*syscall.Stat_t).Nlink)
 		}
 	}
-	a, _ := os.ReadFile(filepath.Join(mnt, tree.ViewPath("small.txt")))
-	b, _ := os.ReadFile(filepath.Join(mnt, tree.ViewPath("dir/hardlink")))
+	a, _ := os.ReadFile(filepath.Join(mnt, viewPath(tree, "small.txt")))
+	b, _ := os.ReadFile(filepath.Join(mnt, viewPath(tree, "dir/hardlink")))
 	if bytes.Equal(a, b) {
 		t.Error("hard links have the same ciphertext")
 	}
 
 	// Random-access reads match the whole-file read.
-	whole, _ := os.ReadFile(filepath.Join(mnt, tree.ViewPath("dir/big.bin")))
-	f, err := os.Open(filepath.Join(mnt, tree.ViewPath("dir/big.bin")))
+	whole, _ := os.ReadFile(filepath.Join(mnt, viewPath(tree, "dir/big.bin")))
+	f, err := os.Open(filepath.Join(mnt, viewPath(tree, "dir/big.bin")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +260,7 @@ func TestFUSEView(t *testing.T) {
 	if _, ok := root["efs.toml"]; !ok {
 		t.Error("no efs.toml at the root")
 	}
-	for _, dir := range []string{mnt, filepath.Join(mnt, tree.ViewPath("dir/sub"))} {
+	for _, dir := range []string{mnt, filepath.Join(mnt, viewPath(tree, "dir/sub"))} {
 		for name, ino := range rvDirents(t, dir) {
 			var st unix.Stat_t
 			if err := unix.Lstat(filepath.Join(dir, name), &st); err != nil {
@@ -265,12 +271,12 @@ func TestFUSEView(t *testing.T) {
 			}
 		}
 	}
-	sub := rvDirents(t, filepath.Join(mnt, tree.ViewPath("dir/sub")))
-	long := filepath.Base(tree.ViewPath("dir/sub/" + strings.Repeat("n", 200)))
+	sub := rvDirents(t, filepath.Join(mnt, viewPath(tree, "dir/sub")))
+	long := filepath.Base(viewPath(tree, "dir/sub/"+strings.Repeat("n", 200)))
 	if len(sub) != 2 {
 		t.Errorf("dir/sub lists %v, want the long entry and its companion", sub)
 	}
-	full, err := os.ReadFile(filepath.Join(mnt, tree.ViewPath("dir/sub"), long+".name"))
+	full, err := os.ReadFile(filepath.Join(mnt, viewPath(tree, "dir/sub"), long+".name"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +289,7 @@ func TestFUSEView(t *testing.T) {
 	}
 
 	// Symlink target is encrypted and decrypts back.
-	target, err := os.Readlink(filepath.Join(mnt, tree.ViewPath("link")))
+	target, err := os.Readlink(filepath.Join(mnt, viewPath(tree, "link")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +298,7 @@ func TestFUSEView(t *testing.T) {
 	}
 
 	// Read-only, no xattrs, statfs passes through.
-	vsmall := filepath.Join(mnt, tree.ViewPath("small.txt"))
+	vsmall := filepath.Join(mnt, viewPath(tree, "small.txt"))
 	if _, err := os.OpenFile(vsmall, os.O_WRONLY, 0); !errors.Is(err, syscall.EROFS) {
 		t.Errorf("open for writing: %v, want EROFS", err)
 	}
@@ -317,7 +323,7 @@ func TestFUSEView(t *testing.T) {
 	// A file that shrinks under an open view file gives EIO, a log line
 	// with the view path, and no plaintext name anywhere in the logs.
 	rvWrite(t, filepath.Join(plain, "dir/shrinks.bin"), big) // never read before: no cached pages
-	vf, err := os.Open(filepath.Join(mnt, tree.ViewPath("dir/shrinks.bin")))
+	vf, err := os.Open(filepath.Join(mnt, viewPath(tree, "dir/shrinks.bin")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +334,7 @@ func TestFUSEView(t *testing.T) {
 		t.Errorf("read after the plaintext shrank: %v, want EIO", err)
 	}
 	vf.Close()
-	if !strings.Contains(logs.String(), tree.ViewPath("dir/shrinks.bin")) {
+	if !strings.Contains(logs.String(), viewPath(tree, "dir/shrinks.bin")) {
 		t.Errorf("no log line names the view path:\n%s", logs)
 	}
 	for _, p := range []string{"shrinks", "big.bin", "small", "nnnn", "dir/"} {
@@ -351,7 +357,7 @@ func TestFUSERace(t *testing.T) {
 	rvWrite(t, filepath.Join(plain, "f"), data)
 	tree, _, _ := rvTree(t, plain, Options{})
 	mnt := rvMount(t, tree)
-	vp := filepath.Join(mnt, tree.ViewPath("f"))
+	vp := filepath.Join(mnt, viewPath(tree, "f"))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -407,14 +413,14 @@ func TestFUSEOneFileSystem(t *testing.T) {
 	rvWrite(t, filepath.Join(inner, "hidden"), []byte("x"))
 	tree, _, _ := rvTree(t, plain, Options{OneFileSystem: true})
 	mnt := rvMount(t, tree)
-	vdir := filepath.Join(mnt, tree.ViewPath("other"))
+	vdir := filepath.Join(mnt, viewPath(tree, "other"))
 	if st, err := os.Stat(vdir); err != nil || !st.IsDir() {
 		t.Fatalf("the mount point directory itself should show: %v", err)
 	}
 	if got := rvDirents(t, vdir); len(got) != 0 {
 		t.Errorf("directory on another file system lists %v", got)
 	}
-	if _, err := os.Stat(filepath.Join(mnt, tree.ViewPath("other/hidden"))); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(mnt, viewPath(tree, "other/hidden"))); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("lookup below another file system: %v, want ENOENT", err)
 	}
 }
@@ -457,7 +463,7 @@ func BenchmarkFUSERead(b *testing.B) {
 	tree, _, _ := rvTree(b, plain, Options{})
 	mnt := rvMount(b, tree)
 	raiseReadahead(mnt, tree.log)
-	f, err := os.Open(filepath.Join(mnt, tree.ViewPath("f")))
+	f, err := os.Open(filepath.Join(mnt, viewPath(tree, "f")))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -486,11 +492,11 @@ func TestOpenKeepCache(t *testing.T) {
 	p := filepath.Join(plain, "f")
 	rvWrite(t, p, []byte("one"))
 	tree, _, _ := rvTree(t, plain, Options{})
-	st, err := tree.Lstat("f")
+	it, err := tree.Resolve(Dir{}, viewPath(tree, "f"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &fileNode{node: node{v: &view{tree: tree, log: tree.log}}, rel: "f", viewRel: tree.ViewPath("f"), plainIno: st.Ino}
+	n := &fileNode{node: node{v: &view{tree: tree, log: tree.log}}, ref: Dir{}.Child(&it)}
 	open := func() uint32 {
 		t.Helper()
 		fh, flags, en := n.Open(context.Background(), syscall.O_RDONLY)
@@ -550,7 +556,7 @@ func TestFUSELargeDir(t *testing.T) {
 	}
 	tree, _, _ := rvTree(t, plain, Options{})
 	mnt := rvMount(t, tree)
-	dir := filepath.Join(mnt, tree.ViewPath("d"))
+	dir := filepath.Join(mnt, viewPath(tree, "d"))
 	got := rvDirents(t, dir)
 	if len(got) != n+6 {
 		t.Fatalf("listed %d entries, want %d", len(got), n+6)
