@@ -23,6 +23,7 @@ import (
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/testenv"
+	"github.com/efs-project/efs/naming"
 )
 
 // These tests mount the view in-process with go-fuse, so `go test -race`
@@ -576,5 +577,98 @@ func TestFUSELargeDir(t *testing.T) {
 		if st.Ino != got[e.Name()] {
 			t.Errorf("%s: d_ino %d, stat %d", e.Name(), got[e.Name()], st.Ino)
 		}
+	}
+}
+
+// TestFUSEConfigChanges: efs passwd while the view is mounted (issue 9)
+// replaces the config; the view must serve the new one, or the backup
+// keeps a config the new password does not open. A config being written
+// in place (not a valid config yet) is never shown.
+func TestFUSEConfigChanges(t *testing.T) {
+	plain := t.TempDir()
+	long := strings.Repeat("n", 200)
+	rvWrite(t, filepath.Join(plain, long), nil)
+	cfgPath := filepath.Join(plain, config.FileName)
+	kdf := config.KDF{Salt: bytes.Repeat([]byte{7}, 16), Time: 1, MemoryKiB: 1024, Threads: 1}
+	cfg, mk, err := config.Create([]byte("old"), config.Defaults(), kdf, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk.Wipe()
+	if err := cfg.WriteNew(cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	tree, _, logs := rvTree(t, plain, Options{})
+	mnt := rvMount(t, tree)
+	vcfg := filepath.Join(mnt, naming.ConfigName)
+	vcomp := filepath.Join(mnt, viewPath(tree, long)+naming.CompanionSuffix)
+	if got, err := os.ReadFile(vcfg); err != nil || !bytes.Equal(got, cfg.Marshal()) {
+		t.Fatalf("efs.toml before the change: %v", err)
+	}
+
+	// What efs passwd does.
+	c, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, err = c.Unlock([]byte("old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.ChangePassword(mk, []byte("new"))
+	mk.Wipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Replace(cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(cfgPath)
+	var st unix.Stat_t
+	unix.Stat(cfgPath, &st)
+
+	var got []byte
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if got, err = os.ReadFile(vcfg); err == nil && bytes.Equal(got, want) {
+			break
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("efs.toml still shows the old config 5 s after the change (%v)", err)
+	}
+	if c2, err := config.Parse(got); err != nil {
+		t.Fatal(err)
+	} else if mk, err := c2.Unlock([]byte("new")); err != nil {
+		t.Fatalf("the config the view shows does not open with the new password: %v", err)
+	} else {
+		mk.Wipe()
+	}
+	time.Sleep(1100 * time.Millisecond) // let the attribute cache expire
+	for _, p := range []string{vcfg, vcomp} {
+		var vst unix.Stat_t
+		if err := unix.Stat(p, &vst); err != nil {
+			t.Fatal(err)
+		}
+		if vst.Mtim != st.Mtim || vst.Uid != st.Uid {
+			t.Errorf("%s: mtime %v, owner %d; the config file now has %v, %d", filepath.Base(p), vst.Mtim, vst.Uid, st.Mtim, st.Uid)
+		}
+	}
+	if vst, err := os.Stat(vcfg); err != nil || vst.Size() != int64(len(want)) {
+		t.Errorf("efs.toml size %v, want %d", vst, len(want))
+	}
+
+	// A config rewritten in place, caught half written, is not shown.
+	if err := os.WriteFile(cfgPath, want[:len(want)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if got, err := os.ReadFile(vcfg); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("efs.toml shows a half-written config (%v)", err)
+	}
+	if !strings.Contains(logs.String(), "efs.toml keeps its earlier version") {
+		t.Errorf("no log line about the config that is not shown:\n%s", logs)
+	}
+	if strings.Contains(logs.String(), plain) {
+		t.Errorf("logs carry the plaintext path:\n%s", logs)
 	}
 }

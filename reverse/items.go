@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/naming"
 	"golang.org/x/sys/unix"
 )
@@ -286,9 +287,58 @@ func sameVersion(a, b *unix.Stat_t) bool {
 	return a.Dev == b.Dev && a.Ino == b.Ino && a.Size == b.Size && a.Mtim == b.Mtim && a.Ctim == b.Ctim
 }
 
-// currentConfig returns the config as efs.toml shows it, nil without one.
+// currentConfig returns the config as efs.toml shows it now, nil without
+// one. The file is stat'ed on every call and read again when it changed
+// (efs passwd replaces it while the view is mounted). A new version is
+// shown only once it parses as a config with this view's settings, so a
+// half-written file never reaches a backup; a config that vanished or
+// cannot be read keeps its last good version, so a backup never loses it.
 func (t *Tree) currentConfig() *configFile {
+	if t.cfgPath == "" {
+		return nil
+	}
+	var st unix.Stat_t
+	statErr := unix.Stat(t.cfgPath, &st)
 	t.cfgMu.Lock()
 	defer t.cfgMu.Unlock()
-	return t.cfg
+	if statErr != nil || sameVersion(&st, &t.cfg.st) || sameVersion(&st, &t.cfgRejected) {
+		return t.cfg
+	}
+	cf, err := readConfig(t.cfgPath)
+	if err == nil {
+		err = t.checkConfig(cf.data)
+	}
+	if err != nil {
+		t.cfgRejected = st
+		t.log.Warn("the config file changed but cannot be shown; efs.toml keeps its earlier version", "err", configReason(err))
+		return t.cfg
+	}
+	t.cfg = cf
+	return cf
+}
+
+// Reasons a changed config is not shown.
+var (
+	errConfigInvalid  = errors.New("not a valid efs config")
+	errConfigSettings = errors.New("its format settings differ from the mounted view's")
+)
+
+// checkConfig accepts config bytes that parse and describe this view.
+func (t *Tree) checkConfig(data []byte) error {
+	c, err := config.Parse(data)
+	if err != nil {
+		return errConfigInvalid
+	}
+	if c.Settings != t.settings {
+		return errConfigSettings
+	}
+	return nil
+}
+
+// configReason words a config problem for a log line without its path.
+func configReason(err error) string {
+	if errors.Is(err, errConfigInvalid) || errors.Is(err, errConfigSettings) {
+		return err.Error()
+	}
+	return logReason(err)
 }

@@ -1,6 +1,7 @@
 package reverse
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/naming"
 	"golang.org/x/sys/unix"
@@ -131,5 +133,49 @@ func TestModel(t *testing.T) {
 	}
 	if _, err := tree.Stat(cref); err == nil {
 		t.Error("companion of a removed long name still stats")
+	}
+}
+
+// TestModelConfigFollowsFile: efs.toml shows the config file as it is now,
+// but only a valid config with the view's settings; a config that
+// vanished keeps its last version (the backup must never lose it).
+func TestModelConfigFollowsFile(t *testing.T) {
+	plain := t.TempDir()
+	tree, _, _ := rvTree(t, plain, Options{})
+	cfgPath := filepath.Join(plain, config.FileName)
+	kdf := config.KDF{Salt: bytes.Repeat([]byte{7}, 16), Time: 1, MemoryKiB: 1024, Threads: 1}
+	write := func(s config.Settings) []byte {
+		t.Helper()
+		c, mk, err := config.Create([]byte("pw"), s, kdf, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mk.Wipe()
+		if err := c.Replace(cfgPath); err != nil {
+			t.Fatal(err)
+		}
+		return c.Marshal()
+	}
+	shows := func() []byte {
+		t.Helper()
+		it, err := tree.Resolve(Dir{}, naming.ConfigName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return it.Data
+	}
+	other := config.Defaults()
+	other.NameMax = 143
+	write(other)
+	if string(shows()) != "# test config\n" {
+		t.Error("a config with other settings is shown")
+	}
+	good := write(config.Defaults())
+	if !bytes.Equal(shows(), good) {
+		t.Error("the replaced config is not shown")
+	}
+	os.Remove(cfgPath)
+	if !bytes.Equal(shows(), good) {
+		t.Error("a vanished config is not shown as last read")
 	}
 }

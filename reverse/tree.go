@@ -42,6 +42,7 @@ type Options struct {
 	// Settings are the format parameters from the config.
 	Settings config.Settings
 	// ConfigPath is the config file shown as efs.toml at the view's root.
+	// It is read by New and again whenever it changes (efs passwd).
 	ConfigPath string
 	// Exclude, if set, hides matching entries from listings and lookups.
 	Exclude Excluder
@@ -64,8 +65,9 @@ type Tree struct {
 	log      *slog.Logger
 	cfgPath  string
 
-	cfgMu sync.Mutex
-	cfg   *configFile // the config shown as efs.toml; nil without one
+	cfgMu       sync.Mutex
+	cfg         *configFile // the config shown as efs.toml; nil without one
+	cfgRejected unix.Stat_t // a changed config that could not be shown
 
 	mu   sync.Mutex
 	long map[string]longDir // plaintext dir rel → stand-in → plaintext name
