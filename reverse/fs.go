@@ -62,6 +62,9 @@ func Mount(t *Tree, mountpoint string, opts MountOptions) (*fuse.Server, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := t.hideMount(mountpoint); err != nil {
+		t.log.Warn("cannot stat the mountpoint: a mountpoint inside the plaintext directory would show the view inside itself", "err", logReason(err))
+	}
 	raiseReadahead(mountpoint, t.log)
 	return server, nil
 }

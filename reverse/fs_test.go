@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -670,5 +671,70 @@ func TestFUSEConfigChanges(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), plain) {
 		t.Errorf("logs carry the plaintext path:\n%s", logs)
+	}
+}
+
+// TestFUSEMountInsidePlaintext: `efs reverse plain plain/mnt` (issue 9)
+// showed the view inside itself, recursively (a 3-file tree became 33,781
+// entries). The mountpoint is left out, right below the root and deeper.
+func TestFUSEMountInsidePlaintext(t *testing.T) {
+	for _, at := range []string{"mnt", "a/b/mnt"} {
+		t.Run(strings.ReplaceAll(at, "/", "-"), func(t *testing.T) {
+			plain := t.TempDir()
+			for _, rel := range []string{"one", "a/two", "a/b/three"} {
+				rvWrite(t, filepath.Join(plain, rel), []byte(rel))
+			}
+			mnt := filepath.Join(plain, at)
+			if err := os.MkdirAll(mnt, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			tree, _, _ := rvTree(t, plain, Options{})
+			// The view shows every plaintext entry but the mountpoint
+			// (and .efs.toml, which it shows as efs.toml).
+			want := map[string]bool{naming.ConfigName: true}
+			filepath.WalkDir(plain, func(p string, d os.DirEntry, err error) error {
+				rel, _ := filepath.Rel(plain, p)
+				if err == nil && rel != "." && rel != at && rel != config.FileName {
+					want[viewPath(tree, rel)] = true
+				}
+				return err
+			})
+			rvMountAt(t, tree, mnt)
+
+			got := make(map[string]bool)
+			errTooMany := errors.New("the view lists more entries than the plaintext has")
+			err := filepath.WalkDir(mnt, func(p string, d os.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if len(got) > 10*len(want) {
+					return errTooMany
+				}
+				if rel, _ := filepath.Rel(mnt, p); rel != "." {
+					got[rel] = true
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("walking the view: %v", err)
+			}
+			if len(got) != len(want) {
+				t.Errorf("the view lists %d entries, want %d", len(got), len(want))
+			}
+			for rel := range want {
+				if !got[rel] {
+					t.Errorf("the view lacks %s", rel)
+				}
+			}
+			if _, err := os.Lstat(filepath.Join(mnt, viewPath(tree, at))); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the mountpoint can still be looked up: %v", err)
+			}
+			if find, err := exec.LookPath("find"); err == nil {
+				out, err := exec.Command(find, mnt).Output()
+				if n := bytes.Count(out, []byte("\n")); err != nil || n != len(want)+1 {
+					t.Errorf("find lists %d entries (%v), want %d", n, err, len(want)+1)
+				}
+			}
+		})
 	}
 }

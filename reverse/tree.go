@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
@@ -65,6 +66,11 @@ type Tree struct {
 	log      *slog.Logger
 	cfgPath  string
 
+	// self is the mounted view's own root as the plaintext tree sees it
+	// (set by Mount), so that a mountpoint inside the plaintext tree never
+	// shows the view inside itself.
+	self atomic.Pointer[devIno]
+
 	cfgMu       sync.Mutex
 	cfg         *configFile // the config shown as efs.toml; nil without one
 	cfgRejected unix.Stat_t // a changed config that could not be shown
@@ -72,6 +78,9 @@ type Tree struct {
 	mu   sync.Mutex
 	long map[string]longDir // plaintext dir rel → stand-in → plaintext name
 }
+
+// devIno identifies a file: device and inode number.
+type devIno struct{ dev, ino uint64 }
 
 // longDir caches a directory's long names, valid while its mtime holds.
 type longDir struct {
@@ -211,6 +220,21 @@ func (t *Tree) Lstat(rel string) (unix.Stat_t, error) {
 	return st, err
 }
 
+// hideMount records the view mounted at mountpoint, so that the Tree
+// leaves it out wherever it appears below the plaintext root: a view
+// mounted inside its own plaintext tree would otherwise show itself,
+// recursively, to every sync tool. The plaintext tree sees the mountpoint
+// (at any depth, or a bind mount of it) with the view root's device and
+// inode number, which are those of mountpoint once mounted.
+func (t *Tree) hideMount(mountpoint string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(mountpoint, &st); err != nil {
+		return err
+	}
+	t.self.Store(&devIno{dev: st.Dev, ino: st.Ino})
+	return nil
+}
+
 // shown reports whether a plaintext entry appears in the view.
 func (t *Tree) shown(rel string, st *unix.Stat_t) bool {
 	switch st.Mode & unix.S_IFMT {
@@ -220,6 +244,9 @@ func (t *Tree) shown(rel string, st *unix.Stat_t) bool {
 	}
 	if rel == config.FileName {
 		return false // shown as efs.toml instead
+	}
+	if self := t.self.Load(); self != nil && st.Dev == self.dev && st.Ino == self.ino {
+		return false // the view itself, mounted inside the plaintext tree
 	}
 	return t.exclude == nil || !t.exclude.Excluded(rel, st.Mode&unix.S_IFMT == unix.S_IFDIR)
 }
