@@ -285,23 +285,9 @@ func (b *Backup) Resolve(rel string) (Entry, error) {
 }
 
 // EncryptPath maps a plaintext relative path to the ciphertext relative
-// path (long names as their stand-ins). long lists the ciphertext paths of
-// the components that are long names.
+// path (naming.Namer.EncryptPath).
 func (b *Backup) EncryptPath(rel string) (crel string, long []string) {
-	rel = strings.Trim(path.Clean("/"+rel), "/")
-	if rel == "" {
-		return "", nil
-	}
-	parent := ""
-	for _, name := range strings.Split(rel, "/") {
-		ne := b.namer.Entry(parent, name)
-		crel = join(crel, ne.Name)
-		if ne.Long() {
-			long = append(long, crel)
-		}
-		parent = join(parent, name)
-	}
-	return crel, long
+	return b.namer.EncryptPath(rel)
 }
 
 // DecryptPath maps a ciphertext relative path to the plaintext one. A

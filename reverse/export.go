@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 
@@ -93,12 +92,11 @@ func Export(ctx context.Context, t *Tree, dest string, opts ExportOptions) (Expo
 		return ExportReport{}, err
 	}
 	defer root.Close()
-	st, err := t.Lstat("")
+	top, err := t.Root()
 	if err != nil {
 		return ExportReport{}, fmt.Errorf("stat plaintext root: %w", err)
 	}
-	x.dir(root, "", "", &st)
-	x.wg.Wait()
+	x.dir(root, Dir{}, &top.Attr)
 	return x.rep, ctx.Err()
 }
 
@@ -111,7 +109,6 @@ type exporter struct {
 	tw   *treewrite.Writer
 	cp   treewrite.Copier
 	sem  chan struct{} // bounds concurrent file encryptions
-	wg   sync.WaitGroup
 
 	mu  sync.Mutex
 	rep ExportReport
@@ -152,7 +149,7 @@ func (x *exporter) looksLikeExport(root *treewrite.Dir, names []string) bool {
 	if st, err := root.Lstat(naming.ConfigName); err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
 		return true
 	}
-	if _, ok := x.t.ConfigFile(); ok {
+	if _, err := x.t.Resolve(Dir{}, naming.ConfigName); err == nil {
 		return len(names) == 0
 	}
 	for _, name := range names {
@@ -186,79 +183,67 @@ func (x *exporter) done(skipped bool, bytes int64) {
 	x.opts.Progress.Add(1, bytes)
 }
 
-// want is one name the destination directory should hold.
-type want struct {
-	entry   *Entry       // a plaintext entry, or
-	virtual *VirtualFile // efs.toml or a long-name companion
-}
-
-// metaOf is what the view shows of a plaintext entry's metadata.
+// metaOf is what the view shows of a plaintext file's metadata (for a
+// file just opened, from its fstat).
 func metaOf(st *unix.Stat_t) treewrite.Meta {
 	return treewrite.Meta{Perm: st.Mode & 0o7777, Uid: st.Uid, Gid: st.Gid, Atime: st.Atim, Mtime: st.Mtim}
 }
 
-// virtualMeta is what the view shows of a virtual file's metadata: its
-// mtime stands in for the atime too.
-func virtualMeta(vf *VirtualFile) treewrite.Meta {
-	return treewrite.Meta{Perm: vf.Perm, Uid: vf.Stat.Uid, Gid: vf.Stat.Gid, Atime: vf.Stat.Mtim, Mtime: vf.Stat.Mtim}
+// itemMeta is the metadata the view shows for an item.
+func itemMeta(a *Attr) treewrite.Meta {
+	return treewrite.Meta{Perm: a.Mode & 0o7777, Uid: a.Uid, Gid: a.Gid, Atime: a.Atime, Mtime: a.Mtime}
 }
 
-// dir exports plaintext directory rel (view path view) into d. st is the
-// plaintext directory's stat, applied to d last, after its children have
+// dir exports view directory vd into d: every item the model lists, then
+// the directory's own attributes attr, last, after its children have
 // changed it.
-func (x *exporter) dir(d *treewrite.Dir, rel, view string, st *unix.Stat_t) {
+func (x *exporter) dir(d *treewrite.Dir, vd Dir, attr *Attr) {
 	x.mu.Lock()
 	x.rep.Dirs++
 	x.mu.Unlock()
 	// We must be able to write into it, whatever mode it had last time.
 	if err := d.Writable(); err != nil {
-		x.fail(rel, view, fmt.Errorf("destination: %w", err))
+		x.fail(vd.Rel, vd.View, fmt.Errorf("destination: %w", err))
 		return
 	}
 	var files sync.WaitGroup
-	entries, err := x.t.ReadDir(rel)
+	items, err := x.t.List(vd)
 	if err != nil {
 		// Keep what an earlier run exported here; retry next time.
-		x.fail(rel, view, err)
+		x.fail(vd.Rel, vd.View, err)
 	} else {
-		wants := x.wants(rel, entries)
-		x.removeExtras(d, view, wants)
-		names := make([]string, 0, len(wants))
-		for name := range wants {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
+		x.removeExtras(d, vd.View, items)
+		for i := range items {
 			if x.ctx.Err() != nil {
 				break
 			}
-			w := wants[name]
-			v := join(view, name)
+			it := &items[i]
+			v := join(vd.View, it.Name)
 			switch {
-			case w.virtual != nil:
-				x.virtual(d, name, v, w.virtual)
-			case w.entry.IsDir():
-				sub, _, err := d.Sub(name, true)
+			case it.Kind != ItemEntry:
+				x.virtual(d, it.Name, v, it)
+			case it.Entry.IsDir():
+				sub, _, err := d.Sub(it.Name, true)
 				if err != nil {
-					x.fail(w.entry.Rel, v, err)
+					x.fail(it.Entry.Rel, v, err)
 					continue
 				}
-				x.dir(sub, w.entry.Rel, v, &w.entry.Stat)
+				x.dir(sub, Dir{Rel: it.Entry.Rel, View: v}, &it.Attr)
 				sub.Close()
-			case w.entry.IsSymlink():
-				x.symlink(d, name, w.entry, v)
+			case it.Entry.IsSymlink():
+				x.symlink(d, it.Name, it, v)
 			default:
-				if d.UpToDate(name, x.t.ViewSize(&w.entry.Stat), metaOf(&w.entry.Stat)) {
+				if d.UpToDate(it.Name, it.Attr.Size, itemMeta(&it.Attr)) {
 					x.done(true, 0)
 					continue
 				}
-				x.spawn(&files, func() { x.file(d, name, w.entry, v) })
+				x.spawn(&files, func() { x.file(d, it.Name, it.Entry, v) })
 			}
 		}
 	}
 	files.Wait()
-	if err := d.SetMeta(metaOf(st)); err != nil {
-		x.fail(rel, view, fmt.Errorf("destination: %w", err))
+	if err := d.SetMeta(itemMeta(attr)); err != nil {
+		x.fail(vd.Rel, vd.View, fmt.Errorf("destination: %w", err))
 	}
 }
 
@@ -276,32 +261,19 @@ func (x *exporter) spawn(group *sync.WaitGroup, f func()) {
 	}()
 }
 
-// wants lists what the view shows in directory rel, by view name.
-func (x *exporter) wants(rel string, entries []Entry) map[string]want {
-	wants := make(map[string]want, len(entries)+1)
-	for i := range entries {
-		e := &entries[i]
-		wants[e.Name] = want{entry: e}
-		if e.Long() {
-			vf := x.t.CompanionFile(e)
-			wants[e.Companion()] = want{virtual: &vf}
-		}
+// removeExtras deletes what d holds but the view's items do not.
+func (x *exporter) removeExtras(d *treewrite.Dir, view string, items []Item) {
+	wants := make(map[string]bool, len(items))
+	for i := range items {
+		wants[items[i].Name] = true
 	}
-	if vf, ok := x.t.ConfigFile(); ok && rel == "" {
-		wants[naming.ConfigName] = want{virtual: &vf}
-	}
-	return wants
-}
-
-// removeExtras deletes what d holds but the view does not.
-func (x *exporter) removeExtras(d *treewrite.Dir, view string, wants map[string]want) {
 	names, err := d.Names()
 	if err != nil {
 		x.log.Warn("cannot list destination directory", "path", "/"+view, "err", reason(err))
 		return
 	}
 	for _, name := range names {
-		if _, ok := wants[name]; ok {
+		if wants[name] {
 			continue
 		}
 		if err := d.RemoveAll(name); err != nil {
@@ -336,31 +308,32 @@ func (x *exporter) file(d *treewrite.Dir, name string, e *Entry, view string) {
 }
 
 // virtual writes efs.toml or a long-name companion.
-func (x *exporter) virtual(d *treewrite.Dir, name, view string, vf *VirtualFile) {
-	m := virtualMeta(vf)
-	if d.UpToDate(name, int64(len(vf.Data)), m) {
+func (x *exporter) virtual(d *treewrite.Dir, name, view string, it *Item) {
+	m := itemMeta(&it.Attr)
+	if d.UpToDate(name, it.Attr.Size, m) {
 		x.done(true, 0)
 		return
 	}
 	err := d.WriteFile(x.ctx, name, m, true, func(w io.Writer) error {
-		_, err := w.Write(vf.Data)
+		_, err := w.Write(it.Data)
 		return err
 	})
 	if err != nil {
 		x.fail("", view, err)
 		return
 	}
-	x.done(false, int64(len(vf.Data)))
+	x.done(false, int64(len(it.Data)))
 }
 
 // symlink writes the symlink e with its encrypted target into d/name.
-func (x *exporter) symlink(d *treewrite.Dir, name string, e *Entry, view string) {
+func (x *exporter) symlink(d *treewrite.Dir, name string, it *Item, view string) {
+	e := it.Entry
 	target, err := x.t.Readlink(e.Rel)
 	if err != nil {
 		x.fail(e.Rel, view, err)
 		return
 	}
-	m := metaOf(&e.Stat)
+	m := itemMeta(&it.Attr)
 	if d.LinkUpToDate(name, target, m) {
 		x.done(true, 0)
 		return

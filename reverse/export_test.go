@@ -172,7 +172,7 @@ func TestExportContents(t *testing.T) {
 		t.Errorf("first export: %+v, want 14 written in 6 dirs", st)
 	}
 	namer := tree.Namer()
-	view := func(rel string) string { return filepath.Join(dest, tree.ViewPath(rel)) }
+	view := func(rel string) string { return filepath.Join(dest, viewPath(tree, rel)) }
 
 	// Files: the view's ciphertext, which decrypts to the plaintext.
 	for _, rel := range []string{"empty", "one", "block", "big", "sub/a.txt", "sub/deep/er/b.txt", "sub/" + exLongName, "ro/f"} {
@@ -213,7 +213,7 @@ func TestExportContents(t *testing.T) {
 	if !e.Long() {
 		t.Fatal("test name is not long")
 	}
-	comp, err := os.ReadFile(filepath.Join(dest, tree.ViewPath("sub"), e.Companion()))
+	comp, err := os.ReadFile(filepath.Join(dest, viewPath(tree, "sub"), e.Companion()))
 	if err != nil || string(comp) != e.Full {
 		t.Errorf("companion holds %q (%v), want the full name", comp, err)
 	}
@@ -241,7 +241,7 @@ func TestExportIncremental(t *testing.T) {
 	tree, _ := exTree(t, plain, nil)
 	exExport(t, tree, dest)
 	first := treesnap.Take(t, dest)
-	inoBig := exInode(t, filepath.Join(dest, tree.ViewPath("big")))
+	inoBig := exInode(t, filepath.Join(dest, viewPath(tree, "big")))
 
 	// Nothing changed: nothing is written or removed.
 	st := exExport(t, tree, dest)
@@ -254,8 +254,8 @@ func TestExportIncremental(t *testing.T) {
 
 	// Change one file, delete one, add one; a stray file appears in dest.
 	later := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	changedView := tree.ViewPath("sub/a.txt")
-	deletedView := tree.ViewPath("sub/deep/er/b.txt")
+	changedView := viewPath(tree, "sub/a.txt")
+	deletedView := viewPath(tree, "sub/deep/er/b.txt")
 	exWrite(t, filepath.Join(plain, "sub", "a.txt"), []byte("hello a, changed"), later)
 	if err := os.Remove(filepath.Join(plain, "sub", "deep", "er", "b.txt")); err != nil {
 		t.Fatal(err)
@@ -270,7 +270,7 @@ func TestExportIncremental(t *testing.T) {
 	changed := treesnap.Diff(first, treesnap.Take(t, dest), "first", "second")
 	// Expect: a.txt changed, b.txt gone, new.txt new; sub and sub/deep/er
 	// changed mtimes (their plaintext directories did).
-	newView := tree.ViewPath("sub/new.txt")
+	newView := viewPath(tree, "sub/new.txt")
 	for _, want := range []string{changedView + ":", "only in first: " + deletedView, "only in second: " + newView} {
 		found := false
 		for _, c := range changed {
@@ -283,7 +283,7 @@ func TestExportIncremental(t *testing.T) {
 	if len(changed) != 5 {
 		t.Errorf("want 5 differences (3 entries, 2 directory mtimes), got:\n%s", strings.Join(changed, "\n"))
 	}
-	if exInode(t, filepath.Join(dest, tree.ViewPath("big"))) != inoBig {
+	if exInode(t, filepath.Join(dest, viewPath(tree, "big"))) != inoBig {
 		t.Error("an unchanged file was rewritten")
 	}
 	if exInode(t, filepath.Join(dest, changedView)) == inoA {
@@ -299,7 +299,7 @@ func TestExportIncremental(t *testing.T) {
 	}
 	exWrite(t, filepath.Join(plain, "one", "inner"), []byte("inner"), later)
 	exExport(t, tree, dest)
-	if fi, err := os.Lstat(filepath.Join(dest, tree.ViewPath("one"))); err != nil || !fi.IsDir() {
+	if fi, err := os.Lstat(filepath.Join(dest, viewPath(tree, "one"))); err != nil || !fi.IsDir() {
 		t.Errorf("file replaced by a directory: %v %v", fi, err)
 	}
 	if err := os.RemoveAll(filepath.Join(plain, "one")); err != nil {
@@ -307,7 +307,7 @@ func TestExportIncremental(t *testing.T) {
 	}
 	exWrite(t, filepath.Join(plain, "one"), []byte("x"), later)
 	exExport(t, tree, dest)
-	if fi, err := os.Lstat(filepath.Join(dest, tree.ViewPath("one"))); err != nil || !fi.Mode().IsRegular() {
+	if fi, err := os.Lstat(filepath.Join(dest, viewPath(tree, "one"))); err != nil || !fi.Mode().IsRegular() {
 		t.Errorf("directory replaced by a file: %v %v", fi, err)
 	}
 }
@@ -322,7 +322,7 @@ func TestExportExclude(t *testing.T) {
 	tree, _ := exTree(t, plain, ex)
 	exExport(t, tree, dest)
 	for rel, want := range map[string]bool{"app.log": false, "keep.log": true, "cache": false, "cache/c1": false, "sub/a.txt": true} {
-		_, err := os.Lstat(filepath.Join(dest, tree.ViewPath(rel)))
+		_, err := os.Lstat(filepath.Join(dest, viewPath(tree, rel)))
 		if got := err == nil; got != want {
 			t.Errorf("%s present in export = %v, want %v", rel, got, want)
 		}
@@ -427,7 +427,7 @@ func TestExportReportsFailures(t *testing.T) {
 	if st.Written != 13 {
 		t.Errorf("the rest was not exported: %+v", st)
 	}
-	view := "/" + tree.ViewPath("sub/a.txt")
+	view := "/" + viewPath(tree, "sub/a.txt")
 	if f := st.Failures[0]; f.Stored != view || f.Path != "sub/a.txt" {
 		t.Errorf("failure names %q / %q, want %q / sub/a.txt", f.Stored, f.Path, view)
 	}
@@ -442,7 +442,7 @@ func TestExportReportsFailures(t *testing.T) {
 			t.Errorf("log mentions plaintext %q:\n%s", bad, logs.String())
 		}
 	}
-	if _, err := os.Lstat(filepath.Join(dest, tree.ViewPath("sub/a.txt"))); !os.IsNotExist(err) {
+	if _, err := os.Lstat(filepath.Join(dest, viewPath(tree, "sub/a.txt"))); !os.IsNotExist(err) {
 		t.Error("a failed file left something behind")
 	}
 	// No temporary file is left behind either.

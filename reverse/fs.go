@@ -1,18 +1,16 @@
 package reverse
 
-// The FUSE side of the reverse view: a read-only go-fuse file system over a
-// Tree. Every node keeps the plaintext path it stands for and asks the Tree
-// again on each call, so the view follows the plaintext tree as it changes
-// (within the 1 s kernel cache). Nothing here writes to the plaintext tree:
-// the mount is "ro", the nodes implement only read operations, and go-fuse's
-// defaults refuse the rest.
-//
-// Hard links: every path is its own file in the view (its own key, inode
-// number and ciphertext), so regular files always report one link, whatever
-// the plaintext link count. A sync tool that preserves hard links would
-// otherwise look for link partners that do not exist in the view.
+// The FUSE side of the reverse view: a thin, read-only go-fuse adapter over
+// the Tree's model (items.go). Tree.List serves readdir(plus), Tree.Resolve
+// lookups, Tree.Stat getattr; what the view shows and with which attributes
+// is decided there, not here. Every node keeps only the Ref of its item and
+// asks the Tree again on each call, so the view follows the plaintext tree
+// as it changes (within the 1 s kernel cache). Nothing here writes to the
+// plaintext tree: the mount is "ro", the nodes implement only read
+// operations, and go-fuse's defaults refuse the rest.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,7 +18,6 @@ import (
 	"log"
 	"log/slog"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +25,6 @@ import (
 	"time"
 
 	"github.com/efs-project/efs/content"
-	"github.com/efs-project/efs/naming"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
@@ -44,12 +40,6 @@ type MountOptions struct {
 	// carry view names only (the view never holds plaintext names).
 	Debug bool
 }
-
-// Virtual inode kinds for Tree.VirtualIno.
-const (
-	inoKindConfig    = "config"
-	inoKindCompanion = "companion"
-)
 
 // cacheTTL is how long the kernel may cache entries, attributes and
 // negative lookups. Set explicitly: go-fuse treats nil as "no caching".
@@ -71,6 +61,9 @@ func Mount(t *Tree, mountpoint string, opts MountOptions) (*fuse.Server, error) 
 	server, err := fs.Mount(mountpoint, root, fo)
 	if err != nil {
 		return nil, err
+	}
+	if err := t.hideMount(mountpoint); err != nil {
+		t.log.Warn("cannot stat the mountpoint: a mountpoint inside the plaintext directory would show the view inside itself", "err", logReason(err))
 	}
 	raiseReadahead(mountpoint, t.log)
 	return server, nil
@@ -99,13 +92,13 @@ func raiseReadahead(mountpoint string, log *slog.Logger) {
 // FSOptions returns the go-fuse options and the root node Mount uses, for
 // callers (tests) that mount with go-fuse directly.
 func FSOptions(t *Tree, opts MountOptions) (*fs.Options, fs.InodeEmbedder, error) {
-	st, err := t.Lstat("")
+	it, err := t.Root()
 	if err != nil {
 		return nil, nil, err
 	}
 	v := &view{tree: t, log: t.log}
-	root := &dirNode{node: node{v: v}, rel: "", viewRel: "", plainIno: st.Ino, dev: st.Dev}
-	rootAttr := fs.StableAttr{Mode: unix.S_IFDIR, Ino: t.Ino("", st.Ino)}
+	root := &dirNode{node: node{v: v}, ref: Dir{}.Child(&it)}
+	rootAttr := fs.StableAttr{Mode: unix.S_IFDIR, Ino: it.Attr.Ino}
 	ttl := cacheTTL
 	fsName := opts.FsName
 	if fsName == "" {
@@ -193,10 +186,10 @@ var (
 
 	_ fs.NodeGetattrer   = (*virtualNode)(nil)
 	_ fs.NodeOpener      = (*virtualNode)(nil)
-	_ fs.NodeReader      = (*virtualNode)(nil)
 	_ fs.NodeStatfser    = (*virtualNode)(nil)
 	_ fs.NodeGetxattrer  = (*virtualNode)(nil)
 	_ fs.NodeListxattrer = (*virtualNode)(nil)
+	_ fs.FileReader      = (*virtualHandle)(nil)
 )
 
 // node holds what every node kind shares: the mount's state, statfs and
@@ -235,7 +228,7 @@ func errno(err error) syscall.Errno {
 		return 0
 	case errors.Is(err, ErrNotFound):
 		return syscall.ENOENT
-	case errors.Is(err, ErrNotRegular):
+	case errors.Is(err, ErrNotRegular), errors.Is(err, ErrStale):
 		return syscall.ESTALE
 	case errors.As(err, &en):
 		return en
@@ -257,157 +250,64 @@ func logReason(err error) string {
 	return "unexpected error"
 }
 
-// fillAttr sets out from the plaintext stat st of rel.
-func (v *view) fillAttr(rel string, st *unix.Stat_t, out *fuse.Attr) {
-	out.Ino = v.tree.Ino(rel, st.Ino)
-	out.Mode = st.Mode
-	out.Size = uint64(v.tree.ViewSize(st))
-	out.Nlink = 1
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		out.Nlink = uint32(st.Nlink)
+// fuseAttr converts the model's attributes for the kernel.
+func fuseAttr(a *Attr, out *fuse.Attr) {
+	*out = fuse.Attr{
+		Ino: a.Ino, Size: uint64(a.Size), Blocks: (uint64(a.Size) + 511) / 512, Blksize: 4096,
+		Mode: a.Mode, Nlink: a.Nlink,
+		Owner: fuse.Owner{Uid: a.Uid, Gid: a.Gid},
+		Atime: uint64(a.Atime.Sec), Atimensec: uint32(a.Atime.Nsec),
+		Mtime: uint64(a.Mtime.Sec), Mtimensec: uint32(a.Mtime.Nsec),
+		Ctime: uint64(a.Ctime.Sec), Ctimensec: uint32(a.Ctime.Nsec),
 	}
-	out.Uid, out.Gid = st.Uid, st.Gid
-	out.Atime, out.Atimensec = uint64(st.Atim.Sec), uint32(st.Atim.Nsec)
-	out.Mtime, out.Mtimensec = uint64(st.Mtim.Sec), uint32(st.Mtim.Nsec)
-	out.Ctime, out.Ctimensec = uint64(st.Ctim.Sec), uint32(st.Ctim.Nsec)
-	out.Blksize = 4096
-	out.Blocks = (out.Size + 511) / 512
 }
 
-// getattr answers GETATTR for the plaintext entry rel of the given type.
-func (v *view) getattr(rel string, plainIno uint64, kind uint32, out *fuse.AttrOut) syscall.Errno {
-	st, en := v.stat(rel, plainIno, kind)
-	if en != 0 {
-		return en
+// getattr answers GETATTR for the item r: ESTALE when the plaintext entry
+// was replaced, which makes the kernel look the path up again.
+func (v *view) getattr(r Ref, out *fuse.AttrOut) syscall.Errno {
+	a, err := v.tree.Stat(r)
+	if err != nil {
+		return errno(err)
 	}
-	v.fillAttr(rel, &st, &out.Attr)
+	fuseAttr(&a, &out.Attr)
 	return 0
 }
 
-// newChild makes the inode for plaintext entry e shown as view path
-// viewRel, and fills out.
-func (v *view) newChild(ctx context.Context, parent *fs.Inode, e *Entry, viewRel string, out *fuse.EntryOut) *fs.Inode {
-	v.fillAttr(e.Rel, &e.Stat, &out.Attr)
+// newChild makes the inode for item it of directory d, and fills out.
+func (v *view) newChild(ctx context.Context, parent *fs.Inode, d Dir, it *Item, out *fuse.EntryOut) *fs.Inode {
+	fuseAttr(&it.Attr, &out.Attr)
+	ref := d.Child(it)
 	var ops fs.InodeEmbedder
-	switch e.Stat.Mode & unix.S_IFMT {
-	case unix.S_IFDIR:
-		ops = &dirNode{node: node{v: v}, rel: e.Rel, viewRel: viewRel, plainIno: e.Stat.Ino, dev: e.Stat.Dev}
-	case unix.S_IFREG:
-		ops = &fileNode{node: node{v: v}, rel: e.Rel, viewRel: viewRel, plainIno: e.Stat.Ino}
+	switch {
+	case it.Kind != ItemEntry:
+		ops = &virtualNode{node: node{v: v}, ref: ref}
+	case ref.Type == unix.S_IFDIR:
+		ops = &dirNode{node: node{v: v}, ref: ref}
+	case ref.Type == unix.S_IFREG:
+		ops = &fileNode{node: node{v: v}, ref: ref}
 	default:
-		ops = &linkNode{node: node{v: v}, rel: e.Rel, plainIno: e.Stat.Ino}
+		ops = &linkNode{node: node{v: v}, ref: ref}
 	}
-	return parent.NewInode(ctx, ops, fs.StableAttr{Mode: e.Stat.Mode & unix.S_IFMT, Ino: out.Attr.Ino})
-}
-
-// stat re-reads the plaintext entry behind a node and checks that it is
-// still the same entry (same inode number and type). A replaced entry is
-// ESTALE, which makes the kernel look the path up again.
-func (v *view) stat(rel string, plainIno uint64, kind uint32) (unix.Stat_t, syscall.Errno) {
-	st, err := v.tree.Lstat(rel)
-	if err != nil {
-		return st, errno(err)
-	}
-	if st.Ino != plainIno || st.Mode&unix.S_IFMT != kind {
-		return st, syscall.ESTALE
-	}
-	return st, 0
+	return parent.NewInode(ctx, ops, fs.StableAttr{Mode: it.Attr.Type(), Ino: it.Attr.Ino})
 }
 
 // dirNode is a plaintext directory.
 type dirNode struct {
 	node
-	rel      string // plaintext path relative to the root
-	viewRel  string // view path, for companion inode numbers and logs
-	plainIno uint64
-	dev      uint64
+	ref Ref
 }
 
-// otherFS reports whether --one-file-system hides this directory's
-// contents (it lives on another device than the root).
-func (n *dirNode) otherFS() bool { return n.v.tree.oneFS && n.dev != n.v.tree.rootDev }
-
 func (n *dirNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return n.v.getattr(n.rel, n.plainIno, unix.S_IFDIR, out)
+	return n.v.getattr(n.ref, out)
 }
 
 func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	if n.otherFS() {
-		return nil, syscall.ENOENT
-	}
-	if n.rel == "" && name == naming.ConfigName {
-		return n.configChild(ctx, out)
-	}
-	if long, ok := naming.IsCompanion(name); ok {
-		e, err := n.v.tree.Lookup(n.rel, long)
-		if err != nil {
-			return nil, errno(err)
-		}
-		return n.companionChild(ctx, &e, out), 0
-	}
-	e, err := n.v.tree.Lookup(n.rel, name)
+	it, err := n.v.tree.Resolve(n.ref.Dir, name)
 	if err != nil {
 		return nil, errno(err)
 	}
-	return n.v.newChild(ctx, &n.Inode, &e, viewJoin(n.viewRel, e.Name), out), 0
+	return n.v.newChild(ctx, &n.Inode, n.ref.Dir, &it, out), 0
 }
-
-func viewJoin(dir, name string) string {
-	if dir == "" {
-		return name
-	}
-	return dir + "/" + name
-}
-
-// configChild is efs.toml: the config bytes, read-only, with the config
-// file's owner and timestamps.
-func (n *dirNode) configChild(ctx context.Context, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	vf, ok := n.v.tree.ConfigFile()
-	if !ok {
-		return nil, syscall.ENOENT
-	}
-	return n.virtualChild(ctx, vf, n.v.tree.VirtualIno(inoKindConfig, naming.ConfigName), out), 0
-}
-
-// companionChild is the companion file of long entry e (Tree.CompanionFile).
-func (n *dirNode) companionChild(ctx context.Context, e *Entry, out *fuse.EntryOut) *fs.Inode {
-	ino := n.v.tree.VirtualIno(inoKindCompanion, viewJoin(n.viewRel, e.Companion()))
-	return n.virtualChild(ctx, n.v.tree.CompanionFile(e), ino, out)
-}
-
-func (n *dirNode) virtualChild(ctx context.Context, vf VirtualFile, ino uint64, out *fuse.EntryOut) *fs.Inode {
-	vn := &virtualNode{node: node{v: n.v}, data: vf.Data}
-	vn.attr = virtualAttr(&vf.Stat, uint64(len(vf.Data)), ino, vf.Perm)
-	out.Attr = vn.attr
-	return n.NewInode(ctx, vn, fs.StableAttr{Mode: unix.S_IFREG, Ino: ino})
-}
-
-// virtualAttr is the attributes of a file efs adds to the view.
-func virtualAttr(st *unix.Stat_t, size, ino uint64, perm uint32) fuse.Attr {
-	return fuse.Attr{
-		Ino: ino, Size: size, Blocks: (size + 511) / 512, Blksize: 4096,
-		Mode: unix.S_IFREG | perm, Nlink: 1,
-		Owner: fuse.Owner{Uid: st.Uid, Gid: st.Gid},
-		Atime: uint64(st.Mtim.Sec), Atimensec: uint32(st.Mtim.Nsec),
-		Mtime: uint64(st.Mtim.Sec), Mtimensec: uint32(st.Mtim.Nsec),
-		Ctime: uint64(st.Mtim.Sec), Ctimensec: uint32(st.Mtim.Nsec),
-	}
-}
-
-// dirItem is one entry of a directory listing.
-type dirItem struct {
-	name string
-	mode uint32
-	ino  uint64
-	kind int // itemEntry, itemCompanion or itemConfig
-	e    *Entry
-}
-
-const (
-	itemEntry = iota
-	itemCompanion
-	itemConfig
-)
 
 // OpendirHandle lists the directory once; the handle then serves
 // readdir(plus) from that listing, so READDIRPLUS costs no extra lookups.
@@ -422,7 +322,7 @@ func (n *dirNode) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandl
 // dirHandle is an open directory.
 type dirHandle struct {
 	dir   *dirNode
-	items []dirItem
+	items []Item
 	pos   int
 }
 
@@ -430,31 +330,13 @@ type dirHandle struct {
 func (h *dirHandle) list() syscall.Errno {
 	n := h.dir
 	h.items, h.pos = nil, 0
-	if n.otherFS() {
-		return 0
-	}
-	entries, err := n.v.tree.ReadDir(n.rel)
+	items, err := n.v.tree.List(n.ref.Dir)
 	if err != nil {
 		if en := errno(err); en != syscall.ENOENT {
-			n.v.log.Warn("cannot list directory", "path", "/"+n.viewRel, "err", logReason(err))
+			n.v.log.Warn("cannot list directory", "path", "/"+n.ref.View, "err", logReason(err))
 		}
 		return errno(err)
 	}
-	items := make([]dirItem, 0, len(entries)+1)
-	for i := range entries {
-		e := &entries[i]
-		items = append(items, dirItem{name: e.Name, mode: e.Stat.Mode, ino: n.v.tree.Ino(e.Rel, e.Stat.Ino), kind: itemEntry, e: e})
-		if e.Long() {
-			c := e.Companion()
-			items = append(items, dirItem{name: c, mode: unix.S_IFREG, ino: n.v.tree.VirtualIno(inoKindCompanion, viewJoin(n.viewRel, c)), kind: itemCompanion, e: e})
-		}
-	}
-	if n.rel == "" {
-		if data, _ := n.v.tree.Config(); data != nil {
-			items = append(items, dirItem{name: naming.ConfigName, mode: unix.S_IFREG, ino: n.v.tree.VirtualIno(inoKindConfig, naming.ConfigName), kind: itemConfig})
-		}
-	}
-	sort.Slice(items, func(i, j int) bool { return items[i].name < items[j].name })
 	h.items = items
 	return 0
 }
@@ -467,7 +349,7 @@ func (h *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Err
 	}
 	it := &h.items[h.pos]
 	h.pos++
-	return &fuse.DirEntry{Name: it.name, Mode: it.mode, Ino: it.ino, Off: uint64(h.pos)}, 0
+	return &fuse.DirEntry{Name: it.Name, Mode: it.Attr.Mode, Ino: it.Attr.Ino, Off: uint64(h.pos)}, 0
 }
 
 // Seekdir moves to a position Readdirent handed out; 0 lists the
@@ -487,25 +369,16 @@ func (h *dirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
 // Readdirent just returned.
 func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	n := h.dir
-	if h.pos == 0 || h.items[h.pos-1].name != name {
+	if h.pos == 0 || h.items[h.pos-1].Name != name {
 		return n.Lookup(ctx, name, out)
 	}
-	it := &h.items[h.pos-1]
-	switch it.kind {
-	case itemConfig:
-		return n.configChild(ctx, out)
-	case itemCompanion:
-		return n.companionChild(ctx, it.e, out), 0
-	}
-	return n.v.newChild(ctx, &n.Inode, it.e, viewJoin(n.viewRel, it.e.Name), out), 0
+	return n.v.newChild(ctx, &n.Inode, n.ref.Dir, &h.items[h.pos-1], out), 0
 }
 
 // fileNode is a plaintext regular file.
 type fileNode struct {
 	node
-	rel      string
-	viewRel  string
-	plainIno uint64
+	ref Ref
 
 	mu     sync.Mutex
 	opened bool          // opened before: lastMtime and lastSize are set
@@ -514,7 +387,7 @@ type fileNode struct {
 }
 
 func (n *fileNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return n.v.getattr(n.rel, n.plainIno, unix.S_IFREG, out)
+	return n.v.getattr(n.ref, out)
 }
 
 // Open opens the plaintext file for reading. The kernel may keep its
@@ -524,16 +397,16 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if flags&(syscall.O_ACCMODE|syscall.O_TRUNC|syscall.O_APPEND) != syscall.O_RDONLY {
 		return nil, 0, syscall.EROFS
 	}
-	f, err := n.v.tree.Open(n.rel)
+	f, err := n.v.tree.Open(n.ref.Rel)
 	if err != nil {
 		en := errno(err)
 		if en != syscall.ENOENT && en != syscall.ESTALE {
-			n.v.log.Warn("cannot open plaintext file", "path", "/"+n.viewRel, "err", logReason(err))
+			n.v.log.Warn("cannot open plaintext file", "path", "/"+n.ref.View, "err", logReason(err))
 		}
 		return nil, 0, en
 	}
 	st := f.Stat()
-	if st.Ino != n.plainIno {
+	if st.Ino != n.ref.Ino {
 		f.Close()
 		return nil, 0, syscall.ESTALE // replaced since lookup: look up again
 	}
@@ -559,7 +432,7 @@ type fileHandle struct {
 func (h *fileHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n, err := h.f.ReadAt(dest, off)
 	if err != nil && err != io.EOF {
-		h.node.v.log.Warn("read failed", "path", "/"+h.node.viewRel, "offset", off, "err", logReason(err))
+		h.node.v.log.Warn("read failed", "path", "/"+h.node.ref.View, "offset", off, "err", logReason(err))
 		if errors.Is(err, content.ErrChanged) {
 			return nil, syscall.EIO
 		}
@@ -585,16 +458,15 @@ func (h *fileHandle) Release(ctx context.Context) syscall.Errno {
 // linkNode is a plaintext symlink, shown with its target encrypted.
 type linkNode struct {
 	node
-	rel      string
-	plainIno uint64
+	ref Ref
 }
 
 func (n *linkNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return n.v.getattr(n.rel, n.plainIno, unix.S_IFLNK, out)
+	return n.v.getattr(n.ref, out)
 }
 
 func (n *linkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
-	target, err := n.v.tree.Readlink(n.rel)
+	target, err := n.v.tree.Readlink(n.ref.Rel)
 	if err != nil {
 		return nil, errno(err)
 	}
@@ -602,29 +474,50 @@ func (n *linkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 }
 
 // virtualNode is a file efs adds to the view: efs.toml or a long-name
-// companion. Its bytes and attributes are fixed.
+// companion. Its bytes come from the Tree at each open, so efs.toml follows
+// the config file (efs passwd while mounted).
 type virtualNode struct {
 	node
-	data []byte
-	attr fuse.Attr
+	ref Ref
+
+	mu     sync.Mutex
+	opened bool   // opened before: data is set
+	data   []byte // the bytes served by the last open
 }
 
 func (n *virtualNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	out.Attr = n.attr
-	return 0
+	return n.v.getattr(n.ref, out)
 }
 
+// Open takes the file's current bytes. The kernel may keep its cached
+// pages unless the bytes changed since the previous open.
 func (n *virtualNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	if flags&(syscall.O_ACCMODE|syscall.O_TRUNC|syscall.O_APPEND) != syscall.O_RDONLY {
 		return nil, 0, syscall.EROFS
 	}
-	return nil, fuse.FOPEN_KEEP_CACHE, 0
+	it, err := n.v.tree.Reread(n.ref)
+	if err != nil {
+		return nil, 0, errno(err)
+	}
+	var fuseFlags uint32
+	n.mu.Lock()
+	if !n.opened || bytes.Equal(n.data, it.Data) {
+		fuseFlags |= fuse.FOPEN_KEEP_CACHE // nothing cached yet, or still valid
+	}
+	n.opened, n.data = true, it.Data
+	n.mu.Unlock()
+	return &virtualHandle{data: it.Data}, fuseFlags, 0
 }
 
-func (n *virtualNode) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	if off >= int64(len(n.data)) {
+// virtualHandle is an open virtual file: the bytes it had at open.
+type virtualHandle struct {
+	data []byte
+}
+
+func (h *virtualHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if off >= int64(len(h.data)) {
 		return fuse.ReadResultData(nil), 0
 	}
-	end := min(off+int64(len(dest)), int64(len(n.data)))
-	return fuse.ReadResultData(n.data[off:end]), 0
+	end := min(off+int64(len(dest)), int64(len(h.data)))
+	return fuse.ReadResultData(h.data[off:end]), 0
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
 
@@ -25,6 +25,7 @@ import (
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/testenv"
 	"github.com/efs-project/efs/keys"
+	"github.com/efs-project/efs/naming"
 )
 
 // These tests mount the view in-process with go-fuse, so `go test -race`
@@ -83,16 +84,23 @@ func rvTree(t testing.TB, plain string, opts Options) (*Tree, *keys.Keys, *syncB
 	return tree, keys, logs
 }
 
+// viewPath is the view path of plaintext path rel.
+func viewPath(tree *Tree, rel string) string {
+	v, _ := tree.Namer().EncryptPath(rel)
+	return v
+}
+
 // rvMount mounts the view of tree in-process and unmounts it at cleanup.
 func rvMount(t testing.TB, tree *Tree) string {
 	t.Helper()
+	return rvMountAt(t, tree, t.TempDir())
+}
+
+// rvMountAt mounts the view of tree at mnt, as Mount does.
+func rvMountAt(t testing.TB, tree *Tree, mnt string) string {
+	t.Helper()
 	testenv.RequireFUSE(t)
-	mnt := t.TempDir()
-	fo, root, err := FSOptions(tree, MountOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := fs.Mount(mnt, root, fo)
+	server, err := Mount(tree, mnt, MountOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +209,7 @@ func TestFUSEView(t *testing.T) {
 	// Every file reads back, decrypts to its plaintext, and has the size
 	// the size mapping predicts; every name is the Tree's view name.
 	for rel, data := range files {
-		vp := filepath.Join(mnt, tree.ViewPath(rel))
+		vp := filepath.Join(mnt, viewPath(tree, rel))
 		ct, err := os.ReadFile(vp)
 		if err != nil {
 			t.Fatalf("reading view of %s: %v", rel, err)
@@ -223,15 +231,15 @@ func TestFUSEView(t *testing.T) {
 			t.Errorf("%s: nlink %d, want 1", rel, st.Sys().(*syscall.Stat_t).Nlink)
 		}
 	}
-	a, _ := os.ReadFile(filepath.Join(mnt, tree.ViewPath("small.txt")))
-	b, _ := os.ReadFile(filepath.Join(mnt, tree.ViewPath("dir/hardlink")))
+	a, _ := os.ReadFile(filepath.Join(mnt, viewPath(tree, "small.txt")))
+	b, _ := os.ReadFile(filepath.Join(mnt, viewPath(tree, "dir/hardlink")))
 	if bytes.Equal(a, b) {
 		t.Error("hard links have the same ciphertext")
 	}
 
 	// Random-access reads match the whole-file read.
-	whole, _ := os.ReadFile(filepath.Join(mnt, tree.ViewPath("dir/big.bin")))
-	f, err := os.Open(filepath.Join(mnt, tree.ViewPath("dir/big.bin")))
+	whole, _ := os.ReadFile(filepath.Join(mnt, viewPath(tree, "dir/big.bin")))
+	f, err := os.Open(filepath.Join(mnt, viewPath(tree, "dir/big.bin")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +263,7 @@ func TestFUSEView(t *testing.T) {
 	if _, ok := root["efs.toml"]; !ok {
 		t.Error("no efs.toml at the root")
 	}
-	for _, dir := range []string{mnt, filepath.Join(mnt, tree.ViewPath("dir/sub"))} {
+	for _, dir := range []string{mnt, filepath.Join(mnt, viewPath(tree, "dir/sub"))} {
 		for name, ino := range rvDirents(t, dir) {
 			var st unix.Stat_t
 			if err := unix.Lstat(filepath.Join(dir, name), &st); err != nil {
@@ -266,12 +274,12 @@ func TestFUSEView(t *testing.T) {
 			}
 		}
 	}
-	sub := rvDirents(t, filepath.Join(mnt, tree.ViewPath("dir/sub")))
-	long := filepath.Base(tree.ViewPath("dir/sub/" + strings.Repeat("n", 200)))
+	sub := rvDirents(t, filepath.Join(mnt, viewPath(tree, "dir/sub")))
+	long := filepath.Base(viewPath(tree, "dir/sub/"+strings.Repeat("n", 200)))
 	if len(sub) != 2 {
 		t.Errorf("dir/sub lists %v, want the long entry and its companion", sub)
 	}
-	full, err := os.ReadFile(filepath.Join(mnt, tree.ViewPath("dir/sub"), long+".name"))
+	full, err := os.ReadFile(filepath.Join(mnt, viewPath(tree, "dir/sub"), long+".name"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +292,7 @@ func TestFUSEView(t *testing.T) {
 	}
 
 	// Symlink target is encrypted and decrypts back.
-	target, err := os.Readlink(filepath.Join(mnt, tree.ViewPath("link")))
+	target, err := os.Readlink(filepath.Join(mnt, viewPath(tree, "link")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +301,7 @@ func TestFUSEView(t *testing.T) {
 	}
 
 	// Read-only, no xattrs, statfs passes through.
-	vsmall := filepath.Join(mnt, tree.ViewPath("small.txt"))
+	vsmall := filepath.Join(mnt, viewPath(tree, "small.txt"))
 	if _, err := os.OpenFile(vsmall, os.O_WRONLY, 0); !errors.Is(err, syscall.EROFS) {
 		t.Errorf("open for writing: %v, want EROFS", err)
 	}
@@ -318,7 +326,7 @@ func TestFUSEView(t *testing.T) {
 	// A file that shrinks under an open view file gives EIO, a log line
 	// with the view path, and no plaintext name anywhere in the logs.
 	rvWrite(t, filepath.Join(plain, "dir/shrinks.bin"), big) // never read before: no cached pages
-	vf, err := os.Open(filepath.Join(mnt, tree.ViewPath("dir/shrinks.bin")))
+	vf, err := os.Open(filepath.Join(mnt, viewPath(tree, "dir/shrinks.bin")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +337,7 @@ func TestFUSEView(t *testing.T) {
 		t.Errorf("read after the plaintext shrank: %v, want EIO", err)
 	}
 	vf.Close()
-	if !strings.Contains(logs.String(), tree.ViewPath("dir/shrinks.bin")) {
+	if !strings.Contains(logs.String(), viewPath(tree, "dir/shrinks.bin")) {
 		t.Errorf("no log line names the view path:\n%s", logs)
 	}
 	for _, p := range []string{"shrinks", "big.bin", "small", "nnnn", "dir/"} {
@@ -352,7 +360,7 @@ func TestFUSERace(t *testing.T) {
 	rvWrite(t, filepath.Join(plain, "f"), data)
 	tree, _, _ := rvTree(t, plain, Options{})
 	mnt := rvMount(t, tree)
-	vp := filepath.Join(mnt, tree.ViewPath("f"))
+	vp := filepath.Join(mnt, viewPath(tree, "f"))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -408,14 +416,14 @@ func TestFUSEOneFileSystem(t *testing.T) {
 	rvWrite(t, filepath.Join(inner, "hidden"), []byte("x"))
 	tree, _, _ := rvTree(t, plain, Options{OneFileSystem: true})
 	mnt := rvMount(t, tree)
-	vdir := filepath.Join(mnt, tree.ViewPath("other"))
+	vdir := filepath.Join(mnt, viewPath(tree, "other"))
 	if st, err := os.Stat(vdir); err != nil || !st.IsDir() {
 		t.Fatalf("the mount point directory itself should show: %v", err)
 	}
 	if got := rvDirents(t, vdir); len(got) != 0 {
 		t.Errorf("directory on another file system lists %v", got)
 	}
-	if _, err := os.Stat(filepath.Join(mnt, tree.ViewPath("other/hidden"))); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(mnt, viewPath(tree, "other/hidden"))); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("lookup below another file system: %v, want ENOENT", err)
 	}
 }
@@ -458,7 +466,7 @@ func BenchmarkFUSERead(b *testing.B) {
 	tree, _, _ := rvTree(b, plain, Options{})
 	mnt := rvMount(b, tree)
 	raiseReadahead(mnt, tree.log)
-	f, err := os.Open(filepath.Join(mnt, tree.ViewPath("f")))
+	f, err := os.Open(filepath.Join(mnt, viewPath(tree, "f")))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -487,11 +495,11 @@ func TestOpenKeepCache(t *testing.T) {
 	p := filepath.Join(plain, "f")
 	rvWrite(t, p, []byte("one"))
 	tree, _, _ := rvTree(t, plain, Options{})
-	st, err := tree.Lstat("f")
+	it, err := tree.Resolve(Dir{}, viewPath(tree, "f"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &fileNode{node: node{v: &view{tree: tree, log: tree.log}}, rel: "f", viewRel: tree.ViewPath("f"), plainIno: st.Ino}
+	n := &fileNode{node: node{v: &view{tree: tree, log: tree.log}}, ref: Dir{}.Child(&it)}
 	open := func() uint32 {
 		t.Helper()
 		fh, flags, en := n.Open(context.Background(), syscall.O_RDONLY)
@@ -551,7 +559,7 @@ func TestFUSELargeDir(t *testing.T) {
 	}
 	tree, _, _ := rvTree(t, plain, Options{})
 	mnt := rvMount(t, tree)
-	dir := filepath.Join(mnt, tree.ViewPath("d"))
+	dir := filepath.Join(mnt, viewPath(tree, "d"))
 	got := rvDirents(t, dir)
 	if len(got) != n+6 {
 		t.Fatalf("listed %d entries, want %d", len(got), n+6)
@@ -571,5 +579,163 @@ func TestFUSELargeDir(t *testing.T) {
 		if st.Ino != got[e.Name()] {
 			t.Errorf("%s: d_ino %d, stat %d", e.Name(), got[e.Name()], st.Ino)
 		}
+	}
+}
+
+// TestFUSEConfigChanges: efs passwd while the view is mounted (issue 9)
+// replaces the config; the view must serve the new one, or the backup
+// keeps a config the new password does not open. A config being written
+// in place (not a valid config yet) is never shown.
+func TestFUSEConfigChanges(t *testing.T) {
+	plain := t.TempDir()
+	long := strings.Repeat("n", 200)
+	rvWrite(t, filepath.Join(plain, long), nil)
+	cfgPath := filepath.Join(plain, config.FileName)
+	kdf := config.KDF{Salt: bytes.Repeat([]byte{7}, 16), Time: 1, MemoryKiB: 1024, Threads: 1}
+	cfg, mk, err := config.Create([]byte("old"), config.Defaults(), kdf, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk.Wipe()
+	if err := cfg.WriteNew(cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	tree, _, logs := rvTree(t, plain, Options{})
+	mnt := rvMount(t, tree)
+	vcfg := filepath.Join(mnt, naming.ConfigName)
+	vcomp := filepath.Join(mnt, viewPath(tree, long)+naming.CompanionSuffix)
+	if got, err := os.ReadFile(vcfg); err != nil || !bytes.Equal(got, cfg.Marshal()) {
+		t.Fatalf("efs.toml before the change: %v", err)
+	}
+
+	// What efs passwd does.
+	c, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, err = c.Unlock([]byte("old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.ChangePassword(mk, []byte("new"))
+	mk.Wipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Replace(cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(cfgPath)
+	var st unix.Stat_t
+	unix.Stat(cfgPath, &st)
+
+	var got []byte
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if got, err = os.ReadFile(vcfg); err == nil && bytes.Equal(got, want) {
+			break
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("efs.toml still shows the old config 5 s after the change (%v)", err)
+	}
+	if c2, err := config.Parse(got); err != nil {
+		t.Fatal(err)
+	} else if mk, err := c2.Unlock([]byte("new")); err != nil {
+		t.Fatalf("the config the view shows does not open with the new password: %v", err)
+	} else {
+		mk.Wipe()
+	}
+	time.Sleep(1100 * time.Millisecond) // let the attribute cache expire
+	for _, p := range []string{vcfg, vcomp} {
+		var vst unix.Stat_t
+		if err := unix.Stat(p, &vst); err != nil {
+			t.Fatal(err)
+		}
+		if vst.Mtim != st.Mtim || vst.Uid != st.Uid {
+			t.Errorf("%s: mtime %v, owner %d; the config file now has %v, %d", filepath.Base(p), vst.Mtim, vst.Uid, st.Mtim, st.Uid)
+		}
+	}
+	if vst, err := os.Stat(vcfg); err != nil || vst.Size() != int64(len(want)) {
+		t.Errorf("efs.toml size %v, want %d", vst, len(want))
+	}
+
+	// A config rewritten in place, caught half written, is not shown.
+	if err := os.WriteFile(cfgPath, want[:len(want)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if got, err := os.ReadFile(vcfg); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("efs.toml shows a half-written config (%v)", err)
+	}
+	if !strings.Contains(logs.String(), "efs.toml keeps its earlier version") {
+		t.Errorf("no log line about the config that is not shown:\n%s", logs)
+	}
+	if strings.Contains(logs.String(), plain) {
+		t.Errorf("logs carry the plaintext path:\n%s", logs)
+	}
+}
+
+// TestFUSEMountInsidePlaintext: `efs reverse plain plain/mnt` (issue 9)
+// showed the view inside itself, recursively (a 3-file tree became 33,781
+// entries). The mountpoint is left out, right below the root and deeper.
+func TestFUSEMountInsidePlaintext(t *testing.T) {
+	for _, at := range []string{"mnt", "a/b/mnt"} {
+		t.Run(strings.ReplaceAll(at, "/", "-"), func(t *testing.T) {
+			plain := t.TempDir()
+			for _, rel := range []string{"one", "a/two", "a/b/three"} {
+				rvWrite(t, filepath.Join(plain, rel), []byte(rel))
+			}
+			mnt := filepath.Join(plain, at)
+			if err := os.MkdirAll(mnt, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			tree, _, _ := rvTree(t, plain, Options{})
+			// The view shows every plaintext entry but the mountpoint
+			// (and .efs.toml, which it shows as efs.toml).
+			want := map[string]bool{naming.ConfigName: true}
+			filepath.WalkDir(plain, func(p string, d os.DirEntry, err error) error {
+				rel, _ := filepath.Rel(plain, p)
+				if err == nil && rel != "." && rel != at && rel != config.FileName {
+					want[viewPath(tree, rel)] = true
+				}
+				return err
+			})
+			rvMountAt(t, tree, mnt)
+
+			got := make(map[string]bool)
+			errTooMany := errors.New("the view lists more entries than the plaintext has")
+			err := filepath.WalkDir(mnt, func(p string, d os.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if len(got) > 10*len(want) {
+					return errTooMany
+				}
+				if rel, _ := filepath.Rel(mnt, p); rel != "." {
+					got[rel] = true
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("walking the view: %v", err)
+			}
+			if len(got) != len(want) {
+				t.Errorf("the view lists %d entries, want %d", len(got), len(want))
+			}
+			for rel := range want {
+				if !got[rel] {
+					t.Errorf("the view lacks %s", rel)
+				}
+			}
+			if _, err := os.Lstat(filepath.Join(mnt, viewPath(tree, at))); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the mountpoint can still be looked up: %v", err)
+			}
+			if find, err := exec.LookPath("find"); err == nil {
+				out, err := exec.Command(find, mnt).Output()
+				if n := bytes.Count(out, []byte("\n")); err != nil || n != len(want)+1 {
+					t.Errorf("find lists %d entries (%v), want %d", n, err, len(want)+1)
+				}
+			}
+		})
 	}
 }

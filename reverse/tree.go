@@ -1,8 +1,9 @@
 // Package reverse turns a plaintext tree into efs's encrypted view: the
 // read-only FUSE file system of `efs reverse` and the folder writer of
-// `efs export`. Both are built on Tree, which decides what the view shows
-// (names, sizes, inode numbers, contents, symlink targets) so that the two
-// give byte-identical results.
+// `efs export`. Both are built on Tree, which decides what every view
+// directory contains (items.go: entries, companions, efs.toml, with names,
+// attributes, inode numbers and byte sources) so that the two give
+// byte-identical results.
 //
 // Every plaintext path is resolved below a directory fd of the root without
 // following symlinks (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, or
@@ -23,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
@@ -42,6 +44,7 @@ type Options struct {
 	// Settings are the format parameters from the config.
 	Settings config.Settings
 	// ConfigPath is the config file shown as efs.toml at the view's root.
+	// It is read by New and again whenever it changes (efs passwd).
 	ConfigPath string
 	// Exclude, if set, hides matching entries from listings and lookups.
 	Exclude Excluder
@@ -62,12 +65,23 @@ type Tree struct {
 	exclude  Excluder
 	oneFS    bool
 	log      *slog.Logger
-	config   []byte
-	cfgStat  unix.Stat_t
+	cfgPath  string
+
+	// self is the mounted view's own root as the plaintext tree sees it
+	// (set by Mount), so that a mountpoint inside the plaintext tree never
+	// shows the view inside itself.
+	self atomic.Pointer[devIno]
+
+	cfgMu       sync.Mutex
+	cfg         *configFile // the config shown as efs.toml; nil without one
+	cfgRejected unix.Stat_t // a changed config that could not be shown
 
 	mu   sync.Mutex
 	long map[string]longDir // plaintext dir rel → stand-in → plaintext name
 }
+
+// devIno identifies a file: device and inode number.
+type devIno struct{ dev, ino uint64 }
 
 // longDir caches a directory's long names, valid while its mtime holds.
 type longDir struct {
@@ -108,14 +122,12 @@ func New(plainDir string, keys *keys.Keys, opts Options) (*Tree, error) {
 		t.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if opts.ConfigPath != "" {
-		if t.config, err = os.ReadFile(opts.ConfigPath); err != nil {
+		// The caller has unlocked this config: it is shown as read.
+		if t.cfg, err = readConfig(opts.ConfigPath); err != nil {
 			unix.Close(fd)
 			return nil, fmt.Errorf("reading config: %w", err)
 		}
-		if err := unix.Stat(opts.ConfigPath, &t.cfgStat); err != nil {
-			unix.Close(fd)
-			return nil, fmt.Errorf("stat config: %w", err)
-		}
+		t.cfgPath = opts.ConfigPath
 	}
 	return t, nil
 }
@@ -128,48 +140,6 @@ func (t *Tree) Namer() *naming.Namer { return t.namer }
 
 // BlockSize is the content block size.
 func (t *Tree) BlockSize() int { return t.settings.BlockSize }
-
-// Config returns the config bytes shown as efs.toml and the config file's
-// stat (for its mode and stable timestamps); nil when there is none.
-func (t *Tree) Config() ([]byte, *unix.Stat_t) {
-	if t.config == nil {
-		return nil, nil
-	}
-	return t.config, &t.cfgStat
-}
-
-// VirtualFile is a file efs adds to the view: efs.toml or a long-name
-// companion. The FUSE view and export both take it from here, so they
-// agree on every byte and attribute.
-type VirtualFile struct {
-	Data []byte
-	Perm uint32      // permission bits
-	Stat unix.Stat_t // supplies owner and timestamps
-}
-
-// ConfigFile is efs.toml at the view's root: the config's bytes, owner and
-// timestamps, and only its read bits. ok is false without a config.
-func (t *Tree) ConfigFile() (vf VirtualFile, ok bool) {
-	if t.config == nil {
-		return vf, false
-	}
-	return VirtualFile{Data: t.config, Perm: t.cfgStat.Mode & 0o444, Stat: t.cfgStat}, true
-}
-
-// CompanionFile is the companion of long entry e: its full encoded name,
-// mode 0444. Its bytes are a pure function of its own view path (the
-// stand-in is a hash of them), so it takes the config's owner and
-// timestamps, which never change with the entry's contents: a sync tool
-// copies it once. Without a config it has the entry's owner and time zero.
-func (t *Tree) CompanionFile(e *Entry) VirtualFile {
-	vf := VirtualFile{Data: []byte(e.Full), Perm: 0o444}
-	if t.config != nil {
-		vf.Stat = t.cfgStat
-	} else {
-		vf.Stat.Uid, vf.Stat.Gid = e.Stat.Uid, e.Stat.Gid
-	}
-	return vf
-}
 
 // Entry is one plaintext directory entry as the view shows it.
 type Entry struct {
@@ -251,6 +221,21 @@ func (t *Tree) Lstat(rel string) (unix.Stat_t, error) {
 	return st, err
 }
 
+// hideMount records the view mounted at mountpoint, so that the Tree
+// leaves it out wherever it appears below the plaintext root: a view
+// mounted inside its own plaintext tree would otherwise show itself,
+// recursively, to every sync tool. The plaintext tree sees the mountpoint
+// (at any depth, or a bind mount of it) with the view root's device and
+// inode number, which are those of mountpoint once mounted.
+func (t *Tree) hideMount(mountpoint string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(mountpoint, &st); err != nil {
+		return err
+	}
+	t.self.Store(&devIno{dev: st.Dev, ino: st.Ino})
+	return nil
+}
+
 // shown reports whether a plaintext entry appears in the view.
 func (t *Tree) shown(rel string, st *unix.Stat_t) bool {
 	switch st.Mode & unix.S_IFMT {
@@ -261,12 +246,15 @@ func (t *Tree) shown(rel string, st *unix.Stat_t) bool {
 	if rel == config.FileName {
 		return false // shown as efs.toml instead
 	}
+	if self := t.self.Load(); self != nil && st.Dev == self.dev && st.Ino == self.ino {
+		return false // the view itself, mounted inside the plaintext tree
+	}
 	return t.exclude == nil || !t.exclude.Excluded(rel, st.Mode&unix.S_IFMT == unix.S_IFDIR)
 }
 
-// ReadDir lists directory rel as the view shows it, sorted by view name.
-// Long-name companions and efs.toml are not included: callers add them.
-func (t *Tree) ReadDir(rel string) ([]Entry, error) {
+// readDir lists the plaintext entries of directory rel that the view
+// shows, sorted by view name (List adds companions and efs.toml).
+func (t *Tree) readDir(rel string) ([]Entry, error) {
 	fd, err := t.openRel(rel, unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, err
@@ -310,30 +298,41 @@ func (t *Tree) ReadDir(rel string) ([]Entry, error) {
 	return entries, nil
 }
 
-// Lookup finds the plaintext entry that view name has in directory rel.
-// Companion and config names are not handled here (see IsCompanion and
-// naming.ConfigName).
-func (t *Tree) Lookup(rel, view string) (Entry, error) {
+// lookup finds the plaintext entry that view name (an encoded name or a
+// long-name stand-in) has in directory rel.
+func (t *Tree) lookup(rel, view string) (Entry, error) {
+	long := naming.IsLongName(view)
 	var plain string
-	if naming.IsLongName(view) {
-		p, err := t.lookupLong(rel, view)
-		if err != nil {
-			return Entry{}, err
-		}
-		plain = p
-	} else {
+	if !long {
 		p, err := t.namer.DecryptName(rel, view)
 		if err != nil {
 			return Entry{}, ErrNotFound
 		}
 		plain = p
 	}
-	e := Entry{Plain: plain, Rel: join(rel, plain)}
-	st, err := t.Lstat(e.Rel)
+	dfd, err := t.openRel(rel, unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return Entry{}, err
 	}
-	e.Stat = st
+	defer unix.Close(dfd)
+	if long || t.oneFS {
+		var dst unix.Stat_t
+		if err := unix.Fstat(dfd, &dst); err != nil {
+			return Entry{}, err
+		}
+		if t.oneFS && dst.Dev != t.rootDev {
+			return Entry{}, ErrNotFound // shown as empty
+		}
+		if long {
+			if plain, err = t.lookupLong(rel, view, &dst); err != nil {
+				return Entry{}, err
+			}
+		}
+	}
+	e := Entry{Plain: plain, Rel: join(rel, plain)}
+	if err := unix.Fstatat(dfd, plain, &e.Stat, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return Entry{}, err
+	}
 	if !t.shown(e.Rel, &e.Stat) {
 		return Entry{}, ErrNotFound
 	}
@@ -345,23 +344,14 @@ func (t *Tree) Lookup(rel, view string) (Entry, error) {
 }
 
 // lookupLong maps a long-name stand-in to its plaintext name, listing the
-// directory again when it changed since the cached listing.
-func (t *Tree) lookupLong(rel, view string) (string, error) {
-	var st unix.Stat_t
-	fd, err := t.openRel(rel, unix.O_RDONLY|unix.O_DIRECTORY)
-	if err != nil {
-		return "", err
-	}
-	err = unix.Fstat(fd, &st)
-	unix.Close(fd)
-	if err != nil {
-		return "", err
-	}
+// directory again when it changed (dst is its fstat) since the cached
+// listing.
+func (t *Tree) lookupLong(rel, view string, dst *unix.Stat_t) (string, error) {
 	t.mu.Lock()
 	d, ok := t.long[rel]
 	t.mu.Unlock()
-	if !ok || d.mtime != st.Mtim {
-		if _, err := t.ReadDir(rel); err != nil {
+	if !ok || d.mtime != dst.Mtim {
+		if _, err := t.readDir(rel); err != nil {
 			return "", err
 		}
 		t.mu.Lock()
@@ -398,9 +388,9 @@ func (t *Tree) Ino(rel string, ino uint64) uint64 {
 	return t.hashIno(b[:], rel)
 }
 
-// VirtualIno is the inode number of a file efs adds to the view (efs.toml,
+// virtualIno is the inode number of a file efs adds to the view (efs.toml,
 // a long-name companion at view path viewRel); kind separates the two.
-func (t *Tree) VirtualIno(kind, viewRel string) uint64 {
+func (t *Tree) virtualIno(kind, viewRel string) uint64 {
 	return t.hashIno([]byte("virtual:"+kind+"\x00"), viewRel)
 }
 
@@ -483,20 +473,4 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 func (f *File) Close() error {
 	f.enc.Wipe()
 	return f.f.Close()
-}
-
-// ViewPath returns the view path of the plaintext path rel (for log lines,
-// which must never carry plaintext names).
-func (t *Tree) ViewPath(rel string) string {
-	if rel == "" {
-		return "/"
-	}
-	parts := strings.Split(rel, "/")
-	out := make([]string, len(parts))
-	parent := ""
-	for i, p := range parts {
-		out[i] = t.namer.Entry(parent, p).Name
-		parent = join(parent, p)
-	}
-	return strings.Join(out, "/")
 }

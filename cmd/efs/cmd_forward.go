@@ -272,11 +272,11 @@ func runEncryptPath(args []string) error {
 		return err
 	}
 	defer u.Wipe()
-	b, err := forward.New(plainDir, u.Keys, u.Settings)
+	namer, err := naming.New(u.Keys.Name(), u.Keys.Symlink(), naming.Options{Encoding: u.Settings.NameEncoding, NameMax: u.Settings.NameMax})
 	if err != nil {
 		return err
 	}
-	crel, long := b.EncryptPath(filepath.ToSlash(rel))
+	crel, long := namer.EncryptPath(filepath.ToSlash(rel))
 	fmt.Println(crel)
 	for _, l := range long {
 		fmt.Fprintf(os.Stderr, "note: %s is a long name; its full encrypted name is in the companion file %s%s\n", l, l, naming.CompanionSuffix)

@@ -1,0 +1,344 @@
+package reverse
+
+// The view model: what a directory of the view contains. Every item — an
+// encrypted plaintext entry, the companion file of a long name, efs.toml at
+// the root — is decided here with the attributes the view shows for it, so
+// that the FUSE view and export only adapt it and cannot disagree.
+
+import (
+	"errors"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/naming"
+	"golang.org/x/sys/unix"
+)
+
+// ItemKind says what an item of a view directory is.
+type ItemKind uint8
+
+const (
+	// ItemEntry is a plaintext directory, regular file or symlink, shown
+	// encrypted.
+	ItemEntry ItemKind = iota
+	// ItemCompanion is the companion file of a long name: the full
+	// encrypted name, mode 0444.
+	ItemCompanion
+	// ItemConfig is efs.toml at the view's root: the config's bytes.
+	ItemConfig
+)
+
+// Virtual inode kinds for virtualIno.
+const (
+	inoKindConfig    = "config"
+	inoKindCompanion = "companion"
+)
+
+// Attr is what stat shows for an item of the view.
+type Attr struct {
+	Mode  uint32 // file type and permission bits
+	Size  int64  // view size: ciphertext, encrypted target or virtual bytes
+	Ino   uint64 // view inode number, stable across mounts
+	Nlink uint32
+	Uid   uint32
+	Gid   uint32
+	Atime unix.Timespec
+	Mtime unix.Timespec
+	Ctime unix.Timespec
+}
+
+// Type is the file type, the S_IFMT bits of Mode.
+func (a *Attr) Type() uint32 { return a.Mode & unix.S_IFMT }
+
+// Item is one name in a view directory and where its bytes come from.
+type Item struct {
+	// Name is the view name.
+	Name string
+	Kind ItemKind
+	Attr Attr
+	// Entry is the plaintext entry (ItemEntry: its contents are encrypted,
+	// or its target for a symlink), or the long entry a companion belongs
+	// to; nil for efs.toml.
+	Entry *Entry
+	// Data is the bytes of a companion or efs.toml. Read only.
+	Data []byte
+}
+
+// Dir is a directory of the view: its plaintext path and its view path,
+// both relative to the root (Dir{} is the root).
+type Dir struct {
+	Rel, View string
+}
+
+// Ref is what a FUSE node keeps of the item it stands for: enough for Stat
+// to find the item again and tell whether it is still the same one, and
+// small, because the kernel may keep millions of nodes. The listing an
+// item came from is not kept alive by its Ref.
+type Ref struct {
+	// Dir holds the item's view path (View) and the plaintext path of its
+	// entry (Rel; for a companion its long entry's, "" for efs.toml). For a
+	// directory it is the Dir to list.
+	Dir
+	Kind ItemKind
+	// Ino and Type are the plaintext entry's inode number and file type
+	// (entries only).
+	Ino  uint64
+	Type uint32
+}
+
+// Child is the Ref of item it of directory d.
+func (d Dir) Child(it *Item) Ref {
+	r := Ref{Dir: Dir{View: join(d.View, it.Name)}, Kind: it.Kind}
+	if it.Entry != nil {
+		r.Rel = it.Entry.Rel
+	}
+	if it.Kind == ItemEntry {
+		r.Ino, r.Type = it.Entry.Stat.Ino, it.Attr.Type()
+	}
+	return r
+}
+
+// parent is the directory holding r's item, and the item's view name.
+func (r Ref) parent() (Dir, string) {
+	rel, _ := split(r.Rel)
+	view, name := split(r.View)
+	return Dir{Rel: rel, View: view}, name
+}
+
+// ErrStale: the plaintext entry behind a Ref was replaced (another inode
+// or type at the same path). The FUSE view answers ESTALE, which makes the
+// kernel look the path up again.
+var ErrStale = errors.New("entry was replaced")
+
+// Root is the view's root directory; Dir{}.Child of it is its Ref.
+func (t *Tree) Root() (Item, error) {
+	st, err := t.Lstat("")
+	if err != nil {
+		return Item{}, err
+	}
+	return t.entryItem(&Entry{Stat: st}), nil
+}
+
+// List returns every item of view directory d, sorted by view name: the
+// encrypted entries, a companion beside each long name, and efs.toml at
+// the root.
+func (t *Tree) List(d Dir) ([]Item, error) {
+	entries, err := t.readDir(d.Rel)
+	if err != nil {
+		return nil, err
+	}
+	var cfg *configFile
+	if d.Rel == "" {
+		cfg = t.currentConfig()
+	}
+	items := make([]Item, 0, len(entries)+1)
+	for i := range entries {
+		e := &entries[i]
+		items = append(items, t.entryItem(e))
+		if e.Long() {
+			if cfg == nil {
+				cfg = t.currentConfig()
+			}
+			items = append(items, t.companionItem(d, e, cfg))
+		}
+	}
+	if d.Rel == "" && cfg != nil {
+		items = append(items, t.configItem(cfg))
+	}
+	slices.SortFunc(items, func(a, b Item) int { return strings.Compare(a.Name, b.Name) })
+	return items, nil
+}
+
+// Resolve finds the item that view name names in directory d. It is
+// ErrNotFound when the view has no such item.
+func (t *Tree) Resolve(d Dir, name string) (Item, error) {
+	if d.Rel == "" && name == naming.ConfigName {
+		cfg := t.currentConfig()
+		if cfg == nil {
+			return Item{}, ErrNotFound
+		}
+		return t.configItem(cfg), nil
+	}
+	if long, ok := naming.IsCompanion(name); ok {
+		e, err := t.lookup(d.Rel, long)
+		if err != nil {
+			return Item{}, err
+		}
+		return t.companionItem(d, &e, t.currentConfig()), nil
+	}
+	e, err := t.lookup(d.Rel, name)
+	if err != nil {
+		return Item{}, err
+	}
+	return t.entryItem(&e), nil
+}
+
+// Stat returns the current attributes of the item r stands for. A
+// plaintext entry must still be the same one (inode number and type),
+// otherwise it is ErrStale; a virtual file is looked up again (efs.toml
+// follows the config file).
+func (t *Tree) Stat(r Ref) (Attr, error) {
+	if r.Kind != ItemEntry {
+		d, name := r.parent()
+		it, err := t.Resolve(d, name)
+		if err != nil {
+			return Attr{}, err
+		}
+		return it.Attr, nil
+	}
+	st, err := t.Lstat(r.Rel)
+	if err != nil {
+		return Attr{}, err
+	}
+	if st.Ino != r.Ino || st.Mode&unix.S_IFMT != r.Type {
+		return Attr{}, ErrStale
+	}
+	return t.entryAttr(r.Rel, &st), nil
+}
+
+// Reread returns the item r stands for as it is now, for opening a
+// virtual file: its current bytes and attributes.
+func (t *Tree) Reread(r Ref) (Item, error) {
+	d, name := r.parent()
+	return t.Resolve(d, name)
+}
+
+func (t *Tree) entryItem(e *Entry) Item {
+	return Item{Name: e.Name, Kind: ItemEntry, Attr: t.entryAttr(e.Rel, &e.Stat), Entry: e}
+}
+
+// entryAttr is what the view shows for the plaintext entry rel with lstat
+// st. Regular files and symlinks have one link whatever the plaintext link
+// count: every path is its own file in the view (its own key, inode number
+// and ciphertext), and a sync tool that preserves hard links would look
+// for partners that do not exist.
+func (t *Tree) entryAttr(rel string, st *unix.Stat_t) Attr {
+	a := Attr{
+		Mode: st.Mode, Size: t.ViewSize(st), Ino: t.Ino(rel, st.Ino), Nlink: 1,
+		Uid: st.Uid, Gid: st.Gid, Atime: st.Atim, Mtime: st.Mtim, Ctime: st.Ctim,
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		a.Nlink = uint32(st.Nlink)
+	}
+	return a
+}
+
+// companionItem is the companion of long entry e in directory d: its full
+// encoded name, mode 0444. Its bytes are a pure function of its own view
+// path (the stand-in is a hash of them), so it takes the config's owner
+// and timestamps, which never change with the entry's contents: a sync tool
+// copies it once. Without a config it has the entry's owner and time zero.
+func (t *Tree) companionItem(d Dir, e *Entry, cfg *configFile) Item {
+	name := e.Companion()
+	a := Attr{
+		Mode: unix.S_IFREG | 0o444, Size: int64(len(e.Full)), Nlink: 1,
+		Ino: t.virtualIno(inoKindCompanion, join(d.View, name)),
+	}
+	if cfg != nil {
+		a.Uid, a.Gid = cfg.st.Uid, cfg.st.Gid
+		a.Atime, a.Mtime, a.Ctime = cfg.st.Mtim, cfg.st.Mtim, cfg.st.Mtim
+	} else {
+		a.Uid, a.Gid = e.Stat.Uid, e.Stat.Gid
+	}
+	return Item{Name: name, Kind: ItemCompanion, Attr: a, Entry: e, Data: []byte(e.Full)}
+}
+
+// configItem is efs.toml: the config's bytes, owner and only its read
+// bits, and its mtime as every timestamp (stable while the file is).
+func (t *Tree) configItem(cfg *configFile) Item {
+	a := Attr{
+		Mode: unix.S_IFREG | cfg.st.Mode&0o444, Size: int64(len(cfg.data)), Nlink: 1,
+		Ino: t.virtualIno(inoKindConfig, naming.ConfigName),
+		Uid: cfg.st.Uid, Gid: cfg.st.Gid,
+		Atime: cfg.st.Mtim, Mtime: cfg.st.Mtim, Ctime: cfg.st.Mtim,
+	}
+	return Item{Name: naming.ConfigName, Kind: ItemConfig, Attr: a, Data: cfg.data}
+}
+
+// configFile is one reading of the config file shown as efs.toml.
+type configFile struct {
+	data []byte
+	st   unix.Stat_t // fstat of the file the bytes were read from
+}
+
+// readConfig reads the config file at path and the stat of what it read.
+func readConfig(path string) (*configFile, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	cf := &configFile{}
+	if err := unix.Fstat(fd, &cf.st); err != nil {
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if cf.data, err = io.ReadAll(f); err != nil {
+		return nil, err
+	}
+	return cf, nil
+}
+
+// sameVersion reports whether two stats are of the same unchanged file.
+func sameVersion(a, b *unix.Stat_t) bool {
+	return a.Dev == b.Dev && a.Ino == b.Ino && a.Size == b.Size && a.Mtim == b.Mtim && a.Ctim == b.Ctim
+}
+
+// currentConfig returns the config as efs.toml shows it now, nil without
+// one. The file is stat'ed on every call and read again when it changed
+// (efs passwd replaces it while the view is mounted). A new version is
+// shown only once it parses as a config with this view's settings, so a
+// half-written file never reaches a backup; a config that vanished or
+// cannot be read keeps its last good version, so a backup never loses it.
+func (t *Tree) currentConfig() *configFile {
+	if t.cfgPath == "" {
+		return nil
+	}
+	var st unix.Stat_t
+	statErr := unix.Stat(t.cfgPath, &st)
+	t.cfgMu.Lock()
+	defer t.cfgMu.Unlock()
+	if statErr != nil || sameVersion(&st, &t.cfg.st) || sameVersion(&st, &t.cfgRejected) {
+		return t.cfg
+	}
+	cf, err := readConfig(t.cfgPath)
+	if err == nil {
+		err = t.checkConfig(cf.data)
+	}
+	if err != nil {
+		t.cfgRejected = st
+		t.log.Warn("the config file changed but cannot be shown; efs.toml keeps its earlier version", "err", configReason(err))
+		return t.cfg
+	}
+	t.cfg = cf
+	return cf
+}
+
+// Reasons a changed config is not shown.
+var (
+	errConfigInvalid  = errors.New("not a valid efs config")
+	errConfigSettings = errors.New("its format settings differ from the mounted view's")
+)
+
+// checkConfig accepts config bytes that parse and describe this view.
+func (t *Tree) checkConfig(data []byte) error {
+	c, err := config.Parse(data)
+	if err != nil {
+		return errConfigInvalid
+	}
+	if c.Settings != t.settings {
+		return errConfigSettings
+	}
+	return nil
+}
+
+// configReason words a config problem for a log line without its path.
+func configReason(err error) string {
+	if errors.Is(err, errConfigInvalid) || errors.Is(err, errConfigSettings) {
+		return err.Error()
+	}
+	return logReason(err)
+}

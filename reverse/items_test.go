@@ -1,0 +1,181 @@
+package reverse
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/naming"
+	"golang.org/x/sys/unix"
+)
+
+// TestModel checks the model without a mount: what List shows, that
+// Resolve and Stat agree with it item by item, and the attribute rules.
+func TestModel(t *testing.T) {
+	plain := t.TempDir()
+	long := strings.Repeat("n", 200)
+	rvWrite(t, filepath.Join(plain, "f"), []byte("twelve bytes"))
+	rvWrite(t, filepath.Join(plain, "d", long), nil)
+	if err := os.Symlink("f", filepath.Join(plain, "l")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(plain, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree, _, _ := rvTree(t, plain, Options{})
+	var cfgSt unix.Stat_t
+	if err := unix.Stat(filepath.Join(plain, ".efs.toml"), &cfgSt); err != nil {
+		t.Fatal(err)
+	}
+	root, err := tree.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := (Dir{}).Child(&root); r.Dir != (Dir{}) || r.Type != unix.S_IFDIR {
+		t.Fatalf("root ref %+v", r)
+	}
+
+	// check lists d and compares every item with Resolve and Stat.
+	check := func(d Dir, want map[string]ItemKind) []Item {
+		t.Helper()
+		items, err := tree.List(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) != len(want) {
+			t.Fatalf("%q lists %d items, want %d", d.View, len(items), len(want))
+		}
+		for i := range items {
+			it := &items[i]
+			if i > 0 && items[i-1].Name >= it.Name {
+				t.Errorf("%q: listing not sorted at %q", d.View, it.Name)
+			}
+			if k, ok := want[it.Name]; !ok || k != it.Kind {
+				t.Errorf("%q: unexpected item %q (kind %d)", d.View, it.Name, it.Kind)
+			}
+			got, err := tree.Resolve(d, it.Name)
+			if err != nil || got.Attr != it.Attr || got.Kind != it.Kind || string(got.Data) != string(it.Data) {
+				t.Errorf("%q: Resolve(%q) = %+v, %v; listed %+v", d.View, it.Name, got.Attr, err, it.Attr)
+			}
+			if a, err := tree.Stat(d.Child(it)); err != nil || a != it.Attr {
+				t.Errorf("%q: Stat(%q) = %+v, %v; listed %+v", d.View, it.Name, a, err, it.Attr)
+			}
+		}
+		return items
+	}
+	dView := viewPath(tree, "d")
+	items := check(Dir{}, map[string]ItemKind{
+		viewPath(tree, "f"): ItemEntry, viewPath(tree, "l"): ItemEntry, dView: ItemEntry, naming.ConfigName: ItemConfig,
+	})
+	for _, it := range items {
+		switch it.Name {
+		case viewPath(tree, "f"):
+			if it.Attr.Size != content.CipherSize(12, tree.BlockSize()) || it.Attr.Nlink != 1 || it.Entry.Rel != "f" {
+				t.Errorf("file attributes %+v", it.Attr)
+			}
+		case dView:
+			if it.Attr.Nlink != 2 || it.Attr.Type() != unix.S_IFDIR {
+				t.Errorf("directory attributes %+v", it.Attr)
+			}
+		case naming.ConfigName:
+			if it.Attr.Mode != unix.S_IFREG|0o400 || it.Attr.Mtime != cfgSt.Mtim || it.Attr.Atime != cfgSt.Mtim || it.Attr.Ctime != cfgSt.Mtim || string(it.Data) != "# test config\n" {
+				t.Errorf("efs.toml attributes %+v", it.Attr)
+			}
+		}
+	}
+	d := Dir{Rel: "d", View: dView}
+	e := tree.Namer().Entry("d", long)
+	items = check(d, map[string]ItemKind{e.Name: ItemEntry, e.Companion(): ItemCompanion})
+	comp := items[1]
+	if string(comp.Data) != e.Full || comp.Attr.Mode != unix.S_IFREG|0o444 || comp.Attr.Mtime != cfgSt.Mtim || comp.Attr.Uid != cfgSt.Uid || comp.Entry.Rel != "d/"+long {
+		t.Errorf("companion %+v", comp)
+	}
+	if comp.Attr.Ino != tree.virtualIno(inoKindCompanion, dView+"/"+e.Companion()) {
+		t.Error("companion inode number is not keyed on its view path")
+	}
+
+	// Names the view does not have.
+	for _, c := range []struct {
+		d    Dir
+		name string
+	}{
+		{Dir{}, "fifo"}, {Dir{}, viewPath(tree, "fifo")}, {Dir{}, ".efs.toml"}, {Dir{}, viewPath(tree, ".efs.toml")},
+		{d, naming.ConfigName}, {Dir{}, naming.LongName(e.Full)}, {Dir{}, e.Companion()}, {d, e.Full},
+	} {
+		if _, err := tree.Resolve(c.d, c.name); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Resolve(%q, %q) = %v, want ErrNotFound", c.d.View, c.name, err)
+		}
+	}
+
+	// A replaced entry is stale for its old Ref; a removed one is gone.
+	f, _ := tree.Resolve(Dir{}, viewPath(tree, "f"))
+	ref := Dir{}.Child(&f)
+	rvWrite(t, filepath.Join(plain, "f.new"), nil)
+	if err := os.Rename(filepath.Join(plain, "f.new"), filepath.Join(plain, "f")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tree.Stat(ref); !errors.Is(err, ErrStale) {
+		t.Errorf("Stat of a replaced file: %v, want ErrStale", err)
+	}
+	os.Remove(filepath.Join(plain, "f"))
+	if _, err := tree.Stat(ref); !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("Stat of a removed file: %v, want ENOENT", err)
+	}
+	cref := d.Child(&comp)
+	if err := os.Remove(filepath.Join(plain, "d", long)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tree.Stat(cref); err == nil {
+		t.Error("companion of a removed long name still stats")
+	}
+}
+
+// TestModelConfigFollowsFile: efs.toml shows the config file as it is now,
+// but only a valid config with the view's settings; a config that
+// vanished keeps its last version (the backup must never lose it).
+func TestModelConfigFollowsFile(t *testing.T) {
+	plain := t.TempDir()
+	tree, _, _ := rvTree(t, plain, Options{})
+	cfgPath := filepath.Join(plain, config.FileName)
+	kdf := config.KDF{Salt: bytes.Repeat([]byte{7}, 16), Time: 1, MemoryKiB: 1024, Threads: 1}
+	write := func(s config.Settings) []byte {
+		t.Helper()
+		c, mk, err := config.Create([]byte("pw"), s, kdf, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mk.Wipe()
+		if err := c.Replace(cfgPath); err != nil {
+			t.Fatal(err)
+		}
+		return c.Marshal()
+	}
+	shows := func() []byte {
+		t.Helper()
+		it, err := tree.Resolve(Dir{}, naming.ConfigName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return it.Data
+	}
+	other := config.Defaults()
+	other.NameMax = 143
+	write(other)
+	if string(shows()) != "# test config\n" {
+		t.Error("a config with other settings is shown")
+	}
+	good := write(config.Defaults())
+	if !bytes.Equal(shows(), good) {
+		t.Error("the replaced config is not shown")
+	}
+	os.Remove(cfgPath)
+	if !bytes.Equal(shows(), good) {
+		t.Error("a vanished config is not shown as last read")
+	}
+}
