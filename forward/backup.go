@@ -290,34 +290,31 @@ func (b *Backup) EncryptPath(rel string) (crel string, long []string) {
 	return b.namer.EncryptPath(rel)
 }
 
-// DecryptPath maps a ciphertext relative path to the plaintext one. A
-// companion file maps to the plaintext path of its entry, with
-// companion set.
+// DecryptPath maps a ciphertext relative path to the plaintext one
+// (naming does the mapping; this reads the long names' companions). A
+// companion file maps to the plaintext path of its entry, with companion
+// set. A name that does not decrypt is ErrDamaged.
 func (b *Backup) DecryptPath(crel string) (rel string, companion bool, err error) {
 	crel = strings.Trim(path.Clean("/"+crel), "/")
-	if crel == "" {
-		return "", false, nil
-	}
 	if crel == naming.ConfigName {
 		return "", false, fmt.Errorf("%s is the backup's config, not an encrypted entry", crel)
 	}
-	parts := strings.Split(crel, "/")
-	cdir := ""
-	for i, cname := range parts {
-		if i == len(parts)-1 {
-			if long, ok := naming.IsCompanion(cname); ok {
-				cname, companion = long, true
-			}
-		}
-		name, err := b.decryptEntry(rel, cdir, cname)
-		if err != nil {
-			return "", false, fmt.Errorf("%s: %w", join(cdir, cname), err)
-		}
-		rel = join(rel, name)
-		cdir = join(cdir, cname)
+	rel, companion, err = b.namer.DecryptPath(crel, func(long string) (string, error) {
+		data, err := b.readCompanion(long + naming.CompanionSuffix)
+		return string(data), err
+	})
+	if err != nil && !errors.Is(err, ErrDamaged) && (errors.Is(err, naming.ErrMalformed) || errors.Is(err, naming.ErrNotAuthentic)) {
+		err = damagedError{err}
 	}
-	return rel, companion, nil
+	return rel, companion, err
 }
+
+// damagedError marks err as ErrDamaged without changing its words (which
+// start with the ciphertext path naming put there).
+type damagedError struct{ err error }
+
+func (e damagedError) Error() string   { return e.err.Error() }
+func (e damagedError) Unwrap() []error { return []error{ErrDamaged, e.err} }
 
 // Readlink decrypts the target of the symlink at (rel, crel).
 func (b *Backup) Readlink(rel, crel string) (string, error) {
