@@ -3,19 +3,14 @@ package forward
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	stdlog "log"
 	"log/slog"
 	"os"
-	"strconv"
-	"strings"
 	"syscall"
-	"time"
 
+	"github.com/efs-project/efs/internal/fusemount"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
-	"golang.org/x/sys/unix"
 )
 
 // MountOptions configure the FUSE view.
@@ -26,15 +21,6 @@ type MountOptions struct {
 	// ciphertext path only.
 	Log *slog.Logger
 }
-
-// cacheTimeout is how long the kernel may cache entries and attributes:
-// the backup does not change under a read-only mount, but a second of
-// caching keeps an rsync'd-over backup fresh enough.
-const cacheTimeout = time.Second
-
-// maxRead is the largest read the kernel is asked to send (1 MiB), so a
-// single request spans many blocks and DecryptAt uses every core.
-const maxRead = 1 << 20
 
 // Mount mounts the decrypting read-only view of b at mountpoint.
 func Mount(b *Backup, mountpoint string, opts MountOptions) (*fuse.Server, error) {
@@ -47,65 +33,14 @@ func Mount(b *Backup, mountpoint string, opts MountOptions) (*fuse.Server, error
 		return nil, err
 	}
 	root := &node{b: b, log: log}
-	timeout := cacheTimeout
-	o := &fs.Options{
-		EntryTimeout:    &timeout,
-		AttrTimeout:     &timeout,
-		NegativeTimeout: &timeout,
-		RootStableAttr:  &fs.StableAttr{Mode: syscall.S_IFDIR, Ino: st.Ino},
-		// Show mode 000 as 000, not as go-fuse's 0644/0755 stand-in.
-		NullPermissions: true,
-		Logger:          stdlog.New(slogWriter{log}, "", 0),
-		MountOptions: fuse.MountOptions{
-			// Read requests of up to 1 MiB (go-fuse sets max_read and
-			// max_pages from MaxWrite; older kernels cap it at 128 KiB).
-			MaxWrite:     maxRead,
-			MaxReadAhead: maxRead,
-			// Up to 64 readahead requests in flight instead of 12.
-			MaxBackground: 64,
-			Logger:        stdlog.New(slogWriter{log}, "", 0),
-			AllowOther:    opts.AllowOther,
-			FsName:        b.Dir(),
-			Name:          "efs",
-			// ro: the kernel refuses writes before they reach us.
-			Options: []string{"ro"},
-		},
-	}
-	if opts.AllowOther {
+	o := fusemount.Options(fusemount.Config{
+		FsName: b.Dir(), AllowOther: opts.AllowOther,
 		// Other users see the mount: let the kernel enforce the
 		// backed-up modes and owners for them (as gocryptfs does).
-		o.MountOptions.Options = append(o.MountOptions.Options, "default_permissions")
-	}
-	server, err := fs.Mount(mountpoint, root, o)
-	if err != nil {
-		return nil, err
-	}
-	raiseReadahead(mountpoint, log)
-	return server, nil
-}
-
-// raiseReadahead widens the kernel's readahead window for the mount from
-// its 128 KiB default to maxRead (the FUSE handshake can only lower it), so
-// sequential reads arrive as 1 MiB requests that DecryptAt spreads over all
-// cores. Only root may write to sysfs; otherwise the default stays.
-func raiseReadahead(mountpoint string, log *slog.Logger) {
-	var st unix.Stat_t
-	if err := unix.Stat(mountpoint, &st); err != nil {
-		return
-	}
-	path := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
-	if err := os.WriteFile(path, []byte(strconv.Itoa(maxRead>>10)), 0); err != nil {
-		log.Debug("kernel readahead stays at its default", "err", err)
-	}
-}
-
-// slogWriter passes go-fuse's own log lines (which carry no names) on to
-// the slog logger.
-type slogWriter struct{ log *slog.Logger }
-
-func (w slogWriter) Write(p []byte) (int, error) {
-	w.log.Warn(strings.TrimSpace(string(p)), "from", "go-fuse")
-	return len(p), nil
+		DefaultPermissions: opts.AllowOther,
+		RootIno:            st.Ino, Log: log,
+	})
+	return fusemount.Mount(mountpoint, root, o, log)
 }
 
 // node is one directory, file or symlink of the view. Paths are fixed
@@ -198,7 +133,7 @@ func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) 
 }
 
 func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND|syscall.O_CREAT) != 0 {
+	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
 	}
 	f, err := n.b.Open(n.rel, n.crel)

@@ -13,18 +13,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"log"
 	"log/slog"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/fusemount"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
@@ -41,16 +36,6 @@ type MountOptions struct {
 	Debug bool
 }
 
-// cacheTTL is how long the kernel may cache entries, attributes and
-// negative lookups. Set explicitly: go-fuse treats nil as "no caching".
-const cacheTTL = time.Second
-
-// maxRead is the largest read request the kernel may send (go-fuse uses
-// MaxWrite as max_read and max_pages too). 1 MiB is the most the kernel
-// grants without raising fs.fuse.max_pages_limit; larger requests let
-// content seal more blocks in parallel per round trip.
-const maxRead = 1 << 20
-
 // Mount mounts the view of t at mountpoint and returns the running server.
 // t and its keys must stay alive until the server has stopped.
 func Mount(t *Tree, mountpoint string, opts MountOptions) (*fuse.Server, error) {
@@ -58,35 +43,14 @@ func Mount(t *Tree, mountpoint string, opts MountOptions) (*fuse.Server, error) 
 	if err != nil {
 		return nil, err
 	}
-	server, err := fs.Mount(mountpoint, root, fo)
+	server, err := fusemount.Mount(mountpoint, root, fo, t.log)
 	if err != nil {
 		return nil, err
 	}
 	if err := t.hideMount(mountpoint); err != nil {
 		t.log.Warn("cannot stat the mountpoint: a mountpoint inside the plaintext directory would show the view inside itself", "err", logReason(err))
 	}
-	raiseReadahead(mountpoint, t.log)
 	return server, nil
-}
-
-// readaheadKB is the kernel readahead window raiseReadahead asks for.
-const readaheadKB = maxRead >> 10
-
-// raiseReadahead widens the kernel's readahead window for the mount from
-// its 128 KiB default to maxRead: the FUSE handshake can only lower the
-// window, so it is set through sysfs. Sequential reads then arrive as
-// 1 MiB requests, which seal blocks in parallel (measured on 2 cores:
-// ~250-350 MB/s at 128 KiB, ~400-550 MB/s at 1 MiB). Only root may
-// write there; otherwise this is a no-op.
-func raiseReadahead(mountpoint string, log *slog.Logger) {
-	var st unix.Stat_t
-	if err := unix.Stat(mountpoint, &st); err != nil {
-		return
-	}
-	path := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
-	if err := os.WriteFile(path, []byte(strconv.Itoa(readaheadKB)), 0); err != nil {
-		log.Debug("kernel readahead stays at its default", "err", err)
-	}
 }
 
 // FSOptions returns the go-fuse options and the root node Mount uses, for
@@ -98,51 +62,18 @@ func FSOptions(t *Tree, opts MountOptions) (*fs.Options, fs.InodeEmbedder, error
 	}
 	v := &view{tree: t, log: t.log}
 	root := &dirNode{node: node{v: v}, ref: Dir{}.Child(&it)}
-	rootAttr := fs.StableAttr{Mode: unix.S_IFDIR, Ino: it.Attr.Ino}
-	ttl := cacheTTL
 	fsName := opts.FsName
 	if fsName == "" {
 		fsName = "efs"
 	}
-	fo := &fs.Options{
-		MountOptions: fuse.MountOptions{
-			AllowOther: opts.AllowOther,
-			FsName:     fsName,
-			Name:       "efs",
-			// "ro": the kernel refuses every write with EROFS before it
-			// reaches us. default_permissions: the kernel checks the
-			// plaintext mode bits (matters with --allow-other).
-			Options:  []string{"ro", "default_permissions"},
-			MaxWrite: maxRead,
-			// The kernel offers 128 KiB and this can only lower it; see
-			// raiseReadahead for the real knob.
-			MaxReadAhead: maxRead,
-			// Up to 64 readahead requests in flight instead of 12.
-			MaxBackground: 64,
-			Debug:         opts.Debug,
-			Logger:        log.New(slogWriter{t.log, slog.LevelDebug}, "", 0),
-		},
-		EntryTimeout:    &ttl,
-		AttrTimeout:     &ttl,
-		NegativeTimeout: &ttl,
-		// Show mode 000 as 000, not as go-fuse's 0644/0755 stand-in.
-		NullPermissions: true,
-		// A stable root inode number, like every other node's.
-		RootStableAttr: &rootAttr,
-		Logger:         log.New(slogWriter{t.log, slog.LevelWarn}, "", 0),
-	}
+	fo := fusemount.Options(fusemount.Config{
+		FsName: fsName, AllowOther: opts.AllowOther,
+		// The kernel checks the plaintext mode bits (matters with
+		// --allow-other).
+		DefaultPermissions: true,
+		RootIno:            it.Attr.Ino, Debug: opts.Debug, Log: t.log,
+	})
 	return fo, root, nil
-}
-
-// slogWriter turns go-fuse's log.Logger lines into slog records.
-type slogWriter struct {
-	log   *slog.Logger
-	level slog.Level
-}
-
-func (w slogWriter) Write(p []byte) (int, error) {
-	w.log.Log(context.Background(), w.level, "fuse: "+strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 // view is the state shared by all nodes of one mount.
@@ -394,7 +325,7 @@ func (n *fileNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrO
 // cached pages when the file's mtime and size are those of the previous
 // open.
 func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	if flags&(syscall.O_ACCMODE|syscall.O_TRUNC|syscall.O_APPEND) != syscall.O_RDONLY {
+	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
 	}
 	f, err := n.v.tree.Open(n.ref.Rel)
@@ -492,7 +423,7 @@ func (n *virtualNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.At
 // Open takes the file's current bytes. The kernel may keep its cached
 // pages unless the bytes changed since the previous open.
 func (n *virtualNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	if flags&(syscall.O_ACCMODE|syscall.O_TRUNC|syscall.O_APPEND) != syscall.O_RDONLY {
+	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
 	}
 	it, err := n.v.tree.Reread(n.ref)

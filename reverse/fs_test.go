@@ -465,7 +465,6 @@ func BenchmarkFUSERead(b *testing.B) {
 	rvWrite(b, filepath.Join(plain, "f"), data)
 	tree, _, _ := rvTree(b, plain, Options{})
 	mnt := rvMount(b, tree)
-	raiseReadahead(mnt, tree.log)
 	f, err := os.Open(filepath.Join(mnt, viewPath(tree, "f")))
 	if err != nil {
 		b.Fatal(err)
