@@ -181,28 +181,46 @@ func (b *Backup) readCompanion(crel string) ([]byte, error) {
 	return data, nil
 }
 
+// Listing is a backup directory, every stored name classified: intact
+// entries, damaged ones, and foreign ones (names efs never writes, such as
+// a sync tool's own files), which a reader ignores.
+type Listing struct {
+	// Entries are the intact entries, sorted by plaintext name.
+	Entries []Entry
+	// Damaged are the names that fail authentication, and orphan
+	// companion files.
+	Damaged []report.Failure
+	// Foreign are the ciphertext paths of the foreign names, sorted.
+	Foreign []string
+}
+
 // ReadDir lists the directory whose plaintext path is rel and ciphertext
-// path crel, sorted by plaintext name. Entries that fail authentication are
-// left out and returned as failures, as are orphan companion files.
-func (b *Backup) ReadDir(rel, crel string) ([]Entry, []report.Failure, error) {
+// path crel.
+func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
 	f, err := os.Open(b.cpath(crel))
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening directory %s: %w", crel, err)
+		return Listing{}, fmt.Errorf("opening directory %s: %w", crel, err)
 	}
 	names, err := f.Readdirnames(-1)
 	f.Close()
 	if err != nil {
-		return nil, nil, fmt.Errorf("listing directory %s: %w", crel, err)
+		return Listing{}, fmt.Errorf("listing directory %s: %w", crel, err)
 	}
+	sort.Strings(names)
 	present := make(map[string]bool, len(names))
 	for _, n := range names {
 		present[n] = true
 	}
 	var out []Entry
 	var probs []report.Failure
+	var foreign []string
 	for _, cname := range names {
 		c := join(crel, cname)
 		if crel == "" && cname == naming.ConfigName {
+			continue
+		}
+		if b.namer.Foreign(cname) {
+			foreign = append(foreign, c)
 			continue
 		}
 		if long, ok := naming.IsCompanion(cname); ok {
@@ -228,7 +246,15 @@ func (b *Backup) ReadDir(rel, crel string) ([]Entry, []report.Failure, error) {
 		out = append(out, e)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, probs, nil
+	if crel == "" && len(out) == 0 && len(probs) == 0 && len(foreign) > 0 {
+		// A root of nothing but foreign names is far likelier a backup
+		// read with the wrong name encoding (base64 names hold letters
+		// base32 lacks) than an empty tree: say so rather than restore
+		// nothing and call it success.
+		probs = append(probs, report.Failure{Err: fmt.Errorf("%w: none of the %d names at the root is an efs name in the %s encoding: the wrong directory, or the wrong name encoding setting",
+			ErrDamaged, len(foreign), b.settings.NameEncoding)})
+	}
+	return Listing{Entries: out, Damaged: probs, Foreign: foreign}, nil
 }
 
 // Lookup finds the plaintext name inside the directory (rel, crel) without

@@ -30,13 +30,13 @@ func (w *walker) check(e Entry) {
 	switch e.Kind {
 	case Dir:
 		w.count(func(r *Report) { r.Dirs++ })
-		entries, damaged, err := w.b.ReadDir(e.Rel, e.CRel)
-		w.failures(damaged)
+		l, err := w.b.ReadDir(e.Rel, e.CRel)
 		if err != nil {
 			w.fail(e.Rel, e.CRel, err)
 			return
 		}
-		for _, c := range entries {
+		w.listed(l)
+		for _, c := range l.Entries {
 			w.check(c)
 		}
 	case Regular:

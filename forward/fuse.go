@@ -103,15 +103,18 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 }
 
 func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
-	entries, probs, err := n.b.ReadDir(n.rel, n.crel)
+	l, err := n.b.ReadDir(n.rel, n.crel)
 	if err != nil {
 		return nil, errno(err)
 	}
-	for _, p := range probs {
+	for _, p := range l.Damaged {
 		n.log.Error("entry failed authentication, left out of the listing", "path", p.Stored, "err", p.Err)
 	}
-	list := make([]fuse.DirEntry, 0, len(entries))
-	for _, e := range entries {
+	for _, p := range l.Foreign {
+		n.log.Debug("foreign entry (not an efs name) ignored", "path", p)
+	}
+	list := make([]fuse.DirEntry, 0, len(l.Entries))
+	for _, e := range l.Entries {
 		if e.Kind == Other {
 			continue
 		}

@@ -185,13 +185,13 @@ func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry) {
 			return
 		}
 	}
-	entries, damaged, err := w.b.ReadDir(e.Rel, e.CRel)
-	w.failures(damaged)
+	l, err := w.b.ReadDir(e.Rel, e.CRel)
 	if err != nil {
 		w.fail(e.Rel, e.CRel, err)
 	}
+	w.listed(l)
 	var files sync.WaitGroup
-	for _, c := range entries {
+	for _, c := range l.Entries {
 		w.restoreEntry(dir, &files, c.Name, c)
 	}
 	// Metadata last, once this directory's files are in place: they

@@ -226,3 +226,35 @@ func TestHostileCompanionsAndFiles(t *testing.T) {
 		}
 	})
 }
+
+// TestForeignNamesIgnored: sync tools' files in the root and in
+// subdirectories are listed as foreign, never damage, never restored.
+func TestForeignNamesIgnored(t *testing.T) {
+	b, cipher, files := setup(t, config.Defaults())
+	sizes, _ := b.EncryptPath("sizes")
+	litter := []string{".stfolder", ".DS_Store", filepath.Join(sizes, "desktop.ini"), filepath.Join(sizes, "f (conflicted copy).txt")}
+	for _, l := range litter {
+		if err := os.WriteFile(filepath.Join(cipher, l), []byte("litter"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Mkdir(filepath.Join(cipher, ".stversions"), 0o755)
+	rep, err := Check(context.Background(), b, WalkOptions{})
+	if err != nil || len(rep.Failures) != 0 {
+		t.Fatalf("fsck with litter: %v %v", err, rep.Failures)
+	}
+	if len(rep.Foreign) != len(litter)+1 {
+		t.Errorf("foreign: %q", rep.Foreign)
+	}
+	dest := t.TempDir()
+	rep = restoreAll(t, b, dest, nil, WalkOptions{})
+	if len(rep.Failures) != 0 || len(rep.Foreign) != len(litter)+1 {
+		t.Fatalf("restore with litter: %v, foreign %q", rep.Failures, rep.Foreign)
+	}
+	checkRestored(t, dest, files)
+	for _, n := range []string{".stfolder", ".DS_Store", ".stversions", "sizes/desktop.ini"} {
+		if _, err := os.Lstat(filepath.Join(dest, n)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("foreign %s was restored", n)
+		}
+	}
+}

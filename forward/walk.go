@@ -3,6 +3,7 @@ package forward
 import (
 	"context"
 	"runtime"
+	"sort"
 	"sync"
 
 	"github.com/efs-project/efs/internal/report"
@@ -21,6 +22,9 @@ type Report struct {
 	Skipped  int64
 	Bytes    int64
 	Failures []report.Failure
+	// Foreign are the ciphertext paths of names efs never writes (a sync
+	// tool's own files): ignored, never restored, not damage.
+	Foreign []string
 }
 
 // WalkOptions configure Check and Restore.
@@ -65,10 +69,11 @@ func (w *walker) fail(rel, crel string, err error) {
 	w.mu.Unlock()
 }
 
-// failures records the damaged entries a listing left out.
-func (w *walker) failures(fs []report.Failure) {
+// listed records what a listing left out: damaged and foreign names.
+func (w *walker) listed(l Listing) {
 	w.mu.Lock()
-	w.rep.Failures = append(w.rep.Failures, fs...)
+	w.rep.Failures = append(w.rep.Failures, l.Damaged...)
+	w.rep.Foreign = append(w.rep.Foreign, l.Foreign...)
 	w.mu.Unlock()
 }
 
@@ -108,5 +113,6 @@ func (w *walker) spawn(group *sync.WaitGroup, f func()) {
 func (w *walker) finish() (Report, error) {
 	w.wg.Wait()
 	sortFailures(w.rep.Failures)
+	sort.Strings(w.rep.Foreign)
 	return w.rep, w.ctx.Err()
 }

@@ -298,3 +298,43 @@ func (n *Namer) DecryptTarget(linkPath, encoded string) (string, error) {
 	}
 	return string(p), nil
 }
+
+// minEncodedLen is the shortest encoded name: a 1-byte name's 17-byte
+// AES-SIV ciphertext (28 base32 or 23 base64 characters).
+func (e Encoding) minEncodedLen() int {
+	if e == Base64 {
+		return b64.EncodedLen(17)
+	}
+	return b32.EncodedLen(17)
+}
+
+// inAlphabet reports whether every byte of s is a character of the
+// encoding's alphabet.
+func (e Encoding) inAlphabet(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', e == Base32 && c >= '2' && c <= '7':
+		case e == Base64 && (c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Foreign reports whether entry cannot be a name efs wrote into a view
+// directory (docs/FORMAT.md, "Foreign names"): it does not start with
+// "efs." (the prefix of everything else efs writes: efs.toml, stand-ins,
+// their companions) and is not a string of the encoding's alphabet at
+// least as long as the shortest encoded name. Sync tools' own files
+// (.stfolder, .DS_Store, desktop.ini, "x (conflicted copy).txt",
+// *.rclonelink) are all foreign, so a reader can ignore them; anything
+// else that fails to decrypt is damage.
+func (n *Namer) Foreign(entry string) bool {
+	if strings.HasPrefix(entry, "efs.") {
+		return false
+	}
+	e := n.opts.Encoding
+	return len(entry) < e.minEncodedLen() || !e.inAlphabet(entry)
+}

@@ -256,3 +256,33 @@ func TestParseEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestForeign: sync tools' litter is foreign in both encodings; every name
+// efs writes, and anything shaped like one (a truncated or altered
+// encoded name, a malformed stand-in), is not.
+func TestForeign(t *testing.T) {
+	for _, enc := range []Encoding{Base32, Base64} {
+		n, err := New(make([]byte, 64), make([]byte, 64), Options{Encoding: enc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, litter := range []string{".stfolder", ".stignore", ".DS_Store", "desktop.ini", "Thumbs.db",
+			"notes", "a (conflicted copy 2024-01-01).txt", "x.rclonelink", ".efs-export-1234", ".efs-restore-99", "~lock"} {
+			if !n.Foreign(litter) {
+				t.Errorf("%v: %q is not foreign", enc, litter)
+			}
+		}
+		e := n.Entry("", "hello")
+		long := n.Entry("", strings.Repeat("x", 250))
+		for _, own := range []string{e.Name, e.Name[:len(e.Name)-1], long.Name, long.Companion(), "efs.toml", "efs.L.short", "efs.anything"} {
+			if n.Foreign(own) {
+				t.Errorf("%v: efs-shaped %q counted as foreign", enc, own)
+			}
+		}
+		for _, name := range []string{"a", "ab", strings.Repeat("n", 254), "\xff\xfe"} {
+			if got := n.Entry("d", name).Name; n.Foreign(got) {
+				t.Errorf("%v: the encrypted name %q of %q is foreign", enc, got, name)
+			}
+		}
+	}
+}

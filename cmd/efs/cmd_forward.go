@@ -179,6 +179,7 @@ func runRestore(args []string) error {
 			fmt.Fprintf(os.Stderr, "; %d already in place", rep.Skipped)
 		}
 		fmt.Fprintln(os.Stderr)
+		reportForeign(os.Stderr, rep.Foreign)
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted: every file in DEST is complete, none half-written; run the same command again to finish")
@@ -226,6 +227,7 @@ func runFsck(args []string) error {
 	if !lf.quiet {
 		fmt.Fprintf(os.Stderr, "%d files, %d directories, %d symlinks intact, %s checked in %.1fs (%s)\n",
 			rep.Files, rep.Dirs, rep.Symlinks, mib(rep.Bytes), p.elapsed(), p.rate())
+		reportForeign(os.Stderr, rep.Foreign)
 	}
 	if err := reportFailures(os.Stderr, "failed authentication or could not be checked", rep.Failures, true); err != nil {
 		return err

@@ -136,6 +136,8 @@ func reportFailures(w io.Writer, what string, fails []report.Failure, showPlain 
 		}
 		msg := failureReason(f)
 		switch {
+		case f.Stored == "" && f.Path == "":
+			fmt.Fprintf(w, "  FAILED / (the root)\n         %s\n", msg)
 		case showPlain && f.Path != "":
 			fmt.Fprintf(w, "  FAILED %s\n         ciphertext %s\n         %s\n", quote(f.Path), stored, msg)
 		case showPlain:
@@ -199,4 +201,26 @@ func interruptible() (context.Context, context.CancelFunc) {
 		stop() // restore the default action for the next signal
 	}()
 	return ctx, stop
+}
+
+// maxForeignShown bounds the foreign names listed on one line.
+const maxForeignShown = 10
+
+// reportForeign says which stored names were ignored as foreign (not efs
+// names: a sync tool's or the storage's own files). They are not damage.
+func reportForeign(w io.Writer, foreign []string) {
+	n := len(foreign)
+	if n == 0 {
+		return
+	}
+	shown := make([]string, 0, min(n, maxForeignShown))
+	for _, p := range foreign[:min(n, maxForeignShown)] {
+		shown = append(shown, quote(p))
+	}
+	more := ""
+	if n > maxForeignShown {
+		more = fmt.Sprintf(", … (%d more)", n-maxForeignShown)
+	}
+	fmt.Fprintf(w, "%d foreign %s ignored (not efs names, e.g. a sync tool's own files): %s%s\n",
+		n, plural(n, "entry", "entries"), strings.Join(shown, ", "), more)
 }
