@@ -228,19 +228,12 @@ func (w *walker) restoreFile(dir *treewrite.Dir, name string, e Entry) {
 	}
 	defer f.Close()
 	err = dir.WriteFile(w.ctx, name, m, w.opts.Force, func(out io.Writer) error {
-		return w.cp.Copy(w.ctx, out, f, f.Size(), func(n int64) { w.opts.Progress.Add(0, n) })
+		return w.decrypt(out, f)
 	})
 	if errors.Is(err, treewrite.ErrExists) {
 		err = ErrExists
 	}
-	if err != nil {
-		if w.ctx.Err() == nil {
-			w.fail(e.Rel, e.CRel, err)
-		}
-		return
-	}
-	w.count(func(r *Report) { r.Files++; r.Bytes += f.Size() })
-	w.opts.Progress.Add(1, 0)
+	w.fileDone(e, f.Size(), err)
 }
 
 // restoreSymlink recreates one symlink as dir/name.

@@ -2,6 +2,7 @@ package forward
 
 import (
 	"context"
+	"io"
 	"runtime"
 	"sort"
 	"sync"
@@ -106,6 +107,25 @@ func (w *walker) spawn(group *sync.WaitGroup, f func()) {
 		}()
 		f()
 	}()
+}
+
+// decrypt writes f's plaintext to out, every block authenticated, telling
+// Progress of each chunk.
+func (w *walker) decrypt(out io.Writer, f *File) error {
+	return w.cp.Copy(w.ctx, out, f, f.Size(), func(n int64) { w.opts.Progress.Add(0, n) })
+}
+
+// fileDone records how one file of size bytes ended: a failure (unless the
+// walk was cancelled, which is no fault of the file's), or one more file.
+func (w *walker) fileDone(e Entry, size int64, err error) {
+	if err != nil {
+		if w.ctx.Err() == nil {
+			w.fail(e.Rel, e.CRel, err)
+		}
+		return
+	}
+	w.count(func(r *Report) { r.Files++; r.Bytes += size })
+	w.opts.Progress.Add(1, 0)
 }
 
 // finish waits for the workers and returns the report, sorted failures
