@@ -223,7 +223,7 @@ func (w *walker) restoreFile(dir *treewrite.Dir, name string, e Entry) {
 	}
 	f, err := w.b.Open(e.Rel, e.CRel)
 	if err != nil {
-		w.fail(e.Rel, e.CRel, err)
+		w.fail(e.Rel, e.CRel, w.salvage(dir, name, e, err))
 		return
 	}
 	defer f.Close()
@@ -233,7 +233,29 @@ func (w *walker) restoreFile(dir *treewrite.Dir, name string, e Entry) {
 	if errors.Is(err, treewrite.ErrExists) {
 		err = ErrExists
 	}
+	if err != nil && w.ctx.Err() == nil {
+		err = w.salvage(dir, name, e, err)
+	}
 	w.fileDone(e, f.Size(), err)
+}
+
+// salvage, when WalkOptions.Salvage is set and err is damage, writes what
+// authenticates of e as name+SalvageSuffix, and returns err with what was
+// salvaged; otherwise it returns err as it is.
+func (w *walker) salvage(dir *treewrite.Dir, name string, e Entry, err error) error {
+	if !w.opts.Salvage || !errors.Is(err, ErrDamaged) {
+		return err
+	}
+	var s Salvaged
+	serr := dir.WriteFile(w.ctx, name+SalvageSuffix, metaOf(&e.Stat), w.opts.Force, func(out io.Writer) error {
+		var err error
+		s, err = w.b.Salvage(e.Rel, e.CRel, out)
+		return err
+	})
+	if serr != nil {
+		return fmt.Errorf("%w; nothing salvaged: %w", err, serr)
+	}
+	return fmt.Errorf("%w; %s into the same name + %s", err, s, SalvageSuffix)
 }
 
 // restoreSymlink recreates one symlink as dir/name.

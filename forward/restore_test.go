@@ -1,6 +1,7 @@
 package forward
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
 )
 
 func restoreAll(t *testing.T, b *Backup, dest string, paths []string, opts WalkOptions) Report {
@@ -256,5 +258,70 @@ func TestForeignNamesIgnored(t *testing.T) {
 		if _, err := os.Lstat(filepath.Join(dest, n)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("foreign %s was restored", n)
 		}
+	}
+}
+
+// TestSalvage: with Salvage, a file with a bad block comes back beside its
+// name with only that block zeroed; a copy torn while the file grew comes
+// back as everything the storage kept, and says the file grew. Without
+// Salvage nothing of either is written.
+func TestSalvage(t *testing.T) {
+	const rel = "sizes/f-300000"
+	for _, tc := range []struct {
+		name   string
+		damage func(data []byte) []byte
+		want   func(orig []byte) []byte
+		grew   bool
+	}{
+		{"flipped-block", func(d []byte) []byte {
+			d[content.HeaderSize+3*(4096+16)+100] ^= 1
+			return d
+		}, func(o []byte) []byte {
+			w := bytes.Clone(o)
+			clear(w[3*4096 : 4*4096])
+			return w
+		}, false},
+		{"torn-at-block", func(d []byte) []byte {
+			return d[:content.HeaderSize+10*(4096+16)]
+		}, func(o []byte) []byte { return o[:10*4096] }, true},
+		{"torn-inside-block", func(d []byte) []byte {
+			return d[:content.HeaderSize+10*(4096+16)+777]
+		}, func(o []byte) []byte {
+			// The cut block is lost: zeros where its 761 bytes were.
+			return append(bytes.Clone(o[:10*4096]), make([]byte, 777-16)...)
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, cipher, files := setup(t, config.Defaults())
+			crel, _ := b.EncryptPath(rel)
+			p := filepath.Join(cipher, crel)
+			data, _ := os.ReadFile(p)
+			os.WriteFile(p, tc.damage(data), 0o644)
+
+			plainDest := t.TempDir()
+			rep := restoreAll(t, b, plainDest, nil, WalkOptions{})
+			if len(rep.Failures) != 1 {
+				t.Fatalf("restore: %v", rep.Failures)
+			}
+			if _, err := os.Lstat(filepath.Join(plainDest, rel+SalvageSuffix)); !errors.Is(err, os.ErrNotExist) {
+				t.Error("salvaged without Salvage")
+			}
+
+			dest := t.TempDir()
+			rep = restoreAll(t, b, dest, nil, WalkOptions{Salvage: true})
+			if len(rep.Failures) != 1 || !errors.Is(rep.Failures[0].Err, ErrDamaged) || !strings.Contains(rep.Failures[0].Err.Error(), "salvaged") {
+				t.Fatalf("restore with salvage: %v", rep.Failures)
+			}
+			if got := strings.Contains(rep.Failures[0].Err.Error(), "grew"); got != tc.grew {
+				t.Errorf("grew reported %v, want %v: %v", got, tc.grew, rep.Failures[0].Err)
+			}
+			if _, err := os.Lstat(filepath.Join(dest, rel)); !errors.Is(err, os.ErrNotExist) {
+				t.Error("the damaged file was restored under its own name")
+			}
+			got, err := os.ReadFile(filepath.Join(dest, rel+SalvageSuffix))
+			if err != nil || !bytes.Equal(got, tc.want(files[rel])) {
+				t.Errorf("salvaged %d bytes (%v), want %d of the original", len(got), err, len(tc.want(files[rel])))
+			}
+		})
 	}
 }

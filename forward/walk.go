@@ -36,6 +36,9 @@ type WalkOptions struct {
 	// Force lets Restore replace existing files and symlinks, and give
 	// directories that already existed in DEST the backup's metadata.
 	Force bool
+	// Salvage makes Restore write what authenticates of a damaged file
+	// (lost blocks as zeros) under its name + SalvageSuffix.
+	Salvage bool
 	// Workers is how many files are handled at once (default: the number
 	// of CPUs). Each file's blocks are spread over the cores too; several
 	// files in flight keep a high-latency source busy.

@@ -143,6 +143,7 @@ func runRestore(args []string) error {
 	kf.register(fs, true)
 	lf.register(fs)
 	force := fs.Bool("force", false, "replace files and symlinks in DEST that differ from the backup, and give\ndirectories that were already there the backup's mode, owner and times")
+	salvage := fs.Bool("salvage", false, "also write what authenticates of a damaged file (lost blocks as zeros)\nunder its name + "+forward.SalvageSuffix)
 	pos, err := parseArgs(fs, args, 2, -1)
 	if err != nil {
 		return err
@@ -164,7 +165,7 @@ func runRestore(args []string) error {
 	defer stop()
 	p := newProgress("restored", lf.quiet)
 	p.countTotal(cipherDir)
-	rep, err := forward.Restore(ctx, b, dest, paths, forward.WalkOptions{Force: *force, Progress: p.add})
+	rep, err := forward.Restore(ctx, b, dest, paths, forward.WalkOptions{Force: *force, Salvage: *salvage, Progress: p.add})
 	p.done()
 	switch {
 	case errors.Is(err, forward.ErrDestInBackup):
@@ -185,12 +186,19 @@ func runRestore(args []string) error {
 		return fmt.Errorf("interrupted: every file in DEST is complete, none half-written; run the same command again to finish")
 	}
 	ferr := reportFailures(os.Stderr, "failed authentication or could not be restored", rep.Failures, true)
+	var exists, damaged bool
 	for _, f := range rep.Failures {
-		if errors.Is(f.Err, forward.ErrExists) {
-			fmt.Fprintln(os.Stderr, "hint: --force replaces entries that differ from the backup")
-			break
-		}
+		exists = exists || errors.Is(f.Err, forward.ErrExists)
+		damaged = damaged || errors.Is(f.Err, forward.ErrDamaged)
 	}
+	var hints []string
+	if exists {
+		hints = append(hints, "--force replaces entries that differ from the backup")
+	}
+	if damaged && !*salvage {
+		hints = append(hints, "--salvage writes what still authenticates of a damaged file beside it")
+	}
+	ferr = withHint(ferr, hints...)
 	return ferr
 }
 
