@@ -72,6 +72,7 @@ var (
 	_ fs.NodeLinker        = (*node)(nil)
 	_ fs.NodeSetxattrer    = (*node)(nil)
 	_ fs.NodeRemovexattrer = (*node)(nil)
+	_ fs.NodeGetxattrer    = (*node)(nil)
 	_ fs.FileReader        = (*handle)(nil)
 	_ fs.FileReleaser      = (*handle)(nil)
 	_ fs.FileFlusher       = (*handle)(nil)
@@ -196,6 +197,13 @@ func (n *node) Link(context.Context, fs.InodeEmbedder, string, *fuse.EntryOut) (
 }
 func (n *node) Setxattr(context.Context, string, []byte, uint32) syscall.Errno { return syscall.EROFS }
 func (n *node) Removexattr(context.Context, string) syscall.Errno              { return syscall.EROFS }
+
+// Getxattr: a v1 backup carries no extended attributes. ENOSYS makes the
+// kernel stop asking for the whole mount (it answers EOPNOTSUPP itself),
+// instead of one round trip per `ls -l` probe of every entry.
+func (n *node) Getxattr(context.Context, string, []byte) (uint32, syscall.Errno) {
+	return 0, syscall.ENOSYS
+}
 
 // handle is an open file of the view.
 type handle struct {
