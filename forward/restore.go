@@ -18,7 +18,7 @@ import (
 
 // TempPrefix starts the names of files Restore is still writing. An
 // interrupted run removes its own; one killed outright leaves them, and the
-// next run ignores them.
+// next run over the same directory removes them.
 const TempPrefix = ".efs-restore-"
 
 // ErrExists: Restore found a different file or symlink under a name it was
@@ -36,7 +36,8 @@ var ErrDestInBackup = errors.New("the destination is inside the backup directory
 // exactly as the backup has it (same size and mtime, or same target) is
 // skipped, so running an interrupted restore again finishes it; a
 // different one is left alone unless opts.Force is set. Directories that
-// already existed keep their mode and owner unless opts.Force is set.
+// already existed keep their mode, owner and times unless opts.Force is
+// set.
 // Modes, times and (as root) owners are restored; nothing in dest is ever
 // reached through a symlink.
 //
@@ -98,25 +99,53 @@ func (w *walker) restorePath(root *treewrite.Dir, rootCreated bool, rel string) 
 		w.restoreDir(root, rootCreated, e)
 		return
 	}
-	// Walk down to the parent, by fd, without following symlinks.
+	// Walk down to the parent, by fd, without following symlinks. Every
+	// directory on the way gets its metadata last: the backup's if this
+	// restore made it (or Force says so), else what it had before.
 	names := strings.Split(rel, "/")
-	dir := root
-	var made []madeDir // directories this path created, outermost first
+	var fixes []fixDir
 	var opened []*treewrite.Dir
 	defer func() {
-		// The created directories get the backup's metadata last.
-		for i := len(made) - 1; i >= 0; i-- {
-			if err := made[i].dir.SetMeta(metaOf(&made[i].e.Stat)); err != nil {
-				w.fail(made[i].e.Rel, made[i].e.CRel, err)
+		for i := len(fixes) - 1; i >= 0; i-- {
+			if err := fixes[i].dir.SetMeta(fixes[i].m); err != nil {
+				w.fail(fixes[i].e.Rel, fixes[i].e.CRel, fmt.Errorf("destination: %w", err))
 			}
 		}
 		for _, d := range opened {
 			d.Close()
 		}
 	}()
-	var crumb Entry // the backup directory matching dir
 	var files sync.WaitGroup
 	defer files.Wait() // before the deferred SetMeta above
+	fix := func(d *treewrite.Dir, created bool, e Entry) bool {
+		m := metaOf(&e.Stat)
+		if !created && !w.opts.Force {
+			saved, err := d.Saved()
+			if err != nil {
+				w.fail(e.Rel, e.CRel, fmt.Errorf("destination: %w", err))
+				return false
+			}
+			m = saved
+		}
+		if !created {
+			if err := d.Writable(); err != nil {
+				w.fail(e.Rel, e.CRel, fmt.Errorf("destination: %w", err))
+				return false
+			}
+		}
+		fixes = append(fixes, fixDir{d, m, e})
+		return true
+	}
+	root0, err := w.b.Resolve("")
+	if err != nil {
+		w.fail("", "", err)
+		return
+	}
+	if !fix(root, rootCreated, root0) {
+		return
+	}
+	dir := root
+	var crumb Entry // the backup directory matching dir
 	for _, name := range names[:len(names)-1] {
 		crumb, err = w.b.Lookup(crumb.Rel, crumb.CRel, name)
 		if err != nil {
@@ -129,17 +158,19 @@ func (w *walker) restorePath(root *treewrite.Dir, rootCreated bool, rel string) 
 			return
 		}
 		opened = append(opened, sub)
-		if created {
-			made = append(made, madeDir{sub, crumb})
+		if !fix(sub, created, crumb) {
+			return
 		}
 		dir = sub
 	}
 	w.restoreEntry(dir, &files, names[len(names)-1], e)
 }
 
-// madeDir is a directory a path restore created on the way to its target.
-type madeDir struct {
+// fixDir is a directory on the way to a restored path, and the metadata it
+// gets once the path is in place.
+type fixDir struct {
 	dir *treewrite.Dir
+	m   treewrite.Meta
 	e   Entry
 }
 
@@ -179,7 +210,17 @@ func (w *walker) restoreEntry(dir *treewrite.Dir, files *sync.WaitGroup, name st
 // metadata if Restore created it (or Force says so).
 func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry) {
 	w.count(func(r *Report) { r.Dirs++ })
+	m := metaOf(&e.Stat)
 	if !created {
+		// A directory that was there keeps what it had, unless Force.
+		if !w.opts.Force {
+			saved, err := dir.Saved()
+			if err != nil {
+				w.fail(e.Rel, e.CRel, fmt.Errorf("destination: %w", err))
+				return
+			}
+			m = saved
+		}
 		if err := dir.Writable(); err != nil {
 			w.fail(e.Rel, e.CRel, fmt.Errorf("destination: %w", err))
 			return
@@ -190,6 +231,14 @@ func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry) {
 		w.fail(e.Rel, e.CRel, err)
 	}
 	w.listed(l)
+	if !created {
+		// Temporary files of a killed run, unless an entry is so named.
+		names := make(map[string]bool, len(l.Entries))
+		for _, c := range l.Entries {
+			names[c.Name] = true
+		}
+		dir.RemoveTemps(func(n string) bool { return names[n] })
+	}
 	var files sync.WaitGroup
 	for _, c := range l.Entries {
 		w.restoreEntry(dir, &files, c.Name, c)
@@ -197,10 +246,8 @@ func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry) {
 	// Metadata last, once this directory's files are in place: they
 	// change its mtime, and a read-only directory could not be filled.
 	files.Wait()
-	if created || w.opts.Force {
-		if err := dir.SetMeta(metaOf(&e.Stat)); err != nil {
-			w.fail(e.Rel, e.CRel, err)
-		}
+	if err := dir.SetMeta(m); err != nil {
+		w.fail(e.Rel, e.CRel, fmt.Errorf("destination: %w", err))
 	}
 }
 
@@ -249,7 +296,7 @@ func (w *walker) salvage(dir *treewrite.Dir, name string, e Entry, err error) er
 	var s Salvaged
 	serr := dir.WriteFile(w.ctx, name+SalvageSuffix, metaOf(&e.Stat), w.opts.Force, func(out io.Writer) error {
 		var err error
-		s, err = w.b.Salvage(e.Rel, e.CRel, out)
+		s, err = w.b.Salvage(w.ctx, e.Rel, e.CRel, out)
 		return err
 	})
 	if serr != nil {

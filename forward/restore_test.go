@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
@@ -323,5 +324,56 @@ func TestSalvage(t *testing.T) {
 				t.Errorf("salvaged %d bytes (%v), want %d of the original", len(got), err, len(tc.want(files[rel])))
 			}
 		})
+	}
+}
+
+// TestRestoreKeepsExistingDirTimes: restoring into directories that were
+// there (a path restore first, then the whole tree; or a second run) gives
+// them back their own mode and times, though files were added to them.
+func TestRestoreKeepsExistingDirTimes(t *testing.T) {
+	b, _, files := setup(t, config.Defaults())
+	dest := t.TempDir()
+	old := time.Date(2001, 2, 3, 4, 5, 6, 7, time.UTC)
+	if err := os.Mkdir(filepath.Join(dest, "sizes"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(dest, "sizes"), 0o750)
+	for _, p := range []string{dest, filepath.Join(dest, "sizes")} {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restoreAll(t, b, dest, []string{"sizes/f-1"}, WalkOptions{})
+	if rep := restoreAll(t, b, dest, nil, WalkOptions{}); len(rep.Failures) != 0 {
+		t.Fatal(rep.Failures)
+	}
+	checkRestored(t, dest, files)
+	for _, p := range []string{dest, filepath.Join(dest, "sizes")} {
+		fi, err := os.Stat(p)
+		if err != nil || !fi.ModTime().Equal(old) {
+			t.Errorf("%s: mtime %v, want %v (%v)", p, fi.ModTime(), old, err)
+		}
+	}
+	if fi, _ := os.Stat(filepath.Join(dest, "sizes")); fi.Mode().Perm() != 0o750 {
+		t.Errorf("existing directory became %v", fi.Mode().Perm())
+	}
+}
+
+// TestRestoreRemovesStaleTemps: temporary files a killed restore left are
+// removed by the next run; a file that only looks similar is not.
+func TestRestoreRemovesStaleTemps(t *testing.T) {
+	b, _, _ := setup(t, config.Defaults())
+	dest := t.TempDir()
+	os.Mkdir(filepath.Join(dest, "sizes"), 0o755)
+	stale := filepath.Join(dest, "sizes", TempPrefix+"0123456789abcdef")
+	mine := filepath.Join(dest, "sizes", TempPrefix+"notes")
+	os.WriteFile(stale, []byte("half"), 0o600)
+	os.WriteFile(mine, []byte("mine"), 0o600)
+	restoreAll(t, b, dest, nil, WalkOptions{})
+	if _, err := os.Lstat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale temporary file kept: %v", err)
+	}
+	if _, err := os.Lstat(mine); err != nil {
+		t.Errorf("a file that only looks like a temporary one was removed: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ package forward
 // only the bytes it really lost.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -25,7 +26,7 @@ type Salvaged struct {
 	Bytes        int64 // plaintext bytes written (lost blocks as zeros)
 	// Grew is set when the last block authenticates only as a middle
 	// block: the file went on beyond what the storage holds (it grew
-	// while it was copied).
+	// while it was copied, or the storage cut it at a block boundary).
 	Grew bool
 }
 
@@ -33,7 +34,7 @@ type Salvaged struct {
 // that authenticates, in place, with zeros for the blocks that do not. It
 // needs an intact header (the file key depends on it); a size that ends
 // inside a block loses that last partial block.
-func (b *Backup) Salvage(rel, crel string, w io.Writer) (Salvaged, error) {
+func (b *Backup) Salvage(ctx context.Context, rel, crel string, w io.Writer) (Salvaged, error) {
 	var s Salvaged
 	fd, err := syscall.Open(b.cpath(crel), syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
@@ -69,6 +70,9 @@ func (b *Backup) Salvage(rel, crel string, w io.Writer) (Salvaged, error) {
 	pt := make([]byte, 0, bs)
 	zeros := make([]byte, bs)
 	for i := range s.Blocks {
+		if err := ctx.Err(); err != nil {
+			return s, err
+		}
 		n, err := f.ReadAt(ct, content.HeaderSize+i*cbs)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return s, fmt.Errorf("%s: reading: %w", crel, err)
@@ -97,7 +101,7 @@ func (b *Backup) Salvage(rel, crel string, w io.Writer) (Salvaged, error) {
 func (s Salvaged) String() string {
 	msg := fmt.Sprintf("salvaged %d of %d blocks (%d bytes; lost blocks are zeros)", s.Blocks-s.Lost, s.Blocks, s.Bytes)
 	if s.Grew {
-		msg += "; the file grew while it was copied, so its end is missing"
+		msg += "; the stored copy ends at a block boundary before the file did (it grew while it was copied, or was cut), so its end is missing"
 	}
 	return msg
 }

@@ -336,5 +336,10 @@ func (n *Namer) Foreign(entry string) bool {
 		return false
 	}
 	e := n.opts.Encoding
+	if e == Base32 {
+		// A base32 name whose case the storage changed is damage, not
+		// litter: exactly the storage base32 is there for.
+		entry = strings.ToLower(entry)
+	}
 	return len(entry) < e.minEncodedLen() || !e.inAlphabet(entry)
 }

@@ -274,7 +274,11 @@ func TestForeign(t *testing.T) {
 		}
 		e := n.Entry("", "hello")
 		long := n.Entry("", strings.Repeat("x", 250))
-		for _, own := range []string{e.Name, e.Name[:len(e.Name)-1], long.Name, long.Companion(), "efs.toml", "efs.L.short", "efs.anything"} {
+		own := []string{e.Name, e.Name[:len(e.Name)-1], long.Name, long.Companion(), "efs.toml", "efs.L.short", "efs.anything"}
+		if enc == Base32 {
+			own = append(own, strings.ToUpper(e.Name)) // case changed by the storage: damage
+		}
+		for _, own := range own {
 			if n.Foreign(own) {
 				t.Errorf("%v: efs-shaped %q counted as foreign", enc, own)
 			}

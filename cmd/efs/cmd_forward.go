@@ -164,7 +164,9 @@ func runRestore(args []string) error {
 	ctx, stop := interruptible()
 	defer stop()
 	p := newProgress("restored", lf.quiet)
-	p.countTotal(cipherDir)
+	if len(paths) == 0 {
+		p.countTotal(cipherDir) // for some paths the whole backup is no estimate
+	}
 	rep, err := forward.Restore(ctx, b, dest, paths, forward.WalkOptions{Force: *force, Salvage: *salvage, Progress: p.add})
 	p.done()
 	switch {
@@ -183,6 +185,7 @@ func runRestore(args []string) error {
 		reportForeign(os.Stderr, rep.Foreign)
 	}
 	if ctx.Err() != nil {
+		reportFailures(os.Stderr, "failed before the interruption", rep.Failures, true)
 		return fmt.Errorf("interrupted: every file in DEST is complete, none half-written; run the same command again to finish")
 	}
 	ferr := reportFailures(os.Stderr, "failed authentication or could not be restored", rep.Failures, true)

@@ -130,11 +130,12 @@ func reportFailures(w io.Writer, what string, fails []report.Failure, showPlain 
 	n := len(fails)
 	fmt.Fprintf(w, "%d %s failed:\n", n, plural(n, "entry", "entries"))
 	for _, f := range fails {
-		stored := f.Stored
-		if stored == "" {
+		// Stored names come from the storage: never raw to the terminal.
+		stored := quote(f.Stored)
+		if f.Stored == "" {
 			stored = "/"
 		}
-		msg := failureReason(f)
+		msg := printable(failureReason(f))
 		switch {
 		case f.Stored == "" && f.Path == "":
 			fmt.Fprintf(w, "  FAILED / (the root)\n         %s\n", msg)
@@ -178,6 +179,16 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// printable escapes what a terminal would act on (control bytes, invalid
+// UTF-8) in a message that may embed names from the storage.
+func printable(s string) string {
+	q := strconv.Quote(s)
+	if q[1:len(q)-1] == s {
+		return s
+	}
+	return q[1 : len(q)-1]
 }
 
 // quote shows a plaintext path on one line, readably: as it is when it is

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -38,9 +39,8 @@ type Meta struct {
 
 // Writer holds what every Dir of one run shares.
 type Writer struct {
-	// TempPrefix starts the names of temporary files. It must be a prefix
-	// no entry of the written tree can have, so a leftover from a killed
-	// run is recognisable.
+	// TempPrefix starts the names of temporary files; IsTemp recognises a
+	// leftover from a killed run by it and the random part after it.
 	TempPrefix string
 	// Owners makes the writer apply Meta.Uid/Gid (only root may).
 	Owners bool
@@ -80,16 +80,19 @@ func (w *Writer) OpenRoot(dir string, check func(fd int, parent bool) error) (d 
 		if perr != nil {
 			return nil, false, perr
 		}
-		if err := unix.Mkdir(dir, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+		switch err := unix.Mkdir(dir, 0o700); {
+		case err == nil:
+			created = true
+		case !errors.Is(err, unix.EEXIST):
 			return nil, false, err
 		}
-		created = true
 		fd, err = unix.Open(dir, flags, 0)
 	}
 	if err != nil {
 		return nil, false, err
 	}
 	if check != nil && !created {
+		// Also when someone else made dir between the two opens.
 		if err := check(fd, false); err != nil {
 			unix.Close(fd)
 			return nil, false, err
@@ -100,9 +103,6 @@ func (w *Writer) OpenRoot(dir string, check func(fd int, parent bool) error) (d 
 
 // Close releases the directory fd.
 func (d *Dir) Close() error { return unix.Close(d.fd) }
-
-// Fd is the directory's fd, for fstat and comparisons; it stays owned by d.
-func (d *Dir) Fd() int { return d.fd }
 
 // Lstat stats name in d without following a symlink.
 func (d *Dir) Lstat(name string) (unix.Stat_t, error) {
@@ -243,6 +243,30 @@ func (d *Dir) FixMeta(name string, m Meta) error {
 	return nil
 }
 
+// tempHexLen is the length of the random part of a temporary name.
+const tempHexLen = 16
+
+// IsTemp reports whether name has exactly the shape of this writer's
+// temporary names (TempPrefix and 16 hex digits), as a killed run leaves.
+func (w *Writer) IsTemp(name string) bool {
+	rest, ok := strings.CutPrefix(name, w.TempPrefix)
+	if !ok || len(rest) != tempHexLen {
+		return false
+	}
+	_, err := hex.DecodeString(rest)
+	return err == nil && strings.ToLower(rest) == rest
+}
+
+// Saved is a directory's own metadata, taken before it is filled, so a
+// directory that was already there can be given back exactly what it had.
+func (d *Dir) Saved() (Meta, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(d.fd, &st); err != nil {
+		return Meta{}, err
+	}
+	return Meta{Perm: st.Mode & 0o7777, Uid: st.Uid, Gid: st.Gid, Atime: st.Atim, Mtime: st.Mtim}, nil
+}
+
 // tempName returns a fresh temporary name for d.
 func (d *Dir) tempName() string {
 	var b [8]byte
@@ -330,10 +354,16 @@ func (d *Dir) rename(tmp, name string, replace bool) error {
 			}
 			return nil
 		}
-		// A file system without RENAME_NOREPLACE: check, then rename.
-		if _, err := d.Lstat(name); err == nil {
-			return ErrExists
+		// A file system without RENAME_NOREPLACE (NFS, some FUSE file
+		// systems): a hard link is just as atomic about an existing name.
+		if err := unix.Linkat(d.fd, tmp, d.fd, name, 0); err != nil {
+			if errors.Is(err, unix.EEXIST) {
+				return ErrExists
+			}
+			return fmt.Errorf("linking into place: %w", err)
 		}
+		unix.Unlinkat(d.fd, tmp, 0)
+		return nil
 	} else if st, err := d.Lstat(name); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		if err := d.RemoveAll(name); err != nil {
 			return err
@@ -418,3 +448,27 @@ func (d *Dir) LinkUpToDate(name, target string, m Meta) bool {
 // Borrow wraps an fd the caller keeps owning (an OpenRoot check looking at
 // the directory it is given); the Dir must not be closed or kept.
 func (w *Writer) Borrow(fd int) *Dir { return &Dir{w: w, fd: fd} }
+
+// RemoveTemps removes the temporary files a killed run left in d (files
+// and symlinks named as IsTemp says) unless keep claims the name (a real
+// entry of the tree may look like one). It returns how many it removed.
+func (d *Dir) RemoveTemps(keep func(name string) bool) (int, error) {
+	names, err := d.Names()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, name := range names {
+		if !d.w.IsTemp(name) || (keep != nil && keep(name)) {
+			continue
+		}
+		st, err := d.Lstat(name)
+		if err != nil || (st.Mode&unix.S_IFMT != unix.S_IFREG && st.Mode&unix.S_IFMT != unix.S_IFLNK) {
+			continue
+		}
+		if err := unix.Unlinkat(d.fd, name, 0); err == nil {
+			n++
+		}
+	}
+	return n, nil
+}
