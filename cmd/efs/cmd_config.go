@@ -25,8 +25,8 @@ func runInit(args []string) error {
 	nameMax := fs.Int("name-max", d.NameMax, fmt.Sprintf("longest encrypted name stored as is (%d..%d); longer ones get a hashed name plus a companion file", naming.MinNameMax, naming.MaxNameMax))
 	blockSize := fs.Int("block-size", d.BlockSize, "plaintext block size in bytes: a power of two from 4096 to 1048576")
 	fileID := fs.String("file-id", d.FileID, "derive per-file keys from inode+path (inode) or the path alone (path: survives copying the tree to a new disk)")
-	kdfTime := fs.Uint("kdf-time", 0, "argon2id passes (default 4; lower only for tests)")
-	kdfMemory := fs.Uint("kdf-memory", 0, "argon2id memory in MiB (default 256; lower only for tests)")
+	kdfTime := fs.Uint64("kdf-time", 0, "argon2id passes, 1..16 (default 4; lower only for tests)")
+	kdfMemory := fs.Uint64("kdf-memory", 0, "argon2id memory in MiB, 1..1024 (default 256; lower only for tests)")
 	pos, err := parseArgs(fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -46,15 +46,11 @@ func runInit(args []string) error {
 	if _, err := os.Lstat(path); err == nil {
 		return withHint(fmt.Errorf("%w: %s", config.ErrExists, path), existsHint)
 	}
-	kdf, err := config.DefaultKDF()
+	// NewKDF checks the ranges before narrowing to the file's 32-bit
+	// fields, so 4294967297 passes is an error, not one pass.
+	kdf, err := config.NewKDF(*kdfTime, *kdfMemory)
 	if err != nil {
-		return err
-	}
-	if *kdfTime != 0 {
-		kdf.Time = uint32(*kdfTime)
-	}
-	if *kdfMemory != 0 {
-		kdf.MemoryKiB = uint32(*kdfMemory) << 10
+		return withCode(exitUsage, err)
 	}
 	pw, err := pf.get("New password", true)
 	if err != nil {
