@@ -34,6 +34,7 @@ func commands() []command {
 		{"decrypt-path", "CIPHERDIR CREL", "print the plaintext path of a ciphertext path", runDecryptPath},
 		{"unmount", "MOUNTPOINT", "unmount an efs view", runUnmount},
 		{"passwd", "DIR", "change the password (re-wraps the master key; nothing is re-encrypted)", runPasswd},
+		{"rekey", "PLAINDIR", "new master key after a leak; the whole view changes (a full upload)", runRekey},
 		{"info", "DIR|CONFIG", "show a config's settings (no password needed)", runInfo},
 		{"version", "", "print the efs and format versions", runVersion},
 		{"help", "[COMMAND]", "show this help, or a command's flags", nil},
