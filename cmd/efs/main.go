@@ -46,7 +46,7 @@ const exitCodesHelp = `Exit codes:
   1  other error
   2  bad flags or arguments, no password given, passwords differ
   3  wrong password (or a master key that does not fit)
-  4  no config: not an efs tree or backup (run efs init, or use --masterkey)
+  4  no config: not an efs tree or backup (run efs init, or use --masterkey-file)
   5  config corrupt or altered
   6  PLAINDIR, CIPHERDIR or DEST missing or not a directory
   7  mountpoint missing, not a directory, not empty, or already mounted
