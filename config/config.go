@@ -253,9 +253,7 @@ func (s Settings) canonical() []byte {
 }
 
 func (c *Config) fieldsMAC(k *keys.Keys) []byte {
-	m := hmac.New(sha256.New, k.ConfigMAC())
-	m.Write(c.Settings.canonical())
-	return m.Sum(nil)
+	return keys.HMAC(k.ConfigMAC(), c.Settings.canonical())
 }
 
 // Unlock unwraps the master key with password and checks that the format

@@ -11,15 +11,12 @@ package keys
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/efs-project/efs/internal/secret"
-	"golang.org/x/crypto/hkdf"
 )
 
 // MasterKeySize is the length of the random master key.
@@ -58,17 +55,41 @@ func GenerateMasterKey() (*MasterKey, error) {
 // ParseMasterKey reads the recovery form printed by efs init (hex, with
 // optional dashes or spaces).
 func ParseMasterKey(s string) (*MasterKey, error) {
-	clean := strings.Map(func(r rune) rune {
-		if r == '-' || r == ' ' || r == '\t' || r == '\n' {
-			return -1
-		}
-		return r
-	}, s)
-	if len(clean) != 2*MasterKeySize {
-		return nil, ErrMasterKeyFormat
-	}
+	b := []byte(s)
+	defer clear(b)
+	return ParseMasterKeyBytes(b)
+}
+
+// ParseMasterKeyBytes is ParseMasterKey for a key read from a file or a
+// pipe: it decodes straight into locked memory, with no copy of its own.
+// Dashes, spaces, tabs and line ends are ignored.
+func ParseMasterKeyBytes(b []byte) (*MasterKey, error) {
 	mk := newMasterKey()
-	if _, err := hex.Decode(mk.s.Bytes(), []byte(clean)); err != nil {
+	out := mk.s.Bytes()
+	n := 0 // hex digits decoded
+	for _, c := range b {
+		var v byte
+		switch {
+		case c == '-' || c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			continue
+		case '0' <= c && c <= '9':
+			v = c - '0'
+		case 'a' <= c && c <= 'f':
+			v = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			v = c - 'A' + 10
+		default:
+			mk.Wipe()
+			return nil, ErrMasterKeyFormat
+		}
+		if n == 2*MasterKeySize {
+			mk.Wipe()
+			return nil, ErrMasterKeyFormat
+		}
+		out[n/2] |= v << (4 * (1 - n%2))
+		n++
+	}
+	if n != 2*MasterKeySize {
 		mk.Wipe()
 		return nil, ErrMasterKeyFormat
 	}
@@ -110,24 +131,19 @@ const (
 	keysLen       = nameKeyLen + symlinkKeyLen + contentKeyLen + fileIDKeyLen + inodeKeyLen + configKeyLen
 )
 
-// Derive computes all subkeys of the master key.
+// Derive computes all subkeys of the master key. The master key passes
+// through one HKDF extract, whose state is wiped (hmac.go).
 func (mk *MasterKey) Derive() (*Keys, error) {
 	k := &Keys{s: secret.New(keysLen)}
+	labels := []string{labelName, labelSymlink, labelContent, labelFileID, labelInode, labelConfig}
+	lens := []int{nameKeyLen, symlinkKeyLen, contentKeyLen, fileIDKeyLen, inodeKeyLen, configKeyLen}
+	outs := make([][]byte, len(labels))
 	off := 0
-	for _, d := range []struct {
-		label string
-		n     int
-	}{
-		{labelName, nameKeyLen}, {labelSymlink, symlinkKeyLen}, {labelContent, contentKeyLen},
-		{labelFileID, fileIDKeyLen}, {labelInode, inodeKeyLen}, {labelConfig, configKeyLen},
-	} {
-		r := hkdf.New(sha256.New, mk.s.Bytes(), nil, []byte(d.label))
-		if _, err := io.ReadFull(r, k.s.Bytes()[off:off+d.n]); err != nil {
-			k.Wipe()
-			return nil, fmt.Errorf("deriving %s key: %w", d.label, err)
-		}
-		off += d.n
+	for i, n := range lens {
+		outs[i] = k.s.Bytes()[off : off+n]
+		off += n
 	}
+	hkdf(mk.s.Bytes(), labels, outs)
 	return k, nil
 }
 

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/naming"
@@ -25,8 +27,8 @@ func runInit(args []string) error {
 	nameMax := fs.Int("name-max", d.NameMax, fmt.Sprintf("longest encrypted name stored as is (%d..%d); longer ones get a hashed name plus a companion file", naming.MinNameMax, naming.MaxNameMax))
 	blockSize := fs.Int("block-size", d.BlockSize, "plaintext block size in bytes: a power of two from 4096 to 1048576")
 	fileID := fs.String("file-id", d.FileID, "derive per-file keys from inode+path (inode) or the path alone (path: survives copying the tree to a new disk)")
-	kdfTime := fs.Uint("kdf-time", 0, "argon2id passes (default 4; lower only for tests)")
-	kdfMemory := fs.Uint("kdf-memory", 0, "argon2id memory in MiB (default 256; lower only for tests)")
+	kdfTime := fs.Uint64("kdf-time", 0, "argon2id passes, 1..16 (default 4; lower only for tests)")
+	kdfMemory := fs.Uint64("kdf-memory", 0, "argon2id memory in MiB, 1..1024 (default 256; lower only for tests)")
 	pos, err := parseArgs(fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -46,15 +48,11 @@ func runInit(args []string) error {
 	if _, err := os.Lstat(path); err == nil {
 		return withHint(fmt.Errorf("%w: %s", config.ErrExists, path), existsHint)
 	}
-	kdf, err := config.DefaultKDF()
+	// NewKDF checks the ranges before narrowing to the file's 32-bit
+	// fields, so 4294967297 passes is an error, not one pass.
+	kdf, err := config.NewKDF(*kdfTime, *kdfMemory)
 	if err != nil {
-		return err
-	}
-	if *kdfTime != 0 {
-		kdf.Time = uint32(*kdfTime)
-	}
-	if *kdfMemory != 0 {
-		kdf.MemoryKiB = uint32(*kdfMemory) << 10
+		return withCode(exitUsage, err)
 	}
 	pw, err := pf.get("New password", true)
 	if err != nil {
@@ -108,7 +106,7 @@ func findConfig(arg string) (string, error) {
 }
 
 func runPasswd(args []string) error {
-	fs := newFlagSet("passwd", "DIR", "Change the password of the config in DIR (a plaintext tree or a backup). Only the\nwrapped master key changes; no file is re-encrypted and the view stays identical.")
+	fs := newFlagSet("passwd", "DIR", "Change the password of the config in DIR (a plaintext tree or a backup). Only the\nwrapped master key changes; no file is re-encrypted and the view stays identical.\n\nThis does not protect against a leaked old password: every upload carries the\nconfig as efs.toml, and storage that keeps old versions keeps copies the old\npassword still opens, and with them the master key. After a leak, use efs rekey.")
 	var pf passwordFlags
 	pf.register(fs)
 	npf := passwordFlags{prefix: "new-"}
@@ -119,6 +117,7 @@ func runPasswd(args []string) error {
 	if err != nil {
 		return err
 	}
+	npf.timeout = pf.timeout
 	path := *cfgPath
 	if path == "" {
 		if path, err = findConfig(pos[0]); err != nil {
@@ -152,6 +151,131 @@ func runPasswd(args []string) error {
 	}
 	fmt.Printf("Password changed in %s. The master key is unchanged.\n", path)
 	return nil
+}
+
+// rekeySummary is the help of efs rekey.
+const rekeySummary = `Give PLAINDIR a new random master key, in a new config wrapped with a new password,
+for when the password or the master key has leaked. (efs passwd cannot help then: the
+storage keeps old copies of efs.toml, which the old password still opens.)
+
+The whole encrypted view changes, every name and every block: the next upload is a
+full one. Upload it to a new place and remove the old backup only once the new one is
+complete. Backups made before stay readable only with the old key: the old password
+with the config they carry, or the old master key. The old config is kept beside the
+new one as .efs.toml.old-TIME; efs never deletes it.`
+
+// runRekey implements efs rekey PLAINDIR.
+func runRekey(args []string) error {
+	fs := newFlagSet("rekey", "PLAINDIR", rekeySummary)
+	var pf passwordFlags
+	pf.register(fs)
+	npf := passwordFlags{prefix: "new-"}
+	fs.StringVar(&npf.passfile, "new-passfile", "", "read the new password from the first line of `FILE`")
+	fs.StringVar(&npf.extpass, "new-extpass", "", "run `CMD` for the new password")
+	cfgPath := fs.String("config", "", "rekey the config at `FILE` instead of PLAINDIR/.efs.toml")
+	pos, err := parseArgs(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	npf.timeout = pf.timeout
+	dir := pos[0]
+	if err := checkDir("PLAINDIR", dir); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, config.FileName)
+	if *cfgPath != "" {
+		path = *cfgPath
+	}
+	old, err := config.Load(path)
+	if errors.Is(err, config.ErrNotFound) {
+		return withHint(err, noTreeConfigHint(dir))
+	}
+	if err != nil {
+		return err
+	}
+	pw, err := pf.get("Current password", false)
+	if err != nil {
+		return err
+	}
+	defer clear(pw)
+	oldKey, err := old.Unlock(pw)
+	if err != nil {
+		return err
+	}
+	oldKey.Wipe() // only proof that the caller may replace the config
+	newPw, err := npf.get("New password", true)
+	if err != nil {
+		return err
+	}
+	defer clear(newPw)
+	// The same settings and KDF cost, a fresh salt.
+	kdf, err := config.DefaultKDF()
+	if err != nil {
+		return err
+	}
+	kdf.Time, kdf.MemoryKiB, kdf.Threads = old.KDF.Time, old.KDF.MemoryKiB, old.KDF.Threads
+	cfg, mk, err := config.Create(newPw, old.Settings, kdf, "efs "+version)
+	if err != nil {
+		return err
+	}
+	defer mk.Wipe()
+	kept := path + ".old-" + time.Now().UTC().Format("20060102T150405Z")
+	if err := keepCopy(path, kept); err != nil {
+		return fmt.Errorf("keeping the old config: %w", err)
+	}
+	if err := cfg.Replace(path); err != nil {
+		os.Remove(kept) // the old config is still in place
+		return err
+	}
+	fmt.Printf(`Rekeyed %s: a new master key, wrapped with the new password.
+
+Your new master key is:
+
+    %s
+
+Write it down and keep it apart from the backup. With it, efs can restore
+backups made from now on even if the config or the password is lost
+(--masterkey-file). It is shown only this once.
+
+The old config is kept as %s.
+
+Warning: the whole encrypted view has changed, every name and every block,
+so the next upload is a full one. Upload it to a new place, and remove the
+old backup only once the new one is complete: a sync over the old backup
+mixes both keys until it finishes. Backups made before stay readable only
+with the old key: the old password (with the config they carry, or the one
+kept above), or the old master key. A view mounted now shows the old key
+until it is unmounted and mounted again.
+`, path, mk.Recovery(), kept)
+	return nil
+}
+
+// keepCopy makes dst, which must not exist, a copy of the file src: a hard
+// link where the file system has them, else a synced copy, mode 0600.
+func keepCopy(src, dst string) error {
+	err := os.Link(src, dst)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(dst)
+	}
+	return err
 }
 
 func runInfo(args []string) error {

@@ -13,7 +13,9 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/forward"
+	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
+	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
 // noBackupHints follow the "config not found" error for cipherDir.
@@ -24,12 +26,12 @@ func noBackupHints(cipherDir string) []string {
 	}
 	return append(hints,
 		"this directory has no efs.toml, so it is not an efs backup, or its config was lost",
-		"if it is your backup, recover it with the master key printed by efs init: --masterkey KEY",
+		"if it is your backup, recover it with the master key printed by efs init: --masterkey-file FILE",
 		"add --name-encoding, --name-max, --block-size, --file-id if efs init was given them")
 }
 
 // masterKeyHint follows a corrupt or altered config of a backup.
-const masterKeyHint = "if the config is damaged, recover with the master key printed by efs init: --masterkey KEY"
+const masterKeyHint = "if the config is damaged, recover with the master key printed by efs init: --masterkey-file FILE"
 
 // openBackup unlocks the backup in cipherDir (checked to be a directory).
 func openBackup(kf *keyFlags, cipherDir string, log *slog.Logger) (*forward.Backup, *unlocked, error) {
@@ -68,35 +70,27 @@ func runMount(args []string) error {
 	if err := checkMountpoint(mnt); err != nil {
 		return err
 	}
-	if !mf.fg {
-		if kf.masterkey != "" {
-			// Hand the key to the background process in its environment
-			// (readable only by this user), not in its argv, which every
-			// local user can read with ps for as long as the mount lives.
-			os.Setenv(masterKeyEnv, kf.masterkey)
-			os.Args = redactMasterKey(os.Args)
-		}
-		return daemonize(&kf.passwordFlags, kf.masterkey == "")
+	if !mf.fg && !isDaemonChild() {
+		return daemonizeMount(&kf)
 	}
-	if kf.masterkey == masterKeyFromEnv && isDaemonChild() {
-		kf.masterkey = os.Getenv(masterKeyEnv)
-		os.Unsetenv(masterKeyEnv)
-	}
+	// Errors reach a waiting parent through run's notifyParent.
 	log, _, err := daemonLogger(&mf, &lf)
 	if err != nil {
-		notifyParent(err)
 		return err
 	}
 	b, u, err := openBackup(&kf, cipherDir, log)
 	if err != nil {
-		notifyParent(err)
 		return err
 	}
 	defer u.Wipe()
-	server, err := forward.Mount(b, mnt, forward.MountOptions{AllowOther: mf.allowOther, Log: log})
+	server, err := mountExclusive(mnt, func() (*fuse.Server, error) {
+		server, err := forward.Mount(b, mnt, forward.MountOptions{AllowOther: mf.allowOther, Log: log})
+		if err != nil {
+			return nil, withCode(exitNoFUSE, fmt.Errorf("mounting %s: %w", mnt, err))
+		}
+		return server, nil
+	})
 	if err != nil {
-		err = withCode(exitNoFUSE, fmt.Errorf("mounting %s: %w", mnt, err))
-		notifyParent(err)
 		return err
 	}
 	log.Info("mounted", "cipherdir", cipherDir, "mountpoint", mnt)
@@ -104,35 +98,29 @@ func runMount(args []string) error {
 	return nil
 }
 
-// masterKeyEnv carries --masterkey from efs mount to its background
-// process; masterKeyFromEnv stands in for the key on the child's command
-// line.
-const (
-	masterKeyEnv     = "_EFS_MASTERKEY"
-	masterKeyFromEnv = "from-environment"
-)
-
-// redactMasterKey returns args with the value of --masterkey replaced by
-// masterKeyFromEnv.
-func redactMasterKey(args []string) []string {
-	out := append([]string(nil), args...)
-	for i := 0; i < len(out); i++ {
-		a := out[i]
-		if a == "--" {
-			break
+// daemonizeMount collects the master key or the password here, where the
+// terminal and standard input are, and starts the background mount with it.
+func daemonizeMount(kf *keyFlags) error {
+	if !kf.givesMasterKey() {
+		pw, err := kf.get("Password", false)
+		if err != nil {
+			return err
 		}
-		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || name != "masterkey" {
-			continue
-		}
-		if hasValue {
-			out[i] = "--masterkey=" + masterKeyFromEnv
-		} else if i+1 < len(out) {
-			out[i+1] = masterKeyFromEnv
-			i++
-		}
+		defer clear(pw)
+		return daemonize(handPassword, pw)
 	}
-	return out
+	text, err := kf.masterKeyText()
+	if err != nil {
+		return err
+	}
+	defer clear(text)
+	// A mistyped key fails here, not in the background.
+	mk, err := keys.ParseMasterKeyBytes(text)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	mk.Wipe()
+	return daemonize(handMasterKey, text)
 }
 
 // runRestore implements efs restore CIPHERDIR DEST [PATH...].

@@ -9,6 +9,7 @@ import (
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/internal/ignore"
 	"github.com/efs-project/efs/reverse"
+	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
 // runReverse implements efs reverse PLAINDIR MOUNTPOINT: it mounts the
@@ -50,7 +51,12 @@ func runReverse(args []string) error {
 		if _, err := config.Load(path); errors.Is(err, config.ErrNotFound) {
 			return withHint(err, hint)
 		}
-		return daemonize(&kf.passwordFlags, true)
+		pw, err := kf.get("Password", false)
+		if err != nil {
+			return err
+		}
+		defer clear(pw)
+		return daemonize(handPassword, pw)
 	}
 	log, _, err := daemonLogger(&mf, &lf)
 	if err != nil {
@@ -77,13 +83,19 @@ func runReverse(args []string) error {
 	if err != nil {
 		absPlain = plainDir
 	}
-	server, err := reverse.Mount(tree, mnt, reverse.MountOptions{
-		AllowOther: mf.allowOther,
-		FsName:     absPlain,
-		Debug:      lf.verbose && mf.fg,
+	server, err := mountExclusive(mnt, func() (*fuse.Server, error) {
+		server, err := reverse.Mount(tree, mnt, reverse.MountOptions{
+			AllowOther: mf.allowOther,
+			FsName:     absPlain,
+			Debug:      lf.verbose && mf.fg,
+		})
+		if err != nil {
+			return nil, withCode(exitNoFUSE, fmt.Errorf("mounting %s: %w", mnt, err))
+		}
+		return server, nil
 	})
 	if err != nil {
-		return withCode(exitNoFUSE, fmt.Errorf("mounting %s: %w", mnt, err))
+		return err
 	}
 	log.Info("mounted the encrypted view", "mountpoint", mnt)
 	serve(server, mnt, log)

@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"log/syslog"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,35 +20,42 @@ import (
 )
 
 // A mount command without --fg re-executes efs in the background with
-// --fg and this variable set. The parent hands the password over fd 3
-// (never argv or the environment) and waits on fd 4 until the child
-// reports "0\n" (mounted) or "CODE\nMESSAGE\n" and one "HINT\n" per hint
-// (failed).
+// --fg and daemonEnv set to the kind of secret the parent hands over on
+// fd 3: the password (handPassword) or the master key (handMasterKey). The
+// secret itself never goes into argv or the environment, which other
+// processes can read for as long as the mount lives. The parent then waits
+// on fd 4 until the child reports "0\n" (mounted) or "CODE\nMESSAGE\n" and
+// one "HINT\n" per hint (failed).
 const daemonEnv = "_EFS_DAEMON_CHILD"
 
 const (
-	daemonPassFD  = 3
-	daemonReadyFD = 4
+	handPassword  = "password"
+	handMasterKey = "masterkey"
 )
 
-func isDaemonChild() bool { return os.Getenv(daemonEnv) == "1" }
+const (
+	daemonSecretFD = 3
+	daemonReadyFD  = 4
+)
 
-// daemonPassword returns the password the parent piped to a daemon child.
-// ok is false outside a daemon child.
-func daemonPassword() (pw []byte, ok bool, err error) {
-	if !isDaemonChild() {
+func isDaemonChild() bool { return os.Getenv(daemonEnv) != "" }
+
+// daemonSecret returns the secret the parent piped to a daemon child, if
+// it is of the kind asked for; ok is false otherwise. The caller wipes it.
+func daemonSecret(kind string) (b []byte, ok bool, err error) {
+	if os.Getenv(daemonEnv) != kind {
 		return nil, false, nil
 	}
-	f := os.NewFile(daemonPassFD, "password")
+	f := os.NewFile(daemonSecretFD, kind)
 	defer f.Close()
-	pw, err = readAllLimited(f)
+	b, err = readSecret(f)
 	if err != nil {
-		return nil, true, fmt.Errorf("reading password from parent: %w", err)
+		return nil, true, fmt.Errorf("reading the %s from the parent process: %w", kind, err)
 	}
-	if len(pw) == 0 {
-		return nil, true, withCode(exitUsage, errors.New("the password is empty"))
+	if len(b) == 0 {
+		return nil, true, withCode(exitUsage, fmt.Errorf("the %s is empty", kind))
 	}
-	return pw, true, nil
+	return b, true, nil
 }
 
 // mountFlags are the options every mounting command shares.
@@ -65,53 +71,44 @@ func (m *mountFlags) register(fs interface {
 }) {
 	fs.BoolVar(&m.fg, "fg", false, "stay in the foreground and log to stderr (default: return once mounted, log to syslog)")
 	fs.BoolVar(&m.allowOther, "allow-other", false, "let other users see the mount (needs user_allow_other in /etc/fuse.conf for non-root)")
-	fs.StringVar(&m.logFile, "log", "", "in the background, append log lines to `FILE` instead of syslog")
+	fs.StringVar(&m.logFile, "log", "", "in the background, append log lines to `FILE` instead of syslog (without syslog:\nefs-PID.log in $XDG_RUNTIME_DIR/efs or ~/.local/state/efs, made on the first line)")
 }
 
 // daemonize starts this command again in the background and waits until it
-// has mounted or failed. needPassword tells whether to collect the password
-// here, where the terminal is.
-func daemonize(pf *passwordFlags, needPassword bool) error {
-	var pw []byte
-	if needPassword {
-		var err error
-		if pw, err = pf.get("Password", false); err != nil {
-			return err
-		}
-		defer clear(pw)
-	}
+// has mounted or failed. secret (of kind handPassword or handMasterKey) was
+// collected here, where the terminal is, and goes to the child over a pipe.
+func daemonize(kind string, secret []byte) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("finding the efs executable: %w", err)
 	}
-	passR, passW, err := os.Pipe()
+	secretR, secretW, err := os.Pipe()
 	if err != nil {
 		return err
 	}
+	defer secretW.Close()
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
+		secretR.Close()
 		return err
 	}
-	args := append([]string{os.Args[1], "--fg"}, os.Args[2:]...)
+	defer readyR.Close()
+	// The child gets the key over the pipe, not --masterkey KEY, and has
+	// no use for the file --masterkey-file names.
+	args := append([]string{os.Args[1], "--fg"}, dropFlags(os.Args[2:], "masterkey", "masterkey-file")...)
 	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), daemonEnv+"=1")
-	cmd.ExtraFiles = []*os.File{passR, readyW} // fds 3 and 4
+	cmd.Env = append(os.Environ(), daemonEnv+"="+kind)
+	cmd.ExtraFiles = []*os.File{secretR, readyW} // fds 3 and 4
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if !needPassword {
-		passR.Close()
-		passR, _ = os.Open(os.DevNull)
-		cmd.ExtraFiles[0] = passR
-	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	secretR.Close()
+	readyW.Close()
+	if err != nil {
 		return fmt.Errorf("starting the background process: %w", err)
 	}
-	passR.Close()
-	readyW.Close()
-	if needPassword {
-		passW.Write(pw)
-	}
-	passW.Close()
-	defer readyR.Close()
+	// At most maxSecretLen bytes: the pipe holds them without blocking.
+	secretW.Write(secret)
+	secretW.Close()
 	r := bufio.NewReader(readyR)
 	line, err := r.ReadString('\n')
 	if err != nil {
@@ -127,6 +124,27 @@ func daemonize(pf *passwordFlags, needPassword bool) error {
 	rest, _ := io.ReadAll(r)
 	cmd.Wait()
 	return childError(code, string(rest))
+}
+
+// dropFlags returns args without the flags named (with their values, as
+// "--name value" or "--name=value"); after "--" everything is positional.
+func dropFlags(args []string, names ...string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && slices.Contains(names, name) {
+			if !hasValue {
+				i++ // its value
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // writeChildError writes the failure report of a daemon child after its
@@ -161,95 +179,6 @@ func notifyParent(err error) {
 	}
 	fmt.Fprintf(f, "%d\n", exitCode(err))
 	writeChildError(f, err)
-}
-
-// daemonLogger is the logger of a background mount: --log FILE, else
-// syslog, else a file in the temp dir (there is no terminal to write to).
-func daemonLogger(m *mountFlags, lf *logFlags) (*slog.Logger, string, error) {
-	if !isDaemonChild() {
-		return lf.logger(os.Stderr), "", nil
-	}
-	if m.logFile != "" {
-		f, err := os.OpenFile(m.logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		if err != nil {
-			return nil, "", fmt.Errorf("opening --log file: %w", err)
-		}
-		return lf.logger(f), m.logFile, nil
-	}
-	if w, err := syslog.New(syslog.LOG_INFO|syslog.LOG_DAEMON, "efs"); err == nil {
-		return lf.logger(w), "syslog", nil
-	}
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("efs-%d.log", os.Getpid()))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, "", fmt.Errorf("no syslog and no log file: %w", err)
-	}
-	return lf.logger(f), path, nil
-}
-
-// checkMountpoint requires an existing, empty directory that is not already
-// a mount point, and a usable /dev/fuse.
-func checkMountpoint(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return withCode(exitMountpoint, fmt.Errorf("mountpoint: %w", err))
-	}
-	if !st.IsDir() {
-		return withCode(exitMountpoint, fmt.Errorf("mountpoint %s is not a directory", path))
-	}
-	if mounted, _ := isMountpoint(path); mounted {
-		return withCode(exitMountpoint, withHint(fmt.Errorf("mountpoint %s is already mounted", path), "efs unmount "+path+" unmounts it"))
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return withCode(exitMountpoint, fmt.Errorf("mountpoint: %w", err))
-	}
-	names, _ := f.Readdirnames(1)
-	f.Close()
-	if len(names) > 0 {
-		return withCode(exitMountpoint, fmt.Errorf("mountpoint %s is not empty", path))
-	}
-	fd, err := unix.Open("/dev/fuse", unix.O_RDWR, 0)
-	if err != nil {
-		return withCode(exitNoFUSE, withHint(fmt.Errorf("FUSE is not available: /dev/fuse: %w", err), "install fuse3, or load the fuse kernel module"))
-	}
-	unix.Close(fd)
-	return nil
-}
-
-// isMountpoint compares the device of path with that of its parent, and
-// falls back to /proc/self/mountinfo for bind mounts of the same device.
-func isMountpoint(path string) (bool, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return false, err
-	}
-	var st, pst unix.Stat_t
-	if err := unix.Stat(abs, &st); err != nil {
-		return false, err
-	}
-	if err := unix.Stat(filepath.Dir(abs), &pst); err != nil {
-		return false, err
-	}
-	if st.Dev != pst.Dev || st.Ino == pst.Ino {
-		return true, nil
-	}
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false, nil
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) > 4 && unescapeMountinfo(fields[4]) == abs {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-func unescapeMountinfo(s string) string {
-	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
-	return r.Replace(s)
 }
 
 // serve reports success to a waiting parent, then waits until the file
@@ -289,44 +218,4 @@ func serve(server *fuse.Server, mountpoint string, log *slog.Logger) {
 	server.Wait()
 	signal.Stop(sigs)
 	log.Info("unmounted", "mountpoint", mountpoint)
-}
-
-// runUnmount implements efs unmount MOUNTPOINT.
-func runUnmount(args []string) error {
-	fs := newFlagSet("unmount", "MOUNTPOINT", "Unmount an efs view (reverse or forward).")
-	lazy := fs.Bool("lazy", false, "detach now even if busy; finish when no longer used")
-	pos, err := parseArgs(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	mp := pos[0]
-	if mounted, err := isMountpoint(mp); err != nil || !mounted {
-		return withCode(exitMountpoint, fmt.Errorf("%s is not mounted", mp))
-	}
-	var lastErr error
-	for _, tool := range []string{"fusermount3", "fusermount"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			continue
-		}
-		targs := []string{"-u", mp}
-		if *lazy {
-			targs = []string{"-u", "-z", mp}
-		}
-		out, err := exec.Command(tool, targs...).CombinedOutput()
-		if err == nil {
-			return nil
-		}
-		lastErr = fmt.Errorf("%s: %s", tool, strings.TrimSpace(string(out)))
-	}
-	flags := 0
-	if *lazy {
-		flags = unix.MNT_DETACH
-	}
-	if err := unix.Unmount(mp, flags); err != nil {
-		if lastErr != nil {
-			return withCode(exitMountpoint, fmt.Errorf("unmounting %s: %w (%v)", mp, err, lastErr))
-		}
-		return withCode(exitMountpoint, fmt.Errorf("unmounting %s: %w", mp, err))
-	}
-	return nil
 }

@@ -34,6 +34,7 @@ func commands() []command {
 		{"decrypt-path", "CIPHERDIR CREL", "print the plaintext path of a ciphertext path", runDecryptPath},
 		{"unmount", "MOUNTPOINT", "unmount an efs view", runUnmount},
 		{"passwd", "DIR", "change the password (re-wraps the master key; nothing is re-encrypted)", runPasswd},
+		{"rekey", "PLAINDIR", "new master key after a leak; the whole view changes (a full upload)", runRekey},
 		{"info", "DIR|CONFIG", "show a config's settings (no password needed)", runInfo},
 		{"version", "", "print the efs and format versions", runVersion},
 		{"help", "[COMMAND]", "show this help, or a command's flags", nil},
@@ -45,7 +46,7 @@ const exitCodesHelp = `Exit codes:
   1  other error
   2  bad flags or arguments, no password given, passwords differ
   3  wrong password (or a master key that does not fit)
-  4  no config: not an efs tree or backup (run efs init, or use --masterkey)
+  4  no config: not an efs tree or backup (run efs init, or use --masterkey-file)
   5  config corrupt or altered
   6  PLAINDIR, CIPHERDIR or DEST missing or not a directory
   7  mountpoint missing, not a directory, not empty, or already mounted
@@ -74,6 +75,9 @@ func main() { os.Exit(efsMain()) }
 // efsMain runs efs on os.Args and returns its exit code; the script tests
 // run it as the efs command.
 func efsMain() int {
+	// Before any password or key is read. A failure is not worth
+	// refusing to run over: efs works the same, only less shielded.
+	_ = noDump()
 	stop := func() {}
 	if len(os.Args) > 1 && os.Args[1] != "reverse" && os.Args[1] != "mount" {
 		stop = startProfile() // mounts profile in serve

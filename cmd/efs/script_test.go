@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/syslog"
 	"os"
 	"os/exec"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -31,7 +33,7 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs the CLI scripts: usage, output and every exit code with
 // its stderr wording. No script mounts; one that needs /dev/fuse for the
-// checks before a mount says [fuse]. EFS_UPDATE_SCRIPTS=1 rewrites the
+// checks before a mount says [fuse], one that needs no syslog [!syslog]. EFS_UPDATE_SCRIPTS=1 rewrites the
 // expected files of failing cmp lines in place (review the diff!).
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
@@ -40,42 +42,70 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		UpdateScripts:       os.Getenv("EFS_UPDATE_SCRIPTS") != "",
 		Condition: func(cond string) (bool, error) {
-			if cond != "fuse" {
-				return false, fmt.Errorf("unknown condition %q", cond)
+			switch cond {
+			case "fuse":
+				f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+				if err != nil {
+					return false, nil
+				}
+				f.Close()
+				return true, nil
+			case "syslog":
+				// A background mount logs there first, so its
+				// fallback log file is tested only without one.
+				w, err := syslog.New(syslog.LOG_INFO, "efs-test")
+				if err != nil {
+					return false, nil
+				}
+				w.Close()
+				return true, nil
 			}
-			f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
-			if err != nil {
-				return false, nil
-			}
-			f.Close()
-			return true, nil
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits":     cmdExits,
 			"envstdout": cmdEnvStdout,
+			"envfile":   cmdEnvFile,
 			"replace":   cmdReplace,
 			"corrupt":   cmdCorrupt,
 		},
 	})
 }
 
-// cmdExits is "exits CODE PROG [ARGS...]": run PROG like exec and require
-// exit code CODE (testscript's "! exec" only tells zero from non-zero).
+// cmdExits is "exits [-within DURATION] CODE PROG [ARGS...]": run PROG like
+// exec and require exit code CODE (testscript's "! exec" only tells zero
+// from non-zero), and with -within that it took no longer than DURATION.
 func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 2 {
-		ts.Fatalf("usage: exits CODE PROG [ARGS...]")
+	const usage = "usage: exits [-within DURATION] CODE PROG [ARGS...]"
+	if neg {
+		ts.Fatalf(usage)
+	}
+	var within time.Duration
+	if len(args) > 1 && args[0] == "-within" {
+		d, err := time.ParseDuration(args[1])
+		if err != nil {
+			ts.Fatalf("exits: bad duration %q", args[1])
+		}
+		within, args = d, args[2:]
+	}
+	if len(args) < 2 {
+		ts.Fatalf(usage)
 	}
 	want, err := strconv.Atoi(args[0])
 	if err != nil {
 		ts.Fatalf("exits: bad code %q", args[0])
 	}
 	got := 0
+	start := time.Now()
 	if err := ts.Exec(args[1], args[2:]...); err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
 			ts.Fatalf("exits: %v", err)
 		}
 		got = ee.ExitCode()
+	}
+	if took := time.Since(start); within > 0 && took > within {
+		ts.Fatalf("took %v, want at most %v", took.Round(time.Millisecond), within)
 	}
 	if got != want {
 		ts.Fatalf("exit code %d, want %d", got, want)
@@ -99,6 +129,15 @@ func cmdEnvStdout(ts *testscript.TestScript, neg bool, args []string) {
 		val = m[1]
 	}
 	ts.Setenv(args[0], val)
+}
+
+// cmdEnvFile is "envfile NAME FILE": write $NAME and a newline to FILE
+// (a master key efs init printed, for --masterkey-file).
+func cmdEnvFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: envfile NAME FILE")
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(ts.Getenv(args[0])+"\n"), 0o600))
 }
 
 // cmdReplace is "replace FILE OLD NEW": replace the one occurrence of OLD

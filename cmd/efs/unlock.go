@@ -17,8 +17,11 @@ import (
 // passwordFlags or the terminal) or, for recovery, the master key itself.
 type keyFlags struct {
 	passwordFlags
-	config    string
-	masterkey string
+	config        string
+	masterkey     string
+	masterkeyFile string
+	// cmd is "efs NAME", for the warning about --masterkey.
+	cmd string
 	// Overrides for recovery with --masterkey when the config is missing
 	// or damaged; ignored (and rejected) otherwise.
 	nameEncoding string
@@ -30,15 +33,17 @@ type keyFlags struct {
 // register adds the flags; recovery adds --masterkey and the overrides.
 func (k *keyFlags) register(fs *flag.FlagSet, recovery bool) {
 	k.passwordFlags.register(fs)
+	k.cmd = "efs " + fs.Name()
 	fs.StringVar(&k.config, "config", "", "use the config at `FILE` instead of the one in the directory")
 	if !recovery {
 		return
 	}
-	fs.StringVar(&k.masterkey, "masterkey", "", "recovery: use the master `KEY` printed by efs init instead of the config and password")
-	fs.StringVar(&k.nameEncoding, "name-encoding", "", "recovery with --masterkey and no usable config: name encoding (base32|base64, default base32)")
-	fs.IntVar(&k.nameMax, "name-max", 0, "recovery with --masterkey and no usable config: long-name limit (default 255)")
-	fs.IntVar(&k.blockSize, "block-size", 0, "recovery with --masterkey and no usable config: block size (default 4096)")
-	fs.StringVar(&k.fileID, "file-id", "", "recovery with --masterkey and no usable config: file-id mode (inode|path, default inode)")
+	fs.StringVar(&k.masterkeyFile, "masterkey-file", "", "recovery: read the master key printed by efs init from `FILE` (- for standard input)\ninstead of using the config's password")
+	fs.StringVar(&k.masterkey, "masterkey", "", "recovery: the master `KEY` on the command line, where other local users can read it;\nprefer --masterkey-file")
+	fs.StringVar(&k.nameEncoding, "name-encoding", "", "recovery with a master key and no usable config: name encoding (base32|base64, default base32)")
+	fs.IntVar(&k.nameMax, "name-max", 0, "recovery with a master key and no usable config: long-name limit (default 255)")
+	fs.IntVar(&k.blockSize, "block-size", 0, "recovery with a master key and no usable config: block size (default 4096)")
+	fs.StringVar(&k.fileID, "file-id", "", "recovery with a master key and no usable config: file-id mode (inode|path, default inode)")
 }
 
 // unlocked is what a command needs to work on a tree or a backup.
@@ -83,6 +88,54 @@ func (k *keyFlags) hasOverrides() bool {
 	return k.nameEncoding != "" || k.nameMax != 0 || k.blockSize != 0 || k.fileID != ""
 }
 
+// givesMasterKey reports whether the user gave a master key for recovery.
+func (k *keyFlags) givesMasterKey() bool { return k.masterkey != "" || k.masterkeyFile != "" }
+
+// masterKeyText returns the master key as the user gave it: handed over by
+// the parent of a daemon, read from --masterkey-file, or --masterkey (with
+// a warning: every local user can read a command line). It is nil when
+// none was given. The caller clears it.
+func (k *keyFlags) masterKeyText() ([]byte, error) {
+	if b, ok, err := daemonSecret(handMasterKey); ok {
+		return b, err
+	}
+	switch {
+	case k.masterkey != "" && k.masterkeyFile != "":
+		return nil, withCode(exitUsage, errors.New("give either --masterkey or --masterkey-file, not both"))
+	case k.masterkeyFile == "-":
+		b, err := readLine(os.Stdin)
+		if err != nil {
+			return nil, withCode(exitUsage, fmt.Errorf("reading the master key from standard input: %w", err))
+		}
+		return b, nil
+	case k.masterkeyFile != "":
+		b, err := readPassfile(k.masterkeyFile)
+		if err != nil {
+			return nil, withCode(exitUsage, fmt.Errorf("reading --masterkey-file: %w", err))
+		}
+		return b, nil
+	case k.masterkey != "":
+		fmt.Fprintf(os.Stderr, "%s: warning: --masterkey puts the master key on the command line, where every local user can read it (ps, /proc)\n", k.cmd)
+		fmt.Fprintln(os.Stderr, "hint: --masterkey-file FILE (- for standard input) keeps it out of sight")
+		return []byte(k.masterkey), nil
+	}
+	return nil, nil
+}
+
+// masterKey parses the master key the user gave; nil when none was given.
+func (k *keyFlags) masterKey() (*keys.MasterKey, error) {
+	text, err := k.masterKeyText()
+	if text == nil || err != nil {
+		return nil, err
+	}
+	defer clear(text)
+	mk, err := keys.ParseMasterKeyBytes(text)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	return mk, nil
+}
+
 // unlock loads the config (k.config or defaultPath) and unwraps the master
 // key. notFoundHints are attached to the error when there is no config.
 func (k *keyFlags) unlock(defaultPath string, notFoundHints []string, log *slog.Logger) (*unlocked, error) {
@@ -91,9 +144,13 @@ func (k *keyFlags) unlock(defaultPath string, notFoundHints []string, log *slog.
 		path = k.config
 	}
 	cfg, cfgErr := config.Load(path)
-	if k.masterkey == "" {
+	mk, err := k.masterKey()
+	if err != nil {
+		return nil, err
+	}
+	if mk == nil {
 		if k.hasOverrides() {
-			return nil, withCode(exitUsage, errors.New("--name-encoding, --name-max, --block-size and --file-id are recovery flags: use them with --masterkey"))
+			return nil, withCode(exitUsage, errors.New("--name-encoding, --name-max, --block-size and --file-id are recovery flags: use them with --masterkey-file"))
 		}
 		if cfgErr != nil {
 			if errors.Is(cfgErr, config.ErrNotFound) {
@@ -115,10 +172,6 @@ func (k *keyFlags) unlock(defaultPath string, notFoundHints []string, log *slog.
 		}
 		defer mk.Wipe()
 		return finishUnlock(mk, cfg.Settings, path)
-	}
-	mk, err := keys.ParseMasterKey(k.masterkey)
-	if err != nil {
-		return nil, withCode(exitUsage, err)
 	}
 	defer mk.Wipe()
 	settings := config.Defaults()

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -208,4 +209,33 @@ func IsMounted(mnt string) bool {
 		}
 	}
 	return false
+}
+
+// DaemonPID returns the process ID of the background efs serving mnt: the
+// one started as "efs reverse|mount --fg ... mnt" by a mount without --fg.
+func DaemonPID(t testing.TB, mnt string) int {
+	t.Helper()
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00")
+		if len(args) > 3 && (args[1] == "reverse" || args[1] == "mount") && args[2] == "--fg" && args[len(args)-1] == mnt {
+			pids = append(pids, pid)
+		}
+	}
+	if len(pids) != 1 {
+		t.Fatalf("%d efs processes serve %s, want 1: %v", len(pids), mnt, pids)
+	}
+	return pids[0]
 }
