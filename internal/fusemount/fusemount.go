@@ -41,9 +41,10 @@ type Config struct {
 	DefaultPermissions bool
 	// RootIno is the root's stable inode number.
 	RootIno uint64
-	// Debug logs every FUSE request at debug level.
+	// Debug logs every FUSE request at debug level, names included: the
+	// view's names for the reverse view, plaintext names for `efs mount`.
 	Debug bool
-	// Log receives go-fuse's own lines (which carry no file names).
+	// Log receives go-fuse's own lines; without Debug they carry no names.
 	Log *slog.Logger
 }
 
@@ -66,7 +67,7 @@ func Options(c Config) *fs.Options {
 			Options:    mo,
 			MaxWrite:   MaxRead,
 			// The kernel offers 128 KiB and this can only lower it; see
-			// RaiseReadahead for the real knob.
+			// raiseReadahead for the real knob.
 			MaxReadAhead: MaxRead,
 			// Up to 64 readahead requests in flight instead of 12.
 			MaxBackground: 64,
@@ -90,17 +91,17 @@ func Mount(mountpoint string, root fs.InodeEmbedder, opts *fs.Options, lg *slog.
 	if err != nil {
 		return nil, err
 	}
-	RaiseReadahead(mountpoint, lg)
+	raiseReadahead(mountpoint, lg)
 	return server, nil
 }
 
-// RaiseReadahead widens the kernel's readahead window for the mount from
+// raiseReadahead widens the kernel's readahead window for the mount from
 // its 128 KiB default to MaxRead: the FUSE handshake can only lower the
 // window, so it is set through sysfs. Sequential reads then arrive as
 // 1 MiB requests, which seal or open blocks in parallel (measured on 2
 // cores: ~250-350 MB/s at 128 KiB, ~400-550 MB/s at 1 MiB). Only root may
 // write there; otherwise the default stays.
-func RaiseReadahead(mountpoint string, lg *slog.Logger) {
+func raiseReadahead(mountpoint string, lg *slog.Logger) {
 	var st unix.Stat_t
 	if err := unix.Stat(mountpoint, &st); err != nil {
 		return
