@@ -266,15 +266,16 @@ type configFile struct {
 
 // readConfig reads the config file at path and the stat of what it read.
 func readConfig(path string) (*configFile, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	// O_NONBLOCK and checkRegular: a FIFO at the path must not hang us.
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	cf := &configFile{}
-	if err := unix.Fstat(fd, &cf.st); err != nil {
-		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	if err := checkRegular(fd, &cf.st); err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	if cf.data, err = io.ReadAll(f); err != nil {
 		return nil, err

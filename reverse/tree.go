@@ -197,6 +197,22 @@ func (t *Tree) openRel(rel string, flags int) (int, error) {
 	return dir, nil
 }
 
+// checkRegular fstats fd into st and, for a regular file, clears the
+// O_NONBLOCK it was opened with; anything else is ErrNotRegular.
+func checkRegular(fd int, st *unix.Stat_t) error {
+	if err := unix.Fstat(fd, st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return ErrNotRegular
+	}
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err == nil {
+		_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl&^unix.O_NONBLOCK)
+	}
+	return err
+}
+
 // split returns the parent path and the last name of rel.
 func split(rel string) (string, string) {
 	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
@@ -429,20 +445,19 @@ type File struct {
 	size int64 // plaintext size when opened
 }
 
-// Open opens the regular file rel for encryption.
+// Open opens the regular file rel for encryption. It opens with
+// O_NONBLOCK: a FIFO swapped in for the file since its lookup would
+// otherwise block the open until a writer comes, for ever, and with it the
+// reader of the view in the kernel; checkRegular then refuses it.
 func (t *Tree) Open(rel string) (*File, error) {
-	fd, err := t.openRel(rel, unix.O_RDONLY)
+	fd, err := t.openRel(rel, unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
 		return nil, err
 	}
 	f := &File{f: os.NewFile(uintptr(fd), "plain")}
-	if err := unix.Fstat(fd, &f.st); err != nil {
+	if err := checkRegular(fd, &f.st); err != nil {
 		f.f.Close()
 		return nil, err
-	}
-	if f.st.Mode&unix.S_IFMT != unix.S_IFREG {
-		f.f.Close()
-		return nil, ErrNotRegular
 	}
 	id := content.DeriveFileID(t.keys.FileID(), t.settings.FileID, f.st.Ino, rel)
 	h, err := content.NewHeader(id, t.settings.BlockSize)
