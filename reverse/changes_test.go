@@ -5,6 +5,7 @@ package reverse
 // while read, the root directory recreated.
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -94,5 +95,33 @@ func TestFUSEFIFOSwap(t *testing.T) {
 	}
 	if _, err := os.ReadFile(filepath.Join(mnt, viewPath(tree, "g"))); err != nil {
 		t.Errorf("the mount does not answer after the FIFO: %v", err)
+	}
+}
+
+// TestFUSEInPlaceEdit: a plaintext file edited in place with its size and
+// mtime kept (touch -d) must not be served from the kernel's cached pages
+// of the old version.
+func TestFUSEInPlaceEdit(t *testing.T) {
+	plain := t.TempDir()
+	p := filepath.Join(plain, "f")
+	old := bytes.Repeat([]byte("old version "), 10000)
+	rvWrite(t, p, old)
+	tree, keys, _ := rvTree(t, plain, Options{})
+	mnt := rvMount(t, tree)
+	vf := filepath.Join(mnt, viewPath(tree, "f"))
+	ct, err := os.ReadFile(vf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rvDecrypt(t, keys, "f", ct), old) {
+		t.Fatal("first read does not decrypt to the plaintext")
+	}
+	edited := bytes.ToUpper(old)
+	editInPlace(t, p, edited)
+	if ct, err = os.ReadFile(vf); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rvDecrypt(t, keys, "f", ct), edited) {
+		t.Error("after an in-place edit with size and mtime kept, the view serves the old version")
 	}
 }

@@ -312,9 +312,26 @@ type fileNode struct {
 	ref Ref
 
 	mu     sync.Mutex
-	opened bool          // opened before: lastMtime and lastSize are set
-	mtime  unix.Timespec // plaintext mtime at the last open
-	size   int64         // plaintext size at the last open
+	opened bool    // opened before: last is set
+	last   version // the plaintext version the last open served
+}
+
+// version tells versions of a plaintext file apart, to decide whether the
+// kernel's cached pages of the view still hold its ciphertext. Size and
+// mtime alone are not enough: an in-place edit that keeps the size and
+// puts the mtime back (touch -d, rsync --inplace, a restore) would be
+// served from stale pages, and the copy would mix two versions and fail
+// authentication. The ctime cannot be set from user space and changes on
+// every write; the inode number tells a replaced file.
+type version struct {
+	ino          uint64
+	size         int64
+	mtime, ctime unix.Timespec
+}
+
+// versionOf is the version of a plaintext file with fstat st.
+func versionOf(st *unix.Stat_t) version {
+	return version{ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
 }
 
 func (n *fileNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -322,8 +339,7 @@ func (n *fileNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrO
 }
 
 // Open opens the plaintext file for reading. The kernel may keep its
-// cached pages when the file's mtime and size are those of the previous
-// open.
+// cached pages when the file is the version of the previous open.
 func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
@@ -342,11 +358,12 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		return nil, 0, syscall.ESTALE // replaced since lookup: look up again
 	}
 	var fuseFlags uint32
+	v := versionOf(st)
 	n.mu.Lock()
-	if n.opened && n.mtime == st.Mtim && n.size == st.Size {
+	if n.opened && n.last == v {
 		fuseFlags |= fuse.FOPEN_KEEP_CACHE
 	}
-	n.opened, n.mtime, n.size = true, st.Mtim, st.Size
+	n.opened, n.last = true, v
 	n.mu.Unlock()
 	return &fileHandle{f: f, node: n}, fuseFlags, 0
 }
