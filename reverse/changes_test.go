@@ -6,14 +6,20 @@ package reverse
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/testenv"
 )
 
 // hangGuard is how long a call that must not block may take before the
@@ -123,5 +129,204 @@ func TestFUSEInPlaceEdit(t *testing.T) {
 	}
 	if !bytes.Equal(rvDecrypt(t, keys, "f", ct), edited) {
 		t.Error("after an in-place edit with size and mtime kept, the view serves the old version")
+	}
+}
+
+// tmpfsDir mounts a small tmpfs (which takes file sizes up to 2^63-1) and
+// returns it; it needs root.
+func tmpfsDir(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testenv.SkipOrFail(t, "needs root to mount a tmpfs")
+	}
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
+		testenv.SkipOrFail(t, "cannot mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	return dir
+}
+
+// TestTooLarge: a sparse plaintext file larger than content.MaxPlainSize
+// overflowed the size mapping (a negative size, then EIO and ????????? in
+// ls). It is left out of the view with one log line by view path, and
+// export reports it as failed; a file of exactly MaxPlainSize is shown.
+func TestTooLarge(t *testing.T) {
+	t.Run("model", func(t *testing.T) {
+		tree, _, _ := rvTree(t, t.TempDir(), Options{})
+		max := content.MaxPlainSize(tree.BlockSize())
+		for size, want := range map[int64]error{0: nil, max: nil, max + 1: ErrTooLarge, 1<<63 - 1: ErrTooLarge} {
+			st := unix.Stat_t{Mode: unix.S_IFREG | 0o644, Size: size}
+			if err := tree.tooLarge(&st); err != want {
+				t.Errorf("file of %d bytes: %v, want %v", size, err, want)
+			}
+			if st.Mode = unix.S_IFDIR | 0o755; tree.tooLarge(&st) != nil {
+				t.Errorf("directory of size %d is too large", size)
+			}
+		}
+	})
+	plain := tmpfsDir(t)
+	tree, _, logs := rvTree(t, plain, Options{})
+	max := content.MaxPlainSize(tree.BlockSize())
+	for name, size := range map[string]int64{"huge": max + 1, "edge": max, "small": 5} {
+		rvWrite(t, filepath.Join(plain, name), nil)
+		if err := os.Truncate(filepath.Join(plain, name), size); err != nil {
+			testenv.SkipOrFail(t, "this tmpfs takes no file of %d bytes: %v", size, err)
+		}
+	}
+	huge, edge := viewPath(tree, "huge"), viewPath(tree, "edge")
+
+	items, err := tree.List(Dir{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		switch it.Name {
+		case huge:
+			if !errors.Is(it.Err, ErrTooLarge) {
+				// Fatal: the rest would try to encrypt exabytes.
+				t.Fatalf("List: huge file has Err %v, want ErrTooLarge", it.Err)
+			}
+		case edge:
+			if it.Err != nil || it.Attr.Size != content.CipherSize(max, tree.BlockSize()) || it.Attr.Size < 0 {
+				t.Errorf("List: file of MaxPlainSize: size %d, %v", it.Attr.Size, it.Err)
+			}
+		}
+	}
+	if _, err := tree.Resolve(Dir{}, huge); !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Resolve of the huge file: %v, want ErrNotFound and ErrTooLarge", err)
+	}
+
+	mnt := rvMount(t, tree)
+	names := rvDirents(t, mnt)
+	if _, ok := names[huge]; ok {
+		t.Error("the huge file is listed")
+	}
+	for name := range names { // what ls -l does: no ?????????
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(mnt, name), &st); err != nil || st.Size < 0 {
+			t.Errorf("stat %s: size %d, %v", name, st.Size, err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(mnt, huge)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lookup of the huge file: %v, want ENOENT", err)
+	}
+	rvDirents(t, mnt) // a second listing logs nothing new
+	if n := strings.Count(logs.String(), "leaves out"); n != 1 || !strings.Contains(logs.String(), huge) {
+		t.Errorf("want one log line naming the view path, got %d:\n%s", n, logs)
+	}
+	if strings.Contains(logs.String(), "huge") {
+		t.Errorf("the log names the plaintext:\n%s", logs)
+	}
+
+	// Export, without the edge file (exabytes of ciphertext to write).
+	if err := os.Remove(filepath.Join(plain, "edge")); err != nil {
+		t.Fatal(err)
+	}
+	dest := exDest(t)
+	rep, err := Export(context.Background(), tree, dest, ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failures) != 1 || rep.Failures[0].Stored != "/"+huge || !errors.Is(rep.Failures[0].Err, ErrTooLarge) {
+		t.Errorf("export failures %v, want the huge file", rep.Failures)
+	}
+	if _, err := os.Lstat(filepath.Join(dest, huge)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("export wrote the huge file: %v", err)
+	}
+}
+
+// TestPathTooLong: encrypted names are longer than plaintext names, so a
+// deep plaintext path can give a view path over PATH_MAX, which sync
+// tools cannot open ("File name too long"). Such an entry is left out of
+// the view with a log line (a prefix of its view path), and export
+// reports it as failed.
+func TestPathTooLong(t *testing.T) {
+	plain := t.TempDir()
+	tree, _, logs := rvTree(t, plain, Options{})
+	const marker = "QZXJ"
+	long := marker + strings.Repeat("x", 116) // a 120-byte name: 218 bytes in the view
+	// Directories of long names down to where one more would not fit.
+	rel, view := "", ""
+	for {
+		e := tree.Namer().Entry(rel, long)
+		if len(view)+1+len(e.Name) > MaxViewPath {
+			break
+		}
+		rel, view = join(rel, long), join(view, e.Name)
+	}
+	rvWrite(t, filepath.Join(plain, rel, long, "below"), []byte("unreachable"))
+	rvWrite(t, filepath.Join(plain, rel, "f"), []byte("fits"))
+	tooLong := join(view, tree.Namer().Entry(rel, long).Name)
+	fits := join(view, tree.Namer().Entry(rel, "f").Name)
+	if len(fits) > MaxViewPath || len(tooLong) <= MaxViewPath {
+		t.Fatalf("test tree: view paths of %d and %d bytes", len(fits), len(tooLong))
+	}
+
+	d := Dir{Rel: rel, View: view}
+	items, err := tree.List(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 2 {
+		t.Fatalf("List: %d items, want 2", len(items))
+	}
+	for _, it := range items {
+		var want error
+		if join(view, it.Name) == tooLong {
+			want = ErrPathTooLong
+		}
+		if it.Err != want {
+			t.Errorf("List: %d-byte view path has Err %v, want %v", len(join(view, it.Name)), it.Err, want)
+		}
+	}
+	if _, err := tree.Resolve(d, filepath.Base(tooLong)); !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrPathTooLong) {
+		t.Errorf("Resolve of the entry: %v, want ErrNotFound and ErrPathTooLong", err)
+	}
+
+	mnt := rvMount(t, tree)
+	names := rvDirents(t, filepath.Join(mnt, view))
+	if _, ok := names[filepath.Base(fits)]; !ok || len(names) != 1 {
+		t.Errorf("the deep directory lists %d entries, want the one that fits", len(names))
+	}
+	if !strings.Contains(logs.String(), "leaves out") || !strings.Contains(logs.String(), "bytes="+strconv.Itoa(len(tooLong))) {
+		t.Errorf("no log line for the entry left out:\n%s", logs)
+	}
+	if strings.Contains(logs.String(), marker) || strings.Contains(logs.String(), tooLong) {
+		t.Errorf("the log carries a plaintext name or the whole view path:\n%s", logs)
+	}
+
+	rep, err := Export(context.Background(), tree, exDest(t), ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failures) != 1 || rep.Failures[0].Stored != "/"+tooLong || !errors.Is(rep.Failures[0].Err, ErrPathTooLong) {
+		t.Errorf("export failures %v, want the entry whose path is too long", rep.Failures)
+	}
+}
+
+// TestPathTooLongCompanion: a long name whose stand-in fits but whose
+// companion does not is left out with it, or a restore could not give it
+// back its name.
+func TestPathTooLongCompanion(t *testing.T) {
+	tree, _, _ := rvTree(t, t.TempDir(), Options{})
+	e := Entry{Plain: strings.Repeat("n", 200), Rel: strings.Repeat("n", 200), Entry: tree.Namer().Entry("", strings.Repeat("n", 200))}
+	e.Stat.Mode = unix.S_IFREG | 0o644
+	if !e.Long() {
+		t.Fatal("not a long name")
+	}
+	for _, c := range []struct {
+		viewLen int
+		want    error
+	}{
+		{MaxViewPath - 1 - len(e.Companion()), nil},
+		{MaxViewPath - len(e.Companion()), ErrPathTooLong},
+		{MaxViewPath - 1 - len(e.Name), ErrPathTooLong},
+		{MaxViewPath - len(e.Name), ErrPathTooLong},
+	} {
+		it, comp := tree.entryItems(Dir{View: strings.Repeat("v", c.viewLen)}, &e, nil)
+		if it.Err != c.want || comp.Err != c.want {
+			t.Errorf("directory view path of %d bytes: entry %v, companion %v, want %v", c.viewLen, it.Err, comp.Err, c.want)
+		}
 	}
 }

@@ -163,7 +163,7 @@ func (x *exporter) looksLikeExport(root *treewrite.Dir, names []string) bool {
 
 // fail records an entry that could not be exported.
 func (x *exporter) fail(rel, view string, err error) {
-	x.log.Warn("cannot export entry", "path", "/"+view, "err", reason(err))
+	x.log.Warn("cannot export entry", "path", shortPath(view), "err", reason(err))
 	x.mu.Lock()
 	x.rep.Failures = append(x.rep.Failures, report.Failure{Path: rel, Stored: "/" + view, Err: err})
 	x.mu.Unlock()
@@ -220,6 +220,12 @@ func (x *exporter) dir(d *treewrite.Dir, vd Dir, attr *Attr) {
 			it := &items[i]
 			v := join(vd.View, it.Name)
 			switch {
+			case it.Err != nil:
+				// Not in the view: report the entry (its companion
+				// shares its fate), keep an earlier export of it.
+				if it.Kind == ItemEntry {
+					x.fail(it.Entry.Rel, v, it.Err)
+				}
 			case it.Kind != ItemEntry:
 				x.virtual(d, it.Name, v, it)
 			case it.Entry.IsDir():
@@ -356,6 +362,8 @@ func reason(err error) string {
 		return "vanished"
 	case errors.Is(err, ErrNotRegular):
 		return "no longer a regular file"
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrPathTooLong):
+		return err.Error()
 	case errors.As(err, &en):
 		return en.Error()
 	}

@@ -80,6 +80,38 @@ func FSOptions(t *Tree, opts MountOptions) (*fs.Options, fs.InodeEmbedder, error
 type view struct {
 	tree *Tree
 	log  *slog.Logger
+
+	mu     sync.Mutex
+	warned map[string]bool // view paths of entries left out and logged
+}
+
+// maxWarned bounds the memory of entries already logged as left out;
+// past it, they are logged again.
+const maxWarned = 4096
+
+// omitted logs, once per view path, an entry the view leaves out because
+// it cannot show it (err says why).
+func (v *view) omitted(viewPath string, err error) {
+	v.mu.Lock()
+	if v.warned == nil || len(v.warned) >= maxWarned {
+		v.warned = make(map[string]bool)
+	}
+	seen := v.warned[viewPath]
+	v.warned[viewPath] = true
+	v.mu.Unlock()
+	if !seen {
+		v.log.Warn("the view leaves out an entry it cannot show", "path", shortPath(viewPath), "bytes", len(viewPath), "err", logReason(err))
+	}
+}
+
+// shortPath is "/"+viewPath for a log line, cut to its first 256 bytes: a
+// path too long to be shown is not worth 4 KiB of log.
+func shortPath(viewPath string) string {
+	const max = 256
+	if len(viewPath) > max {
+		return "/" + viewPath[:max] + "..."
+	}
+	return "/" + viewPath
 }
 
 // Interfaces the nodes implement. Left out on purpose, because the view is
@@ -161,6 +193,8 @@ func errno(err error) syscall.Errno {
 		return syscall.ENOENT
 	case errors.Is(err, ErrNotRegular), errors.Is(err, ErrStale):
 		return syscall.ESTALE
+	case errors.Is(err, ErrTooLarge):
+		return syscall.EOVERFLOW // what stat(2) says of a size it cannot show
 	case errors.As(err, &en):
 		return en
 	}
@@ -175,6 +209,8 @@ func logReason(err error) string {
 	switch {
 	case errors.Is(err, content.ErrChanged):
 		return "plaintext file shrank while it was read"
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrPathTooLong):
+		return err.Error()
 	case errors.As(err, &en):
 		return en.Error()
 	}
@@ -268,7 +304,16 @@ func (h *dirHandle) list() syscall.Errno {
 		}
 		return errno(err)
 	}
-	h.items = items
+	// Leave out what the view cannot show, as lookups do.
+	shown := items[:0]
+	for i := range items {
+		if it := &items[i]; it.Err == nil {
+			shown = append(shown, *it)
+		} else if it.Kind == ItemEntry {
+			n.v.omitted(join(n.ref.View, it.Name), it.Err)
+		}
+	}
+	h.items = shown
 	return 0
 }
 

@@ -7,12 +7,14 @@ package reverse
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
 
 	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/naming"
 	"golang.org/x/sys/unix"
 )
@@ -65,6 +67,10 @@ type Item struct {
 	Entry *Entry
 	// Data is the bytes of a companion or efs.toml. Read only.
 	Data []byte
+	// Err, if set, is why the view cannot show this entry (ErrTooLarge,
+	// ErrPathTooLong); Attr and Data are then unset. A companion has the
+	// Err of its entry, which is the one to report.
+	Err error
 }
 
 // Dir is a directory of the view: its plaintext path and its view path,
@@ -124,7 +130,7 @@ func (t *Tree) Root() (Item, error) {
 
 // List returns every item of view directory d, sorted by view name: the
 // encrypted entries, a companion beside each long name, and efs.toml at
-// the root.
+// the root. Entries the view cannot show are among them, with Err set.
 func (t *Tree) List(d Dir) ([]Item, error) {
 	entries, err := t.readDir(d.Rel)
 	if err != nil {
@@ -137,12 +143,13 @@ func (t *Tree) List(d Dir) ([]Item, error) {
 	items := make([]Item, 0, len(entries)+1)
 	for i := range entries {
 		e := &entries[i]
-		items = append(items, t.entryItem(e))
+		if e.Long() && cfg == nil {
+			cfg = t.currentConfig()
+		}
+		it, comp := t.entryItems(d, e, cfg)
+		items = append(items, it)
 		if e.Long() {
-			if cfg == nil {
-				cfg = t.currentConfig()
-			}
-			items = append(items, t.companionItem(d, e, cfg))
+			items = append(items, comp)
 		}
 	}
 	if d.Rel == "" && cfg != nil {
@@ -162,18 +169,47 @@ func (t *Tree) Resolve(d Dir, name string) (Item, error) {
 		}
 		return t.configItem(cfg), nil
 	}
-	if long, ok := naming.IsCompanion(name); ok {
-		e, err := t.lookup(d.Rel, long)
-		if err != nil {
-			return Item{}, err
-		}
-		return t.companionItem(d, &e, t.currentConfig()), nil
+	long, companion := naming.IsCompanion(name)
+	if !companion {
+		long = name
 	}
-	e, err := t.lookup(d.Rel, name)
+	e, err := t.lookup(d.Rel, long)
 	if err != nil {
 		return Item{}, err
 	}
-	return t.entryItem(&e), nil
+	var cfg *configFile
+	if e.Long() {
+		cfg = t.currentConfig()
+	}
+	it, comp := t.entryItems(d, &e, cfg)
+	if companion {
+		it = comp
+	}
+	if it.Err != nil {
+		return Item{}, fmt.Errorf("%w: %w", ErrNotFound, it.Err)
+	}
+	return it, nil
+}
+
+// entryItems is the item of plaintext entry e in directory d and, for a
+// long name, its companion (cfg is the config for the companion's
+// attributes). An entry the view cannot show has Err set, and so has its
+// companion; a companion whose path is too long takes its entry with it,
+// since the entry's full name could not be restored without it.
+func (t *Tree) entryItems(d Dir, e *Entry, cfg *configFile) (it, comp Item) {
+	it = t.entryItem(e)
+	if it.Err == nil && viewPathTooLong(d, it.Name) {
+		it.Err = ErrPathTooLong
+	}
+	if !e.Long() {
+		return it, Item{}
+	}
+	comp = t.companionItem(d, e, cfg)
+	if it.Err == nil && viewPathTooLong(d, comp.Name) {
+		it.Err = ErrPathTooLong
+	}
+	comp.Err = it.Err
+	return it, comp
 }
 
 // Stat returns the current attributes of the item r stands for. A
@@ -196,6 +232,9 @@ func (t *Tree) Stat(r Ref) (Attr, error) {
 	if st.Ino != r.Ino || st.Mode&unix.S_IFMT != r.Type {
 		return Attr{}, ErrStale
 	}
+	if err := t.tooLarge(&st); err != nil {
+		return Attr{}, err
+	}
 	return t.entryAttr(r.Rel, &st), nil
 }
 
@@ -206,8 +245,51 @@ func (t *Tree) Reread(r Ref) (Item, error) {
 	return t.Resolve(d, name)
 }
 
+// entryItem is the item of plaintext entry e, with Err set for a file too
+// large to show.
 func (t *Tree) entryItem(e *Entry) Item {
-	return Item{Name: e.Name, Kind: ItemEntry, Attr: t.entryAttr(e.Rel, &e.Stat), Entry: e}
+	it := Item{Name: e.Name, Kind: ItemEntry, Entry: e}
+	if it.Err = t.tooLarge(&e.Stat); it.Err == nil {
+		it.Attr = t.entryAttr(e.Rel, &e.Stat)
+	}
+	return it
+}
+
+// Entries the view cannot show. List returns them with Item.Err set, so
+// that export reports them as failed; the FUSE view leaves them out (and
+// logs each once), and Resolve does not find them.
+var (
+	// ErrTooLarge: a regular file larger than content.MaxPlainSize (only
+	// a sparse file can be one), whose encrypted size would not fit a
+	// file size.
+	ErrTooLarge = errors.New("file too large to encrypt: its encrypted size would exceed the largest file size, 2^63-1 bytes")
+	// ErrPathTooLong: the entry's view path is longer than MaxViewPath,
+	// so that sync tools cannot open it ("File name too long").
+	ErrPathTooLong = errors.New("view path longer than 4095 bytes, the system's PATH_MAX: shorten the plaintext path")
+)
+
+// MaxViewPath is the longest view path, relative to the view's root and
+// in bytes, that the view shows: PATH_MAX less its terminating NUL.
+// Encrypted names are about 1.6 to 1.9 times as long as plaintext names,
+// so plaintext paths of more than about 2,200 bytes may not fit.
+const MaxViewPath = unix.PathMax - 1
+
+// viewPathTooLong reports whether item name of directory d has a view
+// path longer than MaxViewPath.
+func viewPathTooLong(d Dir, name string) bool {
+	n := len(name)
+	if d.View != "" {
+		n += len(d.View) + 1
+	}
+	return n > MaxViewPath
+}
+
+// tooLarge is ErrTooLarge for a regular file whose size cannot be shown.
+func (t *Tree) tooLarge(st *unix.Stat_t) error {
+	if st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > content.MaxPlainSize(t.settings.BlockSize) {
+		return ErrTooLarge
+	}
+	return nil
 }
 
 // entryAttr is what the view shows for the plaintext entry rel with lstat

@@ -382,7 +382,8 @@ func (t *Tree) lookupLong(rel, view string, dst *unix.Stat_t) (string, error) {
 
 // ViewSize is the size the view reports for a plaintext entry: the
 // ciphertext size for files, the encrypted target's length for symlinks,
-// the plaintext size for directories. No contents are read.
+// the plaintext size for directories. No contents are read. A file larger
+// than content.MaxPlainSize has no view size (see ErrTooLarge).
 func (t *Tree) ViewSize(st *unix.Stat_t) int64 {
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
@@ -455,7 +456,11 @@ func (t *Tree) Open(rel string) (*File, error) {
 		return nil, err
 	}
 	f := &File{f: os.NewFile(uintptr(fd), "plain")}
-	if err := checkRegular(fd, &f.st); err != nil {
+	err = checkRegular(fd, &f.st)
+	if err == nil {
+		err = t.tooLarge(&f.st)
+	}
+	if err != nil {
 		f.f.Close()
 		return nil, err
 	}
