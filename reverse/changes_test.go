@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,8 +20,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/testenv"
+	"github.com/efs-project/efs/naming"
 )
 
 // hangGuard is how long a call that must not block may take before the
@@ -328,5 +332,145 @@ func TestPathTooLongCompanion(t *testing.T) {
 		if it.Err != c.want || comp.Err != c.want {
 			t.Errorf("directory view path of %d bytes: entry %v, companion %v, want %v", c.viewLen, it.Err, comp.Err, c.want)
 		}
+	}
+}
+
+// names lists the view names of directory d.
+func names(t *testing.T, tree *Tree, d Dir) []string {
+	t.Helper()
+	items, err := tree.List(d)
+	if err != nil {
+		t.Fatalf("List(%q): %v", d.View, err)
+	}
+	var out []string
+	for _, it := range items {
+		out = append(out, it.Name)
+	}
+	return out
+}
+
+// TestModelFollowsRoot: the view kept its fd on the directory it was
+// opened on. After `rm -rf plain; cp -a src plain` it showed the deleted,
+// empty directory (and rsync --delete emptied the backup); after `mv plain
+// old; mkdir plain` it went on showing old. It follows the path: errors
+// while the path is missing or has no fitting config, the new directory
+// once it has one.
+func TestModelFollowsRoot(t *testing.T) {
+	parent := t.TempDir()
+	plain := filepath.Join(parent, "plain")
+	rvWrite(t, filepath.Join(plain, "a"), []byte("a"))
+	rvWrite(t, filepath.Join(plain, "sub", "b"), []byte("b"))
+	tree, _ := exTree(t, plain, nil)
+	src := filepath.Join(parent, "src")
+	if out, err := exec.Command("cp", "-a", plain, src).CombinedOutput(); err != nil {
+		t.Fatalf("cp -a: %v\n%s", err, out)
+	}
+	root, err := tree.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := names(t, tree, Dir{})
+	a, err := tree.Resolve(Dir{}, viewPath(tree, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unavailable := func(when string) {
+		t.Helper()
+		if _, err := tree.List(Dir{}); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("%s: List of the root: %v, want ErrUnavailable", when, err)
+		}
+		if _, err := tree.Resolve(Dir{}, viewPath(tree, "a")); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("%s: Resolve: %v, want ErrUnavailable", when, err)
+		}
+		if _, err := tree.Resolve(Dir{}, naming.ConfigName); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("%s: Resolve of efs.toml: %v, want ErrUnavailable", when, err)
+		}
+		if _, err := tree.Root(); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("%s: Root: %v, want ErrUnavailable", when, err)
+		}
+	}
+
+	if err := os.RemoveAll(plain); err != nil {
+		t.Fatal(err)
+	}
+	unavailable("root removed")
+	if err := os.Mkdir(plain, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	unavailable("root recreated, empty")
+	rvWrite(t, filepath.Join(plain, "a"), []byte("a"))
+	unavailable("root recreated, no config yet")
+	if out, err := exec.Command("cp", "-a", src+"/.", plain).CombinedOutput(); err != nil {
+		t.Fatalf("cp -a: %v\n%s", err, out)
+	}
+	if got := names(t, tree, Dir{}); !slices.Equal(got, before) {
+		t.Errorf("the recreated root lists %v, want %v", got, before)
+	}
+	if got := names(t, tree, Dir{Rel: "sub", View: viewPath(tree, "sub")}); len(got) != 1 || got[0] != filepath.Base(viewPath(tree, "sub/b")) {
+		t.Errorf("the recreated root's subdirectory lists %v", got)
+	}
+	if _, err := tree.Stat(Dir{}.Child(&a)); !errors.Is(err, ErrStale) {
+		t.Errorf("Stat of a file of the old root: %v, want ErrStale", err)
+	}
+	if r, err := tree.Root(); err != nil || r.Attr.Ino != root.Attr.Ino {
+		t.Errorf("the root's inode number changed with the directory: %v", err)
+	}
+
+	// mv plain old; mkdir plain: the view leaves old, and shows the new
+	// directory once it has a config that fits.
+	if err := os.Rename(plain, filepath.Join(parent, "old")); err != nil {
+		t.Fatal(err)
+	}
+	rvWrite(t, filepath.Join(plain, "new"), nil)
+	unavailable("root renamed away")
+	kdf := config.KDF{Salt: bytes.Repeat([]byte{7}, 16), Time: 1, MemoryKiB: 1024, Threads: 1}
+	other := config.Defaults()
+	other.BlockSize = 8192
+	c, mk, err := config.Create([]byte("pw"), other, kdf, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk.Wipe()
+	if err := c.WriteNew(filepath.Join(plain, config.FileName)); err != nil {
+		t.Fatal(err)
+	}
+	unavailable("new root with a config of other settings")
+	cfg, err := os.ReadFile(filepath.Join(parent, "old", config.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(plain, config.FileName), cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, tree, Dir{}); len(got) != 2 || !slices.Contains(got, viewPath(tree, "new")) || !slices.Contains(got, naming.ConfigName) {
+		t.Errorf("the new root lists %v, want its file and efs.toml", got)
+	}
+}
+
+// TestModelFollowsRootConfigOutside: with the config outside the tree
+// (--config), a recreated root needs none of its own.
+func TestModelFollowsRootConfigOutside(t *testing.T) {
+	parent := t.TempDir()
+	plain := filepath.Join(parent, "plain")
+	rvWrite(t, filepath.Join(plain, "a"), nil)
+	tree, _ := exTree(t, plain, nil)
+	cfg := filepath.Join(parent, "cfg.toml")
+	if err := os.Rename(filepath.Join(plain, config.FileName), cfg); err != nil {
+		t.Fatal(err)
+	}
+	tree2, err := New(plain, tree.keys, Options{Settings: tree.settings, ConfigPath: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tree2.Close()
+	if err := os.RemoveAll(plain); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tree2.List(Dir{}); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("List of a removed root: %v, want ErrUnavailable", err)
+	}
+	rvWrite(t, filepath.Join(plain, "b"), nil)
+	if got := names(t, tree2, Dir{}); len(got) != 2 || !slices.Contains(got, viewPath(tree2, "b")) {
+		t.Errorf("the recreated root lists %v, want its file and efs.toml", got)
 	}
 }

@@ -118,17 +118,24 @@ type exporter struct {
 // that holds something other than an export; for a destination yet to be
 // made, parent is set and fd is where it would go.
 func (x *exporter) checkDest(fd int, parent bool) error {
-	if in, err := treewrite.Within(fd, x.t.rootFD); err != nil {
+	var destInPlain, plainInDest bool
+	err := x.t.withRoot(func(rootFD int) (err error) {
+		if destInPlain, err = treewrite.Within(fd, rootFD); err != nil || destInPlain || parent {
+			return err
+		}
+		plainInDest, err = treewrite.Within(rootFD, fd)
+		return err
+	})
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		return err
+	case err != nil:
 		return fmt.Errorf("destination: %w", err)
-	} else if in {
+	case destInPlain:
 		return ErrDestInPlain
-	}
-	if parent {
+	case parent:
 		return nil // a new, empty directory holds no plaintext
-	}
-	if in, err := treewrite.Within(x.t.rootFD, fd); err != nil {
-		return fmt.Errorf("destination: %w", err)
-	} else if in {
+	case plainInDest:
 		return ErrPlainInDest
 	}
 	root := x.tw.Borrow(fd)

@@ -165,8 +165,8 @@ type node struct {
 // Statfs passes the plaintext file system's numbers through.
 func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 	var st syscall.Statfs_t
-	if err := syscall.Fstatfs(n.v.tree.rootFD, &st); err != nil {
-		return fs.ToErrno(err)
+	if err := n.v.tree.Statfs(&st); err != nil {
+		return errno(err)
 	}
 	out.FromStatfsT(&st)
 	return 0
@@ -193,6 +193,8 @@ func errno(err error) syscall.Errno {
 		return syscall.ENOENT
 	case errors.Is(err, ErrNotRegular), errors.Is(err, ErrStale):
 		return syscall.ESTALE
+	case errors.Is(err, ErrUnavailable):
+		return syscall.EIO
 	case errors.Is(err, ErrTooLarge):
 		return syscall.EOVERFLOW // what stat(2) says of a size it cannot show
 	case errors.As(err, &en):

@@ -119,13 +119,17 @@ func (r Ref) parent() (Dir, string) {
 // kernel look the path up again.
 var ErrStale = errors.New("entry was replaced")
 
-// Root is the view's root directory; Dir{}.Child of it is its Ref.
+// Root is the view's root directory; Dir{}.Child of it is its Ref. Its
+// inode number stays that of the directory first opened, when the root's
+// path leads to another one (follow.go).
 func (t *Tree) Root() (Item, error) {
 	st, err := t.Lstat("")
 	if err != nil {
 		return Item{}, err
 	}
-	return t.entryItem(&Entry{Stat: st}), nil
+	it := t.entryItem(&Entry{Stat: st})
+	it.Attr.Ino = t.rootIno
+	return it, nil
 }
 
 // List returns every item of view directory d, sorted by view name: the
@@ -138,13 +142,17 @@ func (t *Tree) List(d Dir) ([]Item, error) {
 	}
 	var cfg *configFile
 	if d.Rel == "" {
-		cfg = t.currentConfig()
+		if cfg, err = t.currentConfig(false); err != nil {
+			return nil, err
+		}
 	}
 	items := make([]Item, 0, len(entries)+1)
 	for i := range entries {
 		e := &entries[i]
 		if e.Long() && cfg == nil {
-			cfg = t.currentConfig()
+			if cfg, err = t.currentConfig(false); err != nil {
+				return nil, err
+			}
 		}
 		it, comp := t.entryItems(d, e, cfg)
 		items = append(items, it)
@@ -163,7 +171,10 @@ func (t *Tree) List(d Dir) ([]Item, error) {
 // ErrNotFound when the view has no such item.
 func (t *Tree) Resolve(d Dir, name string) (Item, error) {
 	if d.Rel == "" && name == naming.ConfigName {
-		cfg := t.currentConfig()
+		cfg, err := t.currentConfig(true)
+		if err != nil {
+			return Item{}, err
+		}
 		if cfg == nil {
 			return Item{}, ErrNotFound
 		}
@@ -179,7 +190,9 @@ func (t *Tree) Resolve(d Dir, name string) (Item, error) {
 	}
 	var cfg *configFile
 	if e.Long() {
-		cfg = t.currentConfig()
+		if cfg, err = t.currentConfig(false); err != nil {
+			return Item{}, err
+		}
 	}
 	it, comp := t.entryItems(d, &e, cfg)
 	if companion {
@@ -224,6 +237,10 @@ func (t *Tree) Stat(r Ref) (Attr, error) {
 			return Attr{}, err
 		}
 		return it.Attr, nil
+	}
+	if r.View == "" {
+		it, err := t.Root() // whichever directory the root's path leads to
+		return it.Attr, err
 	}
 	st, err := t.Lstat(r.Rel)
 	if err != nil {
@@ -346,10 +363,22 @@ type configFile struct {
 	st   unix.Stat_t // fstat of the file the bytes were read from
 }
 
-// readConfig reads the config file at path and the stat of what it read.
-func readConfig(path string) (*configFile, error) {
+// configAt is where the config file is: its name in the root directory
+// rootFD when it lives in the tree (so that it follows the root), its path
+// otherwise.
+func (t *Tree) configAt(rootFD int) (dirfd int, path string) {
+	if t.cfgInTree {
+		return rootFD, config.FileName
+	}
+	return unix.AT_FDCWD, t.cfgPath
+}
+
+// readConfig reads the config file (rootFD is the root) and the stat of
+// what it read.
+func (t *Tree) readConfig(rootFD int) (*configFile, error) {
+	dirfd, path := t.configAt(rootFD)
 	// O_NONBLOCK and checkRegular: a FIFO at the path must not hang us.
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(dirfd, path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
@@ -371,33 +400,42 @@ func sameVersion(a, b *unix.Stat_t) bool {
 }
 
 // currentConfig returns the config as efs.toml shows it now, nil without
-// one. The file is stat'ed on every call and read again when it changed
-// (efs passwd replaces it while the view is mounted). A new version is
-// shown only once it parses as a config with this view's settings, so a
-// half-written file never reaches a backup; a config that vanished or
+// one; force checks the root's path first (follow.go), as an operation on
+// the root directory does. The file is stat'ed on every call and read again
+// when it changed (efs passwd replaces it while the view is mounted). A new
+// version is shown only once it parses as a config with this view's
+// settings, so a half-written file never reaches a backup; a config that
 // cannot be read keeps its last good version, so a backup never loses it.
-func (t *Tree) currentConfig() *configFile {
+// A config missing from the tree makes the whole view unavailable
+// (ErrUnavailable): the directory is being emptied or recreated.
+func (t *Tree) currentConfig(force bool) (*configFile, error) {
+	rootFD, err := t.lockRoot(force)
+	if err != nil {
+		return nil, err
+	}
+	defer t.rootMu.RUnlock()
 	if t.cfgPath == "" {
-		return nil
+		return nil, nil
 	}
 	var st unix.Stat_t
-	statErr := unix.Stat(t.cfgPath, &st)
+	dirfd, path := t.configAt(rootFD)
+	statErr := unix.Fstatat(dirfd, path, &st, 0)
 	t.cfgMu.Lock()
 	defer t.cfgMu.Unlock()
 	if statErr != nil || sameVersion(&st, &t.cfg.st) || sameVersion(&st, &t.cfgRejected) {
-		return t.cfg
+		return t.cfg, nil
 	}
-	cf, err := readConfig(t.cfgPath)
+	cf, err := t.readConfig(rootFD)
 	if err == nil {
 		err = t.checkConfig(cf.data)
 	}
 	if err != nil {
 		t.cfgRejected = st
 		t.log.Warn("the config file changed but cannot be shown; efs.toml keeps its earlier version", "err", configReason(err))
-		return t.cfg
+		return t.cfg, nil
 	}
 	t.cfg = cf
-	return cf
+	return cf, nil
 }
 
 // Reasons a changed config is not shown.

@@ -137,8 +137,10 @@ func TestModel(t *testing.T) {
 }
 
 // TestModelConfigFollowsFile: efs.toml shows the config file as it is now,
-// but only a valid config with the view's settings; a config that
-// vanished keeps its last version (the backup must never lose it).
+// but only a valid config with the view's settings; while the config is
+// missing from the tree, the whole view is unavailable (a tree being
+// emptied or recreated must not reach the backup), and shows again once
+// it is back.
 func TestModelConfigFollowsFile(t *testing.T) {
 	plain := t.TempDir()
 	tree, _, _ := rvTree(t, plain, Options{})
@@ -174,8 +176,19 @@ func TestModelConfigFollowsFile(t *testing.T) {
 	if !bytes.Equal(shows(), good) {
 		t.Error("the replaced config is not shown")
 	}
-	os.Remove(cfgPath)
+	if err := os.Rename(cfgPath, cfgPath+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tree.Resolve(Dir{}, naming.ConfigName); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("efs.toml without a config in the tree: %v, want ErrUnavailable", err)
+	}
+	if _, err := tree.List(Dir{}); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("List without a config in the tree: %v, want ErrUnavailable", err)
+	}
+	if err := os.Rename(cfgPath+".away", cfgPath); err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(shows(), good) {
-		t.Error("a vanished config is not shown as last read")
+		t.Error("the config back in the tree is not shown")
 	}
 }
