@@ -7,13 +7,17 @@ package reverse
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +27,7 @@ import (
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/testenv"
+	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
 )
 
@@ -472,5 +477,104 @@ func TestModelFollowsRootConfigOutside(t *testing.T) {
 	rvWrite(t, filepath.Join(plain, "b"), nil)
 	if got := names(t, tree2, Dir{}); len(got) != 2 || !slices.Contains(got, viewPath(tree2, "b")) {
 		t.Errorf("the recreated root lists %v, want its file and efs.toml", got)
+	}
+}
+
+// decrypt is rvDecrypt that returns its error.
+func decrypt(keys *keys.Keys, rel string, ct []byte) ([]byte, error) {
+	if len(ct) < content.HeaderSize {
+		return nil, errors.New("shorter than a header")
+	}
+	h, err := content.ParseHeader(ct[:content.HeaderSize])
+	if err != nil {
+		return nil, err
+	}
+	f, err := content.NewFile(keys.Content(), h, rel)
+	if err != nil {
+		return nil, err
+	}
+	plainSize, err := content.PlainSize(int64(len(ct)), h.BlockSize())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, plainSize)
+	n, err := f.DecryptAt(out, 0, int64(len(ct)), bytes.NewReader(ct))
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	return out[:n], nil
+}
+
+// TestFUSEGrowingFile: a file that grew while a sync tool read it was
+// copied torn: the kernel had the size of an earlier lookup and read that
+// many bytes of a ciphertext laid out for the larger size, which does not
+// authenticate. While a writer appends, every copy that two concurrent
+// readers take (stat, then read to EOF) must be one complete version of
+// the file, as it was at some moment.
+func TestFUSEGrowingFile(t *testing.T) {
+	plain := t.TempDir()
+	p := filepath.Join(plain, "f")
+	all := make([]byte, 32<<20)
+	rand.Read(all)
+	const start, step = 100_000, 3001
+	rvWrite(t, p, all[:start])
+	tree, keys, _ := rvTree(t, plain, Options{})
+	mnt := rvMount(t, tree)
+	vf := filepath.Join(mnt, viewPath(tree, "f"))
+
+	stop := make(chan struct{})
+	wrote := make(chan error, 1)
+	go func() {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			wrote <- err
+			return
+		}
+		defer f.Close()
+		for n := start; n+step <= len(all); n += step {
+			select {
+			case <-stop:
+				wrote <- nil
+				return
+			default:
+			}
+			if _, err := f.Write(all[n : n+step]); err != nil {
+				wrote <- err
+				return
+			}
+		}
+		wrote <- nil
+	}()
+	const readers, copies = 2, 100
+	var torn, failed atomic.Int32
+	var wg sync.WaitGroup
+	for r := 0; r < readers; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < copies; i++ {
+				if _, err := os.Stat(vf); err != nil {
+					failed.Add(1)
+					continue
+				}
+				ct, err := os.ReadFile(vf)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				got, err := decrypt(keys, "f", ct)
+				if err != nil || len(got) < start || !bytes.Equal(got, all[:len(got)]) {
+					torn.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	if torn.Load() != 0 || failed.Load() != 0 {
+		t.Errorf("of %d copies of a growing file, %d were torn and %d failed", readers*copies, torn.Load(), failed.Load())
 	}
 }

@@ -253,7 +253,17 @@ func (v *view) newChild(ctx context.Context, parent *fs.Inode, d Dir, it *Item, 
 	case ref.Type == unix.S_IFDIR:
 		ops = &dirNode{node: node{v: v}, ref: ref}
 	case ref.Type == unix.S_IFREG:
-		ops = &fileNode{node: node{v: v}, ref: ref}
+		fn := newFileNode(v, ref)
+		// go-fuse keeps the node it already has for this inode number,
+		// if any: that is the one the kernel hears of.
+		if ch := parent.GetChild(it.Name); ch != nil {
+			if old, ok := ch.Operations().(*fileNode); ok && old.ref == ref {
+				fn = old
+			}
+		}
+		out.Attr.Size = uint64(fn.told(it.Attr.Size))
+		out.Attr.Blocks = (out.Attr.Size + 511) / 512
+		ops = fn
 	default:
 		ops = &linkNode{node: node{v: v}, ref: ref}
 	}
@@ -354,22 +364,46 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 }
 
 // fileNode is a plaintext regular file.
+//
+// The kernel reads a file up to the size it last heard of (from a lookup,
+// a READDIRPLUS entry or GETATTR, cached for a second), but the ciphertext
+// is laid out for the plaintext's size: its last block is marked final. A
+// file that grew since the kernel heard of it would be read up to the old
+// ciphertext size of a ciphertext laid out for the new one, a torn copy
+// that does not authenticate. So the node remembers the size it last told
+// the kernel, and an open serves the plaintext's first that many bytes
+// when the file has grown since: for a file being appended to, exactly the
+// version the reader saw, complete. Each open's size is then fixed; while
+// a file is open, every further open serves the same size and every reply
+// tells that size, so that readers sharing the kernel's cached pages agree
+// on one layout. The file shows its new size once it is closed and the
+// kernel asks again.
 type fileNode struct {
 	node
 	ref Ref
 
 	mu     sync.Mutex
-	opened bool    // opened before: last is set
-	last   version // the plaintext version the last open served
+	known  int64 // view size the kernel last heard of; -1 before any
+	opens  int   // open handles
+	served int64 // plaintext size the open handles serve (opens > 0)
+	opened bool  // opened before: last is set
+	last   cacheKey
 }
 
-// version tells versions of a plaintext file apart, to decide whether the
-// kernel's cached pages of the view still hold its ciphertext. Size and
-// mtime alone are not enough: an in-place edit that keeps the size and
-// puts the mtime back (touch -d, rsync --inplace, a restore) would be
-// served from stale pages, and the copy would mix two versions and fail
-// authentication. The ctime cannot be set from user space and changes on
-// every write; the inode number tells a replaced file.
+// cacheKey is what an open served, to decide whether the kernel's cached
+// pages of the view still hold its ciphertext: the plaintext version and
+// the size served of it.
+type cacheKey struct {
+	version
+	served int64
+}
+
+// version tells versions of a plaintext file apart. Size and mtime alone
+// are not enough: an in-place edit that keeps the size and puts the mtime
+// back (touch -d, rsync --inplace, a restore) would be served from stale
+// pages, and the copy would mix two versions and fail authentication. The
+// ctime cannot be set from user space and changes on every write; the
+// inode number tells a replaced file.
 type version struct {
 	ino          uint64
 	size         int64
@@ -381,12 +415,36 @@ func versionOf(st *unix.Stat_t) version {
 	return version{ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
 }
 
-func (n *fileNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return n.v.getattr(n.ref, out)
+func newFileNode(v *view, ref Ref) *fileNode {
+	return &fileNode{node: node{v: v}, ref: ref, known: -1}
 }
 
-// Open opens the plaintext file for reading. The kernel may keep its
-// cached pages when the file is the version of the previous open.
+// told records that the kernel is being told view size size, or changes it
+// to the size the open handles serve; it returns the size to tell.
+func (n *fileNode) told(size int64) int64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.opens > 0 {
+		size = content.CipherSize(n.served, n.v.tree.BlockSize())
+	}
+	n.known = size
+	return size
+}
+
+// Getattr tells the current attributes, with the open handles' size while
+// the file is open (go-fuse hands over an open handle even for stat(2)).
+func (n *fileNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	if en := n.v.getattr(n.ref, out); en != 0 {
+		return en
+	}
+	out.Size = uint64(n.told(int64(out.Size)))
+	out.Blocks = (out.Size + 511) / 512
+	return 0
+}
+
+// Open opens the plaintext file for reading, at the size the kernel has
+// when the file grew since (see fileNode). The kernel may keep its cached
+// pages when the open serves what the previous one did.
 func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
@@ -394,7 +452,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	f, err := n.v.tree.Open(n.ref.Rel)
 	if err != nil {
 		en := errno(err)
-		if en != syscall.ENOENT && en != syscall.ESTALE {
+		if en != syscall.ENOENT && en != syscall.ESTALE && !errors.Is(err, ErrUnavailable) {
 			n.v.log.Warn("cannot open plaintext file", "path", "/"+n.ref.View, "err", logReason(err))
 		}
 		return nil, 0, en
@@ -404,15 +462,41 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		f.Close()
 		return nil, 0, syscall.ESTALE // replaced since lookup: look up again
 	}
-	var fuseFlags uint32
-	v := versionOf(st)
+	bs := n.v.tree.BlockSize()
 	n.mu.Lock()
-	if n.opened && n.last == v {
+	size := st.Size
+	switch {
+	case n.opens > 0 && st.Size >= n.served:
+		size = n.served // one size for all open handles
+	case n.known >= 0 && content.CipherSize(st.Size, bs) > n.known:
+		if known, err := content.PlainSize(n.known, bs); err == nil && known <= st.Size {
+			size = known // grew since the kernel heard of it
+		}
+	}
+	f.Limit(size)
+	key := cacheKey{versionOf(st), size}
+	var fuseFlags uint32
+	if n.opened && n.last == key {
 		fuseFlags |= fuse.FOPEN_KEEP_CACHE
 	}
-	n.opened, n.last = true, v
+	n.opened, n.last = true, key
+	n.opens++
+	n.served = size
+	stale := n.known >= 0 && n.known != f.Size()
 	n.mu.Unlock()
+	if stale {
+		// The kernel has another size (the file shrank): make it ask
+		// again (attributes only), and hear the served size.
+		n.NotifyContent(-1, 0)
+	}
 	return &fileHandle{f: f, node: n}, fuseFlags, 0
+}
+
+// released counts a handle closed.
+func (n *fileNode) released() {
+	n.mu.Lock()
+	n.opens--
+	n.mu.Unlock()
 }
 
 // fileHandle is an open file: ciphertext is computed straight into the
@@ -447,6 +531,7 @@ func (h *fileHandle) Flush(ctx context.Context) syscall.Errno { return syscall.E
 
 // Release closes the plaintext file and wipes its key.
 func (h *fileHandle) Release(ctx context.Context) syscall.Errno {
+	h.node.released()
 	return errno(h.f.Close())
 }
 

@@ -532,7 +532,7 @@ func TestOpenKeepCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &fileNode{node: node{v: &view{tree: tree, log: tree.log}}, ref: Dir{}.Child(&it)}
+	n := newFileNode(&view{tree: tree, log: tree.log}, Dir{}.Child(&it))
 	open := func() uint32 {
 		t.Helper()
 		fh, flags, en := n.Open(context.Background(), syscall.O_RDONLY)

@@ -526,6 +526,16 @@ func (t *Tree) Open(rel string) (*File, error) {
 // Stat is the plaintext file's fstat taken at Open.
 func (f *File) Stat() *unix.Stat_t { return &f.st }
 
+// Limit makes f serve the plaintext's first size bytes as the whole file,
+// if that is less than its size at Open: the FUSE view serves a file that
+// grew since the kernel heard of its size at that size (fs.go, fileNode).
+// Call it before the first read.
+func (f *File) Limit(size int64) {
+	if size >= 0 && size < f.size {
+		f.size = size
+	}
+}
+
 // Size is the ciphertext size, fixed at Open.
 func (f *File) Size() int64 { return content.CipherSize(f.size, f.enc.BlockSize()) }
 

@@ -5,16 +5,24 @@ package reverse_test
 
 import (
 	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/e2e"
 	"github.com/efs-project/efs/internal/testenv"
+	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
 )
 
@@ -151,4 +159,136 @@ func TestRecreatedRoot(t *testing.T) {
 	}
 	restored := e2e.Mount(t, "mount", backup, "--passfile", e2e.WritePassfile(t, "another password"))
 	e2e.DiffTree(t, plain, restored)
+}
+
+// TestGrowingFileWithSyncTools: cp, cat, tar and rsync copy a file of the view
+// while a writer appends to the plaintext; every copy must be one complete
+// version of the file (it decrypts to a prefix of what the writer wrote),
+// never a torn one.
+func TestGrowingFileWithSyncTools(t *testing.T) {
+	testenv.RequireFUSE(t)
+	plain := t.TempDir()
+	p := filepath.Join(plain, "log")
+	all := make([]byte, 64<<20)
+	rand.Read(all)
+	const start, step = 200_000, 4001
+	e2e.WriteFile(t, p, all[:start])
+	keys := subkeys(t, e2e.InitTree(t, plain))
+	view := e2e.Mount(t, "reverse", plain)
+	var vf string
+	for rel, st := range walk(t, view) {
+		if st.Mode&syscall.S_IFMT == syscall.S_IFREG && rel != naming.ConfigName {
+			vf = rel
+		}
+	}
+
+	stop := make(chan struct{})
+	wrote := make(chan error, 1)
+	go func() {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			wrote <- err
+			return
+		}
+		defer f.Close()
+		for n := start; n+step <= len(all); n += step {
+			select {
+			case <-stop:
+				wrote <- nil
+				return
+			default:
+			}
+			if _, err := f.Write(all[n : n+step]); err != nil {
+				wrote <- err
+				return
+			}
+			time.Sleep(100 * time.Microsecond) // a log, not a flood
+		}
+		wrote <- nil
+	}()
+	dst := t.TempDir()
+	copies := map[string]func(i int) (string, error){
+		"cp": func(i int) (string, error) {
+			out := filepath.Join(dst, fmt.Sprintf("cp%d", i))
+			return out, exec.Command("cp", filepath.Join(view, vf), out).Run()
+		},
+		"cat": func(i int) (string, error) {
+			out := filepath.Join(dst, fmt.Sprintf("cat%d", i))
+			f, err := os.Create(out)
+			if err != nil {
+				return "", err
+			}
+			defer f.Close()
+			cmd := exec.Command("cat", filepath.Join(view, vf))
+			cmd.Stdout = f
+			return out, cmd.Run()
+		},
+		// tar reads exactly the size it stat'ed before opening, and
+		// exits 1 because the file changed as it read it.
+		"tar": func(i int) (string, error) {
+			out := filepath.Join(dst, fmt.Sprintf("tar%d", i))
+			if err := os.Mkdir(out, 0o755); err != nil {
+				return "", err
+			}
+			cmd := exec.Command("sh", "-c", `tar -C "$1" -cf - "$2" | tar -C "$3" -xf -`, "sh", view, vf, out)
+			if b, err := cmd.CombinedOutput(); err != nil && !bytes.Contains(b, []byte("file changed as we read it")) {
+				return "", fmt.Errorf("%v: %s", err, b)
+			}
+			return filepath.Join(out, vf), nil
+		},
+		"rsync": func(i int) (string, error) {
+			out := filepath.Join(dst, fmt.Sprintf("rsync%d", i))
+			return out, exec.Command("rsync", "-a", filepath.Join(view, vf), out).Run()
+		},
+	}
+	for tool, copy := range copies {
+		torn := 0
+		for i := 0; i < 20; i++ {
+			out, err := copy(i)
+			if err != nil {
+				t.Errorf("%s: %v", tool, err)
+				continue
+			}
+			ct, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := decryptView(keys, "log", ct); err != nil || len(got) < start || !bytes.Equal(got, all[:len(got)]) {
+				torn++
+			}
+			os.Remove(out)
+		}
+		if torn != 0 {
+			t.Errorf("%s: %d of 20 copies of a growing file are torn", tool, torn)
+		}
+	}
+	close(stop)
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// decryptView decrypts the view's ciphertext ct of plaintext path rel.
+func decryptView(keys *keys.Keys, rel string, ct []byte) ([]byte, error) {
+	if len(ct) < content.HeaderSize {
+		return nil, errors.New("shorter than a header")
+	}
+	h, err := content.ParseHeader(ct[:content.HeaderSize])
+	if err != nil {
+		return nil, err
+	}
+	f, err := content.NewFile(keys.Content(), h, rel)
+	if err != nil {
+		return nil, err
+	}
+	size, err := content.PlainSize(int64(len(ct)), h.BlockSize())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, size)
+	n, err := f.DecryptAt(out, 0, int64(len(ct)), bytes.NewReader(ct))
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	return out[:n], nil
 }
