@@ -578,3 +578,66 @@ func TestFUSEGrowingFile(t *testing.T) {
 		t.Errorf("of %d copies of a growing file, %d were torn and %d failed", readers*copies, torn.Load(), failed.Load())
 	}
 }
+
+// TestFUSEFollowsRoot: the mounted view answers EIO while its root's path
+// is missing, never an empty directory, and shows the directory recreated
+// there; the root's inode number does not change. Readers list the view
+// all along (run with -race).
+func TestFUSEFollowsRoot(t *testing.T) {
+	parent := t.TempDir()
+	plain := filepath.Join(parent, "plain")
+	rvWrite(t, filepath.Join(plain, "a"), []byte("a"))
+	tree, _ := exTree(t, plain, nil)
+	src := filepath.Join(parent, "src")
+	if out, err := exec.Command("cp", "-a", plain, src).CombinedOutput(); err != nil {
+		t.Fatalf("cp -a: %v\n%s", err, out)
+	}
+	mnt := rvMount(t, tree)
+	var before unix.Stat_t
+	if err := unix.Stat(mnt, &before); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var empty atomic.Int32
+	var wg sync.WaitGroup
+	for r := 0; r < 2; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if ents, err := os.ReadDir(mnt); err == nil && len(ents) == 0 {
+					empty.Add(1)
+				}
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		if err := os.RemoveAll(plain); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.ReadDir(mnt); !errors.Is(err, syscall.EIO) {
+			t.Errorf("listing the view of a removed root: %v, want EIO", err)
+		}
+		if out, err := exec.Command("cp", "-a", src, plain).CombinedOutput(); err != nil {
+			t.Fatalf("cp -a: %v\n%s", err, out)
+		}
+		ents, err := os.ReadDir(mnt)
+		if err != nil || len(ents) != 2 {
+			t.Errorf("listing the view of the recreated root: %d entries, %v", len(ents), err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if empty.Load() != 0 {
+		t.Errorf("the view listed an empty root %d times", empty.Load())
+	}
+	var after unix.Stat_t
+	if err := unix.Stat(mnt, &after); err != nil || after.Ino != before.Ino {
+		t.Errorf("the view root's inode number changed from %d to %d (%v)", before.Ino, after.Ino, err)
+	}
+}
