@@ -287,8 +287,8 @@ var (
 
 // MaxViewPath is the longest view path, relative to the view's root and
 // in bytes, that the view shows: PATH_MAX less its terminating NUL.
-// Encrypted names are about 1.6 to 1.9 times as long as plaintext names,
-// so plaintext paths of more than about 2,200 bytes may not fit.
+// A plaintext path of L bytes in k names takes about 1.6·L + 27·k bytes in
+// the view (base32), so deep plaintext paths may not fit.
 const MaxViewPath = unix.PathMax - 1
 
 // viewPathTooLong reports whether item name of directory d has a view
