@@ -83,8 +83,8 @@ func (t *Tree) withRoot(f func(fd int) error) error {
 	return f(fd)
 }
 
-// Statfs is the plaintext file system's statfs.
-func (t *Tree) Statfs(st *syscall.Statfs_t) error {
+// statfs is the plaintext file system's statfs.
+func (t *Tree) statfs(st *syscall.Statfs_t) error {
 	return t.withRoot(func(fd int) error { return syscall.Fstatfs(fd, st) })
 }
 
@@ -99,10 +99,12 @@ func (t *Tree) follow(force bool) {
 	defer t.checkMu.Unlock()
 	t.checked.Store(int64(time.Since(t.born)))
 	err := t.checkRoot()
-	t.rootMu.Lock()
-	prev := t.rootErr
-	t.rootErr = err
-	t.rootMu.Unlock()
+	prev := t.rootErr // written only with checkMu held, as here
+	if err != prev {
+		t.rootMu.Lock()
+		t.rootErr = err
+		t.rootMu.Unlock()
+	}
 	switch {
 	case err != nil && err != prev:
 		t.log.Warn("the view answers I/O errors until the plaintext directory is back", "reason", err.Error())

@@ -165,7 +165,7 @@ type node struct {
 // Statfs passes the plaintext file system's numbers through.
 func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 	var st syscall.Statfs_t
-	if err := n.v.tree.Statfs(&st); err != nil {
+	if err := n.v.tree.statfs(&st); err != nil {
 		return errno(err)
 	}
 	out.FromStatfsT(&st)
@@ -311,7 +311,8 @@ func (h *dirHandle) list() syscall.Errno {
 	h.items, h.pos = nil, 0
 	items, err := n.v.tree.List(n.ref.Dir)
 	if err != nil {
-		if en := errno(err); en != syscall.ENOENT {
+		// An unavailable root was logged once when it became so.
+		if en := errno(err); en != syscall.ENOENT && !errors.Is(err, ErrUnavailable) {
 			n.v.log.Warn("cannot list directory", "path", "/"+n.ref.View, "err", logReason(err))
 		}
 		return errno(err)
@@ -432,7 +433,7 @@ func (n *fileNode) told(size int64) int64 {
 }
 
 // Getattr tells the current attributes, with the open handles' size while
-// the file is open (go-fuse hands over an open handle even for stat(2)).
+// the file is open.
 func (n *fileNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	if en := n.v.getattr(n.ref, out); en != 0 {
 		return en
