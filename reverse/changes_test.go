@@ -514,15 +514,18 @@ func decrypt(keys *keys.Keys, rel string, ct []byte) ([]byte, error) {
 func TestFUSEGrowingFile(t *testing.T) {
 	plain := t.TempDir()
 	p := filepath.Join(plain, "f")
-	all := make([]byte, 32<<20)
+	const readers, copies = 2, 40
+	const start, step, steps = 100_000, 3001, 8 // steps appended per copy
+	all := make([]byte, start+readers*copies*steps*step)
 	rand.Read(all)
-	const start, step = 100_000, 3001
 	rvWrite(t, p, all[:start])
 	tree, keys, _ := rvTree(t, plain, Options{})
 	mnt := rvMount(t, tree)
 	vf := filepath.Join(mnt, viewPath(tree, "f"))
 
-	stop := make(chan struct{})
+	// Each copy kicks the writer, which appends while the copy runs; the
+	// file so grows by a bounded amount, whatever the machine's speed.
+	kick := make(chan struct{}, readers)
 	wrote := make(chan error, 1)
 	go func() {
 		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
@@ -531,21 +534,19 @@ func TestFUSEGrowingFile(t *testing.T) {
 			return
 		}
 		defer f.Close()
-		for n := start; n+step <= len(all); n += step {
-			select {
-			case <-stop:
-				wrote <- nil
-				return
-			default:
+		for n := start; n < len(all); {
+			if _, ok := <-kick; !ok {
+				break
 			}
-			if _, err := f.Write(all[n : n+step]); err != nil {
-				wrote <- err
-				return
+			for i := 0; i < steps && n < len(all); i, n = i+1, n+step {
+				if _, err := f.Write(all[n : n+step]); err != nil {
+					wrote <- err
+					return
+				}
 			}
 		}
 		wrote <- nil
 	}()
-	const readers, copies = 2, 100
 	var torn, failed atomic.Int32
 	var wg sync.WaitGroup
 	for r := 0; r < readers; r++ {
@@ -553,6 +554,7 @@ func TestFUSEGrowingFile(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < copies; i++ {
+				kick <- struct{}{}
 				if _, err := os.Stat(vf); err != nil {
 					failed.Add(1)
 					continue
@@ -570,7 +572,7 @@ func TestFUSEGrowingFile(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	close(stop)
+	close(kick)
 	if err := <-wrote; err != nil {
 		t.Fatal(err)
 	}

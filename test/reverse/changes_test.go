@@ -16,7 +16,6 @@ import (
 	"slices"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
@@ -169,9 +168,10 @@ func TestGrowingFileWithSyncTools(t *testing.T) {
 	testenv.RequireFUSE(t)
 	plain := t.TempDir()
 	p := filepath.Join(plain, "log")
-	all := make([]byte, 64<<20)
+	const tools, copies = 4, 20
+	const start, step, steps = 200_000, 4001, 16 // steps appended per copy
+	all := make([]byte, start+tools*copies*steps*step)
 	rand.Read(all)
-	const start, step = 200_000, 4001
 	e2e.WriteFile(t, p, all[:start])
 	keys := subkeys(t, e2e.InitTree(t, plain))
 	view := e2e.Mount(t, "reverse", plain)
@@ -182,7 +182,8 @@ func TestGrowingFileWithSyncTools(t *testing.T) {
 		}
 	}
 
-	stop := make(chan struct{})
+	// Each copy kicks the writer, which appends while the copy runs.
+	kick := make(chan struct{})
 	wrote := make(chan error, 1)
 	go func() {
 		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
@@ -191,23 +192,21 @@ func TestGrowingFileWithSyncTools(t *testing.T) {
 			return
 		}
 		defer f.Close()
-		for n := start; n+step <= len(all); n += step {
-			select {
-			case <-stop:
-				wrote <- nil
-				return
-			default:
+		for n := start; n < len(all); {
+			if _, ok := <-kick; !ok {
+				break
 			}
-			if _, err := f.Write(all[n : n+step]); err != nil {
-				wrote <- err
-				return
+			for i := 0; i < steps && n < len(all); i, n = i+1, n+step {
+				if _, err := f.Write(all[n : n+step]); err != nil {
+					wrote <- err
+					return
+				}
 			}
-			time.Sleep(100 * time.Microsecond) // a log, not a flood
 		}
 		wrote <- nil
 	}()
 	dst := t.TempDir()
-	copies := map[string]func(i int) (string, error){
+	copiers := map[string]func(i int) (string, error){
 		"cp": func(i int) (string, error) {
 			out := filepath.Join(dst, fmt.Sprintf("cp%d", i))
 			return out, exec.Command("cp", filepath.Join(view, vf), out).Run()
@@ -241,9 +240,10 @@ func TestGrowingFileWithSyncTools(t *testing.T) {
 			return out, exec.Command("rsync", "-a", filepath.Join(view, vf), out).Run()
 		},
 	}
-	for tool, copy := range copies {
+	for tool, copy := range copiers {
 		torn := 0
-		for i := 0; i < 20; i++ {
+		for i := 0; i < copies; i++ {
+			kick <- struct{}{}
 			out, err := copy(i)
 			if err != nil {
 				t.Errorf("%s: %v", tool, err)
@@ -259,10 +259,10 @@ func TestGrowingFileWithSyncTools(t *testing.T) {
 			os.Remove(out)
 		}
 		if torn != 0 {
-			t.Errorf("%s: %d of 20 copies of a growing file are torn", tool, torn)
+			t.Errorf("%s: %d of %d copies of a growing file are torn", tool, torn, copies)
 		}
 	}
-	close(stop)
+	close(kick)
 	if err := <-wrote; err != nil {
 		t.Fatal(err)
 	}
