@@ -440,6 +440,15 @@ func TestModelFollowsRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	unavailable("new root with a config of other settings")
+	c, mk, err = config.Create([]byte("pw"), config.Defaults(), kdf, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk.Wipe()
+	if err := c.Replace(filepath.Join(plain, config.FileName)); err != nil {
+		t.Fatal(err)
+	}
+	unavailable("new root with a config for another key (efs init again)")
 	cfg, err := os.ReadFile(filepath.Join(parent, "old", config.FileName))
 	if err != nil {
 		t.Fatal(err)

@@ -52,11 +52,22 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// rvTree opens a Tree over plain with a fixed key, a fake config file and
-// a logger writing into the returned buffer.
+// rvPassword opens the configs tests make with config.Create.
+const rvPassword = "pw"
+
+// rvTree opens a Tree over plain with a logger writing into the returned
+// buffer: with the keys of the config in plain if it has a real one (made
+// with rvPassword), else with a fixed key and a fake config file.
 func rvTree(t testing.TB, plain string, opts Options) (*Tree, *keys.Keys, *syncBuffer) {
 	t.Helper()
-	mk, err := keys.ParseMasterKey(rvMasterKey)
+	cfg := filepath.Join(plain, config.FileName)
+	var mk *keys.MasterKey
+	var err error
+	if c, lerr := config.Load(cfg); lerr == nil {
+		mk, err = c.Unlock([]byte(rvPassword))
+	} else {
+		mk, err = keys.ParseMasterKey(rvMasterKey)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +77,6 @@ func rvTree(t testing.TB, plain string, opts Options) (*Tree, *keys.Keys, *syncB
 		t.Fatal(err)
 	}
 	t.Cleanup(keys.Wipe)
-	cfg := filepath.Join(plain, config.FileName)
 	if _, err := os.Stat(cfg); err != nil {
 		if err := os.WriteFile(cfg, []byte("# test config\n"), 0o600); err != nil {
 			t.Fatal(err)
@@ -634,7 +644,7 @@ func TestFUSEConfigChanges(t *testing.T) {
 	rvWrite(t, filepath.Join(plain, long), nil)
 	cfgPath := filepath.Join(plain, config.FileName)
 	kdf := config.KDF{Salt: bytes.Repeat([]byte{7}, 16), Time: 1, MemoryKiB: 1024, Threads: 1}
-	cfg, mk, err := config.Create([]byte("old"), config.Defaults(), kdf, "test")
+	cfg, mk, err := config.Create([]byte(rvPassword), config.Defaults(), kdf, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -655,7 +665,7 @@ func TestFUSEConfigChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk, err = c.Unlock([]byte("old"))
+	mk, err = c.Unlock([]byte(rvPassword))
 	if err != nil {
 		t.Fatal(err)
 	}

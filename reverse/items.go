@@ -442,6 +442,7 @@ func (t *Tree) currentConfig(force bool) (*configFile, error) {
 var (
 	errConfigInvalid  = errors.New("not a valid efs config")
 	errConfigSettings = errors.New("its format settings differ from the mounted view's")
+	errConfigKey      = errors.New("it is for another master key than the mounted view's")
 )
 
 // checkConfig accepts config bytes that parse and describe this view.
@@ -453,12 +454,17 @@ func (t *Tree) checkConfig(data []byte) error {
 	if c.Settings != t.settings {
 		return errConfigSettings
 	}
+	// A config for other keys (efs init run again) beside files encrypted
+	// under this view's keys would make the backup undecryptable.
+	if c.VerifyKeys(t.keys) != nil {
+		return errConfigKey
+	}
 	return nil
 }
 
 // configReason words a config problem for a log line without its path.
 func configReason(err error) string {
-	if errors.Is(err, errConfigInvalid) || errors.Is(err, errConfigSettings) {
+	if errors.Is(err, errConfigInvalid) || errors.Is(err, errConfigSettings) || errors.Is(err, errConfigKey) {
 		return err.Error()
 	}
 	return logReason(err)

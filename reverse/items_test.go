@@ -143,20 +143,32 @@ func TestModel(t *testing.T) {
 // it is back.
 func TestModelConfigFollowsFile(t *testing.T) {
 	plain := t.TempDir()
-	tree, _, _ := rvTree(t, plain, Options{})
 	cfgPath := filepath.Join(plain, config.FileName)
 	kdf := config.KDF{Salt: bytes.Repeat([]byte{7}, 16), Time: 1, MemoryKiB: 1024, Threads: 1}
-	write := func(s config.Settings) []byte {
+	first, mk, err := config.Create([]byte(rvPassword), config.Defaults(), kdf, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mk.Wipe()
+	if err := first.WriteNew(cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	tree, _, logs := rvTree(t, plain, Options{})
+	replace := func(c *config.Config) []byte {
 		t.Helper()
-		c, mk, err := config.Create([]byte("pw"), s, kdf, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		mk.Wipe()
 		if err := c.Replace(cfgPath); err != nil {
 			t.Fatal(err)
 		}
 		return c.Marshal()
+	}
+	create := func(s config.Settings) *config.Config {
+		t.Helper()
+		c, mk, err := config.Create([]byte(rvPassword), s, kdf, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mk.Wipe()
+		return c
 	}
 	shows := func() []byte {
 		t.Helper()
@@ -168,11 +180,27 @@ func TestModelConfigFollowsFile(t *testing.T) {
 	}
 	other := config.Defaults()
 	other.NameMax = 143
-	write(other)
-	if string(shows()) != "# test config\n" {
+	replace(create(other))
+	if !bytes.Equal(shows(), first.Marshal()) {
 		t.Error("a config with other settings is shown")
 	}
-	good := write(config.Defaults())
+	// efs init run again: the same settings, another master key.
+	replace(create(config.Defaults()))
+	if !bytes.Equal(shows(), first.Marshal()) {
+		t.Error("a config for another master key is shown")
+	}
+	if !strings.Contains(logs.String(), "another master key") {
+		t.Errorf("no log line for the config of another key:\n%s", logs)
+	}
+	// efs passwd: the same key, wrapped anew.
+	c, err := config.Parse(first.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ChangePassword(mk, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	good := replace(c)
 	if !bytes.Equal(shows(), good) {
 		t.Error("the replaced config is not shown")
 	}
