@@ -16,6 +16,7 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
@@ -141,6 +142,12 @@ func TestRecreatedRoot(t *testing.T) {
 	os.Remove(filepath.Join(next, "gone.txt"))
 	e2e.WriteFile(t, filepath.Join(next, "new.txt"), []byte("new"))
 	e2e.MustEfs(t, "passwd", "--passfile", e2e.Passfile(t), "--new-passfile", e2e.WritePassfile(t, "another password"), next)
+	// rsync's quick check compares whole seconds: a config changed in the
+	// second it was made, with its size kept, would look unchanged.
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(filepath.Join(next, config.FileName), later, later); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Remove(plain); err != nil {
 		t.Fatal(err)
 	}
