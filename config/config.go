@@ -292,6 +292,16 @@ func (c *Config) Verify(mk *keys.MasterKey) error {
 	return nil
 }
 
+// VerifyKeys checks the config MAC under the subkeys k, for a holder of
+// the subkeys rather than the master key: a mounted view checking that a
+// config that replaced its own is for the same key (ErrTampered if not).
+func (c *Config) VerifyKeys(k *keys.Keys) error {
+	if !hmac.Equal(c.fieldsMAC(k), c.mac) {
+		return ErrTampered
+	}
+	return nil
+}
+
 // ChangePassword rewraps the master key under a new password with a fresh
 // salt; the content is not re-encrypted.
 func (c *Config) ChangePassword(mk *keys.MasterKey, newPassword []byte) error {

@@ -80,6 +80,18 @@ func TestCreateUnlock(t *testing.T) {
 	if mk2.Recovery() == mk.Recovery() || bytes.Equal(c2.wrapped, c.wrapped) {
 		t.Fatal("two configs share a master key")
 	}
+	// VerifyKeys tells them apart by the subkeys alone.
+	k, err := mk.Derive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Wipe()
+	if err := p.VerifyKeys(k); err != nil {
+		t.Errorf("VerifyKeys with the config's own keys: %v", err)
+	}
+	if err := c2.VerifyKeys(k); !errors.Is(err, ErrTampered) {
+		t.Errorf("VerifyKeys with another config's keys: %v, want ErrTampered", err)
+	}
 }
 
 // TestTamperedFields: with the right password, a changed format field is

@@ -118,17 +118,24 @@ type exporter struct {
 // that holds something other than an export; for a destination yet to be
 // made, parent is set and fd is where it would go.
 func (x *exporter) checkDest(fd int, parent bool) error {
-	if in, err := treewrite.Within(fd, x.t.rootFD); err != nil {
+	var destInPlain, plainInDest bool
+	err := x.t.withRoot(func(rootFD int) (err error) {
+		if destInPlain, err = treewrite.Within(fd, rootFD); err != nil || destInPlain || parent {
+			return err
+		}
+		plainInDest, err = treewrite.Within(rootFD, fd)
+		return err
+	})
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		return err
+	case err != nil:
 		return fmt.Errorf("destination: %w", err)
-	} else if in {
+	case destInPlain:
 		return ErrDestInPlain
-	}
-	if parent {
+	case parent:
 		return nil // a new, empty directory holds no plaintext
-	}
-	if in, err := treewrite.Within(x.t.rootFD, fd); err != nil {
-		return fmt.Errorf("destination: %w", err)
-	} else if in {
+	case plainInDest:
 		return ErrPlainInDest
 	}
 	root := x.tw.Borrow(fd)
@@ -163,7 +170,7 @@ func (x *exporter) looksLikeExport(root *treewrite.Dir, names []string) bool {
 
 // fail records an entry that could not be exported.
 func (x *exporter) fail(rel, view string, err error) {
-	x.log.Warn("cannot export entry", "path", "/"+view, "err", reason(err))
+	x.log.Warn("cannot export entry", "path", shortPath(view), "err", reason(err))
 	x.mu.Lock()
 	x.rep.Failures = append(x.rep.Failures, report.Failure{Path: rel, Stored: "/" + view, Err: err})
 	x.mu.Unlock()
@@ -220,6 +227,12 @@ func (x *exporter) dir(d *treewrite.Dir, vd Dir, attr *Attr) {
 			it := &items[i]
 			v := join(vd.View, it.Name)
 			switch {
+			case it.Err != nil:
+				// Not in the view: report the entry (its companion
+				// shares its fate), keep an earlier export of it.
+				if it.Kind == ItemEntry {
+					x.fail(it.Entry.Rel, v, it.Err)
+				}
 			case it.Kind != ItemEntry:
 				x.virtual(d, it.Name, v, it)
 			case it.Entry.IsDir():
@@ -356,6 +369,8 @@ func reason(err error) string {
 		return "vanished"
 	case errors.Is(err, ErrNotRegular):
 		return "no longer a regular file"
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrPathTooLong):
+		return err.Error()
 	case errors.As(err, &en):
 		return en.Error()
 	}

@@ -80,6 +80,38 @@ func FSOptions(t *Tree, opts MountOptions) (*fs.Options, fs.InodeEmbedder, error
 type view struct {
 	tree *Tree
 	log  *slog.Logger
+
+	mu     sync.Mutex
+	warned map[string]bool // view paths of entries left out and logged
+}
+
+// maxWarned bounds the memory of entries already logged as left out;
+// past it, they are logged again.
+const maxWarned = 4096
+
+// omitted logs, once per view path, an entry the view leaves out because
+// it cannot show it (err says why).
+func (v *view) omitted(viewPath string, err error) {
+	v.mu.Lock()
+	if v.warned == nil || len(v.warned) >= maxWarned {
+		v.warned = make(map[string]bool)
+	}
+	seen := v.warned[viewPath]
+	v.warned[viewPath] = true
+	v.mu.Unlock()
+	if !seen {
+		v.log.Warn("the view leaves out an entry it cannot show", "path", shortPath(viewPath), "bytes", len(viewPath), "err", logReason(err))
+	}
+}
+
+// shortPath is "/"+viewPath for a log line, cut to its first 256 bytes: a
+// path too long to be shown is not worth 4 KiB of log.
+func shortPath(viewPath string) string {
+	const max = 256
+	if len(viewPath) > max {
+		return "/" + viewPath[:max] + "..."
+	}
+	return "/" + viewPath
 }
 
 // Interfaces the nodes implement. Left out on purpose, because the view is
@@ -133,8 +165,8 @@ type node struct {
 // Statfs passes the plaintext file system's numbers through.
 func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 	var st syscall.Statfs_t
-	if err := syscall.Fstatfs(n.v.tree.rootFD, &st); err != nil {
-		return fs.ToErrno(err)
+	if err := n.v.tree.statfs(&st); err != nil {
+		return errno(err)
 	}
 	out.FromStatfsT(&st)
 	return 0
@@ -165,6 +197,10 @@ func errno(err error) syscall.Errno {
 		return syscall.ENOENT
 	case errors.Is(err, ErrNotRegular), errors.Is(err, ErrStale):
 		return syscall.ESTALE
+	case errors.Is(err, ErrUnavailable):
+		return syscall.EIO
+	case errors.Is(err, ErrTooLarge):
+		return syscall.EOVERFLOW // what stat(2) says of a size it cannot show
 	case errors.As(err, &en):
 		return en
 	}
@@ -179,6 +215,8 @@ func logReason(err error) string {
 	switch {
 	case errors.Is(err, content.ErrChanged):
 		return "plaintext file shrank while it was read"
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrPathTooLong):
+		return err.Error()
 	case errors.As(err, &en):
 		return en.Error()
 	}
@@ -219,7 +257,17 @@ func (v *view) newChild(ctx context.Context, parent *fs.Inode, d Dir, it *Item, 
 	case ref.Type == unix.S_IFDIR:
 		ops = &dirNode{node: node{v: v}, ref: ref}
 	case ref.Type == unix.S_IFREG:
-		ops = &fileNode{node: node{v: v}, ref: ref}
+		fn := newFileNode(v, ref)
+		// go-fuse keeps the node it already has for this inode number,
+		// if any: that is the one the kernel hears of.
+		if ch := parent.GetChild(it.Name); ch != nil {
+			if old, ok := ch.Operations().(*fileNode); ok && old.ref == ref {
+				fn = old
+			}
+		}
+		out.Attr.Size = uint64(fn.told(it.Attr.Size))
+		out.Attr.Blocks = (out.Attr.Size + 511) / 512
+		ops = fn
 	default:
 		ops = &linkNode{node: node{v: v}, ref: ref}
 	}
@@ -267,12 +315,22 @@ func (h *dirHandle) list() syscall.Errno {
 	h.items, h.pos = nil, 0
 	items, err := n.v.tree.List(n.ref.Dir)
 	if err != nil {
-		if en := errno(err); en != syscall.ENOENT {
+		// An unavailable root was logged once when it became so.
+		if en := errno(err); en != syscall.ENOENT && !errors.Is(err, ErrUnavailable) {
 			n.v.log.Warn("cannot list directory", "path", "/"+n.ref.View, "err", logReason(err))
 		}
 		return errno(err)
 	}
-	h.items = items
+	// Leave out what the view cannot show, as lookups do.
+	shown := items[:0]
+	for i := range items {
+		if it := &items[i]; it.Err == nil {
+			shown = append(shown, *it)
+		} else if it.Kind == ItemEntry {
+			n.v.omitted(join(n.ref.View, it.Name), it.Err)
+		}
+	}
+	h.items = shown
 	return 0
 }
 
@@ -311,23 +369,87 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 }
 
 // fileNode is a plaintext regular file.
+//
+// The kernel reads a file up to the size it last heard of (from a lookup,
+// a READDIRPLUS entry or GETATTR, cached for a second), but the ciphertext
+// is laid out for the plaintext's size: its last block is marked final. A
+// file that grew since the kernel heard of it would be read up to the old
+// ciphertext size of a ciphertext laid out for the new one, a torn copy
+// that does not authenticate. So the node remembers the size it last told
+// the kernel, and an open serves the plaintext's first that many bytes
+// when the file has grown since: for a file being appended to, exactly the
+// version the reader saw, complete. Each open's size is then fixed; while
+// a file is open, every further open serves the same size and every reply
+// tells that size, so that readers sharing the kernel's cached pages agree
+// on one layout. The file shows its new size once it is closed and the
+// kernel asks again.
 type fileNode struct {
 	node
 	ref Ref
 
 	mu     sync.Mutex
-	opened bool          // opened before: lastMtime and lastSize are set
-	mtime  unix.Timespec // plaintext mtime at the last open
-	size   int64         // plaintext size at the last open
+	known  int64 // view size the kernel last heard of; -1 before any
+	opens  int   // open handles
+	served int64 // plaintext size the open handles serve (opens > 0)
+	opened bool  // opened before: last is set
+	last   cacheKey
 }
 
+// cacheKey is what an open served, to decide whether the kernel's cached
+// pages of the view still hold its ciphertext: the plaintext version and
+// the size served of it.
+type cacheKey struct {
+	version
+	served int64
+}
+
+// version tells versions of a plaintext file apart. Size and mtime alone
+// are not enough: an in-place edit that keeps the size and puts the mtime
+// back (touch -d, rsync --inplace, a restore) would be served from stale
+// pages, and the copy would mix two versions and fail authentication. The
+// ctime cannot be set from user space and changes on every write; the
+// inode number tells a replaced file.
+type version struct {
+	ino          uint64
+	size         int64
+	mtime, ctime unix.Timespec
+}
+
+// versionOf is the version of a plaintext file with fstat st.
+func versionOf(st *unix.Stat_t) version {
+	return version{ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
+}
+
+func newFileNode(v *view, ref Ref) *fileNode {
+	return &fileNode{node: node{v: v}, ref: ref, known: -1}
+}
+
+// told records that the kernel is being told view size size, or changes it
+// to the size the open handles serve; it returns the size to tell.
+func (n *fileNode) told(size int64) int64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.opens > 0 {
+		size = content.CipherSize(n.served, n.v.tree.BlockSize())
+	}
+	n.known = size
+	return size
+}
+
+// Getattr tells the current attributes, with the open handles' size while
+// the file is open.
 func (n *fileNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return n.v.getattr(n.ref, out)
+	if en := n.v.getattr(n.ref, out); en != 0 {
+		return en
+	}
+	out.Size = uint64(n.told(int64(out.Size)))
+	out.Blocks = (out.Size + 511) / 512
+	return 0
 }
 
-// Open opens the plaintext file for reading. The kernel may keep its
-// cached pages when the file's mtime and size are those of the previous
-// open.
+// Open opens the plaintext file for reading, at the size the kernel has
+// when the file grew since (see fileNode). The kernel may keep its cached
+// pages when the open serves what the previous one did.
 func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
@@ -335,7 +457,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	f, err := n.v.tree.Open(n.ref.Rel)
 	if err != nil {
 		en := errno(err)
-		if en != syscall.ENOENT && en != syscall.ESTALE {
+		if en != syscall.ENOENT && en != syscall.ESTALE && !errors.Is(err, ErrUnavailable) {
 			n.v.log.Warn("cannot open plaintext file", "path", "/"+n.ref.View, "err", logReason(err))
 		}
 		return nil, 0, en
@@ -345,14 +467,41 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		f.Close()
 		return nil, 0, syscall.ESTALE // replaced since lookup: look up again
 	}
-	var fuseFlags uint32
+	bs := n.v.tree.BlockSize()
 	n.mu.Lock()
-	if n.opened && n.mtime == st.Mtim && n.size == st.Size {
+	size := st.Size
+	switch {
+	case n.opens > 0 && st.Size >= n.served:
+		size = n.served // one size for all open handles
+	case n.known >= 0 && content.CipherSize(st.Size, bs) > n.known:
+		if known, err := content.PlainSize(n.known, bs); err == nil && known <= st.Size {
+			size = known // grew since the kernel heard of it
+		}
+	}
+	f.Limit(size)
+	key := cacheKey{versionOf(st), size}
+	var fuseFlags uint32
+	if n.opened && n.last == key {
 		fuseFlags |= fuse.FOPEN_KEEP_CACHE
 	}
-	n.opened, n.mtime, n.size = true, st.Mtim, st.Size
+	n.opened, n.last = true, key
+	n.opens++
+	n.served = size
+	stale := n.known >= 0 && n.known != f.Size()
 	n.mu.Unlock()
+	if stale {
+		// The kernel has another size (the file shrank): make it ask
+		// again (attributes only), and hear the served size.
+		n.NotifyContent(-1, 0)
+	}
 	return &fileHandle{f: f, node: n}, fuseFlags, 0
+}
+
+// released counts a handle closed.
+func (n *fileNode) released() {
+	n.mu.Lock()
+	n.opens--
+	n.mu.Unlock()
 }
 
 // fileHandle is an open file: ciphertext is computed straight into the
@@ -387,6 +536,7 @@ func (h *fileHandle) Flush(ctx context.Context) syscall.Errno { return syscall.E
 
 // Release closes the plaintext file and wipes its key.
 func (h *fileHandle) Release(ctx context.Context) syscall.Errno {
+	h.node.released()
 	return errno(h.f.Close())
 }
 

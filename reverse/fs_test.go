@@ -52,11 +52,22 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// rvTree opens a Tree over plain with a fixed key, a fake config file and
-// a logger writing into the returned buffer.
+// rvPassword opens the configs tests make with config.Create.
+const rvPassword = "pw"
+
+// rvTree opens a Tree over plain with a logger writing into the returned
+// buffer: with the keys of the config in plain if it has a real one (made
+// with rvPassword), else with a fixed key and a fake config file.
 func rvTree(t testing.TB, plain string, opts Options) (*Tree, *keys.Keys, *syncBuffer) {
 	t.Helper()
-	mk, err := keys.ParseMasterKey(rvMasterKey)
+	cfg := filepath.Join(plain, config.FileName)
+	var mk *keys.MasterKey
+	var err error
+	if c, lerr := config.Load(cfg); lerr == nil {
+		mk, err = c.Unlock([]byte(rvPassword))
+	} else {
+		mk, err = keys.ParseMasterKey(rvMasterKey)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +77,6 @@ func rvTree(t testing.TB, plain string, opts Options) (*Tree, *keys.Keys, *syncB
 		t.Fatal(err)
 	}
 	t.Cleanup(keys.Wipe)
-	cfg := filepath.Join(plain, config.FileName)
 	if _, err := os.Stat(cfg); err != nil {
 		if err := os.WriteFile(cfg, []byte("# test config\n"), 0o600); err != nil {
 			t.Fatal(err)
@@ -486,9 +496,43 @@ func BenchmarkFUSERead(b *testing.B) {
 	}
 }
 
+// editInPlace overwrites the file p with data of the same size, in place,
+// and puts its mtime back, as touch -d or rsync --inplace can: only the
+// ctime, which the kernel sets, tells the new version from the old. It
+// waits for the ctime to move (the kernel's clock for it ticks coarsely).
+func editInPlace(t testing.TB, p string, data []byte) {
+	t.Helper()
+	var before unix.Stat_t
+	if err := unix.Stat(p, &before); err != nil {
+		t.Fatal(err)
+	}
+	if before.Size != int64(len(data)) {
+		t.Fatalf("editInPlace: %d bytes for a file of %d", len(data), before.Size)
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	ts := []unix.Timespec{before.Atim, before.Mtim}
+	for {
+		if err := unix.UtimesNano(p, ts); err != nil {
+			t.Fatal(err)
+		}
+		var st unix.Stat_t
+		unix.Stat(p, &st)
+		if st.Ctim != before.Ctim {
+			return
+		}
+	}
+}
+
 // TestOpenKeepCache checks the open flags without a mount: writes are
-// EROFS, and the kernel may keep cached pages only while the plaintext's
-// mtime and size are unchanged since the previous open.
+// EROFS, and the kernel may keep cached pages only while the plaintext is
+// the version of the previous open.
 func TestOpenKeepCache(t *testing.T) {
 	plain := t.TempDir()
 	p := filepath.Join(plain, "f")
@@ -498,7 +542,7 @@ func TestOpenKeepCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &fileNode{node: node{v: &view{tree: tree, log: tree.log}}, ref: Dir{}.Child(&it)}
+	n := newFileNode(&view{tree: tree, log: tree.log}, Dir{}.Child(&it))
 	open := func() uint32 {
 		t.Helper()
 		fh, flags, en := n.Open(context.Background(), syscall.O_RDONLY)
@@ -532,6 +576,15 @@ func TestOpenKeepCache(t *testing.T) {
 	os.Chtimes(p, later, later)
 	if open() != 0 {
 		t.Error("changed size: open keeps the cache")
+	}
+	if open() == 0 {
+		t.Error("unchanged file: open after the change drops the cache")
+	}
+	// An in-place edit that keeps size and mtime (touch -d) is another
+	// version too: its ctime moved.
+	editInPlace(t, p, []byte("THREE"))
+	if open() != 0 {
+		t.Error("in-place edit with the same size and mtime: open keeps the cache")
 	}
 	// A file replaced by another (new inode) is stale for this node.
 	rvWrite(t, p+".new", []byte("new"))
@@ -591,7 +644,7 @@ func TestFUSEConfigChanges(t *testing.T) {
 	rvWrite(t, filepath.Join(plain, long), nil)
 	cfgPath := filepath.Join(plain, config.FileName)
 	kdf := config.KDF{Salt: bytes.Repeat([]byte{7}, 16), Time: 1, MemoryKiB: 1024, Threads: 1}
-	cfg, mk, err := config.Create([]byte("old"), config.Defaults(), kdf, "test")
+	cfg, mk, err := config.Create([]byte(rvPassword), config.Defaults(), kdf, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -612,7 +665,7 @@ func TestFUSEConfigChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk, err = c.Unlock([]byte("old"))
+	mk, err = c.Unlock([]byte(rvPassword))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,12 +7,14 @@ package reverse
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
 
 	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/naming"
 	"golang.org/x/sys/unix"
 )
@@ -65,6 +67,10 @@ type Item struct {
 	Entry *Entry
 	// Data is the bytes of a companion or efs.toml. Read only.
 	Data []byte
+	// Err, if set, is why the view cannot show this entry (ErrTooLarge,
+	// ErrPathTooLong); Attr and Data are then unset. A companion has the
+	// Err of its entry, which is the one to report.
+	Err error
 }
 
 // Dir is a directory of the view: its plaintext path and its view path,
@@ -113,18 +119,22 @@ func (r Ref) parent() (Dir, string) {
 // kernel look the path up again.
 var ErrStale = errors.New("entry was replaced")
 
-// Root is the view's root directory; Dir{}.Child of it is its Ref.
+// Root is the view's root directory; Dir{}.Child of it is its Ref. Its
+// inode number stays that of the directory first opened, when the root's
+// path leads to another one (follow.go).
 func (t *Tree) Root() (Item, error) {
 	st, err := t.Lstat("")
 	if err != nil {
 		return Item{}, err
 	}
-	return t.entryItem(&Entry{Stat: st}), nil
+	it := t.entryItem(&Entry{Stat: st})
+	it.Attr.Ino = t.rootIno
+	return it, nil
 }
 
 // List returns every item of view directory d, sorted by view name: the
 // encrypted entries, a companion beside each long name, and efs.toml at
-// the root.
+// the root. Entries the view cannot show are among them, with Err set.
 func (t *Tree) List(d Dir) ([]Item, error) {
 	entries, err := t.readDir(d.Rel)
 	if err != nil {
@@ -132,17 +142,22 @@ func (t *Tree) List(d Dir) ([]Item, error) {
 	}
 	var cfg *configFile
 	if d.Rel == "" {
-		cfg = t.currentConfig()
+		if cfg, err = t.currentConfig(false); err != nil {
+			return nil, err
+		}
 	}
 	items := make([]Item, 0, len(entries)+1)
 	for i := range entries {
 		e := &entries[i]
-		items = append(items, t.entryItem(e))
-		if e.Long() {
-			if cfg == nil {
-				cfg = t.currentConfig()
+		if e.Long() && cfg == nil {
+			if cfg, err = t.currentConfig(false); err != nil {
+				return nil, err
 			}
-			items = append(items, t.companionItem(d, e, cfg))
+		}
+		it, comp := t.entryItems(d, e, cfg)
+		items = append(items, it)
+		if e.Long() {
+			items = append(items, comp)
 		}
 	}
 	if d.Rel == "" && cfg != nil {
@@ -156,24 +171,58 @@ func (t *Tree) List(d Dir) ([]Item, error) {
 // ErrNotFound when the view has no such item.
 func (t *Tree) Resolve(d Dir, name string) (Item, error) {
 	if d.Rel == "" && name == naming.ConfigName {
-		cfg := t.currentConfig()
+		cfg, err := t.currentConfig(true)
+		if err != nil {
+			return Item{}, err
+		}
 		if cfg == nil {
 			return Item{}, ErrNotFound
 		}
 		return t.configItem(cfg), nil
 	}
-	if long, ok := naming.IsCompanion(name); ok {
-		e, err := t.lookup(d.Rel, long)
-		if err != nil {
-			return Item{}, err
-		}
-		return t.companionItem(d, &e, t.currentConfig()), nil
+	long, companion := naming.IsCompanion(name)
+	if !companion {
+		long = name
 	}
-	e, err := t.lookup(d.Rel, name)
+	e, err := t.lookup(d.Rel, long)
 	if err != nil {
 		return Item{}, err
 	}
-	return t.entryItem(&e), nil
+	var cfg *configFile
+	if e.Long() {
+		if cfg, err = t.currentConfig(false); err != nil {
+			return Item{}, err
+		}
+	}
+	it, comp := t.entryItems(d, &e, cfg)
+	if companion {
+		it = comp
+	}
+	if it.Err != nil {
+		return Item{}, fmt.Errorf("%w: %w", ErrNotFound, it.Err)
+	}
+	return it, nil
+}
+
+// entryItems is the item of plaintext entry e in directory d and, for a
+// long name, its companion (cfg is the config for the companion's
+// attributes). An entry the view cannot show has Err set, and so has its
+// companion; a companion whose path is too long takes its entry with it,
+// since the entry's full name could not be restored without it.
+func (t *Tree) entryItems(d Dir, e *Entry, cfg *configFile) (it, comp Item) {
+	it = t.entryItem(e)
+	if it.Err == nil && viewPathTooLong(d, it.Name) {
+		it.Err = ErrPathTooLong
+	}
+	if !e.Long() {
+		return it, Item{}
+	}
+	comp = t.companionItem(d, e, cfg)
+	if it.Err == nil && viewPathTooLong(d, comp.Name) {
+		it.Err = ErrPathTooLong
+	}
+	comp.Err = it.Err
+	return it, comp
 }
 
 // Stat returns the current attributes of the item r stands for. A
@@ -189,12 +238,19 @@ func (t *Tree) Stat(r Ref) (Attr, error) {
 		}
 		return it.Attr, nil
 	}
+	if r.View == "" {
+		it, err := t.Root() // whichever directory the root's path leads to
+		return it.Attr, err
+	}
 	st, err := t.Lstat(r.Rel)
 	if err != nil {
 		return Attr{}, err
 	}
 	if st.Ino != r.Ino || st.Mode&unix.S_IFMT != r.Type {
 		return Attr{}, ErrStale
+	}
+	if err := t.tooLarge(&st); err != nil {
+		return Attr{}, err
 	}
 	return t.entryAttr(r.Rel, &st), nil
 }
@@ -206,8 +262,51 @@ func (t *Tree) Reread(r Ref) (Item, error) {
 	return t.Resolve(d, name)
 }
 
+// entryItem is the item of plaintext entry e, with Err set for a file too
+// large to show.
 func (t *Tree) entryItem(e *Entry) Item {
-	return Item{Name: e.Name, Kind: ItemEntry, Attr: t.entryAttr(e.Rel, &e.Stat), Entry: e}
+	it := Item{Name: e.Name, Kind: ItemEntry, Entry: e}
+	if it.Err = t.tooLarge(&e.Stat); it.Err == nil {
+		it.Attr = t.entryAttr(e.Rel, &e.Stat)
+	}
+	return it
+}
+
+// Entries the view cannot show. List returns them with Item.Err set, so
+// that export reports them as failed; the FUSE view leaves them out (and
+// logs each once), and Resolve does not find them.
+var (
+	// ErrTooLarge: a regular file larger than content.MaxPlainSize (only
+	// a sparse file can be one), whose encrypted size would not fit a
+	// file size.
+	ErrTooLarge = errors.New("file too large to encrypt: its encrypted size would exceed the largest file size, 2^63-1 bytes")
+	// ErrPathTooLong: the entry's view path is longer than MaxViewPath,
+	// so that sync tools cannot open it ("File name too long").
+	ErrPathTooLong = errors.New("view path longer than 4095 bytes, the system's PATH_MAX: shorten the plaintext path")
+)
+
+// MaxViewPath is the longest view path, relative to the view's root and
+// in bytes, that the view shows: PATH_MAX less its terminating NUL.
+// A plaintext path of L bytes in k names takes about 1.6·L + 27·k bytes in
+// the view (base32), so deep plaintext paths may not fit.
+const MaxViewPath = unix.PathMax - 1
+
+// viewPathTooLong reports whether item name of directory d has a view
+// path longer than MaxViewPath.
+func viewPathTooLong(d Dir, name string) bool {
+	n := len(name)
+	if d.View != "" {
+		n += len(d.View) + 1
+	}
+	return n > MaxViewPath
+}
+
+// tooLarge is ErrTooLarge for a regular file whose size cannot be shown.
+func (t *Tree) tooLarge(st *unix.Stat_t) error {
+	if st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > content.MaxPlainSize(t.settings.BlockSize) {
+		return ErrTooLarge
+	}
+	return nil
 }
 
 // entryAttr is what the view shows for the plaintext entry rel with lstat
@@ -264,17 +363,30 @@ type configFile struct {
 	st   unix.Stat_t // fstat of the file the bytes were read from
 }
 
-// readConfig reads the config file at path and the stat of what it read.
-func readConfig(path string) (*configFile, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// configAt is where the config file is: its name in the root directory
+// rootFD when it lives in the tree (so that it follows the root), its path
+// otherwise.
+func (t *Tree) configAt(rootFD int) (dirfd int, path string) {
+	if t.cfgInTree {
+		return rootFD, config.FileName
+	}
+	return unix.AT_FDCWD, t.cfgPath
+}
+
+// readConfig reads the config file (rootFD is the root) and the stat of
+// what it read.
+func (t *Tree) readConfig(rootFD int) (*configFile, error) {
+	dirfd, path := t.configAt(rootFD)
+	// O_NONBLOCK and checkRegular: a FIFO at the path must not hang us.
+	fd, err := unix.Openat(dirfd, path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	cf := &configFile{}
-	if err := unix.Fstat(fd, &cf.st); err != nil {
-		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	if err := checkRegular(fd, &cf.st); err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	if cf.data, err = io.ReadAll(f); err != nil {
 		return nil, err
@@ -288,39 +400,49 @@ func sameVersion(a, b *unix.Stat_t) bool {
 }
 
 // currentConfig returns the config as efs.toml shows it now, nil without
-// one. The file is stat'ed on every call and read again when it changed
-// (efs passwd replaces it while the view is mounted). A new version is
-// shown only once it parses as a config with this view's settings, so a
-// half-written file never reaches a backup; a config that vanished or
+// one; force checks the root's path first (follow.go), as an operation on
+// the root directory does. The file is stat'ed on every call and read again
+// when it changed (efs passwd replaces it while the view is mounted). A new
+// version is shown only once it parses as a config with this view's
+// settings, so a half-written file never reaches a backup; a config that
 // cannot be read keeps its last good version, so a backup never loses it.
-func (t *Tree) currentConfig() *configFile {
+// A config missing from the tree makes the whole view unavailable
+// (ErrUnavailable): the directory is being emptied or recreated.
+func (t *Tree) currentConfig(force bool) (*configFile, error) {
+	rootFD, err := t.lockRoot(force)
+	if err != nil {
+		return nil, err
+	}
+	defer t.rootMu.RUnlock()
 	if t.cfgPath == "" {
-		return nil
+		return nil, nil
 	}
 	var st unix.Stat_t
-	statErr := unix.Stat(t.cfgPath, &st)
+	dirfd, path := t.configAt(rootFD)
+	statErr := unix.Fstatat(dirfd, path, &st, 0)
 	t.cfgMu.Lock()
 	defer t.cfgMu.Unlock()
 	if statErr != nil || sameVersion(&st, &t.cfg.st) || sameVersion(&st, &t.cfgRejected) {
-		return t.cfg
+		return t.cfg, nil
 	}
-	cf, err := readConfig(t.cfgPath)
+	cf, err := t.readConfig(rootFD)
 	if err == nil {
 		err = t.checkConfig(cf.data)
 	}
 	if err != nil {
 		t.cfgRejected = st
 		t.log.Warn("the config file changed but cannot be shown; efs.toml keeps its earlier version", "err", configReason(err))
-		return t.cfg
+		return t.cfg, nil
 	}
 	t.cfg = cf
-	return cf
+	return cf, nil
 }
 
 // Reasons a changed config is not shown.
 var (
 	errConfigInvalid  = errors.New("not a valid efs config")
 	errConfigSettings = errors.New("its format settings differ from the mounted view's")
+	errConfigKey      = errors.New("it is for another master key than the mounted view's")
 )
 
 // checkConfig accepts config bytes that parse and describe this view.
@@ -332,12 +454,17 @@ func (t *Tree) checkConfig(data []byte) error {
 	if c.Settings != t.settings {
 		return errConfigSettings
 	}
+	// A config for other keys (efs init run again) beside files encrypted
+	// under this view's keys would make the backup undecryptable.
+	if c.VerifyKeys(t.keys) != nil {
+		return errConfigKey
+	}
 	return nil
 }
 
 // configReason words a config problem for a log line without its path.
 func configReason(err error) string {
-	if errors.Is(err, errConfigInvalid) || errors.Is(err, errConfigSettings) {
+	if errors.Is(err, errConfigInvalid) || errors.Is(err, errConfigSettings) || errors.Is(err, errConfigKey) {
 		return err.Error()
 	}
 	return logReason(err)

@@ -137,24 +137,38 @@ func TestModel(t *testing.T) {
 }
 
 // TestModelConfigFollowsFile: efs.toml shows the config file as it is now,
-// but only a valid config with the view's settings; a config that
-// vanished keeps its last version (the backup must never lose it).
+// but only a valid config with the view's settings; while the config is
+// missing from the tree, the whole view is unavailable (a tree being
+// emptied or recreated must not reach the backup), and shows again once
+// it is back.
 func TestModelConfigFollowsFile(t *testing.T) {
 	plain := t.TempDir()
-	tree, _, _ := rvTree(t, plain, Options{})
 	cfgPath := filepath.Join(plain, config.FileName)
 	kdf := config.KDF{Salt: bytes.Repeat([]byte{7}, 16), Time: 1, MemoryKiB: 1024, Threads: 1}
-	write := func(s config.Settings) []byte {
+	first, mk, err := config.Create([]byte(rvPassword), config.Defaults(), kdf, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mk.Wipe()
+	if err := first.WriteNew(cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	tree, _, logs := rvTree(t, plain, Options{})
+	replace := func(c *config.Config) []byte {
 		t.Helper()
-		c, mk, err := config.Create([]byte("pw"), s, kdf, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		mk.Wipe()
 		if err := c.Replace(cfgPath); err != nil {
 			t.Fatal(err)
 		}
 		return c.Marshal()
+	}
+	create := func(s config.Settings) *config.Config {
+		t.Helper()
+		c, mk, err := config.Create([]byte(rvPassword), s, kdf, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mk.Wipe()
+		return c
 	}
 	shows := func() []byte {
 		t.Helper()
@@ -166,16 +180,43 @@ func TestModelConfigFollowsFile(t *testing.T) {
 	}
 	other := config.Defaults()
 	other.NameMax = 143
-	write(other)
-	if string(shows()) != "# test config\n" {
+	replace(create(other))
+	if !bytes.Equal(shows(), first.Marshal()) {
 		t.Error("a config with other settings is shown")
 	}
-	good := write(config.Defaults())
+	// efs init run again: the same settings, another master key.
+	replace(create(config.Defaults()))
+	if !bytes.Equal(shows(), first.Marshal()) {
+		t.Error("a config for another master key is shown")
+	}
+	if !strings.Contains(logs.String(), "another master key") {
+		t.Errorf("no log line for the config of another key:\n%s", logs)
+	}
+	// efs passwd: the same key, wrapped anew.
+	c, err := config.Parse(first.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ChangePassword(mk, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	good := replace(c)
 	if !bytes.Equal(shows(), good) {
 		t.Error("the replaced config is not shown")
 	}
-	os.Remove(cfgPath)
+	if err := os.Rename(cfgPath, cfgPath+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tree.Resolve(Dir{}, naming.ConfigName); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("efs.toml without a config in the tree: %v, want ErrUnavailable", err)
+	}
+	if _, err := tree.List(Dir{}); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("List without a config in the tree: %v, want ErrUnavailable", err)
+	}
+	if err := os.Rename(cfgPath+".away", cfgPath); err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(shows(), good) {
-		t.Error("a vanished config is not shown as last read")
+		t.Error("the config back in the tree is not shown")
 	}
 }

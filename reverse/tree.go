@@ -10,6 +10,11 @@
 // component by component with O_NOFOLLOW on kernels without openat2), so a
 // symlink swapped in during a lookup cannot lead outside the tree. Nothing is
 // ever written to the plaintext tree.
+//
+// The root fd follows the root's path (follow.go): a plaintext directory
+// recreated or renamed while the view is mounted is opened again, and while
+// the path is missing or holds no config the view answers errors, never an
+// empty tree that a sync tool would mirror by deleting the backup.
 package reverse
 
 import (
@@ -21,10 +26,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
@@ -57,8 +64,27 @@ type Options struct {
 // Tree is a plaintext directory seen through the encryption. It is safe for
 // concurrent use.
 type Tree struct {
-	rootFD   int
-	rootDev  uint64
+	// path is the plaintext directory, absolute: the view follows it.
+	path string
+	// cfgInTree: the config is path's .efs.toml, read below the root fd so
+	// that it follows the root.
+	cfgInTree bool
+	// rootIno is the view root's inode number, fixed for the Tree's life
+	// even when the root is replaced.
+	rootIno uint64
+
+	// rootMu is held for reading while root.fd is in use, for writing to
+	// replace it or set rootErr.
+	rootMu  sync.RWMutex
+	root    rootDir
+	rootErr error         // non-nil: every operation fails with it
+	rootDev atomic.Uint64 // root.dev, for OneFileSystem without the lock
+	// checkMu serializes the checks of the root's path; checked is when
+	// the last one ran, in nanoseconds since born (monotonic).
+	checkMu sync.Mutex
+	checked atomic.Int64
+	born    time.Time
+
 	namer    *naming.Namer
 	keys     *keys.Keys
 	settings config.Settings
@@ -104,36 +130,45 @@ func New(plainDir string, keys *keys.Keys, opts Options) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.Open(plainDir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	abs, err := filepath.Abs(plainDir)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", plainDir, err)
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("stat %s: %w", plainDir, err)
+	root, err := openRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", plainDir, err)
 	}
 	t := &Tree{
-		rootFD: fd, rootDev: st.Dev, namer: namer, keys: keys, settings: opts.Settings,
+		path: abs, root: root, born: time.Now(),
+		namer: namer, keys: keys, settings: opts.Settings,
 		exclude: opts.Exclude, oneFS: opts.OneFileSystem, log: opts.Logger,
 		long: make(map[string]longDir),
 	}
+	t.rootDev.Store(root.dev)
+	t.rootIno = t.Ino("", root.ino)
 	if t.log == nil {
 		t.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if opts.ConfigPath != "" {
+		t.cfgPath = opts.ConfigPath
+		if ca, err := filepath.Abs(opts.ConfigPath); err == nil && ca == filepath.Join(abs, config.FileName) {
+			t.cfgInTree = true
+		}
 		// The caller has unlocked this config: it is shown as read.
-		if t.cfg, err = readConfig(opts.ConfigPath); err != nil {
-			unix.Close(fd)
+		if t.cfg, err = t.readConfig(root.fd); err != nil {
+			unix.Close(root.fd)
 			return nil, fmt.Errorf("reading config: %w", err)
 		}
-		t.cfgPath = opts.ConfigPath
 	}
 	return t, nil
 }
 
 // Close releases the root directory fd.
-func (t *Tree) Close() error { return unix.Close(t.rootFD) }
+func (t *Tree) Close() error {
+	t.rootMu.Lock()
+	defer t.rootMu.Unlock()
+	return unix.Close(t.root.fd)
+}
 
 // Namer returns the name cipher in use.
 func (t *Tree) Namer() *naming.Namer { return t.namer }
@@ -166,19 +201,25 @@ func join(rel, name string) string {
 }
 
 // openRel opens rel (relative to the root, "" for the root itself) without
-// following any symlink on the way.
+// following any symlink on the way. Opening the root itself checks first
+// that the root's path still leads to it (follow.go).
 func (t *Tree) openRel(rel string, flags int) (int, error) {
+	rootFD, err := t.lockRoot(rel == "")
+	if err != nil {
+		return -1, err
+	}
+	defer t.rootMu.RUnlock()
 	flags |= unix.O_NOFOLLOW | unix.O_CLOEXEC
 	if rel == "" {
-		return unix.Openat(t.rootFD, ".", flags, 0)
+		return unix.Openat(rootFD, ".", flags, 0)
 	}
 	how := unix.OpenHow{Flags: uint64(flags), Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
-	fd, err := unix.Openat2(t.rootFD, rel, &how)
+	fd, err := unix.Openat2(rootFD, rel, &how)
 	if err != unix.ENOSYS {
 		return fd, err
 	}
 	// Kernels before 5.6: walk one component at a time with O_NOFOLLOW.
-	dir := t.rootFD
+	dir := rootFD
 	parts := strings.Split(rel, "/")
 	for i, p := range parts {
 		f := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
@@ -186,7 +227,7 @@ func (t *Tree) openRel(rel string, flags int) (int, error) {
 			f = flags
 		}
 		next, err := unix.Openat(dir, p, f, 0)
-		if dir != t.rootFD {
+		if dir != rootFD {
 			unix.Close(dir)
 		}
 		if err != nil {
@@ -195,6 +236,22 @@ func (t *Tree) openRel(rel string, flags int) (int, error) {
 		dir = next
 	}
 	return dir, nil
+}
+
+// checkRegular fstats fd into st and, for a regular file, clears the
+// O_NONBLOCK it was opened with; anything else is ErrNotRegular.
+func checkRegular(fd int, st *unix.Stat_t) error {
+	if err := unix.Fstat(fd, st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return ErrNotRegular
+	}
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err == nil {
+		_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl&^unix.O_NONBLOCK)
+	}
+	return err
 }
 
 // split returns the parent path and the last name of rel.
@@ -209,7 +266,12 @@ func split(rel string) (string, string) {
 func (t *Tree) Lstat(rel string) (unix.Stat_t, error) {
 	var st unix.Stat_t
 	if rel == "" {
-		return st, unix.Fstat(t.rootFD, &st)
+		fd, err := t.lockRoot(true)
+		if err != nil {
+			return st, err
+		}
+		defer t.rootMu.RUnlock()
+		return st, unix.Fstat(fd, &st)
 	}
 	parent, name := split(rel)
 	dfd, err := t.openRel(parent, unix.O_RDONLY|unix.O_DIRECTORY)
@@ -265,7 +327,7 @@ func (t *Tree) readDir(rel string) ([]Entry, error) {
 	if err := unix.Fstat(fd, &dst); err != nil {
 		return nil, err
 	}
-	if t.oneFS && dst.Dev != t.rootDev {
+	if t.oneFS && dst.Dev != t.rootDev.Load() {
 		return nil, nil
 	}
 	names, err := dir.Readdirnames(-1)
@@ -320,7 +382,7 @@ func (t *Tree) lookup(rel, view string) (Entry, error) {
 		if err := unix.Fstat(dfd, &dst); err != nil {
 			return Entry{}, err
 		}
-		if t.oneFS && dst.Dev != t.rootDev {
+		if t.oneFS && dst.Dev != t.rootDev.Load() {
 			return Entry{}, ErrNotFound // shown as empty
 		}
 		if long {
@@ -366,7 +428,8 @@ func (t *Tree) lookupLong(rel, view string, dst *unix.Stat_t) (string, error) {
 
 // ViewSize is the size the view reports for a plaintext entry: the
 // ciphertext size for files, the encrypted target's length for symlinks,
-// the plaintext size for directories. No contents are read.
+// the plaintext size for directories. No contents are read. A file larger
+// than content.MaxPlainSize has no view size (see ErrTooLarge).
 func (t *Tree) ViewSize(st *unix.Stat_t) int64 {
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
@@ -429,20 +492,23 @@ type File struct {
 	size int64 // plaintext size when opened
 }
 
-// Open opens the regular file rel for encryption.
+// Open opens the regular file rel for encryption. It opens with
+// O_NONBLOCK: a FIFO swapped in for the file since its lookup would
+// otherwise block the open until a writer comes, for ever, and with it the
+// reader of the view in the kernel; checkRegular then refuses it.
 func (t *Tree) Open(rel string) (*File, error) {
-	fd, err := t.openRel(rel, unix.O_RDONLY)
+	fd, err := t.openRel(rel, unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
 		return nil, err
 	}
 	f := &File{f: os.NewFile(uintptr(fd), "plain")}
-	if err := unix.Fstat(fd, &f.st); err != nil {
+	err = checkRegular(fd, &f.st)
+	if err == nil {
+		err = t.tooLarge(&f.st)
+	}
+	if err != nil {
 		f.f.Close()
 		return nil, err
-	}
-	if f.st.Mode&unix.S_IFMT != unix.S_IFREG {
-		f.f.Close()
-		return nil, ErrNotRegular
 	}
 	id := content.DeriveFileID(t.keys.FileID(), t.settings.FileID, f.st.Ino, rel)
 	h, err := content.NewHeader(id, t.settings.BlockSize)
@@ -459,6 +525,16 @@ func (t *Tree) Open(rel string) (*File, error) {
 
 // Stat is the plaintext file's fstat taken at Open.
 func (f *File) Stat() *unix.Stat_t { return &f.st }
+
+// Limit makes f serve the plaintext's first size bytes as the whole file,
+// if that is less than its size at Open: the FUSE view serves a file that
+// grew since the kernel heard of its size at that size (fs.go, fileNode).
+// Call it before the first read.
+func (f *File) Limit(size int64) {
+	if size >= 0 && size < f.size {
+		f.size = size
+	}
+}
 
 // Size is the ciphertext size, fixed at Open.
 func (f *File) Size() int64 { return content.CipherSize(f.size, f.enc.BlockSize()) }
