@@ -258,7 +258,7 @@ func TestPathTooLong(t *testing.T) {
 	// Directories of long names down to where one more would not fit.
 	rel, view := "", ""
 	for {
-		e := tree.Namer().Entry(rel, long)
+		e := tree.namer.Entry(rel, long)
 		if len(view)+1+len(e.Name) > MaxViewPath {
 			break
 		}
@@ -266,8 +266,8 @@ func TestPathTooLong(t *testing.T) {
 	}
 	rvWrite(t, filepath.Join(plain, rel, long, "below"), []byte("unreachable"))
 	rvWrite(t, filepath.Join(plain, rel, "f"), []byte("fits"))
-	tooLong := join(view, tree.Namer().Entry(rel, long).Name)
-	fits := join(view, tree.Namer().Entry(rel, "f").Name)
+	tooLong := join(view, tree.namer.Entry(rel, long).Name)
+	fits := join(view, tree.namer.Entry(rel, "f").Name)
 	if len(fits) > MaxViewPath || len(tooLong) <= MaxViewPath {
 		t.Fatalf("test tree: view paths of %d and %d bytes", len(fits), len(tooLong))
 	}
@@ -319,7 +319,7 @@ func TestPathTooLong(t *testing.T) {
 // back its name.
 func TestPathTooLongCompanion(t *testing.T) {
 	tree, _, _ := rvTree(t, t.TempDir(), Options{})
-	e := Entry{Plain: strings.Repeat("n", 200), Rel: strings.Repeat("n", 200), Entry: tree.Namer().Entry("", strings.Repeat("n", 200))}
+	e := Entry{Plain: strings.Repeat("n", 200), Rel: strings.Repeat("n", 200), Entry: tree.namer.Entry("", strings.Repeat("n", 200))}
 	e.Stat.Mode = unix.S_IFREG | 0o644
 	if !e.Long() {
 		t.Fatal("not a long name")

@@ -358,13 +358,14 @@ func (x *exporter) symlink(d *treewrite.Dir, name string, it *Item, view string)
 	x.done(false, 0)
 }
 
-// reason describes err for a log line without any plaintext: an errno
-// name or a sentinel's text, never a message that might carry a path.
+// reason describes err for a log line of the FUSE view or export without
+// any plaintext: an errno name or a sentinel's text, never a message that
+// might carry a path.
 func reason(err error) string {
 	var en unix.Errno
 	switch {
 	case errors.Is(err, content.ErrChanged):
-		return "plaintext file changed while it was read"
+		return "plaintext file shrank while it was read"
 	case errors.Is(err, ErrNotFound):
 		return "vanished"
 	case errors.Is(err, ErrNotRegular):

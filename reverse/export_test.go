@@ -171,7 +171,7 @@ func TestExportContents(t *testing.T) {
 	if st.Written != 14 || st.Skipped != 0 || st.Removed != 0 || st.Dirs != 6 {
 		t.Errorf("first export: %+v, want 14 written in 6 dirs", st)
 	}
-	namer := tree.Namer()
+	namer := tree.namer
 	view := func(rel string) string { return filepath.Join(dest, viewPath(tree, rel)) }
 
 	// Files: the view's ciphertext, which decrypts to the plaintext.

@@ -39,7 +39,7 @@ type MountOptions struct {
 // Mount mounts the view of t at mountpoint and returns the running server.
 // t and its keys must stay alive until the server has stopped.
 func Mount(t *Tree, mountpoint string, opts MountOptions) (*fuse.Server, error) {
-	fo, root, err := FSOptions(t, opts)
+	fo, root, err := fsOptions(t, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -48,14 +48,13 @@ func Mount(t *Tree, mountpoint string, opts MountOptions) (*fuse.Server, error) 
 		return nil, err
 	}
 	if err := t.hideMount(mountpoint); err != nil {
-		t.log.Warn("cannot stat the mountpoint: a mountpoint inside the plaintext directory would show the view inside itself", "err", logReason(err))
+		t.log.Warn("cannot stat the mountpoint: a mountpoint inside the plaintext directory would show the view inside itself", "err", reason(err))
 	}
 	return server, nil
 }
 
-// FSOptions returns the go-fuse options and the root node Mount uses, for
-// callers (tests) that mount with go-fuse directly.
-func FSOptions(t *Tree, opts MountOptions) (*fs.Options, fs.InodeEmbedder, error) {
+// fsOptions returns the go-fuse options and the root node Mount uses.
+func fsOptions(t *Tree, opts MountOptions) (*fs.Options, fs.InodeEmbedder, error) {
 	it, err := t.Root()
 	if err != nil {
 		return nil, nil, err
@@ -100,7 +99,7 @@ func (v *view) omitted(viewPath string, err error) {
 	v.warned[viewPath] = true
 	v.mu.Unlock()
 	if !seen {
-		v.log.Warn("the view leaves out an entry it cannot show", "path", shortPath(viewPath), "bytes", len(viewPath), "err", logReason(err))
+		v.log.Warn("the view leaves out an entry it cannot show", "path", shortPath(viewPath), "bytes", len(viewPath), "err", reason(err))
 	}
 }
 
@@ -207,22 +206,6 @@ func errno(err error) syscall.Errno {
 	return syscall.EIO
 }
 
-// logReason describes err for a log line without any plaintext: an errno
-// name or a content sentinel, never a formatted message that might carry a
-// path.
-func logReason(err error) string {
-	var en syscall.Errno
-	switch {
-	case errors.Is(err, content.ErrChanged):
-		return "plaintext file shrank while it was read"
-	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrPathTooLong):
-		return err.Error()
-	case errors.As(err, &en):
-		return en.Error()
-	}
-	return "unexpected error"
-}
-
 // fuseAttr converts the model's attributes for the kernel.
 func fuseAttr(a *Attr, out *fuse.Attr) {
 	*out = fuse.Attr{
@@ -317,7 +300,7 @@ func (h *dirHandle) list() syscall.Errno {
 	if err != nil {
 		// An unavailable root was logged once when it became so.
 		if en := errno(err); en != syscall.ENOENT && !errors.Is(err, ErrUnavailable) {
-			n.v.log.Warn("cannot list directory", "path", "/"+n.ref.View, "err", logReason(err))
+			n.v.log.Warn("cannot list directory", "path", "/"+n.ref.View, "err", reason(err))
 		}
 		return errno(err)
 	}
@@ -458,7 +441,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if err != nil {
 		en := errno(err)
 		if en != syscall.ENOENT && en != syscall.ESTALE && !errors.Is(err, ErrUnavailable) {
-			n.v.log.Warn("cannot open plaintext file", "path", "/"+n.ref.View, "err", logReason(err))
+			n.v.log.Warn("cannot open plaintext file", "path", "/"+n.ref.View, "err", reason(err))
 		}
 		return nil, 0, en
 	}
@@ -516,7 +499,7 @@ type fileHandle struct {
 func (h *fileHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n, err := h.f.ReadAt(dest, off)
 	if err != nil && err != io.EOF {
-		h.node.v.log.Warn("read failed", "path", "/"+h.node.ref.View, "offset", off, "err", logReason(err))
+		h.node.v.log.Warn("read failed", "path", "/"+h.node.ref.View, "offset", off, "err", reason(err))
 		if errors.Is(err, content.ErrChanged) {
 			return nil, syscall.EIO
 		}

@@ -96,7 +96,7 @@ func rvTree(t testing.TB, plain string, opts Options) (*Tree, *keys.Keys, *syncB
 
 // viewPath is the view path of plaintext path rel.
 func viewPath(tree *Tree, rel string) string {
-	v, _ := tree.Namer().EncryptPath(rel)
+	v, _ := tree.namer.EncryptPath(rel)
 	return v
 }
 
@@ -293,7 +293,7 @@ func TestFUSEView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := tree.Namer().DecryptName("dir/sub", string(full)); err != nil || got != strings.Repeat("n", 200) {
+	if got, err := tree.namer.DecryptName("dir/sub", string(full)); err != nil || got != strings.Repeat("n", 200) {
 		t.Errorf("companion holds %q (decrypts to %q, %v)", full, got, err)
 	}
 	cfg, err := os.ReadFile(filepath.Join(mnt, "efs.toml"))
@@ -306,7 +306,7 @@ func TestFUSEView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := tree.Namer().DecryptTarget("link", target); err != nil || got != "small.txt" {
+	if got, err := tree.namer.DecryptTarget("link", target); err != nil || got != "small.txt" {
 		t.Errorf("symlink target %q decrypts to %q, %v", target, got, err)
 	}
 

@@ -467,5 +467,5 @@ func configReason(err error) string {
 	if errors.Is(err, errConfigInvalid) || errors.Is(err, errConfigSettings) || errors.Is(err, errConfigKey) {
 		return err.Error()
 	}
-	return logReason(err)
+	return reason(err)
 }

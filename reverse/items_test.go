@@ -90,7 +90,7 @@ func TestModel(t *testing.T) {
 		}
 	}
 	d := Dir{Rel: "d", View: dView}
-	e := tree.Namer().Entry("d", long)
+	e := tree.namer.Entry("d", long)
 	items = check(d, map[string]ItemKind{e.Name: ItemEntry, e.Companion(): ItemCompanion})
 	comp := items[1]
 	if string(comp.Data) != e.Full || comp.Attr.Mode != unix.S_IFREG|0o444 || comp.Attr.Mtime != cfgSt.Mtim || comp.Attr.Uid != cfgSt.Uid || comp.Entry.Rel != "d/"+long {

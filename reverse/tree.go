@@ -170,9 +170,6 @@ func (t *Tree) Close() error {
 	return unix.Close(t.root.fd)
 }
 
-// Namer returns the name cipher in use.
-func (t *Tree) Namer() *naming.Namer { return t.namer }
-
 // BlockSize is the content block size.
 func (t *Tree) BlockSize() int { return t.settings.BlockSize }
 
@@ -187,9 +184,8 @@ type Entry struct {
 	Stat unix.Stat_t
 }
 
-// IsDir, IsRegular and IsSymlink classify the entry.
+// IsDir and IsSymlink classify the entry.
 func (e *Entry) IsDir() bool     { return e.Stat.Mode&unix.S_IFMT == unix.S_IFDIR }
-func (e *Entry) IsRegular() bool { return e.Stat.Mode&unix.S_IFMT == unix.S_IFREG }
 func (e *Entry) IsSymlink() bool { return e.Stat.Mode&unix.S_IFMT == unix.S_IFLNK }
 
 // join returns the plaintext path of name inside dir rel.
