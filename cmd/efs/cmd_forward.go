@@ -253,6 +253,14 @@ func relativeTo(root, p string) string {
 	return p
 }
 
+// orDot prints the root as ".", not as an empty line.
+func orDot(p string) string {
+	if p == "" {
+		return "."
+	}
+	return p
+}
+
 // runEncryptPath implements efs encrypt-path PLAINDIR REL.
 func runEncryptPath(args []string) error {
 	fs := newFlagSet("encrypt-path", "PLAINDIR REL", "Print the ciphertext path (relative to the view or backup root) of the\nplaintext path REL (relative to PLAINDIR).")
@@ -278,7 +286,7 @@ func runEncryptPath(args []string) error {
 		return err
 	}
 	crel, long := namer.EncryptPath(filepath.ToSlash(rel))
-	fmt.Println(crel)
+	fmt.Println(orDot(crel))
 	for _, l := range long {
 		fmt.Fprintf(os.Stderr, "note: %s is a long name; its full encrypted name is in the companion file %s%s\n", l, l, naming.CompanionSuffix)
 	}
@@ -312,7 +320,7 @@ func runDecryptPath(args []string) error {
 		}
 		return err
 	}
-	fmt.Println(rel)
+	fmt.Println(orDot(rel))
 	if companion {
 		fmt.Fprintln(os.Stderr, "note: CREL is the long-name companion file of this entry")
 	}
