@@ -290,7 +290,11 @@ func (w *walker) restoreFile(dir *treewrite.Dir, name string, e Entry) {
 // authenticates of e as name+SalvageSuffix, and returns err with what was
 // salvaged; otherwise it returns err as it is.
 func (w *walker) salvage(dir *treewrite.Dir, name string, e Entry, err error) error {
-	if !w.opts.Salvage || !errors.Is(err, ErrDamaged) {
+	if !errors.Is(err, ErrDamaged) {
+		return err
+	}
+	if !w.opts.Salvage {
+		w.count(func(r *Report) { r.Salvageable++ })
 		return err
 	}
 	var s Salvaged

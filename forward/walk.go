@@ -23,6 +23,9 @@ type Report struct {
 	Skipped  int64
 	Bytes    int64
 	Failures []report.Failure
+	// Salvageable counts the damaged files WalkOptions.Salvage would
+	// have saved part of (Restore without it).
+	Salvageable int64
 	// Foreign are the ciphertext paths of names efs never writes (a sync
 	// tool's own files): ignored, never restored, not damage.
 	Foreign []string

@@ -177,16 +177,15 @@ func runRestore(args []string) error {
 		return fmt.Errorf("interrupted: every file in DEST is complete, none half-written; run the same command again to finish")
 	}
 	ferr := reportFailures(os.Stderr, "failed authentication or could not be restored", rep.Failures, true)
-	var exists, damaged bool
+	exists := false
 	for _, f := range rep.Failures {
 		exists = exists || errors.Is(f.Err, forward.ErrExists)
-		damaged = damaged || errors.Is(f.Err, forward.ErrDamaged)
 	}
 	var hints []string
 	if exists {
 		hints = append(hints, "--force replaces entries that differ from the backup")
 	}
-	if damaged && !*salvage {
+	if rep.Salvageable > 0 {
 		hints = append(hints, "--salvage writes what still authenticates of a damaged file beside it")
 	}
 	ferr = withHint(ferr, hints...)
