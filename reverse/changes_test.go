@@ -489,7 +489,7 @@ func TestModelFollowsRootConfigOutside(t *testing.T) {
 	}
 }
 
-// decrypt is rvDecrypt that returns its error.
+// decrypt decrypts a view file's bytes for plaintext path rel.
 func decrypt(keys *keys.Keys, rel string, ct []byte) ([]byte, error) {
 	if len(ct) < content.HeaderSize {
 		return nil, errors.New("shorter than a header")
