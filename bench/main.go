@@ -171,9 +171,12 @@ func runBench(ctx context.Context, o options, log *slog.Logger) (err error) {
 		procs: runtime.GOMAXPROCS(0)}
 	defer func() { err = errors.Join(err, b.cleanup()) }()
 
-	// The tree, its export, restic's repository and both restores; the
-	// large directory and its export; the remote tree, export and restore.
-	need := 3*o.size + int64(o.files)*200<<10 + int64(o.entries)*8<<10 + int64(o.remoteFiles)*120<<10
+	// The tree and rsync's three copies, plus an export, a restic
+	// repository and two restores per repetition; the large directory and
+	// its export; the remote tree, its export and three restores per
+	// repetition (nothing is deleted before the run ends, see runTimed).
+	reps := int64(o.reps)
+	need := 3*o.size + int64(o.files)*40<<10*(4+4*reps) + int64(o.entries)*8<<10 + int64(o.remoteFiles)*40<<10*(2+3*reps)
 	if err := checkSpace(tmp, need); err != nil {
 		return err
 	}
@@ -387,13 +390,15 @@ func (b *bench) measure(ctx context.Context) error {
 				return err
 			}
 		}
-		if b.o.want("rsync") {
-			if err := b.measureRsync(ctx, rep, f); err != nil {
+		// Before rsync, whose deletions of the last copies would slow
+		// the file creation in export and restore (see runTimed).
+		if b.o.want("restic") {
+			if err := b.measureBackup(ctx, rep); err != nil {
 				return err
 			}
 		}
-		if b.o.want("restic") {
-			if err := b.measureBackup(ctx, rep); err != nil {
+		if b.o.want("rsync") {
+			if err := b.measureRsync(ctx, rep, f); err != nil {
 				return err
 			}
 		}
@@ -562,8 +567,11 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
   argon2id, 256 MiB, 4 passes; restic: scrypt as its init calibrates it), since every command
   timed derives the key once; the "reading the config and deriving the key" rows time that
   alone (` + "`efs encrypt-path`" + ` of one file, ` + "`restic cat config`" + `). CPU is the command's own
-  user+system time (wait4 rusage). restic also compresses and deduplicates; efs encrypts each
-  file on its own.
+  user+system time (wait4 rusage). Dirty pages are written back before every command timed, so
+  none pays for another's writes, and every export, repository and restore goes into a new
+  folder, nothing deleted before the run ends (a file system that has just deleted many files
+  is slower to create new ones); restic fsyncs its pack files, efs export and restore do not
+  fsync. restic also compresses and deduplicates; efs encrypts each file on its own.
 - Slow remote: a tree of the same shape is exported with efs, and the bench serves the export over
   HTTP on 127.0.0.1 (Go's file server), answering every request only after the latency given, a
   stand-in for storage a round trip away. ` + "`rclone mount :http:`" + ` mounts it, afresh for every
