@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseSize(t *testing.T) {
@@ -29,7 +33,11 @@ func TestParseFlags(t *testing.T) {
 	if err != nil || o.out != "" || !o.want("seq") || o.want("rsync") {
 		t.Fatalf("-only run must not overwrite RESULTS.md and must select workloads: %+v, %v", o, err)
 	}
-	for _, args := range [][]string{{"-only", "seq,bogus"}, {"-reps", "0"}, {"extra"}, {"-size", "1MiB"}} {
+	if o.entries != 50000 || o.remoteFiles != 2000 || o.latency != 10*time.Millisecond {
+		t.Errorf("defaults of the issue 12 workloads: %+v", o)
+	}
+	for _, args := range [][]string{{"-only", "seq,bogus"}, {"-reps", "0"}, {"extra"}, {"-size", "1MiB"},
+		{"-entries", "0"}, {"-remote-files", "99"}, {"-latency", "-1ms"}} {
 		if _, err := parseFlags(args); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}
@@ -183,7 +191,7 @@ func TestTableMarksMissingTools(t *testing.T) {
 	r.add(mSeal, toolEFS, 1000)
 	r.fail(mRand, toolEFS, bytes.ErrTooLarge)
 	tools := []*tool{{name: toolEFS}, {name: toolGo}, {name: toolEnc, unavailable: "encfs not found"}}
-	tab := r.table(tools, "1 GiB", "tree")
+	tab := r.table(tools, strings.NewReplacer("BIG", "1 GiB"))
 	for _, want := range []string{
 		"| seq read 1 GiB, plaintext warm | 800 MB/s | 100 MB/s | n/a | 8.00× |  | higher |",
 		"| random 4 KiB preads | failed | not run | n/a |",
@@ -192,6 +200,14 @@ func TestTableMarksMissingTools(t *testing.T) {
 		if !strings.Contains(tab, want) {
 			t.Errorf("table lacks %q:\n%s", want, tab)
 		}
+	}
+}
+
+func TestTableEmpty(t *testing.T) {
+	r := newResults()
+	r.add(mExport, toolEFS, 2) // second table only
+	if got := r.table([]*tool{{name: toolEFS}}, strings.NewReplacer()); got != "" {
+		t.Errorf("no main-table workload ran, yet:\n%s", got)
 	}
 }
 
@@ -222,5 +238,128 @@ func TestResidency(t *testing.T) {
 	}
 	if r, err := residency(p); err != nil || r > 0.5 {
 		t.Fatalf("after DONTNEED: %v, %v; want mostly evicted", r, err)
+	}
+}
+
+func TestEvaluateScale(t *testing.T) {
+	r := newResults()
+	for _, v := range []float64{0.5, 0.6, 0.7} {
+		r.add(mLs, keyPlain, 0.2)
+		r.add(mLs, toolEFS, v)      // median 0.6 = 3× plaintext: PASS
+		r.add(mLsFwd, toolEFS, v+1) // median 1.6: FAIL
+		r.add(mExport, toolEFS, 2)
+		r.add(mExport, keyRestic, 3)
+		r.add(mRestore, toolEFS, 2.5)
+		r.add(mRestore, keyRestic, 2.4)
+	}
+	ts := r.evaluateScale()
+	for prefix, want := range map[string]string{
+		"ls -l of {entries} entries, efs reverse": "PASS",
+		"ls -l of {entries} entries, efs mount":   "FAIL",
+		"efs export":                              "PASS",
+		"efs restore":                             "FAIL",
+	} {
+		if got := status(ts, prefix); got != want {
+			t.Errorf("%q: %s, want %s", prefix, got, want)
+		}
+	}
+	for _, tg := range newResults().evaluateScale() {
+		if tg.status != "n/a" {
+			t.Errorf("no measurements, %q: %s, want n/a", tg.goal, tg.status)
+		}
+	}
+}
+
+func TestCompareTable(t *testing.T) {
+	r := newResults()
+	r.add(mLs, keyPlain, 0.2)
+	r.add(mLs, toolEFS, 0.5)
+	r.add(mExport, toolEFS, 2)
+	r.fail(mExport, keyRestic, bytes.ErrTooLarge)
+	r.add(mRemRest, keyRemote, 10)
+	r.add(mRemRest, keyWide, 4)
+	tab := r.compareTable(strings.NewReplacer("{entries}", "50000", "tree", "the tree", "{remote}", "R", "{lat}", "10ms", "{procs}", "2", "{wide}", "8"))
+	for _, want := range []string{
+		"| ls -l, one directory of 50000 entries: efs reverse view | 0.50 s | plaintext | 0.20 s | 2.50× | lower |",
+		"| efs export of the tree into an empty folder | 2.00 s | restic backup into a new local repository | failed |  | lower |",
+		"| efs restore of R through rclone mount, 10ms per HTTP request | 10.00 s | efs restore from local disk | n/a |  | lower |",
+		"|   GOMAXPROCS=8 (as many files in flight) | 4.00 s | default, GOMAXPROCS=2 | 10.00 s | 0.40× | lower |",
+	} {
+		if !strings.Contains(tab, want) {
+			t.Errorf("table lacks %q:\n%s", want, tab)
+		}
+	}
+	if strings.Contains(tab, "efs mount of its export") || strings.Contains(tab, "fsck") {
+		t.Errorf("rows that never ran are shown:\n%s", tab)
+	}
+	if got := newResults().compareTable(strings.NewReplacer()); got != "" {
+		t.Errorf("empty results give a table:\n%s", got)
+	}
+}
+
+func TestCheckRestored(t *testing.T) {
+	dir := t.TempDir()
+	for name, size := range map[string]int{"a": 3, "sub/b": 5} {
+		p := dir + "/" + name
+		if err := os.MkdirAll(p[:strings.LastIndexByte(p, '/')], 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("a", dir+"/link"); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkRestored(dir, 2, 8); err != nil {
+		t.Errorf("complete restore refused: %v", err)
+	}
+	if err := checkRestored(dir, 3, 8); err == nil {
+		t.Error("restore missing a file accepted")
+	}
+	if err := checkRestored(dir, 2, 9); err == nil {
+		t.Error("restore missing bytes accepted")
+	}
+}
+
+func TestSlowServer(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/f", []byte("ciphertext"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const latency = 50 * time.Millisecond
+	s, err := startSlowServer(dir, latency)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	for path, want := range map[string]string{"f": "ciphertext", "": `href="f"`} {
+		start := time.Now()
+		resp, err := http.Get(s.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || !strings.Contains(string(body), want) {
+			t.Errorf("GET /%s: %q, %v; want %q in it", path, body, err, want)
+		}
+		if d := time.Since(start); d < latency {
+			t.Errorf("GET /%s answered after %v, before the latency %v", path, d, latency)
+		}
+	}
+	if n := s.requests.Load(); n != 2 {
+		t.Errorf("counted %d requests, want 2", n)
+	}
+}
+
+func TestRunTimed(t *testing.T) {
+	wall, cpu, err := runTimed(context.Background(), []string{"sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"}, nil, "")
+	if err != nil || cpu <= 0 || wall <= 0 {
+		t.Fatalf("busy loop: wall %v, cpu %v, %v; want both > 0", wall, cpu, err)
+	}
+	_, _, err = runTimed(context.Background(), []string{"sh", "-c", "echo why >&2; exit 3"}, nil, "")
+	if err == nil || !strings.Contains(err.Error(), "why") {
+		t.Errorf("failing command: %v; want an error with its output", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"io/fs"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -203,4 +204,44 @@ func warmCache(path string) error {
 	defer f.Close()
 	_, err = io.CopyBuffer(io.Discard, f, make([]byte, 1<<20))
 	return err
+}
+
+// writeFlatDir creates n small files (0..511 bytes, fixed seed) directly in
+// dir, for the ls -l of one large directory.
+func writeFlatDir(ctx context.Context, dir string, n int) error {
+	s, err := randStream()
+	if err != nil {
+		return err
+	}
+	rng := mrand.New(mrand.NewPCG(5, 6))
+	buf := make([]byte, 512)
+	for i := 0; i < n; i++ {
+		if i%1000 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		size := rng.IntN(len(buf))
+		s.XORKeyStream(buf[:size], buf[:size])
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("entry-%07d.txt", i)), buf[:size], 0o644); err != nil {
+			return fmt.Errorf("writing the large directory: %w", err)
+		}
+	}
+	return nil
+}
+
+// countTree counts the regular files under dir and their bytes, to check
+// that a restore put back the whole tree.
+func countTree(dir string) (files int, bytes int64, err error) {
+	err = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		files++
+		bytes += info.Size()
+		return nil
+	})
+	return files, bytes, err
 }

@@ -1,13 +1,15 @@
 // Command bench measures efs side by side with gocryptfs -reverse and
 // encfs --reverse on the same plaintext, in the same run, alternating the
-// tools within each repetition, and writes a table with the issue's targets
-// marked PASS or FAIL.
+// tools within each repetition, sets efs against the plaintext, restic and
+// a slow remote, and writes tables with the issues' targets marked PASS or
+// FAIL.
 //
-//	go run ./bench -efs bin/efs [-reps 3] [-size 1GiB] [-files 20000] [-only seq,find] [-out bench/RESULTS.md]
+//	go run ./bench -efs bin/efs [-reps 3] [-size 1GiB] [-files 20000] [-entries 50000] [-only seq,find] [-out bench/RESULTS.md]
 //
 // It needs root or a working fusermount3, /dev/fuse, rsync and find; a
-// missing peer shows as "n/a". Everything it creates lives in one temporary
-// directory, removed (after unmounting every view) on exit and on Ctrl-C.
+// missing peer, restic or rclone shows as "n/a". Everything it creates
+// lives in one temporary directory, removed (after unmounting every view)
+// on exit and on Ctrl-C.
 package main
 
 import (
@@ -30,16 +32,21 @@ import (
 )
 
 // Workload names accepted by -only.
-func workloadNames() []string { return []string{"seq", "rand", "find", "rsync", "forward", "seal"} }
+func workloadNames() []string {
+	return []string{"seq", "rand", "find", "ls", "rsync", "restic", "forward", "remote", "seal"}
+}
 
 type options struct {
-	efs   string
-	reps  int
-	size  int64
-	files int
-	only  []string
-	out   string
-	tmp   string
+	efs         string
+	reps        int
+	size        int64
+	files       int
+	entries     int           // entries of the large directory (ls)
+	remoteFiles int           // files of the tree read through rclone (remote)
+	latency     time.Duration // the slow server's answer delay (remote)
+	only        []string
+	out         string
+	tmp         string
 }
 
 func (o options) want(w string) bool { return len(o.only) == 0 || slices.Contains(o.only, w) }
@@ -57,6 +64,15 @@ type bench struct {
 	res      *results
 	changed  int
 	notes    []string // anomalies seen during the run, for the report
+
+	lsRoot     string // the large directory (ls)
+	lsExport   string // its efs export, once made
+	backupCfg  string // efs config with default key derivation (restic)
+	resticPW   string
+	restic     helper
+	rclone     helper
+	procs      int // GOMAXPROCS efs children get by default
+	remoteDesc string
 }
 
 func main() {
@@ -91,6 +107,9 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.reps, "reps", 3, "repetitions of each workload per tool (the median is reported)")
 	fs.StringVar(&size, "size", "1GiB", "size of the big file (e.g. 256MiB, 1GiB)")
 	fs.IntVar(&o.files, "files", 20000, "files in the small-file tree (spread over 100 directories)")
+	fs.IntVar(&o.entries, "entries", 50000, "entries of the one large directory listed with ls -l")
+	fs.IntVar(&o.remoteFiles, "remote-files", 2000, "files in the tree read through rclone mount (spread over 100 directories)")
+	fs.DurationVar(&o.latency, "latency", 10*time.Millisecond, "how long the slow HTTP server waits before each answer")
 	fs.StringVar(&only, "only", "", "comma-separated workloads to run: "+strings.Join(workloadNames(), ","))
 	fs.StringVar(&o.out, "out", "", "write the report here (default bench/RESULTS.md for a full run, none with -only)")
 	fs.StringVar(&o.tmp, "tmp", "/var/tmp", "parent directory for the test data")
@@ -104,8 +123,8 @@ func parseFlags(args []string) (options, error) {
 	if o.size, err = parseSize(size); err != nil {
 		return o, err
 	}
-	if o.reps < 1 || o.files < treeDirs || o.size < 16<<20 {
-		return o, errors.New("need -reps ≥ 1, -files ≥ 100 and -size ≥ 16MiB")
+	if o.reps < 1 || o.files < treeDirs || o.remoteFiles < treeDirs || o.entries < 1 || o.size < 16<<20 || o.latency < 0 {
+		return o, errors.New("need -reps ≥ 1, -files ≥ 100, -remote-files ≥ 100, -entries ≥ 1, -size ≥ 16MiB and -latency ≥ 0")
 	}
 	if only != "" {
 		for _, w := range strings.Split(only, ",") {
@@ -148,14 +167,27 @@ func runBench(ctx context.Context, o options, log *slog.Logger) (err error) {
 		return fmt.Errorf("temp dir: %w", err)
 	}
 	b := &bench{o: o, log: log, tmp: tmp, live: map[*mount]struct{}{}, res: newResults(),
-		bigRoot: filepath.Join(tmp, "big"), treeRoot: filepath.Join(tmp, "tree")}
+		bigRoot: filepath.Join(tmp, "big"), treeRoot: filepath.Join(tmp, "tree"), lsRoot: filepath.Join(tmp, "large-dir"),
+		procs: runtime.GOMAXPROCS(0)}
 	defer func() { err = errors.Join(err, b.cleanup()) }()
 
-	if err := checkSpace(tmp, 3*o.size+int64(o.files)*40<<10); err != nil {
+	// The tree and rsync's three copies, plus an export, a restic
+	// repository and two restores per repetition; the large directory and
+	// its export; the remote tree, its export and three restores per
+	// repetition (nothing is deleted before the run ends, see runTimed).
+	reps := int64(o.reps)
+	need := 3*o.size + int64(o.files)*40<<10*(4+4*reps) + int64(o.entries)*8<<10 + int64(o.remoteFiles)*40<<10*(2+3*reps)
+	if err := checkSpace(tmp, need); err != nil {
 		return err
 	}
 	if b.tools, err = newTools(ctx, o.efs, tmp); err != nil {
 		return err
+	}
+	if o.want("restic") {
+		b.restic = findHelper(ctx, "restic")
+	}
+	if o.want("remote") {
+		b.rclone = findHelper(ctx, "rclone")
 	}
 	if err := b.prepare(ctx); err != nil {
 		return err
@@ -203,8 +235,12 @@ func (b *bench) cleanup() error {
 // prepare writes the data and creates every tool's configs.
 func (b *bench) prepare(ctx context.Context) error {
 	needBig := b.o.want("seq") || b.o.want("rand") || b.o.want("forward")
-	needTree := b.o.want("find") || b.o.want("rsync")
-	for _, d := range []string{b.bigRoot, b.treeRoot, filepath.Join(b.tmp, "scratch-mnt")} {
+	needTree := b.o.want("find") || b.o.want("rsync") || b.o.want("restic")
+	roots := []string{b.bigRoot, b.treeRoot}
+	if b.o.want("ls") {
+		roots = append(roots, b.lsRoot)
+	}
+	for _, d := range append(roots, filepath.Join(b.tmp, "scratch-mnt")) {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
@@ -221,6 +257,11 @@ func (b *bench) prepare(ctx context.Context) error {
 			return err
 		}
 	}
+	if b.o.want("ls") {
+		if err := writeFlatDir(ctx, b.lsRoot, b.o.entries); err != nil {
+			return err
+		}
+	}
 	// Write the data back now, so writeback does not compete with the
 	// first repetition.
 	unix.Sync()
@@ -230,7 +271,7 @@ func (b *bench) prepare(ctx context.Context) error {
 			b.log.Warn("tool unavailable, its columns read n/a", "tool", t.name, "why", t.unavailable)
 			continue
 		}
-		for _, root := range []string{b.bigRoot, b.treeRoot} {
+		for _, root := range roots {
 			if err := t.initRoot(ctx, root, filepath.Join(b.tmp, "scratch-mnt")); err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -240,6 +281,12 @@ func (b *bench) prepare(ctx context.Context) error {
 				break
 			}
 		}
+	}
+	if b.o.want("ls") {
+		b.prepareLs(ctx)
+	}
+	if b.o.want("restic") {
+		return b.prepareBackup(ctx)
 	}
 	return nil
 }
@@ -263,16 +310,22 @@ func (b *bench) available(rep int) []*tool {
 // record stores a sample or a failure; it returns ctx's error once the run
 // is being cancelled so the loops stop.
 func (b *bench) record(ctx context.Context, metric string, t *tool, rep int, v float64, err error, format func(float64) string) error {
+	return b.recordKey(ctx, metric, t.name, rep, v, err, format)
+}
+
+// recordKey is record for a result key that need not be a tool's name
+// (the plaintext, restic, a way of reading the remote).
+func (b *bench) recordKey(ctx context.Context, metric, key string, rep int, v float64, err error, format func(float64) string) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	if err != nil {
-		b.log.Error("measurement failed", "metric", metric, "tool", t.name, "rep", rep+1, "err", err)
-		b.res.fail(metric, t.name, err)
+		b.log.Error("measurement failed", "metric", metric, "tool", key, "rep", rep+1, "err", err)
+		b.res.fail(metric, key, err)
 		return nil
 	}
-	b.res.add(metric, t.name, v)
-	b.log.Info(metric, "tool", t.name, "rep", rep+1, "value", format(v))
+	b.res.add(metric, key, v)
+	b.log.Info(metric, "tool", key, "rep", rep+1, "value", format(v))
 	return nil
 }
 
@@ -332,6 +385,18 @@ func (b *bench) measure(ctx context.Context) error {
 				}
 			}
 		}
+		if b.o.want("ls") {
+			if err := b.measureLs(ctx, rep); err != nil {
+				return err
+			}
+		}
+		// Before rsync, whose deletions of the last copies would slow
+		// the file creation in export and restore (see runTimed).
+		if b.o.want("restic") {
+			if err := b.measureBackup(ctx, rep); err != nil {
+				return err
+			}
+		}
 		if b.o.want("rsync") {
 			if err := b.measureRsync(ctx, rep, f); err != nil {
 				return err
@@ -363,6 +428,9 @@ func (b *bench) measure(ctx context.Context) error {
 				}
 			}
 		}
+	}
+	if b.o.want("remote") {
+		return b.measureRemote(ctx)
 	}
 	return nil
 }
@@ -416,10 +484,18 @@ func (b *bench) measureRsync(ctx context.Context, rep int, f func(string) func(f
 // report renders the Markdown report printed and written to -out.
 func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 string) string {
 	var r strings.Builder
-	tree := fmt.Sprintf("%d files in %d dirs (%.0f MB)", b.o.files, treeDirs, float64(b.treeSize)/1e6)
+	names := strings.NewReplacer(
+		"BIG", sizeString(b.o.size),
+		"tree", fmt.Sprintf("%d files in %d dirs (%.0f MB)", b.o.files, treeDirs, float64(b.treeSize)/1e6),
+		"{entries}", strconv.Itoa(b.o.entries),
+		"{remote}", b.remoteDesc,
+		"{lat}", b.o.latency.String(),
+		"{procs}", strconv.Itoa(b.procs),
+		"{wide}", strconv.Itoa(4*b.procs))
 	fmt.Fprintf(&r, "# efs benchmark results\n\n")
-	fmt.Fprintf(&r, "Generated by `make bench` (`go run ./bench -efs %s -reps %d -size %s -files %d`) on %s; the run took %s.\n\n",
-		b.o.efs, b.o.reps, strings.ReplaceAll(sizeString(b.o.size), " ", ""), b.o.files, start.UTC().Format("2006-01-02 15:04 MST"), elapsed)
+	fmt.Fprintf(&r, "Generated by `make bench` (`go run ./bench -efs %s -reps %d -size %s -files %d -entries %d -remote-files %d -latency %s`) on %s; the run took %s.\n\n",
+		b.o.efs, b.o.reps, strings.ReplaceAll(sizeString(b.o.size), " ", ""), b.o.files, b.o.entries, b.o.remoteFiles, b.o.latency,
+		start.UTC().Format("2006-01-02 15:04 MST"), elapsed)
 	fmt.Fprintf(&r, "- Machine: %d cores (%s), %s, kernel %s\n", runtime.NumCPU(), cpuModel(), memTotal(), kernel())
 	fmt.Fprintf(&r, "- Load average (1/5/15 min) before: %s; after: %s\n", load0, load1)
 	for _, t := range b.tools {
@@ -429,14 +505,31 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
 		}
 		fmt.Fprintf(&r, "- %s: %s\n", t.name, v)
 	}
+	for _, h := range []helper{b.restic, b.rclone} {
+		if h.name == "" {
+			continue // its workload was not selected
+		}
+		v := h.version
+		if h.unavailable != "" {
+			v = "n/a: " + h.unavailable
+		}
+		fmt.Fprintf(&r, "- %s: %s\n", h.name, v)
+	}
 	fmt.Fprintf(&r, "- Each value is the median of %d repetitions (peak RSS and rsync counts: the maximum); tools alternate within each repetition.\n", b.o.reps)
 	if len(b.o.only) > 0 {
 		fmt.Fprintf(&r, "- Only these workloads ran: %s\n", strings.Join(b.o.only, ", "))
 	}
 	r.WriteString("\n")
-	r.WriteString(b.res.table(b.tools, sizeString(b.o.size), tree))
-	r.WriteString("\nRatios are efs/peer; for times and sizes lower is better.\n\n## Targets (issue 5)\n\n")
-	r.WriteString(targetsTable(b.res.evaluate(b.changed)))
+	if t := b.res.table(b.tools, names); t != "" {
+		r.WriteString(t)
+		r.WriteString("\nRatios are efs/peer; for times and sizes lower is better.\n")
+	}
+	if t := b.res.compareTable(names); t != "" {
+		r.WriteString("\n## Against the plaintext, restic and a slow remote (issue 12)\n\n")
+		r.WriteString(t)
+	}
+	r.WriteString("\n## Targets (issues 5 and 12)\n\n")
+	r.WriteString(names.Replace(targetsTable(append(b.res.evaluate(b.changed), b.res.evaluateScale()...))))
 	r.WriteString(`
 ## Method
 
@@ -462,6 +555,36 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
   It runs in every repetition just before the sequential reads. This is efs's crypto ceiling here.
 - gocryptfs is created with -scryptn 10 and efs with --kdf-memory 8 --kdf-time 1: only the
   mount-time key derivation changes, not the data path. encfs uses --standard.
+- ls -l: ` + "`ls -l`" + ` (C locale, output counted) of one directory of small files (0–511 bytes),
+  through each reverse view and through efs mount of the directory's efs export, a fresh mount
+  each time, and of the plaintext directory itself (its inodes cached by the kernel, as they are
+  under the views). Daemon CPU from /proc/PID/stat.
+- efs and restic: ` + "`restic backup .`" + ` run in the tree, into a repository made just before
+  with ` + "`restic init`" + `, against ` + "`efs export`" + ` of the tree into an empty folder; then
+  ` + "`restic restore latest --target`" + ` against ` + "`efs restore`" + ` of that export, each into
+  an empty folder and checked for every file and byte afterwards. restic runs with --no-cache.
+  The two tools alternate which goes first. Both keep their default key derivation here (efs:
+  argon2id, 256 MiB, 4 passes; restic: scrypt as its init calibrates it), since every command
+  timed derives the key once; the "reading the config and deriving the key" rows time that
+  alone (` + "`efs encrypt-path`" + ` of one file, ` + "`restic cat config`" + `). CPU is the command's own
+  user+system time (wait4 rusage). Dirty pages are written back before every command timed, so
+  none pays for another's writes, and every export, repository and restore goes into a new
+  folder, nothing deleted before the run ends (a file system that has just deleted many files
+  is slower to create new ones); restic fsyncs its pack files, efs export and restore do not
+  fsync. restic also compresses and deduplicates; efs encrypts each file on its own.
+- Slow remote: a tree of the same shape is exported with efs, and the bench serves the export over
+  HTTP on 127.0.0.1 (Go's file server), answering every request only after the latency given, a
+  stand-in for storage a round trip away. ` + "`rclone mount :http:`" + ` mounts it, afresh for every
+  command (so rclone lists every directory again and asks for each file's size with a HEAD
+  request), and efs restore (into an empty folder, then checked) and efs fsck read the mount.
+  "From local disk" is the same command on the export itself. efs works on GOMAXPROCS files at
+  once (forward.WalkOptions.Workers' default); the GOMAXPROCS rows run the same binary with four
+  times the default, which puts four times as many files in flight (and spreads each file's blocks
+  over as many goroutines). The walk lists directories one after another while the files go to
+  the workers, so the listings (one GET and a HEAD per entry, eight at a time, by rclone) set a
+  floor that more files in flight do not lower. rclone's WebDAV client was not used: it spaces its requests 10 ms apart
+  whatever the latency, so no number of files in flight helps there (a restore of 20,000 files
+  through ` + "`rclone serve webdav`" + ` and ` + "`rclone mount`" + ` took 224 s).
 - The machine is shared: other processes (see the load average) add noise to every column alike.
 `)
 	if len(b.notes) > 0 {

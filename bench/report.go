@@ -9,20 +9,44 @@ import (
 
 // Metric IDs.
 const (
-	mSeqCold   = "seq-cold"
-	mSeqWarm   = "seq-warm"
-	mSeqCPU    = "seq-cpu"
-	mRsyncCPU  = "rsync-cpu"
-	mRand      = "rand"
-	mFind      = "find"
-	mRsyncFull = "rsync-full"
-	mRsyncIncr = "rsync-incr"
-	mIncrFiles = "incr-files"
-	mIncrBytes = "incr-bytes"
-	mForward   = "forward"
-	mRSS       = "rss"
-	mSeal      = "seal"
-	mSealCPU   = "seal-cpu"
+	mSeqCold    = "seq-cold"
+	mSeqWarm    = "seq-warm"
+	mSeqCPU     = "seq-cpu"
+	mRsyncCPU   = "rsync-cpu"
+	mRand       = "rand"
+	mFind       = "find"
+	mRsyncFull  = "rsync-full"
+	mRsyncIncr  = "rsync-incr"
+	mIncrFiles  = "incr-files"
+	mIncrBytes  = "incr-bytes"
+	mForward    = "forward"
+	mRSS        = "rss"
+	mSeal       = "seal"
+	mSealCPU    = "seal-cpu"
+	mLs         = "ls"
+	mLsCPU      = "ls-cpu"
+	mLsFwd      = "ls-fwd"
+	mLsFwdCPU   = "ls-fwd-cpu"
+	mExport     = "export" // efs export, or restic backup
+	mExportCPU  = "export-cpu"
+	mRestore    = "restore" // efs restore of the export, or restic restore
+	mRestCPU    = "restore-cpu"
+	mKeyOpen    = "key-open" // efs encrypt-path, or restic cat config
+	mKeyOpenCPU = "key-open-cpu"
+	mRemRest    = "remote-restore" // efs restore of a small export, see remoteKeys
+	mRemRestC   = "remote-restore-cpu"
+	mRemFsck    = "remote-fsck"
+	mRemFsckC   = "remote-fsck-cpu"
+)
+
+// Result keys besides the tool names: the plaintext ls -l, restic, and
+// the three ways the remote rows read their export.
+const (
+	keyPlain  = "plaintext"
+	keyRestic = "restic"
+	keyLocal  = "local"  // efs restore/fsck of the export on local disk
+	keyRemote = "remote" // through rclone mount, default GOMAXPROCS
+	keyWide   = "wide"   // through rclone mount, GOMAXPROCS ×4
 )
 
 // metricDef describes one table row.
@@ -43,6 +67,8 @@ func metricDefs() []metricDef {
 		{id: mSeqCPU, label: "  daemon CPU per GB read (warm)", format: secs},
 		{id: mRand, label: "random 4 KiB preads", higherBetter: true, format: func(v float64) string { return fmt.Sprintf("%.0f /s", v) }},
 		{id: mFind, label: "find -ls, tree", format: secs},
+		{id: mLs, label: "ls -l, one directory of {entries} entries", format: secs},
+		{id: mLsCPU, label: "  daemon CPU during ls -l", format: secs},
 		{id: mRsyncFull, label: "rsync -a, full copy of tree", format: secs},
 		{id: mRsyncCPU, label: "  daemon CPU during full copy", format: secs},
 		{id: mRsyncIncr, label: "rsync -a, after 1% changed", format: secs},
@@ -54,6 +80,8 @@ func metricDefs() []metricDef {
 		{id: mSealCPU, label: "  CPU per GB sealed", format: secs, only: []string{toolEFS}},
 	}
 }
+
+func fmtSecs(v float64) string { return fmt.Sprintf("%.2f s", v) }
 
 func maxOf(v []float64) float64 { return slices.Max(v) }
 
@@ -107,13 +135,15 @@ func (r *results) value(m metricDef, tool string) (float64, bool) {
 	return median(v), true
 }
 
-func (r *results) get(id, tool string) (float64, bool) {
+// get is a metric's summary for a result key; metrics outside the main
+// table are medians.
+func (r *results) get(id, key string) (float64, bool) {
 	for _, m := range metricDefs() {
 		if m.id == id {
-			return r.value(m, tool)
+			return r.value(m, key)
 		}
 	}
-	return 0, false
+	return r.value(metricDef{id: id}, key)
 }
 
 // cell renders a tool's value, or why there is none.
@@ -146,16 +176,20 @@ func (r *results) ratio(m metricDef, peer string) string {
 	return fmt.Sprintf("%.2f×", a/b)
 }
 
-// table renders the results as a Markdown table.
-func (r *results) table(tools []*tool, big, tree string) string {
+// table renders the results as a Markdown table, or "" if no workload
+// of it ran; names fills in the
+// labels' placeholders (BIG, tree, {entries}, …).
+func (r *results) table(tools []*tool, names *strings.Replacer) string {
 	var b strings.Builder
 	b.WriteString("| workload | efs | gocryptfs | encfs | efs/gocryptfs | efs/encfs | better |\n")
 	b.WriteString("|---|--:|--:|--:|--:|--:|---|\n")
+	rows := 0
 	for _, m := range metricDefs() {
 		if len(r.vals[m.id]) == 0 && len(r.errs[m.id]) == 0 {
 			continue // workload not selected with -only
 		}
-		label := strings.NewReplacer("BIG", big, "tree", tree).Replace(m.label)
+		rows++
+		label := names.Replace(m.label)
 		better := "lower"
 		if m.higherBetter {
 			better = "higher"
@@ -168,6 +202,9 @@ func (r *results) table(tools []*tool, big, tree string) string {
 			fmt.Fprintf(&b, " %s |", r.cell(m, t))
 		}
 		fmt.Fprintf(&b, " %s | %s | %s |\n", r.ratio(m, toolGo), r.ratio(m, toolEnc), better)
+	}
+	if rows == 0 {
+		return ""
 	}
 	return b.String()
 }
@@ -284,4 +321,120 @@ func (r *results) failures() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// compareDef is a row of the second table: one efs number set against a
+// reference that is not one of the FUSE peers (the plaintext, restic, efs
+// itself another way). An empty refName leaves the reference cells blank.
+type compareDef struct {
+	label          string
+	id, key        string // efs's number
+	refName        string
+	refID, refKey  string // the reference's number
+	format         func(float64) string
+	higherIsBetter bool
+}
+
+// compareDefs lists the second table's rows. {remote}, {lat}, {procs} and
+// {wide} name the remote tree, the request latency, the default GOMAXPROCS
+// and four times it.
+func compareDefs() []compareDef {
+	var ds []compareDef
+	ds = append(ds,
+		compareDef{label: "ls -l, one directory of {entries} entries: efs reverse view", id: mLs, key: toolEFS, refName: "plaintext", refID: mLs, refKey: keyPlain},
+		compareDef{label: "ls -l, the same: efs mount of its export", id: mLsFwd, key: toolEFS, refName: "plaintext", refID: mLs, refKey: keyPlain},
+		compareDef{label: "  daemon CPU (efs mount)", id: mLsFwdCPU, key: toolEFS},
+		compareDef{label: "efs export of tree into an empty folder", id: mExport, key: toolEFS, refName: "restic backup into a new local repository", refID: mExport, refKey: keyRestic},
+		compareDef{label: "  CPU (user+sys)", id: mExportCPU, key: toolEFS, refName: "restic backup", refID: mExportCPU, refKey: keyRestic},
+		compareDef{label: "efs restore of that export into an empty folder", id: mRestore, key: toolEFS, refName: "restic restore latest --target", refID: mRestore, refKey: keyRestic},
+		compareDef{label: "  CPU (user+sys)", id: mRestCPU, key: toolEFS, refName: "restic restore", refID: mRestCPU, refKey: keyRestic},
+		compareDef{label: "  of each command above: reading the config and deriving the key (efs encrypt-path)", id: mKeyOpen, key: toolEFS, refName: "restic cat config", refID: mKeyOpen, refKey: keyRestic},
+		compareDef{label: "  CPU (user+sys)", id: mKeyOpenCPU, key: toolEFS, refName: "restic cat config", refID: mKeyOpenCPU, refKey: keyRestic},
+	)
+	for _, op := range []struct{ name, id, cpu string }{{"restore", mRemRest, mRemRestC}, {"fsck", mRemFsck, mRemFsckC}} {
+		ds = append(ds,
+			compareDef{label: "efs " + op.name + " of {remote} through rclone mount, {lat} per HTTP request", id: op.id, key: keyRemote, refName: "efs " + op.name + " from local disk", refID: op.id, refKey: keyLocal},
+			compareDef{label: "  CPU (user+sys)", id: op.cpu, key: keyRemote, refName: "from local disk", refID: op.cpu, refKey: keyLocal},
+			compareDef{label: "  GOMAXPROCS={wide} (as many files in flight)", id: op.id, key: keyWide, refName: "default, GOMAXPROCS={procs}", refID: op.id, refKey: keyRemote},
+			compareDef{label: "  CPU (user+sys), GOMAXPROCS={wide}", id: op.cpu, key: keyWide, refName: "GOMAXPROCS={procs}", refID: op.cpu, refKey: keyRemote},
+		)
+	}
+	for i := range ds {
+		ds[i].format = fmtSecs
+	}
+	return ds
+}
+
+// compareTable renders the rows of compareDefs that have any result.
+func (r *results) compareTable(names *strings.Replacer) string {
+	var b strings.Builder
+	b.WriteString("| workload | efs | compared with | that | efs/that | better |\n")
+	b.WriteString("|---|--:|---|--:|--:|---|\n")
+	rows := 0
+	for _, c := range compareDefs() {
+		_, failed := r.errs[c.id][c.key]
+		v, ok := r.get(c.id, c.key)
+		if !ok && !failed {
+			continue // workload not selected with -only
+		}
+		cell := func(id, key string) string {
+			if v, ok := r.get(id, key); ok {
+				return c.format(v)
+			}
+			if _, failed := r.errs[id][key]; failed {
+				return "failed"
+			}
+			return "n/a"
+		}
+		that, ratio := "", ""
+		if c.refName != "" {
+			that = cell(c.refID, c.refKey)
+			if p, ok2 := r.get(c.refID, c.refKey); ok && ok2 && p > 0 {
+				ratio = fmt.Sprintf("%.2f×", v/p)
+			}
+		}
+		better := "lower"
+		if c.higherIsBetter {
+			better = "higher"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", names.Replace(c.label), cell(c.id, c.key), names.Replace(c.refName), that, ratio, better)
+		rows++
+	}
+	if rows == 0 {
+		return ""
+	}
+	return b.String()
+}
+
+// evaluateScale checks issue 12's targets: ls -l of a large directory
+// within 3× of the plaintext through both efs views, and efs export and
+// restore no slower than restic's backup and restore.
+func (r *results) evaluateScale() []target {
+	var ts []target
+	within := func(goal, id, key, refID, refKey string, factor float64, unit string) {
+		a, ok1 := r.get(id, key)
+		p, ok2 := r.get(refID, refKey)
+		if !ok1 || !ok2 || p == 0 {
+			ts = append(ts, target{goal, "n/a", "missing measurements"})
+			return
+		}
+		status := "FAIL"
+		if a <= factor*p {
+			status = "PASS"
+		}
+		ts = append(ts, target{goal, status, fmt.Sprintf("%.2f vs %.2f s = %.2f×%s", a, p, a/p, unit)})
+	}
+	within("ls -l of {entries} entries, efs reverse view ≤ 3× plaintext", mLs, toolEFS, mLs, keyPlain, 3, "")
+	within("ls -l of {entries} entries, efs mount ≤ 3× plaintext", mLsFwd, toolEFS, mLs, keyPlain, 3, "")
+	cpu := func(id string) string {
+		a, ok1 := r.get(id, toolEFS)
+		p, ok2 := r.get(id, keyRestic)
+		if !ok1 || !ok2 {
+			return ""
+		}
+		return fmt.Sprintf(" (CPU %.2f vs %.2f s)", a, p)
+	}
+	within("efs export ≤ restic backup (wall time)", mExport, toolEFS, mExport, keyRestic, 1, cpu(mExportCPU))
+	within("efs restore ≤ restic restore (wall time)", mRestore, toolEFS, mRestore, keyRestic, 1, cpu(mRestCPU))
+	return ts
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 want=(fuse3 rsync)
 case "${1:-test}" in
   test) want+=(rclone) ;;
-  bench) want+=(gocryptfs encfs) ;;
+  bench) want+=(gocryptfs encfs restic rclone) ;;
 esac
 missing=()
 for p in "${want[@]}"; do
