@@ -577,10 +577,10 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
   stand-in for storage a round trip away. ` + "`rclone mount :http:`" + ` mounts it, afresh for every
   command (so rclone lists every directory again and asks for each file's size with a HEAD
   request), and efs restore (into an empty folder, then checked) and efs fsck read the mount.
-  "From local disk" is the same command on the export itself. efs works on GOMAXPROCS files at
-  once (forward.WalkOptions.Workers' default); the GOMAXPROCS rows run the same binary with four
-  times the default, which puts four times as many files in flight (and spreads each file's blocks
-  over as many goroutines). The walk lists directories one after another while the files go to
+  "From local disk" is the same command on the export itself. efs works on max(8, 2×GOMAXPROCS) files
+  at once (forward.WalkOptions.Workers' default); the GOMAXPROCS rows run the same binary with
+  four times the default GOMAXPROCS, which puts more files in flight (and spreads each file's
+  blocks over as many goroutines). The walk lists directories one after another while the files go to
   the workers, so the listings (one GET and a HEAD per entry, eight at a time, by rclone) set a
   floor that more files in flight do not lower. rclone's WebDAV client was not used: it spaces its requests 10 ms apart
   whatever the latency, so no number of files in flight helps there (a restore of 20,000 files

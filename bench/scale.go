@@ -373,8 +373,8 @@ func (b *bench) prepareRemote(ctx context.Context) (*remote, error) {
 
 // measureRemote runs efs restore and efs fsck of the remote export from
 // local disk and through rclone mount of the slow server, with the default
-// GOMAXPROCS and with four times as many files in flight (efs handles
-// GOMAXPROCS files at once); a fresh rclone mount each time, so rclone's
+// GOMAXPROCS and with four times it (efs handles max(8, 2×GOMAXPROCS)
+// files at once); a fresh rclone mount each time, so rclone's
 // directory cache starts cold.
 func (b *bench) measureRemote(ctx context.Context) error {
 	r, err := b.prepareRemote(ctx)
