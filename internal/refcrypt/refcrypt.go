@@ -290,3 +290,47 @@ func (k *Keys) sealFile(w io.Writer, r io.Reader, size int64, blockSize int, id 
 	}
 	return nil
 }
+
+// OpenFile decrypts the whole ciphertext ct of the regular file at
+// plaintext path path (FORMAT.md, "Content"), block by block from the
+// spec: a test's independent check of what a view or export holds. It
+// fails on a bad header, a size the mapping cannot produce, or any block
+// that does not authenticate.
+func (k *Keys) OpenFile(path string, ct []byte) ([]byte, error) {
+	const headerSize, overhead = 24, 16
+	if len(ct) < headerSize+overhead || string(ct[:3]) != "EFS" || ct[3] != 1 {
+		return nil, errors.New("not an efs v1 content header")
+	}
+	shift := int(ct[5])
+	if shift < 12 || shift > 20 {
+		return nil, fmt.Errorf("block shift %d is out of range", shift)
+	}
+	bs := 1 << shift
+	info := append(append([]byte("efs-v1 file key\x00"), ct[:headerSize]...), path...)
+	c, err := miscreant.NewAESCMACSIV(subkey(k.content, string(info), 64))
+	if err != nil {
+		return nil, err
+	}
+	body := ct[headerSize:]
+	cbs := bs + overhead
+	n := (len(body) + cbs - 1) / cbs
+	if rem := len(body) % cbs; rem != 0 && rem < overhead || rem == overhead && n > 1 {
+		return nil, errors.New("ciphertext size maps to no plaintext size")
+	}
+	var out []byte
+	ad := make([]byte, 9)
+	for i := 0; i < n; i++ {
+		b := body[i*cbs : min((i+1)*cbs, len(body))]
+		binary.BigEndian.PutUint64(ad, uint64(i))
+		ad[8] = 0
+		if i == n-1 {
+			ad[8] = 1
+		}
+		p, err := c.Open(nil, b, ad)
+		if err != nil {
+			return nil, fmt.Errorf("block %d does not authenticate", i)
+		}
+		out = append(out, p...)
+	}
+	return out, nil
+}

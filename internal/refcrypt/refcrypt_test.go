@@ -270,3 +270,35 @@ func TestLongNameEdge(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenFile: the reference reader opens what the reference writer
+// sealed, at block edges, and refuses a flipped byte, a cut and an
+// appended block.
+func TestOpenFile(t *testing.T) {
+	k := vectorKeys(t)
+	id := bytes.Repeat([]byte{9}, 16)
+	for _, size := range []int{0, 1, 4095, 4096, 4097, 3*4096 + 7} {
+		plain := bytes.Repeat([]byte{byte(size)}, size)
+		var ct bytes.Buffer
+		if err := k.sealFile(&ct, bytes.NewReader(plain), int64(size), 4096, id, "d/f"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := k.OpenFile("d/f", ct.Bytes())
+		if err != nil || !bytes.Equal(got, plain) {
+			t.Fatalf("size %d: %d bytes, %v", size, len(got), err)
+		}
+		if _, err := k.OpenFile("d/g", ct.Bytes()); err == nil {
+			t.Errorf("size %d: opened under another path", size)
+		}
+		bad := bytes.Clone(ct.Bytes())
+		bad[len(bad)-1] ^= 1
+		if _, err := k.OpenFile("d/f", bad); err == nil {
+			t.Errorf("size %d: a flipped byte opened", size)
+		}
+		if size > 4096 {
+			if _, err := k.OpenFile("d/f", ct.Bytes()[:24+4096+16]); err == nil {
+				t.Errorf("size %d: a cut at a block boundary opened", size)
+			}
+		}
+	}
+}

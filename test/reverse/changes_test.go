@@ -6,23 +6,23 @@ package reverse_test
 import (
 	"bytes"
 	"crypto/rand"
-	"errors"
+	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/efs-project/efs/internal/refcrypt"
+
 	"github.com/efs-project/efs/config"
-	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/e2e"
 	"github.com/efs-project/efs/internal/testenv"
-	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
 )
 
@@ -180,7 +180,7 @@ func TestGrowingFileWithSyncTools(t *testing.T) {
 	all := make([]byte, start+tools*copies*steps*step)
 	rand.Read(all)
 	e2e.WriteFile(t, p, all[:start])
-	keys := subkeys(t, e2e.InitTree(t, plain))
+	ref := refKeys(t, e2e.InitTree(t, plain))
 	view := e2e.Mount(t, "reverse", plain)
 	var vf string
 	for rel, st := range walk(t, view) {
@@ -260,7 +260,7 @@ func TestGrowingFileWithSyncTools(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, err := decryptView(keys, "log", ct); err != nil || len(got) < start || !bytes.Equal(got, all[:len(got)]) {
+			if got, err := ref.OpenFile("log", ct); err != nil || len(got) < start || !bytes.Equal(got, all[:len(got)]) {
 				torn++
 			}
 			os.Remove(out)
@@ -275,27 +275,18 @@ func TestGrowingFileWithSyncTools(t *testing.T) {
 	}
 }
 
-// decryptView decrypts the view's ciphertext ct of plaintext path rel.
-func decryptView(keys *keys.Keys, rel string, ct []byte) ([]byte, error) {
-	if len(ct) < content.HeaderSize {
-		return nil, errors.New("shorter than a header")
-	}
-	h, err := content.ParseHeader(ct[:content.HeaderSize])
+// refKeys is the reference encryptor's keys for the master key efs init
+// printed: the view is checked against the format, not against efs's own
+// content package.
+func refKeys(t testing.TB, masterKey string) *refcrypt.Keys {
+	t.Helper()
+	mk, err := hex.DecodeString(strings.NewReplacer("-", "", " ", "").Replace(masterKey))
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	f, err := content.NewFile(keys.Content(), h, rel)
+	k, err := refcrypt.NewKeys(mk)
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	size, err := content.PlainSize(int64(len(ct)), h.BlockSize())
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, size)
-	n, err := f.DecryptAt(out, 0, int64(len(ct)), bytes.NewReader(ct))
-	if err != nil && err != io.EOF {
-		return nil, err
-	}
-	return out[:n], nil
+	return k
 }
