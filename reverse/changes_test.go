@@ -26,6 +26,7 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/e2e"
 	"github.com/efs-project/efs/internal/testenv"
 	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
@@ -534,28 +535,7 @@ func TestFUSEGrowingFile(t *testing.T) {
 
 	// Each copy kicks the writer, which appends while the copy runs; the
 	// file so grows by a bounded amount, whatever the machine's speed.
-	kick := make(chan struct{}, readers)
-	wrote := make(chan error, 1)
-	go func() {
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
-		if err != nil {
-			wrote <- err
-			return
-		}
-		defer f.Close()
-		for n := start; n < len(all); {
-			if _, ok := <-kick; !ok {
-				break
-			}
-			for i := 0; i < steps && n < len(all); i, n = i+1, n+step {
-				if _, err := f.Write(all[n : n+step]); err != nil {
-					wrote <- err
-					return
-				}
-			}
-		}
-		wrote <- nil
-	}()
+	app := e2e.StartAppender(p, all, start, step, steps, readers)
 	var torn, failed atomic.Int32
 	var wg sync.WaitGroup
 	for r := 0; r < readers; r++ {
@@ -563,7 +543,7 @@ func TestFUSEGrowingFile(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < copies; i++ {
-				kick <- struct{}{}
+				app.Kick()
 				if _, err := os.Stat(vf); err != nil {
 					failed.Add(1)
 					continue
@@ -581,8 +561,7 @@ func TestFUSEGrowingFile(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	close(kick)
-	if err := <-wrote; err != nil {
+	if err := app.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	if torn.Load() != 0 || failed.Load() != 0 {

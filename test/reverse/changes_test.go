@@ -190,28 +190,7 @@ func TestGrowingFileWithSyncTools(t *testing.T) {
 	}
 
 	// Each copy kicks the writer, which appends while the copy runs.
-	kick := make(chan struct{})
-	wrote := make(chan error, 1)
-	go func() {
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
-		if err != nil {
-			wrote <- err
-			return
-		}
-		defer f.Close()
-		for n := start; n < len(all); {
-			if _, ok := <-kick; !ok {
-				break
-			}
-			for i := 0; i < steps && n < len(all); i, n = i+1, n+step {
-				if _, err := f.Write(all[n : n+step]); err != nil {
-					wrote <- err
-					return
-				}
-			}
-		}
-		wrote <- nil
-	}()
+	app := e2e.StartAppender(p, all, start, step, steps, 0)
 	dst := t.TempDir()
 	copiers := map[string]func(i int) (string, error){
 		"cp": func(i int) (string, error) {
@@ -250,7 +229,7 @@ func TestGrowingFileWithSyncTools(t *testing.T) {
 	for tool, copy := range copiers {
 		torn := 0
 		for i := 0; i < copies; i++ {
-			kick <- struct{}{}
+			app.Kick()
 			out, err := copy(i)
 			if err != nil {
 				t.Errorf("%s: %v", tool, err)
@@ -269,8 +248,7 @@ func TestGrowingFileWithSyncTools(t *testing.T) {
 			t.Errorf("%s: %d of %d copies of a growing file are torn", tool, torn, copies)
 		}
 	}
-	close(kick)
-	if err := <-wrote; err != nil {
+	if err := app.Stop(); err != nil {
 		t.Fatal(err)
 	}
 }
