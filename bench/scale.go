@@ -143,16 +143,8 @@ func (b *bench) measureLs(ctx context.Context, rep int) error {
 	}
 	for _, t := range b.available(rep) {
 		var cpu time.Duration
-		err := b.withMount(t, b.lsRoot, func(m *mount) error {
-			cpu0, err := m.cpuTime()
-			if err != nil {
-				return err
-			}
-			if secs, err = runLs(ctx, m.dir, b.o.entries); err != nil {
-				return err
-			}
-			cpu1, err := m.cpuTime()
-			cpu = cpu1 - cpu0
+		err := b.withMount(t, b.lsRoot, func(m *mount) (err error) {
+			secs, cpu, err = b.lsMounted(ctx, m)
 			return err
 		})
 		if err := b.record(ctx, mLs, t, rep, secs, err, fmtSecs); err != nil {
@@ -169,18 +161,7 @@ func (b *bench) measureLs(ctx context.Context, rep int) error {
 	m, err := b.mountFwd(t, b.lsRoot, b.lsExport)
 	var cpu time.Duration
 	if err == nil {
-		err = func() error {
-			cpu0, err := m.cpuTime()
-			if err != nil {
-				return err
-			}
-			if secs, err = runLs(ctx, m.dir, b.o.entries); err != nil {
-				return err
-			}
-			cpu1, err := m.cpuTime()
-			cpu = cpu1 - cpu0
-			return err
-		}()
+		secs, cpu, err = b.lsMounted(ctx, m)
 		err = errors.Join(err, b.unmount(m))
 	}
 	if err := b.record(ctx, mLsFwd, t, rep, secs, err, fmtSecs); err != nil {
@@ -190,6 +171,20 @@ func (b *bench) measureLs(ctx context.Context, rep int) error {
 		b.res.add(mLsFwdCPU, toolEFS, cpu.Seconds())
 	}
 	return nil
+}
+
+// lsMounted times ls -l of the large directory through mount m, with the
+// daemon's CPU time meanwhile.
+func (b *bench) lsMounted(ctx context.Context, m *mount) (secs float64, cpu time.Duration, err error) {
+	cpu0, err := m.cpuTime()
+	if err != nil {
+		return 0, 0, err
+	}
+	if secs, err = runLs(ctx, m.dir, b.o.entries); err != nil {
+		return 0, 0, err
+	}
+	cpu1, err := m.cpuTime()
+	return secs, cpu1 - cpu0, err
 }
 
 // prepareBackup makes the config for the restic comparison: efs's default
