@@ -288,26 +288,34 @@ func (b *Backup) Lookup(rel, crel, name string) (Entry, error) {
 // Resolve maps a plaintext relative path to its entry, component by
 // component. The root is returned for "".
 func (b *Backup) Resolve(rel string) (Entry, error) {
+	chain, err := b.ResolveChain(rel)
+	return chain[len(chain)-1], err
+}
+
+// ResolveChain is Resolve that returns the entry of every component on the
+// way, the root first and rel's own entry last. On an error the last entry
+// is the one that failed.
+func (b *Backup) ResolveChain(rel string) ([]Entry, error) {
 	rel = strings.Trim(path.Clean("/"+rel), "/")
 	var e Entry
 	var err error
 	e.Stat, err = b.Lstat("")
-	if err != nil {
-		return e, err
-	}
 	e.Kind = kindOf(e.Stat.Mode)
-	if rel == "" {
-		return e, nil
+	chain := []Entry{e}
+	if err != nil || rel == "" {
+		return chain, err
 	}
 	for _, name := range strings.Split(rel, "/") {
 		if e.Kind != Dir {
-			return e, &os.PathError{Op: "lookup", Path: e.CRel, Err: syscall.ENOTDIR}
+			return chain, &os.PathError{Op: "lookup", Path: e.CRel, Err: syscall.ENOTDIR}
 		}
-		if e, err = b.Lookup(e.Rel, e.CRel, name); err != nil {
-			return e, err
+		e, err = b.Lookup(e.Rel, e.CRel, name)
+		chain = append(chain, e)
+		if err != nil {
+			return chain, err
 		}
 	}
-	return e, nil
+	return chain, nil
 }
 
 // EncryptPath maps a plaintext relative path to the ciphertext relative

@@ -87,7 +87,8 @@ func (b *Backup) checkDest(fd int, parent bool) error {
 // restorePath restores the plaintext path rel ("" for everything) below
 // root, creating the directories on the way.
 func (w *walker) restorePath(root *treewrite.Dir, rootCreated bool, rel string) {
-	e, err := w.b.Resolve(rel)
+	chain, err := w.b.ResolveChain(rel)
+	e := chain[len(chain)-1]
 	if errors.Is(err, fs.ErrNotExist) {
 		err = errors.New("not in the backup")
 	}
@@ -136,22 +137,12 @@ func (w *walker) restorePath(root *treewrite.Dir, rootCreated bool, rel string) 
 		fixes = append(fixes, fixDir{d, m, e})
 		return true
 	}
-	root0, err := w.b.Resolve("")
-	if err != nil {
-		w.fail("", "", err)
-		return
-	}
-	if !fix(root, rootCreated, root0) {
+	if !fix(root, rootCreated, chain[0]) {
 		return
 	}
 	dir := root
-	var crumb Entry // the backup directory matching dir
-	for _, name := range names[:len(names)-1] {
-		crumb, err = w.b.Lookup(crumb.Rel, crumb.CRel, name)
-		if err != nil {
-			w.fail(rel, e.CRel, err)
-			return
-		}
+	for i, name := range names[:len(names)-1] {
+		crumb := chain[i+1] // the backup directory matching the next dir
 		sub, created, err := dir.Sub(name, false)
 		if err != nil {
 			w.fail(crumb.Rel, crumb.CRel, destErr(err))
