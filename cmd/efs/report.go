@@ -106,12 +106,13 @@ func (p *progress) rate() string {
 
 func (p *progress) elapsed() float64 { return time.Since(p.start).Seconds() }
 
-// done clears the status line.
+// done clears the status line. It is called once the walk has returned,
+// when no more add calls can come; on is never written after
+// newProgress, so add may read it without the lock.
 func (p *progress) done() {
 	if p.on {
 		p.mu.Lock()
 		fmt.Fprint(os.Stderr, "\r\033[K")
-		p.on = false
 		p.mu.Unlock()
 	}
 }
