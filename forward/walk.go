@@ -60,7 +60,7 @@ type walker struct {
 	b    *Backup
 	opts WalkOptions
 	cp   treewrite.Copier
-	sem  chan struct{} // bounds the files in flight
+	pool *treewrite.Pool // bounds the files in flight
 	wg   sync.WaitGroup
 
 	mu  sync.Mutex
@@ -72,7 +72,7 @@ func newWalker(ctx context.Context, b *Backup, opts WalkOptions) *walker {
 	if n <= 0 {
 		n = defaultWorkers()
 	}
-	return &walker{ctx: ctx, b: b, opts: opts, sem: make(chan struct{}, n)}
+	return &walker{ctx: ctx, b: b, opts: opts, pool: treewrite.NewPool(n)}
 }
 
 // fail records a failed entry.
@@ -97,28 +97,14 @@ func (w *walker) count(f func(*Report)) {
 	w.mu.Unlock()
 }
 
-// spawn runs f on a worker, waiting for a free one; group, if set, also
-// counts it. Once the walk is cancelled it returns without running f.
+// spawn runs f on a worker; group, if set, also counts it (a directory's
+// files), besides the walk's own count.
 func (w *walker) spawn(group *sync.WaitGroup, f func()) {
-	select {
-	case w.sem <- struct{}{}:
-	case <-w.ctx.Done():
+	if group == nil {
+		w.pool.Go(w.ctx, f, &w.wg)
 		return
 	}
-	w.wg.Add(1)
-	if group != nil {
-		group.Add(1)
-	}
-	go func() {
-		defer func() {
-			<-w.sem
-			if group != nil {
-				group.Done()
-			}
-			w.wg.Done()
-		}()
-		f()
-	}()
+	w.pool.Go(w.ctx, f, &w.wg, group)
 }
 
 // decrypt writes f's plaintext to out, every block authenticated, telling

@@ -86,7 +86,7 @@ func Export(ctx context.Context, t *Tree, dest string, opts ExportOptions) (Expo
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	x.sem = make(chan struct{}, workers)
+	x.pool = treewrite.NewPool(workers)
 	root, _, err := tw.OpenRoot(dest, x.checkDest)
 	if err != nil {
 		return ExportReport{}, err
@@ -108,7 +108,7 @@ type exporter struct {
 	log  *slog.Logger
 	tw   *treewrite.Writer
 	cp   treewrite.Copier
-	sem  chan struct{} // bounds concurrent file encryptions
+	pool *treewrite.Pool // bounds concurrent file encryptions
 
 	mu  sync.Mutex
 	rep ExportReport
@@ -250,7 +250,7 @@ func (x *exporter) dir(d *treewrite.Dir, vd Dir, attr *Attr) {
 					x.done(true, 0)
 					continue
 				}
-				x.spawn(&files, func() { x.file(d, it.Name, it.Entry, v) })
+				x.pool.Go(x.ctx, func() { x.file(d, it.Name, it.Entry, v) }, &files)
 			}
 		}
 	}
@@ -258,20 +258,6 @@ func (x *exporter) dir(d *treewrite.Dir, vd Dir, attr *Attr) {
 	if err := d.SetMeta(itemMeta(attr)); err != nil {
 		x.fail(vd.Rel, vd.View, fmt.Errorf("destination: %w", err))
 	}
-}
-
-// spawn runs f on a worker once one is free, counted in group.
-func (x *exporter) spawn(group *sync.WaitGroup, f func()) {
-	select {
-	case x.sem <- struct{}{}:
-	case <-x.ctx.Done():
-		return
-	}
-	group.Add(1)
-	go func() {
-		defer func() { <-x.sem; group.Done() }()
-		f()
-	}()
 }
 
 // removeExtras deletes what d holds but the view's items do not.

@@ -8,7 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -312,5 +315,45 @@ func TestCopyAtChunkEdges(t *testing.T) {
 	cancel()
 	if err := cp.Copy(ctx, io.Discard, &slowReader{size: 3 * ChunkSize}, 3*ChunkSize, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled copy: %v", err)
+	}
+}
+
+// TestPool: never more than n at once, every group counts its own, and a
+// cancelled context runs nothing more.
+func TestPool(t *testing.T) {
+	p := NewPool(3)
+	var mu sync.Mutex
+	running, peak := 0, 0
+	var all, half sync.WaitGroup
+	for i := range 20 {
+		groups := []*sync.WaitGroup{&all}
+		if i%2 == 0 {
+			groups = append(groups, &half)
+		}
+		p.Go(context.Background(), func() {
+			mu.Lock()
+			running++
+			peak = max(peak, running)
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+			mu.Lock()
+			running--
+			mu.Unlock()
+		}, groups...)
+	}
+	half.Wait()
+	all.Wait()
+	if peak > 3 || peak == 0 {
+		t.Errorf("%d ran at once, pool of 3", peak)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var ran atomic.Bool
+	for range 5 {
+		p.Go(ctx, func() { ran.Store(true) }, &all)
+	}
+	all.Wait()
+	if ran.Load() {
+		t.Error("ran after cancellation")
 	}
 }
