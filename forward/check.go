@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
-
-	"github.com/efs-project/efs/internal/report"
 )
 
 // Check authenticates every name, long-name companion, symlink target and
@@ -62,10 +59,4 @@ func (w *walker) checkFile(e Entry) {
 	defer f.Close()
 	// The error names the failing block.
 	w.fileDone(e, f.Size(), w.decrypt(io.Discard, f))
-}
-
-// sortFailures orders failures by stored path: with several workers they
-// are found in no fixed order.
-func sortFailures(fs []report.Failure) {
-	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Stored < fs[j].Stored })
 }

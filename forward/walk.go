@@ -134,3 +134,9 @@ func (w *walker) finish() (Report, error) {
 	sort.Strings(w.rep.Foreign)
 	return w.rep, w.ctx.Err()
 }
+
+// sortFailures orders failures by stored path: with several workers they
+// are found in no fixed order.
+func sortFailures(fs []report.Failure) {
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Stored < fs[j].Stored })
+}
