@@ -32,8 +32,13 @@ import (
 // shows it as naming.ConfigName ("efs.toml") at its root.
 const FileName = ".efs.toml"
 
-// FormatVersion is the only config version this code reads and writes.
-const FormatVersion = 1
+// FormatVersion is the format efs init writes. Version 1 configs are still
+// read, and their trees keep their v1 view (no directory records), so an
+// existing backup is not re-uploaded.
+const (
+	FormatVersion = 2
+	minVersion    = 1
+)
 
 const (
 	saltSize      = 32
@@ -70,6 +75,10 @@ var (
 // Settings are the format parameters recorded in the config. With
 // --masterkey and no config, Defaults() stands in for them.
 type Settings struct {
+	// Version is the format version, 1 or 2 (docs/FORMAT.md, "Format
+	// versions"): 2 adds directory records, lowercase stand-ins, long
+	// symlink targets and the "version" file-ID mode.
+	Version      int
 	NameEncoding naming.Encoding
 	NameMax      int
 	BlockSize    int
@@ -81,6 +90,7 @@ type Settings struct {
 // Defaults are the settings efs init uses when given no options.
 func Defaults() Settings {
 	return Settings{
+		Version:      FormatVersion,
 		NameEncoding: naming.Base32,
 		NameMax:      naming.DefaultNameMax,
 		BlockSize:    content.DefaultBlockSize,
@@ -90,6 +100,12 @@ func Defaults() Settings {
 
 // Validate checks every field against what format v1 allows.
 func (s Settings) Validate() error {
+	if s.Version < minVersion || s.Version > FormatVersion {
+		return fmt.Errorf("format version %d is not supported (this efs reads versions %d to %d)", s.Version, minVersion, FormatVersion)
+	}
+	if s.FileID == content.FileIDVersion && s.Version < 2 {
+		return errors.New(`file_id "version" needs format version 2`)
+	}
 	if s.NameMax < naming.MinNameMax || s.NameMax > naming.MaxNameMax {
 		return fmt.Errorf("name_max %d is outside %d..%d", s.NameMax, naming.MinNameMax, naming.MaxNameMax)
 	}
@@ -102,10 +118,16 @@ func (s Settings) Validate() error {
 	return nil
 }
 
+// NamingOptions are the naming package's options for these settings.
+func (s Settings) NamingOptions() naming.Options {
+	return naming.Options{Encoding: s.NameEncoding, NameMax: s.NameMax, Format: s.Version}
+}
+
 // SettingsText is Settings spelled as in the config file, which is also how
 // efs init's and the recovery flags take them: "base32" or "base64",
 // "inode" or "path", and the numbers as they are.
 type SettingsText struct {
+	Version      int
 	NameEncoding string
 	NameMax      int
 	BlockSize    int
@@ -115,6 +137,7 @@ type SettingsText struct {
 // Text spells s out. Flags has no spelling: no flag is defined in v1.
 func (s Settings) Text() SettingsText {
 	return SettingsText{
+		Version:      s.Version,
 		NameEncoding: s.NameEncoding.String(),
 		NameMax:      s.NameMax,
 		BlockSize:    s.BlockSize,
@@ -124,7 +147,7 @@ func (s Settings) Text() SettingsText {
 
 // Parse reads the spelled-out settings and validates them.
 func (t SettingsText) Parse() (Settings, error) {
-	s := Settings{NameMax: t.NameMax, BlockSize: t.BlockSize}
+	s := Settings{Version: t.Version, NameMax: t.NameMax, BlockSize: t.BlockSize}
 	var err error
 	if s.NameEncoding, err = naming.ParseEncoding(t.NameEncoding); err != nil {
 		return Settings{}, err
@@ -249,7 +272,7 @@ func (c *Config) seal(mk *keys.MasterKey, password []byte) error {
 func (s Settings) canonical() []byte {
 	return fmt.Appendf([]byte(macLabel),
 		"version=%d\nname_encoding=%s\nname_max=%d\nblock_size=%d\nfile_id=%s\nflags=%d\n",
-		FormatVersion, s.NameEncoding, s.NameMax, s.BlockSize, s.FileID, s.Flags)
+		s.Version, s.NameEncoding, s.NameMax, s.BlockSize, s.FileID, s.Flags)
 }
 
 func (c *Config) fieldsMAC(k *keys.Keys) []byte {
@@ -347,7 +370,7 @@ var requiredFields = []string{
 	"key.wrapped", "key.mac",
 }
 
-const header = `# efs config (format v1). Keep it with the backup: efs reads it to restore.
+const header = `# efs config (format v%d). Keep it with the backup: efs reads it to restore.
 # The master key inside is wrapped with your password (argon2id + AES-SIV).
 # Without this file, the master key printed by "efs init" and --masterkey
 # still restore the backup. Do not edit: the fields are authenticated.
@@ -357,8 +380,8 @@ const header = `# efs config (format v1). Keep it with the backup: efs reads it 
 func (c *Config) Marshal() []byte {
 	b64 := base64.StdEncoding
 	var buf bytes.Buffer
-	buf.WriteString(header)
-	fmt.Fprintf(&buf, "version = %d\n", FormatVersion)
+	fmt.Fprintf(&buf, header, c.Settings.Version)
+	fmt.Fprintf(&buf, "version = %d\n", c.Settings.Version)
 	fmt.Fprintf(&buf, "creator = %s\n", tomlQuote(c.Creator))
 	fmt.Fprintf(&buf, "name_encoding = %q\n", c.Settings.NameEncoding)
 	fmt.Fprintf(&buf, "name_max = %d\n", c.Settings.NameMax)
@@ -416,10 +439,11 @@ func Parse(data []byte) (*Config, error) {
 	bad := func(field string, err error) error {
 		return fmt.Errorf("%w: field %s: %w", ErrCorrupt, field, err)
 	}
-	if f.Version != FormatVersion {
-		return nil, bad("version", fmt.Errorf("version %d is not supported (this efs reads version %d)", f.Version, FormatVersion))
+	if f.Version < minVersion || f.Version > FormatVersion {
+		return nil, bad("version", fmt.Errorf("version %d is not supported (this efs reads versions %d to %d)", f.Version, minVersion, FormatVersion))
 	}
 	c := &Config{Creator: f.Creator}
+	c.Settings.Version = f.Version
 	if c.Settings.NameEncoding, err = naming.ParseEncoding(f.NameEncoding); err != nil {
 		return nil, bad("name_encoding", err)
 	}

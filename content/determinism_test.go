@@ -19,7 +19,7 @@ const detEnv = "EFS_CONTENT_DETERMINISM_CHILD"
 // EncryptAt over several odd ranges (so the parallel path is used too).
 func detCiphertext(t testing.TB) []byte {
 	key := bytes.Repeat([]byte{0x5a}, 32)
-	id := DeriveFileID(bytes.Repeat([]byte{0x11}, 32), FileIDInode, 77, "det/file")
+	id := DeriveFileID(bytes.Repeat([]byte{0x11}, 32), FileIDInode, FileVersion{Ino: 77}, "det/file")
 	h, err := NewHeader(id, 4096)
 	if err != nil {
 		t.Fatal(err)

@@ -33,8 +33,25 @@ type File struct {
 // NewFile prepares the crypto state for the file at path (plaintext,
 // relative to the root) with header h.
 func NewFile(contentKey []byte, h Header, path string) (*File, error) {
+	if h.Flags != 0 {
+		return nil, fmt.Errorf("%w: a directory record where a file belongs", ErrHeader)
+	}
+	return newFile(contentKey, fileKeyLabel, h, path)
+}
+
+// NewRecord prepares the crypto state for the directory record of the
+// directory at dirPath (format v2). Its key is derived under a label of
+// its own, so a record never opens as a file nor a file as a record.
+func NewRecord(contentKey []byte, h Header, dirPath string) (*File, error) {
+	if h.Flags != FlagRecord {
+		return nil, fmt.Errorf("%w: a file where a directory record belongs", ErrHeader)
+	}
+	return newFile(contentKey, recordKeyLabel, h, dirPath)
+}
+
+func newFile(contentKey []byte, label string, h Header, path string) (*File, error) {
 	f := &File{header: h.Marshal(), blockSize: h.BlockSize()}
-	key, err := deriveFileKey(contentKey, f.header[:], path)
+	key, err := deriveFileKey(contentKey, label, f.header[:], path)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,10 @@ const (
 	DefaultBlockSize = 4096
 )
 
+// FlagRecord (header flags bit 1, format v2) marks a directory record:
+// sealed under a key of its own (NewRecord), never a file's.
+const FlagRecord = 0x02
+
 // magic opens every ciphertext file.
 var magic = [3]byte{'E', 'F', 'S'}
 
@@ -43,7 +47,7 @@ var (
 //	offset size field
 //	0      3    magic "EFS"
 //	3      1    version (1)
-//	4      1    flags (0 in v1; bit 0 reserved for size padding)
+//	4      1    flags (0 for a file, FlagRecord for a directory record; bit 0 reserved for size padding)
 //	5      1    block shift: log2 of the plaintext block size (12..20)
 //	6      2    reserved, zero
 //	8      16   file ID
@@ -88,7 +92,7 @@ func (h Header) Marshal() [HeaderSize]byte {
 }
 
 // ParseHeader decodes a header. It rejects a wrong magic, an unknown
-// version, any flag (none is defined in v1), a block shift out of range and
+// version, any flag but FlagRecord, a block shift out of range and
 // non-zero reserved bytes, so every accepted header marshals back to the
 // same bytes.
 func ParseHeader(b []byte) (Header, error) {
@@ -101,7 +105,7 @@ func ParseHeader(b []byte) (Header, error) {
 	if b[3] != Version {
 		return Header{}, fmt.Errorf("%w: unsupported version %d", ErrHeader, b[3])
 	}
-	if b[4] != 0 {
+	if b[4] != 0 && b[4] != FlagRecord {
 		return Header{}, fmt.Errorf("%w: unknown flags %#02x", ErrHeader, b[4])
 	}
 	if b[5] < MinBlockShift || b[5] > MaxBlockShift {
@@ -111,7 +115,7 @@ func ParseHeader(b []byte) (Header, error) {
 		return Header{}, fmt.Errorf("%w: reserved bytes are not zero", ErrHeader)
 	}
 	var h Header
-	h.BlockShift = b[5]
+	h.Flags, h.BlockShift = b[4], b[5]
 	copy(h.FileID[:], b[8:HeaderSize])
 	return h, nil
 }

@@ -20,12 +20,20 @@ const (
 	// FileIDPath derives it from the path alone, so copying the plaintext
 	// tree to another disk or saving by rename keeps the ciphertext.
 	FileIDPath
+	// FileIDVersion (format v2) derives it from the inode, the path, the
+	// mtime and the size: every version of a file gets its own key, so
+	// blocks of two versions cannot be spliced into a file that never
+	// existed. The price: a changed file is re-uploaded whole.
+	FileIDVersion
 )
 
 // String returns the config spelling of the mode.
 func (m FileIDMode) String() string {
-	if m == FileIDPath {
+	switch m {
+	case FileIDPath:
 		return "path"
+	case FileIDVersion:
+		return "version"
 	}
 	return "inode"
 }
@@ -37,35 +45,57 @@ func ParseFileIDMode(s string) (FileIDMode, error) {
 		return FileIDInode, nil
 	case "path":
 		return FileIDPath, nil
+	case "version":
+		return FileIDVersion, nil
 	}
-	return 0, fmt.Errorf("file-id mode %q is neither \"inode\" nor \"path\"", s)
+	return 0, fmt.Errorf("file-id mode %q is not \"inode\", \"path\" or \"version\"", s)
 }
 
 // Labels used in the derivations below (docs/FORMAT.md, "Key hierarchy").
 const (
 	fileIDLabelInode = "efs-v1 file-id inode\x00"
 	fileIDLabelPath  = "efs-v1 file-id path\x00"
+	fileIDLabelVer   = "efs-v2 file-id version\x00"
 	fileKeyLabel     = "efs-v1 file key\x00"
+	recordKeyLabel   = "efs-v2 record key\x00"
 	// FileKeySize is the length of a per-file AES-SIV key (two AES-256 keys).
 	FileKeySize = 64
 )
 
+// FileVersion is what the file ID is derived from: the plaintext file's inode
+// number, and for FileIDVersion its mtime and size too.
+type FileVersion struct {
+	Ino       uint64
+	MtimeSec  int64
+	MtimeNsec uint32
+	Size      int64
+}
+
 // DeriveFileID computes a file's 16-byte ID:
 //
-//	inode mode: HMAC-SHA256(fileIDKey, "efs-v1 file-id inode\0" || uint64be(ino) || path)[:16]
-//	path mode:  HMAC-SHA256(fileIDKey, "efs-v1 file-id path\0" || path)[:16]
+//	inode mode:   HMAC-SHA256(fileIDKey, "efs-v1 file-id inode\0" || uint64be(ino) || path)[:16]
+//	path mode:    HMAC-SHA256(fileIDKey, "efs-v1 file-id path\0" || path)[:16]
+//	version mode: HMAC-SHA256(fileIDKey, "efs-v2 file-id version\0" || uint64be(ino)
+//	                  || uint64be(mtime_sec) || uint32be(mtime_nsec) || uint64be(size) || path)[:16]
 //
 // path is the plaintext path relative to the root, '/'-separated.
-func DeriveFileID(fileIDKey []byte, mode FileIDMode, ino uint64, path string) [FileIDSize]byte {
+func DeriveFileID(fileIDKey []byte, mode FileIDMode, v FileVersion, path string) [FileIDSize]byte {
 	mac := hmac.New(sha256.New, fileIDKey)
-	if mode == FileIDPath {
-		mac.Write([]byte(fileIDLabelPath))
-	} else {
-		mac.Write([]byte(fileIDLabelInode))
-		var b [8]byte
-		binary.BigEndian.PutUint64(b[:], ino)
-		mac.Write(b[:])
+	var b []byte
+	switch mode {
+	case FileIDPath:
+		b = append(b, fileIDLabelPath...)
+	case FileIDVersion:
+		b = append(b, fileIDLabelVer...)
+		b = binary.BigEndian.AppendUint64(b, v.Ino)
+		b = binary.BigEndian.AppendUint64(b, uint64(v.MtimeSec))
+		b = binary.BigEndian.AppendUint32(b, v.MtimeNsec)
+		b = binary.BigEndian.AppendUint64(b, uint64(v.Size))
+	default:
+		b = append(b, fileIDLabelInode...)
+		b = binary.BigEndian.AppendUint64(b, v.Ino)
 	}
+	mac.Write(b)
 	mac.Write([]byte(path))
 	var id [FileIDSize]byte
 	copy(id[:], mac.Sum(nil))
@@ -74,14 +104,16 @@ func DeriveFileID(fileIDKey []byte, mode FileIDMode, ino uint64, path string) [F
 
 // deriveFileKey computes the per-file AES-SIV key:
 //
-//	HKDF-SHA256(ikm = contentKey, salt = empty, info = "efs-v1 file key\0" || header || path), 64 bytes
+//	HKDF-SHA256(ikm = contentKey, salt = empty, info = label || header || path), 64 bytes
 //
+// with label "efs-v1 file key\0" for files and "efs-v2 record key\0" for
+// directory records (path is then the directory's).
 // The whole header (version, flags, block size, file ID) and the path are
 // bound to the key, so a changed header or content moved to another path
 // fails authentication in every block.
-func deriveFileKey(contentKey []byte, header []byte, path string) ([FileKeySize]byte, error) {
-	info := make([]byte, 0, len(fileKeyLabel)+len(header)+len(path))
-	info = append(info, fileKeyLabel...)
+func deriveFileKey(contentKey []byte, label string, header []byte, path string) ([FileKeySize]byte, error) {
+	info := make([]byte, 0, len(label)+len(header)+len(path))
+	info = append(info, label...)
 	info = append(info, header...)
 	info = append(info, path...)
 	var key [FileKeySize]byte

@@ -54,12 +54,17 @@ func TestVectors(t *testing.T) {
 func checkFileIDVector(t *testing.T, v *vectors.Vector) {
 	key := v.MustHex(t, "file_id_key")
 	mode := vectors.Must(ParseFileIDMode(v.MustGet(t, "mode")))(t)
-	var ino uint64
-	if mode == FileIDInode {
-		ino = uint64(v.MustInt(t, "ino"))
+	var ver FileVersion
+	if mode != FileIDPath {
+		ver.Ino = uint64(v.MustInt(t, "ino"))
+	}
+	if mode == FileIDVersion {
+		ver.MtimeSec = v.MustInt(t, "mtime_sec")
+		ver.MtimeNsec = uint32(v.MustInt(t, "mtime_nsec"))
+		ver.Size = v.MustInt(t, "size")
 	}
 	want := v.MustHex(t, "file_id")
-	got := DeriveFileID(key, mode, ino, v.MustGet(t, "path"))
+	got := DeriveFileID(key, mode, ver, v.MustGet(t, "path"))
 	if !bytes.Equal(got[:], want) {
 		t.Fatalf("file ID %x, vector says %x", got, want)
 	}
@@ -71,7 +76,7 @@ func checkFileKeyVector(t *testing.T, v *vectors.Vector) {
 	if m := h.Marshal(); !bytes.Equal(m[:], hdr) {
 		t.Fatalf("header does not marshal back: %x", m)
 	}
-	got := vectors.Must(deriveFileKey(v.MustHex(t, "content_key"), hdr, v.MustGet(t, "path")))(t)
+	got := vectors.Must(deriveFileKey(v.MustHex(t, "content_key"), fileKeyLabel, hdr, v.MustGet(t, "path")))(t)
 	if want := v.MustHex(t, "file_key"); !bytes.Equal(got[:], want) {
 		t.Fatalf("file key %x, vector says %x", got, want)
 	}

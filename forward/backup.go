@@ -43,7 +43,7 @@ func New(dir string, keys *keys.Keys, s config.Settings) (*Backup, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	n, err := naming.New(keys.Name(), keys.Symlink(), naming.Options{Encoding: s.NameEncoding, NameMax: s.NameMax})
+	n, err := naming.New(keys.Name(), keys.Symlink(), s.NamingOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -125,21 +125,25 @@ func (b *Backup) Lstat(crel string) (syscall.Stat_t, error) {
 // crel) into its plaintext name, resolving long names through their
 // companion files.
 func (b *Backup) decryptEntry(rel, crel, cname string) (string, error) {
-	full := cname
-	if naming.IsLongName(cname) {
-		data, err := b.readCompanion(join(crel, cname+naming.CompanionSuffix))
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return "", fmt.Errorf("%w: long name without its companion file %s", ErrDamaged, cname+naming.CompanionSuffix)
+	var companionErr error
+	name, err := b.namer.DecryptEntry(rel, cname, func() (string, error) {
+		comp := cname + naming.CompanionSuffix
+		data, err := b.readCompanion(join(crel, comp))
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			companionErr = fmt.Errorf("%w: long name without its companion file %s", ErrDamaged, comp)
+		case err != nil:
+			companionErr = fmt.Errorf("reading companion: %w", err)
+		default:
+			if err := b.namer.CheckCompanion(cname, string(data)); err != nil {
+				companionErr = fmt.Errorf("%w: companion %s: %w", ErrDamaged, comp, err)
 			}
-			return "", fmt.Errorf("reading companion: %w", err)
 		}
-		full = string(data)
-		if err := b.namer.CheckCompanion(cname, full); err != nil {
-			return "", fmt.Errorf("%w: companion %s: %w", ErrDamaged, cname+naming.CompanionSuffix, err)
-		}
+		return string(data), companionErr
+	})
+	if companionErr != nil {
+		return "", companionErr
 	}
-	name, err := b.namer.DecryptName(rel, full)
 	if err != nil {
 		return "", fmt.Errorf("%w: name: %w", ErrDamaged, err)
 	}
@@ -223,7 +227,7 @@ func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
 			foreign = append(foreign, c)
 			continue
 		}
-		if long, ok := naming.IsCompanion(cname); ok {
+		if long, ok := b.namer.IsCompanion(cname); ok {
 			if !present[long] {
 				probs = append(probs, report.Failure{Stored: c, Err: fmt.Errorf("%w: companion file without its long-name entry", ErrDamaged)})
 			}

@@ -22,9 +22,19 @@ import (
 const (
 	// ConfigName is the config file at the root of the view.
 	ConfigName = "efs.toml"
+	// RecordName is the directory record in every view directory of a
+	// format v2 tree (docs/FORMAT.md, "Directory records").
+	RecordName = "efs.dir"
 	// LongPrefix starts the stand-in name of an entry whose encrypted name
-	// is longer than the limit.
-	LongPrefix = "efs.L."
+	// is longer than the limit, in format v2: lowercase, so storage that
+	// folds case keeps it.
+	LongPrefix = "efs.l."
+	// LongPrefixV1 is format v1's stand-in prefix.
+	LongPrefixV1 = "efs.L."
+	// TargetPrefix starts the stored target of a symlink whose encrypted
+	// target would not fit PATH_MAX (format v2): the real target is kept
+	// in the directory record.
+	TargetPrefix = "efs.t."
 	// CompanionSuffix ends the companion file holding a long entry's full
 	// encrypted name.
 	CompanionSuffix = ".name"
@@ -54,8 +64,15 @@ var (
 	ErrNotAuthentic = errors.New("encrypted name failed authentication")
 	// ErrInvalidName means the name decrypted but is not a legal file name.
 	ErrInvalidName = errors.New("decrypted name is not a valid file name")
-	// ErrTooLong means an encrypted symlink target would exceed PATH_MAX.
+	// ErrTooLong means an encrypted symlink target would exceed PATH_MAX
+	// (format v1, which has no directory records to hold it).
 	ErrTooLong = errors.New("symlink target too long to encrypt")
+	// ErrLongTarget means a stored target is a stand-in for a long one,
+	// which the directory record holds (format v2).
+	ErrLongTarget = errors.New("symlink target is kept in the directory record")
+	// ErrSpelling means a name longer than name_max stored directly: the
+	// second spelling of a name whose only spelling is its stand-in.
+	ErrSpelling = errors.New("encrypted name longer than the name limit stored without its stand-in")
 )
 
 // Encoding is the text encoding of encrypted names in the view.
@@ -122,6 +139,9 @@ type Options struct {
 	// NameMax is the longest encoded name stored as is; longer ones use
 	// the long-name scheme. 0 means DefaultNameMax.
 	NameMax int
+	// Format is the format version (1 or 2; 0 means 2): it picks the
+	// stand-in prefix and whether long symlink targets have a stand-in.
+	Format int
 }
 
 // Namer encrypts and decrypts names and symlink targets. It is safe for
@@ -136,6 +156,9 @@ type Namer struct {
 func New(nameKey, symlinkKey []byte, opts Options) (*Namer, error) {
 	if opts.NameMax == 0 {
 		opts.NameMax = DefaultNameMax
+	}
+	if opts.Format == 0 {
+		opts.Format = 2
 	}
 	if opts.NameMax < MinNameMax || opts.NameMax > MaxNameMax {
 		return nil, fmt.Errorf("name limit %d is outside %d..%d", opts.NameMax, MinNameMax, MaxNameMax)
@@ -214,43 +237,81 @@ func (n *Namer) Entry(parent, name string) Entry {
 	if len(full) <= n.opts.NameMax {
 		return Entry{Name: full, Full: full}
 	}
-	return Entry{Name: LongName(full), Full: full}
+	return Entry{Name: n.LongName(full), Full: full}
+}
+
+func (n *Namer) longPrefix() string {
+	if n.opts.Format == 1 {
+		return LongPrefixV1
+	}
+	return LongPrefix
 }
 
 // LongName returns the stand-in for a full encoded name:
-// "efs.L." + base32(SHA-256(full)).
-func LongName(full string) string {
+// "efs.l." (v1: "efs.L.") + base32(SHA-256(full)).
+func (n *Namer) LongName(full string) string {
 	h := sha256.Sum256([]byte(full))
-	return LongPrefix + b32.EncodeToString(h[:])
+	return n.longPrefix() + b32.EncodeToString(h[:])
 }
 
 // IsLongName reports whether entry is a long-name stand-in.
-func IsLongName(entry string) bool {
-	if len(entry) != LongNameLen || !strings.HasPrefix(entry, LongPrefix) {
+func (n *Namer) IsLongName(entry string) bool {
+	return isHashName(entry, n.longPrefix())
+}
+
+// isHashName reports whether s is prefix followed by the canonical base32
+// of a SHA-256 hash.
+func isHashName(s, prefix string) bool {
+	if len(s) != LongNameLen || !strings.HasPrefix(s, prefix) {
 		return false
 	}
 	// Only the canonical spelling counts: base32 of 32 bytes leaves four
 	// unused bits in the last character, which must be zero.
-	h := entry[len(LongPrefix):]
+	h := s[len(prefix):]
 	b, err := b32.DecodeString(h)
 	return err == nil && b32.EncodeToString(b) == h
 }
 
 // IsCompanion reports whether entry is a long-name companion file and
 // returns the stand-in it belongs to.
-func IsCompanion(entry string) (string, bool) {
+func (n *Namer) IsCompanion(entry string) (string, bool) {
 	long, ok := strings.CutSuffix(entry, CompanionSuffix)
-	if ok && IsLongName(long) {
+	if ok && n.IsLongName(long) {
 		return long, true
 	}
 	return "", false
+}
+
+// DecryptEntry decrypts the view name entry inside the plaintext directory
+// parent, asking full for a stand-in's full name (its companion's
+// content; full may be nil where no stand-in is expected). It rejects the
+// second spelling of a long name: an encoded name longer than the limit
+// stored as is (rule name-spelling).
+func (n *Namer) DecryptEntry(parent, entry string, full func() (string, error)) (string, error) {
+	encoded := entry
+	if n.IsLongName(entry) {
+		if full == nil {
+			return "", fmt.Errorf("%w: a long name, and no companion file to read", ErrMalformed)
+		}
+		f, err := full()
+		if err != nil {
+			return "", err
+		}
+		if err := n.CheckCompanion(entry, f); err != nil {
+			return "", err
+		}
+		encoded = f
+	} else if len(entry) > n.opts.NameMax {
+		return "", ErrSpelling
+	}
+	return n.DecryptName(parent, encoded)
 }
 
 // CheckCompanion verifies that the companion content full belongs to the
 // stand-in long: it must hash to it, and must really be too long to have
 // been stored directly.
 func (n *Namer) CheckCompanion(long, full string) error {
-	if LongName(full) != long {
+	if n.LongName(full) != long {
 		return fmt.Errorf("%w: companion does not match its long name", ErrNotAuthentic)
 	}
 	if len(full) <= n.opts.NameMax {
@@ -272,17 +333,33 @@ func (n *Namer) EncryptTarget(linkPath, target string) (string, error) {
 	}
 	s := b64.EncodeToString(ct)
 	if len(s) > MaxTargetLen {
-		return "", ErrTooLong
+		if n.opts.Format == 1 {
+			return "", ErrTooLong
+		}
+		// The directory record holds the target; the stored link is a
+		// stand-in that changes with it.
+		h := sha256.Sum256(ct)
+		return TargetPrefix + b32.EncodeToString(h[:]), nil
 	}
 	return s, nil
 }
 
-// TargetLen is the length of the encrypted form of a target of n bytes,
-// so stat can report a symlink's size without encrypting.
-func TargetLen(n int) int { return b64.EncodedLen(n + 16) }
+// TargetLen is the length of the encrypted form of a target of size
+// bytes, so stat can report a symlink's size without encrypting.
+func (n *Namer) TargetLen(size int) int {
+	l := b64.EncodedLen(size + 16)
+	if l > MaxTargetLen && n.opts.Format != 1 {
+		return LongNameLen
+	}
+	return l
+}
 
-// DecryptTarget reverses EncryptTarget.
+// DecryptTarget reverses EncryptTarget. For the stand-in of a long target
+// it returns ErrLongTarget: the target is in the directory record.
 func (n *Namer) DecryptTarget(linkPath, encoded string) (string, error) {
+	if n.opts.Format != 1 && isHashName(encoded, TargetPrefix) {
+		return "", ErrLongTarget
+	}
 	ct, err := b64.DecodeString(encoded)
 	if err != nil || b64.EncodeToString(ct) != encoded || len(ct) < 16 {
 		return "", fmt.Errorf("%w: symlink target", ErrMalformed)

@@ -60,7 +60,7 @@ func (n *Namer) DecryptPath(viewRel string, full func(long string) (string, erro
 	dir := ""
 	for i, entry := range parts {
 		if i == len(parts)-1 {
-			if long, ok := IsCompanion(entry); ok {
+			if long, ok := n.IsCompanion(entry); ok {
 				entry, companion = long, true
 			}
 		}
@@ -77,19 +77,9 @@ func (n *Namer) DecryptPath(viewRel string, full func(long string) (string, erro
 // decryptEntry decrypts the view name entry (at view path at) inside the
 // plaintext directory parent, asking full for a stand-in's full name.
 func (n *Namer) decryptEntry(parent, at, entry string, full func(string) (string, error)) (string, error) {
-	encoded := entry
-	if IsLongName(entry) {
-		if full == nil {
-			return "", fmt.Errorf("%w: a long name, and no companion file to read", ErrMalformed)
-		}
-		f, err := full(at)
-		if err != nil {
-			return "", err
-		}
-		if err := n.CheckCompanion(entry, f); err != nil {
-			return "", err
-		}
-		encoded = f
+	var f func() (string, error)
+	if full != nil {
+		f = func() (string, error) { return full(at) }
 	}
-	return n.DecryptName(parent, encoded)
+	return n.DecryptEntry(parent, entry, f)
 }

@@ -160,8 +160,8 @@ func (x *exporter) looksLikeExport(root *treewrite.Dir, names []string) bool {
 		return len(names) == 0
 	}
 	for _, name := range names {
-		_, companion := naming.IsCompanion(name)
-		if _, err := x.t.namer.DecryptName("", name); err != nil && !naming.IsLongName(name) && !companion && !strings.HasPrefix(name, tmpPrefix) {
+		_, companion := x.t.namer.IsCompanion(name)
+		if _, err := x.t.namer.DecryptName("", name); err != nil && !x.t.namer.IsLongName(name) && !companion && !strings.HasPrefix(name, tmpPrefix) {
 			return false
 		}
 	}

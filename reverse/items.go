@@ -180,7 +180,7 @@ func (t *Tree) Resolve(d Dir, name string) (Item, error) {
 		}
 		return t.configItem(cfg), nil
 	}
-	long, companion := naming.IsCompanion(name)
+	long, companion := t.namer.IsCompanion(name)
 	if !companion {
 		long = name
 	}

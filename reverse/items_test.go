@@ -106,7 +106,7 @@ func TestModel(t *testing.T) {
 		name string
 	}{
 		{Dir{}, "fifo"}, {Dir{}, viewPath(tree, "fifo")}, {Dir{}, ".efs.toml"}, {Dir{}, viewPath(tree, ".efs.toml")},
-		{d, naming.ConfigName}, {Dir{}, naming.LongName(e.Full)}, {Dir{}, e.Companion()}, {d, e.Full},
+		{d, naming.ConfigName}, {Dir{}, tree.namer.LongName(e.Full)}, {Dir{}, e.Companion()}, {d, e.Full},
 	} {
 		if _, err := tree.Resolve(c.d, c.name); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Resolve(%q, %q) = %v, want ErrNotFound", c.d.View, c.name, err)

@@ -126,7 +126,7 @@ var (
 
 // New opens plainDir and prepares the view. keys must outlive the Tree.
 func New(plainDir string, keys *keys.Keys, opts Options) (*Tree, error) {
-	namer, err := naming.New(keys.Name(), keys.Symlink(), naming.Options{Encoding: opts.Settings.NameEncoding, NameMax: opts.Settings.NameMax})
+	namer, err := naming.New(keys.Name(), keys.Symlink(), opts.Settings.NamingOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +359,7 @@ func (t *Tree) readDir(rel string) ([]Entry, error) {
 // lookup finds the plaintext entry that view name (an encoded name or a
 // long-name stand-in) has in directory rel.
 func (t *Tree) lookup(rel, view string) (Entry, error) {
-	long := naming.IsLongName(view)
+	long := t.namer.IsLongName(view)
 	var plain string
 	if !long {
 		p, err := t.namer.DecryptName(rel, view)
@@ -431,7 +431,7 @@ func (t *Tree) ViewSize(st *unix.Stat_t) int64 {
 	case unix.S_IFREG:
 		return content.CipherSize(st.Size, t.settings.BlockSize)
 	case unix.S_IFLNK:
-		return int64(naming.TargetLen(int(st.Size)))
+		return int64(t.namer.TargetLen(int(st.Size)))
 	}
 	return st.Size
 }
@@ -506,7 +506,7 @@ func (t *Tree) Open(rel string) (*File, error) {
 		f.f.Close()
 		return nil, err
 	}
-	id := content.DeriveFileID(t.keys.FileID(), t.settings.FileID, f.st.Ino, rel)
+	id := content.DeriveFileID(t.keys.FileID(), t.settings.FileID, fileVersion(&f.st), rel)
 	h, err := content.NewHeader(id, t.settings.BlockSize)
 	if err == nil {
 		f.enc, err = content.NewFile(t.keys.Content(), h, rel)
@@ -545,4 +545,9 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 func (f *File) Close() error {
 	f.enc.Wipe()
 	return f.f.Close()
+}
+
+// fileVersion is what a file's ID is derived from (content.DeriveFileID).
+func fileVersion(st *unix.Stat_t) content.FileVersion {
+	return content.FileVersion{Ino: st.Ino, MtimeSec: st.Mtim.Sec, MtimeNsec: uint32(st.Mtim.Nsec), Size: st.Size}
 }

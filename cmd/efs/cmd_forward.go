@@ -280,7 +280,7 @@ func runEncryptPath(args []string) error {
 		return err
 	}
 	defer u.Wipe()
-	namer, err := naming.New(u.Keys.Name(), u.Keys.Symlink(), naming.Options{Encoding: u.Settings.NameEncoding, NameMax: u.Settings.NameMax})
+	namer, err := naming.New(u.Keys.Name(), u.Keys.Symlink(), u.Settings.NamingOptions())
 	if err != nil {
 		return err
 	}

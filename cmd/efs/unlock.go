@@ -56,7 +56,7 @@ type unlocked struct {
 
 // Namer returns the name/symlink cipher for the settings.
 func (u *unlocked) Namer() (*naming.Namer, error) {
-	return naming.New(u.Keys.Name(), u.Keys.Symlink(), naming.Options{Encoding: u.Settings.NameEncoding, NameMax: u.Settings.NameMax})
+	return naming.New(u.Keys.Name(), u.Keys.Symlink(), u.Settings.NamingOptions())
 }
 
 // Wipe zeroes the keys.
