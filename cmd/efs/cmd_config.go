@@ -26,7 +26,7 @@ func runInit(args []string) error {
 	enc := fs.String("name-encoding", d.NameEncoding, "name encoding: base32 (safe on case-insensitive storage) or base64 (shorter)")
 	nameMax := fs.Int("name-max", d.NameMax, fmt.Sprintf("longest encrypted name stored as is (%d..%d); longer ones get a hashed name plus a companion file", naming.MinNameMax, naming.MaxNameMax))
 	blockSize := fs.Int("block-size", d.BlockSize, "plaintext block size in bytes: a power of two from 4096 to 1048576")
-	fileID := fs.String("file-id", d.FileID, "derive per-file keys from inode+path (inode) or the path alone (path: survives copying the tree to a new disk)")
+	fileID := fs.String("file-id", d.FileID, "derive per-file keys from inode+path (inode), the path alone (path: survives\ncopying the tree to a new disk), or inode+path+mtime+size (version: every change\nre-uploads the whole file; protects against splicing, blocks of two versions\ncombined into a file that never existed)")
 	kdfTime := fs.Uint64("kdf-time", 0, "argon2id passes, 1..16 (default 4; lower only for tests)")
 	kdfMemory := fs.Uint64("kdf-memory", 0, "argon2id memory in MiB, 1..1024 (default 256; lower only for tests)")
 	pos, err := parseArgs(fs, args, 1, 1)
@@ -37,7 +37,7 @@ func runInit(args []string) error {
 	if err := checkDir("PLAINDIR", dir); err != nil {
 		return err
 	}
-	s, err := config.SettingsText{NameEncoding: *enc, NameMax: *nameMax, BlockSize: *blockSize, FileID: *fileID}.Parse()
+	s, err := config.SettingsText{Version: d.Version, NameEncoding: *enc, NameMax: *nameMax, BlockSize: *blockSize, FileID: *fileID}.Parse()
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -294,7 +294,7 @@ func runInfo(args []string) error {
 	}
 	s := cfg.Settings
 	fmt.Printf("config:         %s\nformat version: %d\ncreated by:     %s\nname encoding:  %s\nname limit:     %d bytes\nblock size:     %d bytes\nfile id:        %s\nflags:          %d\nkdf:            argon2id, %d passes, %d MiB, %d threads\n",
-		path, config.FormatVersion, cfg.Creator, s.NameEncoding, s.NameMax, s.BlockSize, s.FileID, s.Flags,
+		path, s.Version, cfg.Creator, s.NameEncoding, s.NameMax, s.BlockSize, s.FileID, s.Flags,
 		cfg.KDF.Time, cfg.KDF.MemoryKiB>>10, cfg.KDF.Threads)
 	return nil
 }

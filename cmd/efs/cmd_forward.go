@@ -35,6 +35,7 @@ const masterKeyHint = "if the config is damaged, recover with the master key pri
 
 // openBackup unlocks the backup in cipherDir (checked to be a directory).
 func openBackup(kf *keyFlags, cipherDir string, log *slog.Logger) (*forward.Backup, *unlocked, error) {
+	kf.backupDir = cipherDir
 	u, err := kf.unlock(filepath.Join(cipherDir, naming.ConfigName), noBackupHints(cipherDir), log)
 	if err != nil {
 		if errors.Is(err, config.ErrCorrupt) || errors.Is(err, config.ErrTampered) {
@@ -52,7 +53,7 @@ func openBackup(kf *keyFlags, cipherDir string, log *slog.Logger) (*forward.Back
 
 // runMount implements efs mount CIPHERDIR MOUNTPOINT.
 func runMount(args []string) error {
-	fs := newFlagSet("mount", "CIPHERDIR MOUNTPOINT", "Mount a backup decrypted and authenticated, read-only. A block that fails\nauthentication reads as an I/O error (EIO) and is logged with its ciphertext path.")
+	fs := newFlagSet("mount", "CIPHERDIR MOUNTPOINT", "Mount a backup decrypted and authenticated, read-only. A block that fails\nauthentication reads as an I/O error (EIO) and is logged with its ciphertext path.\nIn a format v2 backup, modes, owners, times, symlink targets and xattrs come from\nthe directory records; entries that differ from their record are logged too.")
 	var kf keyFlags
 	var mf mountFlags
 	var lf logFlags
@@ -125,7 +126,7 @@ func daemonizeMount(kf *keyFlags) error {
 
 // runRestore implements efs restore CIPHERDIR DEST [PATH...].
 func runRestore(args []string) error {
-	fs := newFlagSet("restore", "CIPHERDIR DEST [PATH...]", "Decrypt a backup, or the plaintext PATHs of it, into DEST without FUSE.\nEach file is authenticated completely before it appears in DEST.")
+	fs := newFlagSet("restore", "CIPHERDIR DEST [PATH...]", "Decrypt a backup, or the plaintext PATHs of it, into DEST without FUSE.\nEach file is authenticated completely before it appears in DEST. In format v2,\nmodes, owners, times, xattrs, ACLs and symlinks come from the directory records;\nentries that differ from their record are listed (exit 11 unless one failed).")
 	var kf keyFlags
 	var lf logFlags
 	kf.register(fs, true)
@@ -170,13 +171,22 @@ func runRestore(args []string) error {
 			fmt.Fprintf(os.Stderr, "; %d already in place", rep.Skipped)
 		}
 		fmt.Fprintln(os.Stderr)
+		if b.Format() < 2 {
+			v1Notice(os.Stderr)
+		}
 		reportForeign(os.Stderr, rep.Foreign)
 	}
+	// Out of sync first, so that the failures, if any, stand next to
+	// the error line, whose exit code (9) wins.
+	serr := reportOutOfSync(os.Stderr, rep.PendingOutOfSync(), true)
 	if ctx.Err() != nil {
 		reportFailures(os.Stderr, "failed before the interruption", rep.Failures, true)
 		return fmt.Errorf("interrupted: every file in DEST is complete, none half-written; run the same command again to finish")
 	}
 	ferr := reportFailures(os.Stderr, "failed authentication or could not be restored", rep.Failures, true)
+	if ferr == nil {
+		return serr
+	}
 	exists := false
 	for _, f := range rep.Failures {
 		exists = exists || errors.Is(f.Err, forward.ErrExists)
@@ -194,7 +204,7 @@ func runRestore(args []string) error {
 
 // runFsck implements efs fsck CIPHERDIR.
 func runFsck(args []string) error {
-	fs := newFlagSet("fsck", "CIPHERDIR", "Authenticate every name, long-name companion, symlink and block of a backup\nand report each failure. Exit 0 only if everything is intact.")
+	fs := newFlagSet("fsck", "CIPHERDIR", "Authenticate every name, long-name companion, symlink and block of a backup,\nand in format v2 every directory record against the entries stored, and report\neach failure. Exit 0 only if everything is intact, 9 if something is damaged,\n11 if entries only differ from their directory records (out of sync).")
 	var kf keyFlags
 	var lf logFlags
 	kf.register(fs, true)
@@ -225,10 +235,17 @@ func runFsck(args []string) error {
 	if !lf.quiet {
 		fmt.Fprintf(os.Stderr, "%d files, %d directories, %d symlinks intact, %s checked in %.1fs (%s)\n",
 			rep.Files, rep.Dirs, rep.Symlinks, mib(rep.Bytes), p.elapsed(), p.rate())
+		if b.Format() < 2 {
+			v1Notice(os.Stderr)
+		}
 		reportForeign(os.Stderr, rep.Foreign)
 	}
+	serr := reportOutOfSync(os.Stderr, rep.PendingOutOfSync(), true)
 	if err := reportFailures(os.Stderr, "failed authentication or could not be checked", rep.Failures, true); err != nil {
 		return err
+	}
+	if serr != nil {
+		return serr
 	}
 	if !lf.quiet {
 		fmt.Fprintln(os.Stderr, "backup is intact")

@@ -19,6 +19,7 @@ const (
 	exitNoFUSE     = 8  // FUSE unavailable, or the kernel refused the mount
 	exitIntegrity  = 9  // fsck/restore/export finished but some entries failed
 	exitExists     = 10 // efs init found an existing config
+	exitOutOfSync  = 11 // fsck/restore: entries differ from their directory records, none failed
 )
 
 // codeError attaches an exit code to an error.

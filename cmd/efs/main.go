@@ -53,6 +53,7 @@ const exitCodesHelp = `Exit codes:
   8  FUSE unavailable, or the mount failed
   9  fsck, restore or export finished but some entries failed (listed)
  10  efs init found an existing config and left it alone
+ 11  fsck or restore found entries out of sync with their directory records, and no damage (listed)
 `
 
 // usage writes the overview of commands and exit codes to w: stdout for

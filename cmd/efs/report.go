@@ -130,6 +130,30 @@ func reportFailures(w io.Writer, what string, fails []report.Failure, showPlain 
 	}
 	n := len(fails)
 	fmt.Fprintf(w, "%d %s failed:\n", n, plural(n, "entry", "entries"))
+	listEntries(w, "FAILED", fails, showPlain)
+	return withCode(exitIntegrity, fmt.Errorf("%d %s %s (listed above)", n, plural(n, "entry", "entries"), what))
+}
+
+// reportOutOfSync lists the entries of a format v2 backup that differ
+// from their directory records, apart from damage: a sync tool copied the
+// record and the entry at different moments, or the storage rolled one
+// back. It returns the exit-11 error, or nil.
+func reportOutOfSync(w io.Writer, entries []report.Failure, showPlain bool) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	n := len(entries)
+	fmt.Fprintf(w, "%d %s from %s directory %s (changed while the upload ran, or rolled back by the storage); run the sync again, then efs fsck:\n",
+		n, plural(n, "entry differs", "entries differ"), plural(n, "its", "their"), plural(n, "record", "records"))
+	listEntries(w, "DIFFERS", entries, showPlain)
+	return withCode(exitOutOfSync, fmt.Errorf("%d %s out of sync with %s directory %s (listed above)",
+		n, plural(n, "entry", "entries"), plural(n, "its", "their"), plural(n, "record", "records")))
+}
+
+// listEntries writes one block per entry, its first line starting with
+// tag, the lines after it indented under the path.
+func listEntries(w io.Writer, tag string, fails []report.Failure, showPlain bool) {
+	indent := strings.Repeat(" ", len("  ")+len(tag)+len(" "))
 	for _, f := range fails {
 		// Stored names come from the storage: never raw to the terminal.
 		stored := quote(f.Stored)
@@ -139,16 +163,21 @@ func reportFailures(w io.Writer, what string, fails []report.Failure, showPlain 
 		msg := printable(failureReason(f))
 		switch {
 		case f.Stored == "" && f.Path == "":
-			fmt.Fprintf(w, "  FAILED / (the root)\n         %s\n", msg)
+			fmt.Fprintf(w, "  %s / (the root)\n%s%s\n", tag, indent, msg)
 		case showPlain && f.Path != "":
-			fmt.Fprintf(w, "  FAILED %s\n         ciphertext %s\n         %s\n", quote(f.Path), stored, msg)
+			fmt.Fprintf(w, "  %s %s\n%sciphertext %s\n%s%s\n", tag, quote(f.Path), indent, stored, indent, msg)
 		case showPlain:
-			fmt.Fprintf(w, "  FAILED ciphertext %s (plaintext name not recoverable)\n         %s\n", stored, msg)
+			fmt.Fprintf(w, "  %s ciphertext %s (plaintext name not recoverable)\n%s%s\n", tag, stored, indent, msg)
 		default:
-			fmt.Fprintf(w, "  FAILED %s\n         %s\n", stored, msg)
+			fmt.Fprintf(w, "  %s %s\n%s%s\n", tag, stored, indent, msg)
 		}
 	}
-	return withCode(exitIntegrity, fmt.Errorf("%d %s %s (listed above)", n, plural(n, "entry", "entries"), what))
+}
+
+// v1Notice says, once, that a format v1 backup's modes, owners and times
+// are the storage's: nothing authenticates them.
+func v1Notice(w io.Writer) {
+	fmt.Fprintln(w, "note: a format v1 backup: modes, owners and times come from the storage, unauthenticated (format v2 carries them in authenticated directory records)")
 }
 
 // failureReason words a failure without repeating its path: library

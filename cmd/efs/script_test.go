@@ -6,6 +6,7 @@ import (
 	"log/syslog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -41,6 +42,12 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		UpdateScripts:       os.Getenv("EFS_UPDATE_SCRIPTS") != "",
+		Setup: func(env *testscript.Env) error {
+			// The frozen backups (testdata/backups), for cptree.
+			dir, err := filepath.Abs("../../testdata/backups")
+			env.Setenv("BACKUPS", dir)
+			return err
+		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
 			case "fuse":
@@ -68,6 +75,7 @@ func TestScripts(t *testing.T) {
 			"envfile":   cmdEnvFile,
 			"replace":   cmdReplace,
 			"corrupt":   cmdCorrupt,
+			"cptree":    cmdCpTree,
 		},
 	})
 }
@@ -167,4 +175,41 @@ func cmdCorrupt(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	data[len(data)-1] ^= 1
 	ts.Check(os.WriteFile(path, data, 0o600))
+}
+
+// cmdCpTree is "cptree SRC DST": copy the tree SRC (directories, regular
+// files, symlinks) to DST, which must not exist, so a script works on a
+// copy of a frozen backup and never on the fixture itself.
+func cmdCpTree(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: cptree SRC DST")
+	}
+	src, dst := ts.MkAbs(args[0]), ts.MkAbs(args[1])
+	ts.Check(filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		switch {
+		case fi.IsDir():
+			return os.Mkdir(to, 0o755)
+		case fi.Mode()&os.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(target, to)
+		case fi.Mode().IsRegular():
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(to, data, fi.Mode().Perm())
+		}
+		return fmt.Errorf("%s: not a directory, regular file or symlink", p)
+	}))
 }

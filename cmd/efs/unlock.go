@@ -28,6 +28,10 @@ type keyFlags struct {
 	nameMax      int
 	blockSize    int
 	fileID       string
+	format       int
+	// backupDir is the backup being opened, whose root tells its format
+	// when recovering without a config; "" for a plaintext tree.
+	backupDir string
 }
 
 // register adds the flags; recovery adds --masterkey and the overrides.
@@ -43,7 +47,8 @@ func (k *keyFlags) register(fs *flag.FlagSet, recovery bool) {
 	fs.StringVar(&k.nameEncoding, "name-encoding", "", "recovery with a master key and no usable config: name encoding (base32|base64, default base32)")
 	fs.IntVar(&k.nameMax, "name-max", 0, "recovery with a master key and no usable config: long-name limit (default 255)")
 	fs.IntVar(&k.blockSize, "block-size", 0, "recovery with a master key and no usable config: block size (default 4096)")
-	fs.StringVar(&k.fileID, "file-id", "", "recovery with a master key and no usable config: file-id mode (inode|path, default inode)")
+	fs.StringVar(&k.fileID, "file-id", "", "recovery with a master key and no usable config: file-id mode (inode|path|version, default inode)")
+	fs.IntVar(&k.format, "format", 0, "recovery with a master key and no usable config: the format `VERSION`, 1 or 2\n(default: 2 if the backup's root holds "+naming.RecordName+", else 1)")
 }
 
 // unlocked is what a command needs to work on a tree or a backup.
@@ -77,6 +82,9 @@ func (k *keyFlags) overrides(s config.Settings) (config.Settings, error) {
 	if k.blockSize != 0 {
 		t.BlockSize = k.blockSize
 	}
+	if k.format != 0 {
+		t.Version = k.format
+	}
 	s, err := t.Parse()
 	if err != nil {
 		return s, withCode(exitUsage, err)
@@ -85,7 +93,20 @@ func (k *keyFlags) overrides(s config.Settings) (config.Settings, error) {
 }
 
 func (k *keyFlags) hasOverrides() bool {
-	return k.nameEncoding != "" || k.nameMax != 0 || k.blockSize != 0 || k.fileID != ""
+	return k.nameEncoding != "" || k.nameMax != 0 || k.blockSize != 0 || k.fileID != "" || k.format != 0
+}
+
+// recoveryFlags names the flags hasOverrides looks at, for its errors.
+const recoveryFlags = "--name-encoding, --name-max, --block-size, --file-id and --format"
+
+// detectFormat tells the format of the backup in dir without its config:
+// every directory of a v2 backup holds its record (efs.dir), and no v1
+// backup has that name.
+func detectFormat(dir string) (version int, why string) {
+	if _, err := os.Lstat(filepath.Join(dir, naming.RecordName)); err == nil {
+		return 2, naming.RecordName + " at the root"
+	}
+	return 1, "no " + naming.RecordName + " at the root"
 }
 
 // givesMasterKey reports whether the user gave a master key for recovery.
@@ -150,7 +171,7 @@ func (k *keyFlags) unlock(defaultPath string, notFoundHints []string, log *slog.
 	}
 	if mk == nil {
 		if k.hasOverrides() {
-			return nil, withCode(exitUsage, errors.New("--name-encoding, --name-max, --block-size and --file-id are recovery flags: use them with --masterkey-file"))
+			return nil, withCode(exitUsage, errors.New(recoveryFlags+" are recovery flags: use them with --masterkey-file"))
 		}
 		if cfgErr != nil {
 			if errors.Is(cfgErr, config.ErrNotFound) {
@@ -190,9 +211,14 @@ func (k *keyFlags) unlock(defaultPath string, notFoundHints []string, log *slog.
 		settings, used = cfg.Settings, path
 	}
 	if used != "" && k.hasOverrides() {
-		return nil, withCode(exitUsage, errors.New("the config is intact: recovery flags (--name-encoding, --name-max, --block-size, --file-id) are only for a missing or damaged config"))
+		return nil, withCode(exitUsage, errors.New("the config is intact: the recovery flags ("+recoveryFlags+") are only for a missing or damaged config"))
 	}
 	if used == "" {
+		if k.format == 0 && k.backupDir != "" {
+			v, why := detectFormat(k.backupDir)
+			settings.Version = v
+			log.Info("format version told by the backup", "format", v, "because", why)
+		}
 		if settings, err = k.overrides(settings); err != nil {
 			return nil, err
 		}
