@@ -40,3 +40,43 @@ func TestReportFailuresQuotes(t *testing.T) {
 		t.Errorf("plaintext shown without showPlain:\n%s", buf.String())
 	}
 }
+
+// TestReportOutOfSync: entries that differ from their directory records
+// are their own block, worded apart from damage, quoted like failures,
+// and exit 11.
+func TestReportOutOfSync(t *testing.T) {
+	var buf bytes.Buffer
+	if err := reportOutOfSync(&buf, nil, true); err != nil || buf.Len() != 0 {
+		t.Errorf("nothing out of sync: %v, %q", err, buf.String())
+	}
+	entries := []report.Failure{
+		{Path: "a b/\xffc.txt", Stored: "abc/def", Err: errors.New("abc/def: listed in the directory record but not stored")},
+		{Path: "new.txt", Stored: "ghi", Err: errors.New("stored but not listed in the directory record")},
+	}
+	err := reportOutOfSync(&buf, entries, true)
+	if exitCode(err) != exitOutOfSync {
+		t.Errorf("exit code %d (%v), want %d", exitCode(err), err, exitOutOfSync)
+	}
+	want := `2 entries differ from their directory records (changed while the upload ran, or rolled back by the storage); run the sync again, then efs fsck:
+  DIFFERS "a b/\xffc.txt"
+          ciphertext abc/def
+          listed in the directory record but not stored
+  DIFFERS new.txt
+          ciphertext ghi
+          stored but not listed in the directory record
+`
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+	if got := err.Error(); got != "2 entries out of sync with their directory records (listed above)" {
+		t.Errorf("error %q", got)
+	}
+	buf.Reset()
+	err = reportOutOfSync(&buf, entries[1:], false)
+	if !strings.HasPrefix(buf.String(), "1 entry differs from its directory record (") || strings.Contains(buf.String(), "new.txt") {
+		t.Errorf("one entry, no plaintext:\n%s", buf.String())
+	}
+	if got := err.Error(); got != "1 entry out of sync with its directory record (listed above)" {
+		t.Errorf("error %q", got)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,5 +72,32 @@ func TestUnlockMasterKey(t *testing.T) {
 		if _, err := kf.unlock(missing, nil, log); exitCode(err) != exitUsage {
 			t.Errorf("no config, %s: exit %d (%v), want %d", name, exitCode(err), err, exitUsage)
 		}
+	}
+}
+
+// TestUnlockDetectsFormat: recovering without a config, the format is 2
+// when the backup's root holds a directory record and 1 otherwise, and
+// --format overrides it.
+func TestUnlockDetectsFormat(t *testing.T) {
+	right := strings.Repeat("cd", 32)
+	log := slog.New(slog.DiscardHandler)
+	v1, v2 := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(v2, "efs.dir"), nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		dir    string
+		format int
+		want   int
+	}{{v1, 0, 1}, {v2, 0, 2}, {v1, 2, 2}, {v2, 1, 1}} {
+		kf := keyFlags{masterkey: right, format: c.format, backupDir: c.dir}
+		u, err := kf.unlock(filepath.Join(c.dir, "efs.toml"), nil, log)
+		if err != nil {
+			t.Fatalf("%s, --format %d: %v", c.dir, c.format, err)
+		}
+		if u.Settings.Version != c.want {
+			t.Errorf("%s, --format %d: format %d, want %d", c.dir, c.format, u.Settings.Version, c.want)
+		}
+		u.Wipe()
 	}
 }
