@@ -2,13 +2,20 @@ package forward
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"os"
+	"sync"
 	"syscall"
 
+	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/fusemount"
+	"github.com/efs-project/efs/naming"
+	"github.com/efs-project/efs/record"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -23,33 +30,80 @@ type MountOptions struct {
 }
 
 // Mount mounts the decrypting read-only view of b at mountpoint.
+//
+// In a format v2 backup every mode, owner, time, size, symlink target and
+// xattr shown comes from the directory records, never from the storage;
+// an entry the record does not list is shown with its stored mode & 0777,
+// the mounting user as owner and its stored mtime, as restore writes it.
+// Hard links are separate files with their own inode numbers, as in the
+// backup. Entries that differ from their record and damaged ones are
+// logged, by ciphertext path only.
 func Mount(b *Backup, mountpoint string, opts MountOptions) (*fuse.Server, error) {
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	st, err := b.Lstat("")
+	e, err := b.Resolve("")
 	if err != nil {
 		return nil, err
 	}
-	root := &node{b: b, log: log}
+	v := &view{b: b, log: log, v2: b.Format() >= 2, uid: uint32(os.Getuid()), gid: uint32(os.Getgid())}
+	if !v.v2 {
+		log.Warn("format v1 backup: modes, owners and times come from the storage, unauthenticated")
+	}
+	root := v.node(e)
 	o := fusemount.Options(fusemount.Config{
 		FsName: b.Dir(), AllowOther: opts.AllowOther,
 		// Other users see the mount: let the kernel enforce the
 		// backed-up modes and owners for them (as gocryptfs does).
 		DefaultPermissions: opts.AllowOther,
-		RootIno:            st.Ino, Log: log,
+		RootIno:            e.Stat.Ino, Log: log,
 	})
 	return fusemount.Mount(mountpoint, root, o, log)
 }
 
-// node is one directory, file or symlink of the view. Paths are fixed
-// for the node's lifetime: the view is read-only, nothing is renamed.
+// view is what the nodes of one mount share.
+type view struct {
+	b   *Backup
+	log *slog.Logger
+	// v2: the backup has directory records, the only source of metadata.
+	v2 bool
+	// uid and gid own the entries a v2 record does not list: restore
+	// gives them no owner of their own, so they belong to whoever runs it.
+	uid, gid uint32
+	// reported holds the ciphertext paths already logged as differing
+	// from their record, so that each is logged once per mount and not on
+	// every lookup, stat or open.
+	reported sync.Map
+}
+
+// node returns the node of entry e.
+func (v *view) node(e Entry) *node {
+	return &node{v: v, rel: e.Rel, crel: e.CRel, meta: e.pendingMeta(), fromRecord: e.pendingFromRecord()}
+}
+
+// outOfSync logs, once per path, that the entry at crel differs from its
+// directory record. why must not hold a plaintext name.
+func (v *view) outOfSync(crel, why string) {
+	if _, done := v.reported.LoadOrStore(crel, true); done {
+		return
+	}
+	v.log.Warn("entry differs from its directory record (changed while the upload ran, or rolled back by the storage)", "path", crel, "why", why)
+}
+
+// node is one directory, file or symlink of the view. Paths and record
+// entries are fixed for the node's lifetime: the view is read-only,
+// nothing is renamed.
 type node struct {
 	fs.Inode
-	b         *Backup
-	log       *slog.Logger
+	v         *view
 	rel, crel string
+	// meta is the entry as its directory record lists it; nil in a v1
+	// backup and for an entry the record does not list.
+	meta *record.Entry
+	// fromRecord: a symlink the record lists and the storage does not
+	// hold (storage without symlinks drops them); shown from the record.
+	fromRecord bool
 }
 
 // The view implements these operations; everything else that would
@@ -73,66 +127,167 @@ var (
 	_ fs.NodeSetxattrer    = (*node)(nil)
 	_ fs.NodeRemovexattrer = (*node)(nil)
 	_ fs.NodeGetxattrer    = (*node)(nil)
+	_ fs.NodeListxattrer   = (*node)(nil)
 	_ fs.FileReader        = (*handle)(nil)
 	_ fs.FileReleaser      = (*handle)(nil)
 	_ fs.FileFlusher       = (*handle)(nil)
 )
 
-// errno maps an error to the FUSE answer: damage is EIO (and logged by
-// the caller), system errors keep their errno.
+// errno maps an error to the FUSE answer: damage and an entry that
+// differs from its record are EIO (and logged by the caller), unless the
+// entry is simply not there; system errors keep their errno.
 func errno(err error) syscall.Errno {
-	if errors.Is(err, ErrDamaged) {
+	switch {
+	case errors.Is(err, iofs.ErrNotExist):
+		return syscall.ENOENT
+	case errors.Is(err, ErrDamaged), errors.Is(err, ErrOutOfSync):
 		return syscall.EIO
 	}
 	return fs.ToErrno(err)
 }
 
+// ino is the inode number the view shows for e: the stored entry's, or for
+// a symlink recreated from the record (which has none) a number derived
+// from its ciphertext path, stable across lookups and mounts, with the top
+// bit set so that it stays clear of the storage's own numbers.
+func ino(e *Entry) uint64 {
+	if !e.pendingFromRecord() {
+		return e.Stat.Ino
+	}
+	h := sha256.Sum256([]byte("efs mount: symlink from the record\x00" + e.CRel))
+	return binary.BigEndian.Uint64(h[:8]) | 1<<63
+}
+
+// shown reports whether the view shows e: a directory, file or symlink
+// whose stored type is the one its record entry (if any) says, or a
+// symlink recreated from the record. An entry stored with another type
+// than the record's is out of sync, and not shown, as restore leaves it
+// out.
+func shown(e *Entry) bool {
+	m := e.pendingMeta()
+	switch {
+	case e.pendingFromRecord():
+		return m != nil && m.Type == record.Symlink
+	case e.Kind == Other:
+		return false
+	case m != nil:
+		return typeBits(m.Type) == e.Stat.Mode&syscall.S_IFMT
+	}
+	return true
+}
+
+// typeBits are the S_IFMT bits of a record entry's type.
+func typeBits(t record.Type) uint32 {
+	switch t {
+	case record.Dir:
+		return syscall.S_IFDIR
+	case record.Symlink:
+		return syscall.S_IFLNK
+	}
+	return syscall.S_IFREG
+}
+
+// attr fills out for the node whose stored entry has the lstat st (with
+// the plaintext size of a file; zero for a symlink from the record) and
+// inode number ino.
+func (n *node) attr(out *fuse.Attr, st *syscall.Stat_t, ino uint64) {
+	out.FromStat(st)
+	out.Ino = ino
+	m := n.meta
+	switch {
+	case m != nil:
+		out.Mode = typeBits(m.Type) | m.Mode
+		out.Uid, out.Gid = m.UID, m.GID
+		// The storage's atime and ctime say nothing about the file.
+		out.Mtime, out.Mtimensec = uint64(m.MtimeSec), m.MtimeNsec
+		out.Atime, out.Atimensec = out.Mtime, out.Mtimensec
+		out.Ctime, out.Ctimensec = out.Mtime, out.Mtimensec
+		size := m.Size
+		if m.Type == record.File && uint64(st.Size) != m.Size {
+			// The content served is the stored one, authenticated:
+			// its size is what a read returns.
+			n.v.outOfSync(n.crel, "its size differs from the record's")
+			size = uint64(st.Size)
+		}
+		out.Size, out.Blocks = size, (size+511)/512
+		if n.fromRecord {
+			out.Nlink = 1
+		}
+	case n.v.v2:
+		// Not in the record: as restore writes it, with no set-id or
+		// sticky bit and no owner of its own.
+		out.Mode = st.Mode&syscall.S_IFMT | st.Mode&0o777
+		out.Uid, out.Gid = n.v.uid, n.v.gid
+	}
+}
+
 func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	e, err := n.b.Lookup(n.rel, n.crel, name)
+	e, err := n.v.b.Lookup(n.rel, n.crel, name)
 	if err != nil {
-		if errors.Is(err, ErrDamaged) {
-			n.log.Error("entry failed authentication", "path", e.CRel, "err", err)
+		switch {
+		case errors.Is(err, ErrDamaged):
+			n.v.log.Error("entry failed authentication", "path", e.CRel, "err", err)
+		case errors.Is(err, ErrOutOfSync):
+			n.v.outOfSync(e.CRel, err.Error())
 		}
 		return nil, errno(err)
 	}
-	if e.Kind == Other {
+	if !shown(&e) {
+		if m := e.pendingMeta(); m != nil {
+			n.v.outOfSync(e.CRel, "stored as another type than its record's "+m.Type.String())
+			return nil, syscall.EIO
+		}
 		return nil, syscall.ENOENT
 	}
-	out.Attr.FromStat(&e.Stat)
-	child := &node{b: n.b, log: n.log, rel: e.Rel, crel: e.CRel}
-	return n.NewInode(ctx, child, fs.StableAttr{Mode: e.Stat.Mode & syscall.S_IFMT, Ino: e.Stat.Ino}), 0
+	child := n.v.node(e)
+	if n.v.v2 && child.meta == nil {
+		n.v.outOfSync(e.CRel, "not listed in its directory record")
+	}
+	i := ino(&e)
+	child.attr(&out.Attr, &e.Stat, i)
+	return n.NewInode(ctx, child, fs.StableAttr{Mode: out.Attr.Mode & syscall.S_IFMT, Ino: i}), 0
 }
 
 func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
-	l, err := n.b.ReadDir(n.rel, n.crel)
+	l, err := n.v.b.ReadDir(n.rel, n.crel)
 	if err != nil {
 		return nil, errno(err)
 	}
 	for _, p := range l.Damaged {
-		n.log.Error("entry failed authentication, left out of the listing", "path", p.Stored, "err", p.Err)
+		n.v.log.Error("entry failed authentication, left out of the listing", "path", p.Stored, "err", p.Err)
+	}
+	for _, p := range l.pendingOutOfSync() {
+		n.v.outOfSync(p.Stored, p.Err.Error())
 	}
 	for _, p := range l.Foreign {
-		n.log.Debug("foreign entry (not an efs name) ignored", "path", p)
+		n.v.log.Debug("foreign entry (not an efs name) ignored", "path", p)
 	}
 	list := make([]fuse.DirEntry, 0, len(l.Entries))
 	for _, e := range l.Entries {
-		if e.Kind == Other {
+		if !shown(&e) {
 			continue
 		}
-		list = append(list, fuse.DirEntry{Name: e.Name, Mode: e.Stat.Mode & syscall.S_IFMT, Ino: e.Stat.Ino})
+		mode := e.Stat.Mode & syscall.S_IFMT
+		if m := e.pendingMeta(); m != nil {
+			mode = typeBits(m.Type)
+		}
+		list = append(list, fuse.DirEntry{Name: e.Name, Mode: mode, Ino: ino(&e)})
 	}
 	return fs.NewListDirStream(list), 0
 }
 
 func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	st, err := n.b.Lstat(n.crel)
-	if err != nil {
-		if errors.Is(err, ErrDamaged) {
-			n.log.Error("file has an impossible size", "path", n.crel)
+	var st syscall.Stat_t
+	if !n.fromRecord {
+		var err error
+		if st, err = n.v.b.Lstat(n.crel); err != nil {
+			if errors.Is(err, ErrDamaged) {
+				n.v.log.Error("file has an impossible size", "path", n.crel)
+			}
+			return errno(err)
 		}
-		return errno(err)
 	}
-	out.Attr.FromStat(&st)
+	n.attr(&out.Attr, &st, n.StableAttr().Ino)
 	return 0
 }
 
@@ -140,23 +295,59 @@ func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
 	}
-	f, err := n.b.Open(n.rel, n.crel)
+	f, err := n.v.b.Open(n.rel, n.crel)
 	if err != nil {
 		if errors.Is(err, ErrDamaged) {
-			n.log.Error("file failed authentication", "path", n.crel, "err", err)
+			n.v.log.Error("file failed authentication", "path", n.crel, "err", err)
 		}
 		return nil, 0, errno(err)
 	}
+	if m := n.meta; m != nil {
+		// Served anyway: its content authenticates, it is only another
+		// version than the record's (FORMAT.md, "Reading a v2 backup").
+		if id, err := headerFileID(f); err == nil && id != m.FileID {
+			n.v.outOfSync(n.crel, "its file ID differs from the record's: another version of the file")
+		} else if uint64(f.Size()) != m.Size {
+			n.v.outOfSync(n.crel, "its size differs from the record's")
+		}
+	}
 	// The backup does not change under the mount: let the kernel keep
 	// pages across opens.
-	return &handle{f: f, log: n.log}, fuse.FOPEN_KEEP_CACHE, 0
+	return &handle{f: f, log: n.v.log}, fuse.FOPEN_KEEP_CACHE, 0
 }
 
+// headerFileID is the file ID in the header of the open file f, which
+// Open has already read and checked once.
+func headerFileID(f *File) ([content.FileIDSize]byte, error) {
+	var hb [content.HeaderSize]byte
+	if _, err := f.f.ReadAt(hb[:], 0); err != nil {
+		return [content.FileIDSize]byte{}, err
+	}
+	h, err := content.ParseHeader(hb[:])
+	return h.FileID, err
+}
+
+// Readlink: in v2 the target is the record's; the stored link only shows
+// that the storage kept it, and is checked so that damage is still logged.
 func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
-	t, err := n.b.Readlink(n.rel, n.crel)
+	if m := n.meta; m != nil && m.Type == record.Symlink {
+		if !n.fromRecord {
+			t, err := n.v.b.Readlink(n.rel, n.crel)
+			switch {
+			case errors.Is(err, naming.ErrLongTarget):
+				// The stand-in of a long target: the record holds it.
+			case errors.Is(err, ErrDamaged):
+				n.v.log.Error("symlink target failed authentication", "path", n.crel)
+			case err == nil && t != m.Target:
+				n.v.outOfSync(n.crel, "its target differs from the record's")
+			}
+		}
+		return []byte(m.Target), 0
+	}
+	t, err := n.v.b.Readlink(n.rel, n.crel)
 	if err != nil {
 		if errors.Is(err, ErrDamaged) {
-			n.log.Error("symlink target failed authentication", "path", n.crel)
+			n.v.log.Error("symlink target failed authentication", "path", n.crel)
 		}
 		return nil, errno(err)
 	}
@@ -165,7 +356,7 @@ func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 
 func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 	var s syscall.Statfs_t
-	if err := syscall.Statfs(n.b.Dir(), &s); err != nil {
+	if err := syscall.Statfs(n.v.b.Dir(), &s); err != nil {
 		return fs.ToErrno(err)
 	}
 	out.FromStatfsT(&s)
@@ -198,11 +389,45 @@ func (n *node) Link(context.Context, fs.InodeEmbedder, string, *fuse.EntryOut) (
 func (n *node) Setxattr(context.Context, string, []byte, uint32) syscall.Errno { return syscall.EROFS }
 func (n *node) Removexattr(context.Context, string) syscall.Errno              { return syscall.EROFS }
 
-// Getxattr: a v1 backup carries no extended attributes. ENOSYS makes the
-// kernel stop asking for the whole mount (it answers EOPNOTSUPP itself),
-// instead of one round trip per `ls -l` probe of every entry.
-func (n *node) Getxattr(context.Context, string, []byte) (uint32, syscall.Errno) {
-	return 0, syscall.ENOSYS
+// Getxattr serves a v2 entry's xattrs (user.* and POSIX ACLs) from its
+// record. A v1 backup carries none: ENOSYS makes the kernel stop asking
+// for the whole mount (it answers EOPNOTSUPP itself) instead of one round
+// trip per `ls -l` probe of every entry. A v2 entry without a record entry
+// has none either, but answers ENODATA: ENOSYS would switch xattrs off
+// for every other entry of the mount too.
+func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	if !n.v.v2 {
+		return 0, syscall.ENOSYS
+	}
+	if n.meta == nil {
+		return 0, syscall.ENODATA
+	}
+	for _, x := range n.meta.Xattrs {
+		if x.Name == attr {
+			if len(dest) < len(x.Value) {
+				return uint32(len(x.Value)), syscall.ERANGE
+			}
+			return uint32(copy(dest, x.Value)), 0
+		}
+	}
+	return 0, syscall.ENODATA
+}
+
+// Listxattr lists the names Getxattr serves, each ending in a zero byte.
+func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	if !n.v.v2 {
+		return 0, syscall.ENOSYS
+	}
+	var list []byte
+	if n.meta != nil {
+		for _, x := range n.meta.Xattrs {
+			list = append(append(list, x.Name...), 0)
+		}
+	}
+	if len(dest) < len(list) {
+		return uint32(len(list)), syscall.ERANGE
+	}
+	return uint32(copy(dest, list)), 0
 }
 
 // handle is an open file of the view.

@@ -10,12 +10,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestMountXattrsUnsupported: as in the reverse view, the first getxattr
-// gets ENOSYS, so the kernel answers later probes itself (EOPNOTSUPP)
-// instead of one round trip per entry of an `ls -l`.
+// TestMountXattrsUnsupported: a v1 backup has no xattrs. As in the
+// reverse view, the first getxattr gets ENOSYS, so the kernel answers later
+// probes itself (EOPNOTSUPP) instead of one round trip per entry of an
+// `ls -l`.
 func TestMountXattrsUnsupported(t *testing.T) {
 	testenv.RequireFUSE(t)
-	b, _, _ := setup(t, config.Defaults())
+	s := config.Defaults()
+	s.Version = 1
+	b, _, _ := setup(t, s)
 	mnt := t.TempDir()
 	server, err := Mount(b, mnt, MountOptions{})
 	if err != nil {
