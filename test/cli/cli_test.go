@@ -112,7 +112,7 @@ func TestInit(t *testing.T) {
 func TestInfo(t *testing.T) {
 	dir, _ := initDir(t, e2e.WritePassfile(t, "pw"), "--name-encoding", "base64", "--block-size", "8192", "--file-id", "path", "--name-max", "143")
 	r := expect(t, 0, "info", dir)
-	for _, want := range []string{"format version: 1", "name encoding:  base64", "name limit:     143", "block size:     8192", "file id:        path", "argon2id, 1 passes, 8 MiB"} {
+	for _, want := range []string{"format version: 2", "name encoding:  base64", "name limit:     143", "block size:     8192", "file id:        path", "argon2id, 1 passes, 8 MiB"} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("efs info lacks %q:\n%s", want, r.Stdout)
 		}
@@ -172,7 +172,7 @@ func TestPasswd(t *testing.T) {
 }
 
 func TestVersionHelp(t *testing.T) {
-	re := regexp.MustCompile(`^efs \S+ \(format v1\)\n$`)
+	re := regexp.MustCompile(`^efs \S+ \(format v2\)\n$`)
 	for _, args := range [][]string{{"version"}, {"--version"}} {
 		if r := expect(t, 0, args...); !re.MatchString(r.Stdout) {
 			t.Errorf("efs %v printed %q", args, r.Stdout)
