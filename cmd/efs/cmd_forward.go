@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -329,7 +330,14 @@ func runDecryptPath(args []string) error {
 		return err
 	}
 	defer u.Wipe()
-	rel, companion, err := b.DecryptPath(filepath.ToSlash(crel))
+	crel = filepath.ToSlash(crel)
+	dir, base := path.Split(strings.Trim(path.Clean("/"+crel), "/"))
+	record := base == naming.RecordName && b.Format() >= 2
+	if record {
+		// A directory record stands for its directory.
+		crel = dir
+	}
+	rel, companion, err := b.DecryptPath(crel)
 	if err != nil {
 		if errors.Is(err, forward.ErrDamaged) {
 			return withCode(exitIntegrity, err)
@@ -339,6 +347,9 @@ func runDecryptPath(args []string) error {
 	fmt.Println(orDot(rel))
 	if companion {
 		fmt.Fprintln(os.Stderr, "note: CREL is the long-name companion file of this entry")
+	}
+	if record {
+		fmt.Fprintln(os.Stderr, "note: CREL is the directory record ("+naming.RecordName+") of this directory")
 	}
 	return nil
 }
