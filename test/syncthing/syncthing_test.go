@@ -78,7 +78,8 @@ func sameContent(view, recv string) error {
 // root), received by an ordinary receive-only folder; the received copy
 // passes fsck, with Syncthing's .stfolder ignored as foreign, and
 // restores to the plaintext tree, also after a change and a rescan; and
-// an unmounted view stops the folder instead of emptying the copy.
+// an unmounted view stops the folder instead of emptying the copy, until
+// it is mounted again.
 func TestSendOnlyView(t *testing.T) {
 	deadline := time.Now().Add(3 * time.Minute)
 	plain := t.TempDir()
@@ -132,6 +133,14 @@ func TestSendOnlyView(t *testing.T) {
 	}
 	out = restore(t, pw, recv)
 	e2e.DiffTree(t, plain, out)
+
+	// Mounted again, the next scan takes the folder up again.
+	e2e.MustEfs(t, "reverse", "--passfile", pw, plain, view)
+	t.Cleanup(func() { e2e.Unmount(t, view) })
+	if err := a.Post("/rest/db/scan?folder=" + folder); err != nil {
+		t.Fatalf("scanning the view mounted again: %v", err)
+	}
+	a.WaitInSync(t, folder, b, deadline, func() error { return sameContent(view, recv) })
 }
 
 // restore restores the received copy into a new directory, checks that
