@@ -38,7 +38,7 @@ func TestVectors(t *testing.T) {
 				if got := vectors.Must(n.EncryptTarget(link, target))(t); got != want {
 					t.Fatalf("EncryptTarget = %s, vector says %s", got, want)
 				}
-				if got := TargetLen(len(target)); got != len(want) {
+				if got := n.TargetLen(len(target)); got != len(want) {
 					t.Fatalf("TargetLen = %d, encrypted target has %d", got, len(want))
 				}
 				if got := vectors.Must(n.DecryptTarget(link, want))(t); got != target {
@@ -47,7 +47,7 @@ func TestVectors(t *testing.T) {
 				return
 			}
 			enc := vectors.Must(ParseEncoding(v.MustGet(t, "encoding")))(t)
-			n := vectors.Must(New(v.MustHex(t, "name_key"), other, Options{Encoding: enc, NameMax: int(v.MustInt(t, "name_max"))}))(t)
+			n := vectors.Must(New(v.MustHex(t, "name_key"), other, Options{Encoding: enc, NameMax: int(v.MustInt(t, "name_max")), Format: vectorFormat(t, v)}))(t)
 			parent := string(v.MustHex(t, "parent_hex"))
 			name := string(v.MustHex(t, "name_hex"))
 			full, entry := v.MustGet(t, "full"), v.MustGet(t, "entry")
@@ -55,14 +55,14 @@ func TestVectors(t *testing.T) {
 			if e.Full != full || e.Name != entry {
 				t.Fatalf("Entry = %+v, vector says full %s entry %s", e, full, entry)
 			}
-			if e.Long() != (v.Values["long"] == "true") || IsLongName(entry) != e.Long() {
+			if e.Long() != (v.Values["long"] == "true") || n.IsLongName(entry) != e.Long() {
 				t.Fatalf("long-name status disagrees with the vector")
 			}
 			if e.Long() {
 				if e.Companion() != v.MustGet(t, "companion") || v.MustGet(t, "companion_content") != full {
 					t.Fatalf("companion %s differs from the vector", e.Companion())
 				}
-				if long, ok := IsCompanion(e.Companion()); !ok || long != entry {
+				if long, ok := n.IsCompanion(e.Companion()); !ok || long != entry {
 					t.Fatal("IsCompanion does not recognise the companion")
 				}
 				if err := n.CheckCompanion(entry, full); err != nil {
@@ -74,6 +74,15 @@ func TestVectors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// vectorFormat is a name vector's format version; the vectors written
+// before format v2 have no format field and are v1.
+func vectorFormat(t *testing.T, v *vectors.Vector) int {
+	if !v.Has("format") {
+		return 1
+	}
+	return int(v.MustInt(t, "format"))
 }
 
 // rejectErrors is the error each naming rule of FORMAT.md's "What a decoder
@@ -112,15 +121,15 @@ func checkRejectVector(t *testing.T, v *vectors.Vector, other []byte) {
 		return
 	}
 	enc := vectors.Must(ParseEncoding(v.MustGet(t, "encoding")))(t)
-	n := vectors.Must(New(v.MustHex(t, "name_key"), other, Options{Encoding: enc, NameMax: int(v.MustInt(t, "name_max"))}))(t)
+	n := vectors.Must(New(v.MustHex(t, "name_key"), other, Options{Encoding: enc, NameMax: int(v.MustInt(t, "name_max")), Format: vectorFormat(t, v)}))(t)
 	parent := string(v.MustHex(t, "parent_hex"))
 	full := body
 	if v.Has("entry") {
 		entry := v.MustGet(t, "entry")
-		if !IsLongName(entry) {
+		if !n.IsLongName(entry) {
 			t.Fatalf("entry %s is not a long-name stand-in", entry)
 		}
-		if long, ok := IsCompanion(entry + CompanionSuffix); !ok || long != entry {
+		if long, ok := n.IsCompanion(entry + CompanionSuffix); !ok || long != entry {
 			t.Fatal("IsCompanion does not recognise the companion")
 		}
 		err := n.CheckCompanion(entry, body)
@@ -133,7 +142,7 @@ func checkRejectVector(t *testing.T, v *vectors.Vector, other []byte) {
 		if err != nil {
 			t.Fatalf("CheckCompanion: %v; only a companion rule may fail here", err)
 		}
-	} else if IsLongName(body) {
+	} else if n.IsLongName(body) {
 		t.Fatal("a short-name vector's body is a stand-in")
 	}
 	got, err := n.DecryptName(parent, full)
