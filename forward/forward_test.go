@@ -95,8 +95,11 @@ func itoa(n int) string {
 	return s
 }
 
+// setup writes the sample tree's backup with the reference encryptor,
+// which writes format v1: whatever version s says, the backup is v1.
 func setup(t *testing.T, s config.Settings) (*Backup, string, map[string][]byte) {
 	t.Helper()
+	s.Version = 1
 	plain, cipher := t.TempDir(), t.TempDir()
 	files := sampleTree(t, plain)
 	keys := testKeys(t)
