@@ -281,7 +281,10 @@ func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
 		out = append(out, e)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	if crel == "" && len(out) == 0 && len(probs) == 0 && len(foreign) > 0 {
+	rec := b.readRecord(rel, crel)
+	// A v2 root whose record authenticates and lists nothing is empty.
+	emptyRecord := rec != nil && rec.err == nil && len(rec.entries) == 0
+	if crel == "" && len(out) == 0 && len(probs) == 0 && len(foreign) > 0 && !emptyRecord {
 		// A root of nothing but foreign names is far likelier a backup
 		// read with the wrong name encoding (base64 names hold letters
 		// base32 lacks) than an empty tree: say so rather than restore
@@ -292,7 +295,7 @@ func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
 		return Listing{Damaged: probs, Foreign: foreign}, nil
 	}
 	l := Listing{Entries: out, Damaged: probs, Foreign: foreign}
-	if rec := b.readRecord(rel, crel); rec != nil {
+	if rec != nil {
 		var damaged []report.Failure
 		l.Entries, l.OutOfSync, damaged = b.compare(rel, crel, rec, out)
 		l.Damaged = append(l.Damaged, damaged...)

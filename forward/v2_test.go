@@ -680,6 +680,23 @@ func TestV2Listing(t *testing.T) {
 	}
 }
 
+// TestV2EmptyRootWithLitter: a v2 root whose record lists nothing is an
+// empty tree, litter or not, not a backup read with the wrong name
+// encoding (which a v1 reader cannot tell apart).
+func TestV2EmptyRootWithLitter(t *testing.T) {
+	v := newV2(t, config.Defaults(), nil)
+	for _, l := range litter {
+		must(t, os.WriteFile(filepath.Join(v.cipher, l), nil, 0o644))
+	}
+	rep, err := Check(context.Background(), v.b, WalkOptions{})
+	must(t, err)
+	quiet(t, "fsck of an empty tree", rep)
+	if len(rep.Foreign) != len(litter) {
+		t.Errorf("foreign %q", rep.Foreign)
+	}
+
+}
+
 // TestV1Unauthenticated: a v1 backup's report says its metadata is the
 // storage's.
 func TestV1Unauthenticated(t *testing.T) {
@@ -692,5 +709,35 @@ func TestV1Unauthenticated(t *testing.T) {
 	rep = restoreAll(t, b, t.TempDir(), nil, WalkOptions{})
 	if !rep.Unauthenticated || len(rep.Failures) != 0 {
 		t.Errorf("v1 restore: unauthenticated %v, failures %v", rep.Unauthenticated, rep.Failures)
+	}
+}
+
+// TestV2Salvage: salvage works on a v2 backup, and the salvaged file gets
+// its record's metadata.
+func TestV2Salvage(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 3*4096/16)
+	v := newV2(t, config.Defaults(), func(t *testing.T, plain string) {
+		must(t, os.WriteFile(filepath.Join(plain, "f"), data, 0o600))
+		must(t, syscall.Chmod(filepath.Join(plain, "f"), 0o4710))
+	})
+	p := v.cpath("f")
+	ct, err := os.ReadFile(p)
+	must(t, err)
+	ct[24+4096+16+5] ^= 1 // block 1
+	must(t, os.WriteFile(p, ct, 0o644))
+	dest := t.TempDir()
+	rep := restoreAll(t, v.b, dest, nil, WalkOptions{Salvage: true})
+	if len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0].Err.Error(), "salvaged 2 of 3 blocks") || len(rep.OutOfSync) != 0 {
+		t.Fatalf("salvage: %v %v", rep.Failures, rep.OutOfSync)
+	}
+	got, err := os.ReadFile(filepath.Join(dest, "f"+SalvageSuffix))
+	want := append(append(bytes.Clone(data[:4096]), make([]byte, 4096)...), data[8192:]...)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("salvaged %d bytes, %v", len(got), err)
+	}
+	var st unix.Stat_t
+	must(t, unix.Lstat(filepath.Join(dest, "f"+SalvageSuffix), &st))
+	if st.Mode&0o7777 != 0o4710 {
+		t.Errorf("salvaged file mode %o", st.Mode&0o7777)
 	}
 }
