@@ -700,7 +700,7 @@ func TestV2EmptyRootWithLitter(t *testing.T) {
 // TestV1Unauthenticated: a v1 backup's report says its metadata is the
 // storage's.
 func TestV1Unauthenticated(t *testing.T) {
-	b, _, _ := setup(t, config.Defaults())
+	b, _, _ := setup(t, v1Settings())
 	rep, err := Check(context.Background(), b, WalkOptions{})
 	must(t, err)
 	if !rep.Unauthenticated || b.Format() != 1 {
