@@ -37,6 +37,7 @@ type Backup struct {
 	keys     *keys.Keys
 	settings config.Settings
 	namer    *naming.Namer
+	records  recordCache // format v2
 }
 
 // New returns a Backup for the ciphertext directory dir.

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"sync"
 	"syscall"
 
 	"github.com/efs-project/efs/internal/report"
@@ -67,54 +68,127 @@ func recordPath(crel string) string { return join(crel, naming.RecordName) }
 
 // readRecord reads the record of the directory (rel, crel): nil in a v1
 // backup. Every block is authenticated, and every entry checked, before
-// any entry is used.
+// any entry is used. A record read recently and unchanged since comes
+// from the cache.
 func (b *Backup) readRecord(rel, crel string) *dirRecord {
 	if b.settings.Version < 2 {
 		return nil
 	}
-	self, entries, err := b.decodeRecord(rel, crel)
+	var st syscall.Stat_t
+	if err := syscall.Lstat(b.cpath(recordPath(crel)), &st); err == nil {
+		if rec := b.records.get(crel, keyOf(&st)); rec != nil {
+			return rec
+		}
+	}
+	self, entries, key, err := b.decodeRecord(rel, crel)
 	if err != nil {
 		return &dirRecord{err: err}
 	}
-	return &dirRecord{self: self, entries: entries}
+	rec := &dirRecord{self: self, entries: entries}
+	b.records.put(crel, key, rec)
+	return rec
 }
 
-func (b *Backup) decodeRecord(rel, crel string) (*record.Entry, []record.Entry, error) {
+// recordCacheSize is how many records the cache keeps: enough for the
+// lookups of the directories a mount is listing, few enough that huge
+// directories' records do not pile up.
+const recordCacheSize = 8
+
+// recordCache keeps the records read last, so that the lookups in one
+// directory (a mount's ls -l) read and authenticate its record once, not
+// once per entry. Only intact records are kept; the entries are never
+// changed once read.
+type recordCache struct {
+	mu   sync.Mutex
+	list []cachedRecord // the most recent first
+}
+
+type cachedRecord struct {
+	crel string
+	key  fileKey
+	rec  *dirRecord
+}
+
+// fileKey tells whether a stored file changed: a new inode, size, mtime
+// or ctime.
+type fileKey struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime syscall.Timespec
+}
+
+func keyOf(st *syscall.Stat_t) fileKey {
+	return fileKey{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
+}
+
+func (c *recordCache) get(crel string, key fileKey) *dirRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, r := range c.list {
+		if r.crel == crel {
+			if r.key != key {
+				c.list = append(c.list[:i], c.list[i+1:]...)
+				return nil
+			}
+			copy(c.list[1:i+1], c.list[:i])
+			c.list[0] = r
+			return r.rec
+		}
+	}
+	return nil
+}
+
+func (c *recordCache) put(crel string, key fileKey, rec *dirRecord) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, r := range c.list {
+		if r.crel == crel {
+			c.list = append(c.list[:i], c.list[i+1:]...)
+			break
+		}
+	}
+	if len(c.list) == recordCacheSize {
+		c.list = c.list[:recordCacheSize-1]
+	}
+	c.list = append([]cachedRecord{{crel, key, rec}}, c.list...)
+}
+
+// decodeRecord reads, authenticates and decodes the record of the
+// directory (rel, crel); key identifies the file it read.
+func (b *Backup) decodeRecord(rel, crel string) (self *record.Entry, entries []record.Entry, key fileKey, err error) {
 	stored := recordPath(crel)
 	// Not through a symlink, and not blocking on a FIFO in its place.
 	fd, err := syscall.Open(b.cpath(stored), syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	switch {
 	case err == syscall.ENOENT:
-		return nil, nil, fmt.Errorf("%w: the directory record is missing", ErrDamaged)
+		return nil, nil, key, fmt.Errorf("%w: the directory record is missing", ErrDamaged)
 	case err == syscall.ELOOP:
-		return nil, nil, fmt.Errorf("%w: the directory record is a symlink", ErrDamaged)
+		return nil, nil, key, fmt.Errorf("%w: the directory record is a symlink", ErrDamaged)
 	case err != nil:
-		return nil, nil, fmt.Errorf("reading the directory record: %w", err)
+		return nil, nil, key, fmt.Errorf("reading the directory record: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), stored)
 	defer f.Close()
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil {
-		return nil, nil, fmt.Errorf("reading the directory record: %w", err)
+		return nil, nil, key, fmt.Errorf("reading the directory record: %w", err)
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return nil, nil, fmt.Errorf("%w: the directory record is not a regular file", ErrDamaged)
+		return nil, nil, key, fmt.Errorf("%w: the directory record is not a regular file", ErrDamaged)
 	}
 	r, err := record.Open(b.recordKeys(), rel, f, st.Size)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrDamaged, err)
+		return nil, nil, key, fmt.Errorf("%w: %w", ErrDamaged, err)
 	}
 	root := rel == ""
 	d := record.NewDecoder(r, root)
-	var self *record.Entry
-	var entries []record.Entry
 	for {
 		e, err := d.Next()
 		if err == io.EOF {
-			return self, entries, nil
+			return self, entries, keyOf(&st), nil
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %w", ErrDamaged, err)
+			return nil, nil, key, fmt.Errorf("%w: %w", ErrDamaged, err)
 		}
 		if root && self == nil {
 			self = &e

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/naming"
@@ -739,5 +740,48 @@ func TestV2Salvage(t *testing.T) {
 	must(t, unix.Lstat(filepath.Join(dest, "f"+SalvageSuffix), &st))
 	if st.Mode&0o7777 != 0o4710 {
 		t.Errorf("salvaged file mode %o", st.Mode&0o7777)
+	}
+}
+
+// TestV2RecordCache: a record changed after it was read is read again,
+// whether the storage rewrote it in place or replaced it.
+func TestV2RecordCache(t *testing.T) {
+	v := newV2(t, config.Defaults(), smallTree)
+	sub := filepath.Join(v.cpath("sub"), naming.RecordName)
+	sub2 := filepath.Join(v.cpath("sub2"), naming.RecordName)
+	damaged := func() bool {
+		l, err := v.b.ReadDir("sub", v.crel("sub"))
+		must(t, err)
+		_, lerr := v.b.Lookup("sub", v.crel("sub"), "x")
+		return len(l.Damaged) == 1 && lerr == nil
+	}
+	if damaged() {
+		t.Fatal("intact record damaged")
+	}
+	// Replaced by another directory's record (a new inode).
+	data, err := os.ReadFile(sub2)
+	must(t, err)
+	tmp := sub + ".new"
+	must(t, os.WriteFile(tmp, data, 0o444))
+	must(t, os.Rename(tmp, sub))
+	if !damaged() {
+		t.Error("a replaced record was taken from the cache")
+	}
+	// Written in place, same size, mtime kept.
+	v.export(t)
+	if damaged() {
+		t.Fatal("record written again is damaged")
+	}
+	var st unix.Stat_t
+	must(t, unix.Stat(sub, &st))
+	data, err = os.ReadFile(sub)
+	must(t, err)
+	data[len(data)-1] ^= 1
+	time.Sleep(20 * time.Millisecond) // a ctime tick later
+	must(t, os.Chmod(sub, 0o644))
+	must(t, os.WriteFile(sub, data, 0o644))
+	must(t, unix.UtimesNano(sub, []unix.Timespec{st.Atim, st.Mtim}))
+	if !damaged() {
+		t.Error("a record changed in place was taken from the cache")
 	}
 }
