@@ -298,7 +298,7 @@ func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
 	l := Listing{Entries: out, Damaged: probs, Foreign: foreign}
 	if rec != nil {
 		var damaged []report.Failure
-		l.Entries, l.OutOfSync, damaged = b.compare(rel, crel, rec, out)
+		l.Entries, l.OutOfSync, damaged = b.compare(rel, crel, rec, out, present)
 		l.Damaged = append(l.Damaged, damaged...)
 	}
 	return l, nil

@@ -233,7 +233,11 @@ func retyped(stored Kind, listed record.Type) error {
 // fromRecord is the entry of a symlink the record lists and the storage
 // lacks (or holds as another type): everything about it is in Meta.
 func (b *Backup) fromRecord(rel, crel string, r *record.Entry) Entry {
-	cname := b.namer.Entry(rel, r.Name).Name
+	return b.fromRecordAs(rel, crel, b.namer.Entry(rel, r.Name).Name, r)
+}
+
+// fromRecordAs is fromRecord with the stored name already known.
+func (b *Backup) fromRecordAs(rel, crel, cname string, r *record.Entry) Entry {
 	m := *r
 	return Entry{
 		Name: r.Name, Rel: join(rel, r.Name), CName: cname, CRel: join(crel, cname),
@@ -246,7 +250,9 @@ func (b *Backup) fromRecord(rel, crel string, r *record.Entry) Entry {
 // by name, with its record (docs/FORMAT.md, "Reading a v2 backup"): the
 // entries to use, each with its record entry as Meta where the two agree,
 // and what disagrees (out of sync) or is damaged.
-func (b *Backup) compare(rel, crel string, rec *dirRecord, stored []Entry) (out []Entry, oos, damaged []report.Failure) {
+// present holds every stored name: a listed entry whose stored name is
+// there but damaged (reported as such) is not also missing.
+func (b *Backup) compare(rel, crel string, rec *dirRecord, stored []Entry, present map[string]bool) (out []Entry, oos, damaged []report.Failure) {
 	if rec.err != nil {
 		for i := range stored {
 			stored[i].RecordErr = rec.err
@@ -265,12 +271,15 @@ func (b *Backup) compare(rel, crel string, rec *dirRecord, stored []Entry) (out 
 		case i == len(stored) || rec.entries[j].Name < stored[i].Name:
 			r := &rec.entries[j]
 			j++
-			if r.Type == record.Symlink {
-				out = append(out, b.fromRecord(rel, crel, r))
-				continue
-			}
 			cname := b.namer.Entry(rel, r.Name).Name
-			oos = append(oos, report.Failure{Path: join(rel, r.Name), Stored: join(crel, cname), Err: errMissing})
+			switch {
+			case present[cname]:
+				// Stored under its name, which is damaged: damage wins.
+			case r.Type == record.Symlink:
+				out = append(out, b.fromRecordAs(rel, crel, cname, r))
+			default:
+				oos = append(oos, report.Failure{Path: join(rel, r.Name), Stored: join(crel, cname), Err: errMissing})
+			}
 		default:
 			s, r := stored[i], &rec.entries[j]
 			i, j = i+1, j+1
@@ -323,7 +332,7 @@ func (b *Backup) lookupIn(rec *dirRecord, rel, crel, name string, e Entry, err e
 	}
 	r := rec.find(name)
 	switch {
-	case err != nil && r != nil && errors.Is(err, os.ErrNotExist):
+	case err != nil && r != nil && errors.Is(err, os.ErrNotExist) && !errors.Is(err, ErrDamaged):
 		if r.Type == record.Symlink {
 			return b.fromRecord(rel, crel, r), nil
 		}

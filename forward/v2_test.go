@@ -517,6 +517,13 @@ func TestV2Tamper(t *testing.T) {
 			must(t, err)
 			copyFile(t, stand, filepath.Join(v.cipher, string(full)))
 		}, damaged: func(*v2) []string { return []string{"*"} }},
+		{name: "companion-deleted", tamper: func(t *testing.T, v *v2) {
+			must(t, os.Remove(v.cpath(longName)+naming.CompanionSuffix))
+		}, damaged: func(v *v2) []string { return []string{v.crel(longName)} }, check: func(t *testing.T, v *v2, dest string) {
+			if _, err := v.b.Lookup("", "", longName); !errors.Is(err, ErrDamaged) || errors.Is(err, ErrOutOfSync) {
+				t.Errorf("lookup of a long name without its companion: %v", err)
+			}
+		}},
 		{name: "record-deleted", tamper: func(t *testing.T, v *v2) {
 			must(t, os.Remove(filepath.Join(v.cipher, naming.RecordName)))
 		}, damaged: func(*v2) []string { return []string{naming.RecordName} }, check: func(t *testing.T, v *v2, dest string) {
