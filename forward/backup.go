@@ -335,6 +335,10 @@ func (b *Backup) lookupStored(rel, crel, name string) (Entry, error) {
 	}
 	if ne.Long() {
 		data, err := b.readCompanion(c + naming.CompanionSuffix)
+		if errors.Is(err, os.ErrNotExist) {
+			// Damage, not a missing entry: the entry is there.
+			return e, fmt.Errorf("%s: %w: long name without its companion file", c, ErrDamaged)
+		}
 		if err != nil {
 			return e, fmt.Errorf("%s: %w: long name without a readable companion: %w", c, ErrDamaged, err)
 		}
