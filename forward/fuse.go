@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	iofs "io/fs"
 	"log/slog"
@@ -12,7 +13,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/fusemount"
 	"github.com/efs-project/efs/naming"
 	"github.com/efs-project/efs/record"
@@ -79,16 +79,27 @@ type view struct {
 
 // node returns the node of entry e.
 func (v *view) node(e Entry) *node {
-	return &node{v: v, rel: e.Rel, crel: e.CRel, meta: e.pendingMeta(), fromRecord: e.pendingFromRecord()}
+	return &node{v: v, rel: e.Rel, crel: e.CRel, meta: e.Meta, fromRecord: e.FromRecord}
 }
 
 // outOfSync logs, once per path, that the entry at crel differs from its
-// directory record. why must not hold a plaintext name.
-func (v *view) outOfSync(crel, why string) {
+// directory record; err (whose words never hold a plaintext name) says
+// how.
+func (v *view) outOfSync(crel string, err error) {
 	if _, done := v.reported.LoadOrStore(crel, true); done {
 		return
 	}
-	v.log.Warn("entry differs from its directory record (changed while the upload ran, or rolled back by the storage)", "path", crel, "why", why)
+	v.log.Warn("entry differs from its directory record (changed while the upload ran, or rolled back by the storage)", "path", crel, "err", err)
+}
+
+// recordDamaged logs, once per directory, that the record of the
+// directory at crel is missing, not authentic or malformed.
+func (v *view) recordDamaged(crel string, err error) {
+	p := join(crel, naming.RecordName)
+	if _, done := v.reported.LoadOrStore(p, true); done {
+		return
+	}
+	v.log.Error("directory record failed, its entries are shown with the storage's metadata", "path", p, "err", err)
 }
 
 // node is one directory, file or symlink of the view. Paths and record
@@ -151,7 +162,7 @@ func errno(err error) syscall.Errno {
 // from its ciphertext path, stable across lookups and mounts, with the top
 // bit set so that it stays clear of the storage's own numbers.
 func ino(e *Entry) uint64 {
-	if !e.pendingFromRecord() {
+	if !e.FromRecord {
 		return e.Stat.Ino
 	}
 	h := sha256.Sum256([]byte("efs mount: symlink from the record\x00" + e.CRel))
@@ -164,9 +175,9 @@ func ino(e *Entry) uint64 {
 // than the record's is out of sync, and not shown, as restore leaves it
 // out.
 func shown(e *Entry) bool {
-	m := e.pendingMeta()
+	m := e.Meta
 	switch {
-	case e.pendingFromRecord():
+	case e.FromRecord:
 		return m != nil && m.Type == record.Symlink
 	case e.Kind == Other:
 		return false
@@ -206,7 +217,7 @@ func (n *node) attr(out *fuse.Attr, st *syscall.Stat_t, ino uint64) {
 		if m.Type == record.File && uint64(st.Size) != m.Size {
 			// The content served is the stored one, authenticated:
 			// its size is what a read returns.
-			n.v.outOfSync(n.crel, "its size differs from the record's")
+			n.v.outOfSync(n.crel, fmt.Errorf("%w: %d bytes stored, its record lists %d", ErrOutOfSync, st.Size, m.Size))
 			size = uint64(st.Size)
 		}
 		out.Size, out.Blocks = size, (size+511)/512
@@ -228,21 +239,21 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 		case errors.Is(err, ErrDamaged):
 			n.v.log.Error("entry failed authentication", "path", e.CRel, "err", err)
 		case errors.Is(err, ErrOutOfSync):
-			n.v.outOfSync(e.CRel, err.Error())
+			n.v.outOfSync(e.CRel, err)
 		}
 		return nil, errno(err)
 	}
 	if !shown(&e) {
-		if m := e.pendingMeta(); m != nil {
-			n.v.outOfSync(e.CRel, "stored as another type than its record's "+m.Type.String())
-			return nil, syscall.EIO
-		}
 		return nil, syscall.ENOENT
 	}
-	child := n.v.node(e)
-	if n.v.v2 && child.meta == nil {
-		n.v.outOfSync(e.CRel, "not listed in its directory record")
+	switch err := e.RecordErr; {
+	case err == nil:
+	case errors.Is(err, ErrOutOfSync):
+		n.v.outOfSync(e.CRel, err)
+	default:
+		n.v.recordDamaged(n.crel, err)
 	}
+	child := n.v.node(e)
 	i := ino(&e)
 	child.attr(&out.Attr, &e.Stat, i)
 	return n.NewInode(ctx, child, fs.StableAttr{Mode: out.Attr.Mode & syscall.S_IFMT, Ino: i}), 0
@@ -256,8 +267,8 @@ func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	for _, p := range l.Damaged {
 		n.v.log.Error("entry failed authentication, left out of the listing", "path", p.Stored, "err", p.Err)
 	}
-	for _, p := range l.pendingOutOfSync() {
-		n.v.outOfSync(p.Stored, p.Err.Error())
+	for _, p := range l.OutOfSync {
+		n.v.outOfSync(p.Stored, p.Err)
 	}
 	for _, p := range l.Foreign {
 		n.v.log.Debug("foreign entry (not an efs name) ignored", "path", p)
@@ -268,7 +279,7 @@ func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 			continue
 		}
 		mode := e.Stat.Mode & syscall.S_IFMT
-		if m := e.pendingMeta(); m != nil {
+		if m := e.Meta; m != nil {
 			mode = typeBits(m.Type)
 		}
 		list = append(list, fuse.DirEntry{Name: e.Name, Mode: mode, Ino: ino(&e)})
@@ -302,53 +313,31 @@ func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 		}
 		return nil, 0, errno(err)
 	}
-	if m := n.meta; m != nil {
+	if err := f.CheckRecord(n.meta); err != nil {
 		// Served anyway: its content authenticates, it is only another
 		// version than the record's (FORMAT.md, "Reading a v2 backup").
-		if id, err := headerFileID(f); err == nil && id != m.FileID {
-			n.v.outOfSync(n.crel, "its file ID differs from the record's: another version of the file")
-		} else if uint64(f.Size()) != m.Size {
-			n.v.outOfSync(n.crel, "its size differs from the record's")
-		}
+		n.v.outOfSync(n.crel, err)
 	}
 	// The backup does not change under the mount: let the kernel keep
 	// pages across opens.
 	return &handle{f: f, log: n.v.log}, fuse.FOPEN_KEEP_CACHE, 0
 }
 
-// headerFileID is the file ID in the header of the open file f, which
-// Open has already read and checked once.
-func headerFileID(f *File) ([content.FileIDSize]byte, error) {
-	var hb [content.HeaderSize]byte
-	if _, err := f.f.ReadAt(hb[:], 0); err != nil {
-		return [content.FileIDSize]byte{}, err
-	}
-	h, err := content.ParseHeader(hb[:])
-	return h.FileID, err
-}
-
-// Readlink: in v2 the target is the record's; the stored link only shows
-// that the storage kept it, and is checked so that damage is still logged.
+// Readlink: in v2 the target is the record's (Backup.Target); the stored
+// link only shows that the storage kept it, and is checked so that damage
+// and a link that differs from its record are still logged.
 func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
-	if m := n.meta; m != nil && m.Type == record.Symlink {
-		if !n.fromRecord {
-			t, err := n.v.b.Readlink(n.rel, n.crel)
-			switch {
-			case errors.Is(err, naming.ErrLongTarget):
-				// The stand-in of a long target: the record holds it.
-			case errors.Is(err, ErrDamaged):
-				n.v.log.Error("symlink target failed authentication", "path", n.crel)
-			case err == nil && t != m.Target:
-				n.v.outOfSync(n.crel, "its target differs from the record's")
-			}
+	t, err := n.v.b.Target(Entry{Rel: n.rel, CRel: n.crel, Meta: n.meta, FromRecord: n.fromRecord})
+	switch {
+	case errors.Is(err, ErrDamaged):
+		n.v.log.Error("symlink target failed authentication", "path", n.crel, "err", err)
+		return nil, syscall.EIO
+	case errors.Is(err, ErrOutOfSync):
+		n.v.outOfSync(n.crel, err)
+		if t == "" {
+			return nil, syscall.EIO
 		}
-		return []byte(m.Target), 0
-	}
-	t, err := n.v.b.Readlink(n.rel, n.crel)
-	if err != nil {
-		if errors.Is(err, ErrDamaged) {
-			n.v.log.Error("symlink target failed authentication", "path", n.crel)
-		}
+	case err != nil:
 		return nil, errno(err)
 	}
 	return []byte(t), 0

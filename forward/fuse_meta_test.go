@@ -164,4 +164,10 @@ func TestInoFromRecord(t *testing.T) {
 	if got := ino(&stored); got != 42 {
 		t.Errorf("stored entry: ino %d, want the storage's 42", got)
 	}
+	m := &record.Entry{Type: record.Symlink, Target: "t", Size: 1}
+	a, b := Entry{CRel: "a/b", Meta: m, FromRecord: true}, Entry{CRel: "a/c", Meta: m, FromRecord: true}
+	ia, ib := ino(&a), ino(&b)
+	if ia>>63 != 1 || ib>>63 != 1 || ia == ib || ino(&a) != ia {
+		t.Errorf("from the record: inos %#x, %#x", ia, ib)
+	}
 }

@@ -179,7 +179,7 @@ func runRestore(args []string) error {
 	}
 	// Out of sync first, so that the failures, if any, stand next to
 	// the error line, whose exit code (9) wins.
-	serr := reportOutOfSync(os.Stderr, rep.PendingOutOfSync(), true)
+	serr := reportOutOfSync(os.Stderr, rep.OutOfSync, true)
 	if ctx.Err() != nil {
 		reportFailures(os.Stderr, "failed before the interruption", rep.Failures, true)
 		return fmt.Errorf("interrupted: every file in DEST is complete, none half-written; run the same command again to finish")
@@ -241,7 +241,7 @@ func runFsck(args []string) error {
 		}
 		reportForeign(os.Stderr, rep.Foreign)
 	}
-	serr := reportOutOfSync(os.Stderr, rep.PendingOutOfSync(), true)
+	serr := reportOutOfSync(os.Stderr, rep.OutOfSync, true)
 	if err := reportFailures(os.Stderr, "failed authentication or could not be checked", rep.Failures, true); err != nil {
 		return err
 	}
