@@ -75,6 +75,12 @@ type view struct {
 	// from their record, so that each is logged once per mount and not on
 	// every lookup, stat or open.
 	reported sync.Map
+	// otherVersion holds the ciphertext paths of the files found (by a
+	// stat or an open) to be another version than their record lists.
+	// They are kept by path, not in the node: a lookup after the kernel's
+	// entry cache expired makes a new node that go-fuse then drops for
+	// the one it knows, after its attributes are taken.
+	otherVersion sync.Map
 }
 
 // node returns the node of entry e.
@@ -209,17 +215,22 @@ func (n *node) attr(out *fuse.Attr, st *syscall.Stat_t, ino uint64) {
 	case m != nil:
 		out.Mode = typeBits(m.Type) | m.Mode
 		out.Uid, out.Gid = m.UID, m.GID
+		size, mtime := m.Size, syscall.Timespec{Sec: m.MtimeSec, Nsec: int64(m.MtimeNsec)}
+		if m.Type == record.File && uint64(st.Size) != m.Size {
+			n.v.outOfSync(n.crel, fmt.Errorf("%w: %d bytes stored, its record lists %d", ErrOutOfSync, st.Size, m.Size))
+			n.v.otherVersion.Store(n.crel, true)
+		}
+		if _, other := n.v.otherVersion.Load(n.crel); other {
+			// The content served is the stored one, authenticated but
+			// not the version the record lists: its size is what a
+			// read returns, its mtime the stored one (as restore
+			// writes it).
+			size, mtime = uint64(st.Size), st.Mtim
+		}
 		// The storage's atime and ctime say nothing about the file.
-		out.Mtime, out.Mtimensec = uint64(m.MtimeSec), m.MtimeNsec
+		out.Mtime, out.Mtimensec = uint64(mtime.Sec), uint32(mtime.Nsec)
 		out.Atime, out.Atimensec = out.Mtime, out.Mtimensec
 		out.Ctime, out.Ctimensec = out.Mtime, out.Mtimensec
-		size := m.Size
-		if m.Type == record.File && uint64(st.Size) != m.Size {
-			// The content served is the stored one, authenticated:
-			// its size is what a read returns.
-			n.v.outOfSync(n.crel, fmt.Errorf("%w: %d bytes stored, its record lists %d", ErrOutOfSync, st.Size, m.Size))
-			size = uint64(st.Size)
-		}
 		out.Size, out.Blocks = size, (size+511)/512
 		if n.fromRecord {
 			out.Nlink = 1
@@ -255,8 +266,12 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 	}
 	child := n.v.node(e)
 	i := ino(&e)
+	mode := e.Stat.Mode & syscall.S_IFMT
+	if child.meta != nil {
+		mode = typeBits(child.meta.Type)
+	}
 	child.attr(&out.Attr, &e.Stat, i)
-	return n.NewInode(ctx, child, fs.StableAttr{Mode: out.Attr.Mode & syscall.S_IFMT, Ino: i}), 0
+	return n.NewInode(ctx, child, fs.StableAttr{Mode: mode, Ino: i}), 0
 }
 
 func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
@@ -317,6 +332,7 @@ func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 		// Served anyway: its content authenticates, it is only another
 		// version than the record's (FORMAT.md, "Reading a v2 backup").
 		n.v.outOfSync(n.crel, err)
+		n.v.otherVersion.Store(n.crel, true)
 	}
 	// The backup does not change under the mount: let the kernel keep
 	// pages across opens.

@@ -48,14 +48,15 @@ func TestAttrFromRecord(t *testing.T) {
 	}
 
 	// Another size in the storage: the stored, authenticated content is
-	// what a read returns, so its size is shown, and the entry logged once
-	// by ciphertext path.
+	// what a read returns, so its size is shown, with its mtime (it is not
+	// the version the record lists), and the entry logged once by
+	// ciphertext path.
 	st = storedStat(12)
 	for range 2 {
 		n.attr(&out, &st, 77)
 	}
-	if out.Size != 12 || out.Mode != syscall.S_IFREG|0o4750 || out.Uid != 7 {
-		t.Errorf("size differs: %+v", out)
+	if out.Size != 12 || out.Mode != syscall.S_IFREG|0o4750 || out.Uid != 7 || out.Mtime != 1111 || out.Mtimensec != 0 {
+		t.Errorf("size differs: %+v; want the stored size and mtime, the record's mode and owner", out)
 	}
 	if got := strings.Count(log.String(), "path=abc/def"); got != 1 {
 		t.Errorf("logged %d times, want once:\n%s", got, log.String())

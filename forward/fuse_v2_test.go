@@ -138,6 +138,8 @@ func TestMountV2OutOfSync(t *testing.T) {
 		must(t, os.WriteFile(filepath.Join(plain, "edited-file"), []byte("version 1"), 0o640))
 		must(t, unix.Setxattr(filepath.Join(plain, "edited-file"), "user.k", []byte("v"), 0))
 		must(t, os.WriteFile(filepath.Join(plain, "gone-file"), []byte("soon deleted"), 0o644))
+		must(t, os.WriteFile(filepath.Join(plain, "same-size"), []byte("version 1"), 0o600))
+		setTime(t, filepath.Join(plain, "same-size"), 1_000_000_000, 1)
 		must(t, os.Symlink("edited-file", filepath.Join(plain, "link-file")))
 	})
 	old, err := os.ReadFile(filepath.Join(v.cipher, naming.RecordName))
@@ -145,6 +147,9 @@ func TestMountV2OutOfSync(t *testing.T) {
 	// The next upload stops before the root's record: the storage has
 	// the new entries and the old record.
 	must(t, os.WriteFile(filepath.Join(v.plain, "edited-file"), []byte("version 2, longer"), 0o640))
+	// Saved by rename: a new inode, so a new file ID (file_id inode).
+	must(t, os.WriteFile(filepath.Join(v.plain, "new"), []byte("version 2"), 0o600))
+	must(t, os.Rename(filepath.Join(v.plain, "new"), filepath.Join(v.plain, "same-size")))
 	must(t, os.WriteFile(filepath.Join(v.plain, "late-file"), []byte("added"), 0o644))
 	must(t, os.Chmod(filepath.Join(v.plain, "late-file"), 0o4755))
 	if asRoot {
@@ -163,7 +168,7 @@ func TestMountV2OutOfSync(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if got := strings.Join(names, ","); got != "edited-file,late-file,link-file" {
+	if got := strings.Join(names, ","); got != "edited-file,late-file,link-file,same-size" {
 		t.Errorf("listing: %s, want edited-file,late-file,link-file", got)
 	}
 	if target, err := os.Readlink(filepath.Join(mnt, "link-file")); err != nil || target != "edited-file" {
@@ -176,8 +181,22 @@ func TestMountV2OutOfSync(t *testing.T) {
 	if got, err := os.ReadFile(filepath.Join(mnt, "edited-file")); err != nil || string(got) != "version 2, longer" {
 		t.Errorf("edited: %q, %v; want the stored, authenticated content", got, err)
 	}
-	if err := unix.Lstat(filepath.Join(mnt, "edited-file"), &st); err != nil || st.Size != int64(len("version 2, longer")) || st.Mode != unix.S_IFREG|0o640 {
-		t.Errorf("edited: size %d, mode %o, %v", st.Size, st.Mode, err)
+	// Another version than the record's: the record's mode, the stored
+	// size and mtime, as restore writes it.
+	var plainSt unix.Stat_t
+	must(t, unix.Lstat(filepath.Join(v.plain, "edited-file"), &plainSt))
+	if err := unix.Lstat(filepath.Join(mnt, "edited-file"), &st); err != nil || st.Size != int64(len("version 2, longer")) || st.Mode != unix.S_IFREG|0o640 || st.Mtim != plainSt.Mtim {
+		t.Errorf("edited: size %d, mode %o, mtime %v, %v; want the stored mtime %v", st.Size, st.Mode, st.Mtim, err, plainSt.Mtim)
+	}
+	// The same size, another file ID: found at open; the stat after it
+	// has the stored mtime too.
+	if got, err := os.ReadFile(filepath.Join(mnt, "same-size")); err != nil || string(got) != "version 2" {
+		t.Errorf("same-size: %q, %v", got, err)
+	}
+	time.Sleep(1100 * time.Millisecond) // the kernel's attribute cache
+	must(t, unix.Lstat(filepath.Join(v.plain, "same-size"), &plainSt))
+	if err := unix.Lstat(filepath.Join(mnt, "same-size"), &st); err != nil || st.Mtim != plainSt.Mtim || st.Mode != unix.S_IFREG|0o600 {
+		t.Errorf("same-size after open: mode %o, mtime %v, %v; want the stored mtime %v", st.Mode, st.Mtim, err, plainSt.Mtim)
 	}
 	if err := unix.Lstat(filepath.Join(mnt, "late-file"), &st); err != nil || st.Mode != unix.S_IFREG|0o755 || st.Uid != uint32(os.Getuid()) || st.Gid != uint32(os.Getgid()) {
 		t.Errorf("late: mode %o, owner %d:%d, %v; want 0755 and the mounting user", st.Mode, st.Uid, st.Gid, err)
@@ -196,12 +215,12 @@ func TestMountV2OutOfSync(t *testing.T) {
 	}
 
 	s := log.String()
-	for _, rel := range []string{"edited-file", "late-file", "gone-file"} {
+	for _, rel := range []string{"edited-file", "late-file", "gone-file", "same-size"} {
 		if n := strings.Count(s, "path="+v.crel(rel)+" "); n != 1 {
 			t.Errorf("%s (%s) logged %d times, want once:\n%s", rel, v.crel(rel), n, s)
 		}
 	}
-	for _, name := range []string{"edited-file", "late-file", "gone-file", "link-file"} {
+	for _, name := range []string{"edited-file", "late-file", "gone-file", "link-file", "same-size"} {
 		if strings.Contains(s, name) {
 			t.Errorf("plaintext %q in the log:\n%s", name, s)
 		}
