@@ -48,8 +48,11 @@ func Mount(b *Backup, mountpoint string, opts MountOptions) (*fuse.Server, error
 		return nil, err
 	}
 	v := &view{b: b, log: log, v2: b.Format() >= 2, uid: uint32(os.Getuid()), gid: uint32(os.Getgid())}
-	if !v.v2 {
+	switch {
+	case !v.v2:
 		log.Warn("format v1 backup: modes, owners and times come from the storage, unauthenticated")
+	case e.RecordErr != nil:
+		v.recordDamaged("", e.RecordErr)
 	}
 	root := v.node(e)
 	o := fusemount.Options(fusemount.Config{

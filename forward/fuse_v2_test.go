@@ -226,3 +226,28 @@ func TestMountV2OutOfSync(t *testing.T) {
 		}
 	}
 }
+
+// TestMountV2RecordDamaged: a root whose record is gone still mounts; its
+// entries are shown as if the record did not list them, and the record
+// is logged once as damaged.
+func TestMountV2RecordDamaged(t *testing.T) {
+	testenv.RequireFUSE(t)
+	v := newV2(t, config.Defaults(), func(t *testing.T, plain string) {
+		must(t, os.WriteFile(filepath.Join(plain, "suid-file"), []byte("x"), 0o600))
+		must(t, os.Chmod(filepath.Join(plain, "suid-file"), 0o4750))
+	})
+	must(t, os.Remove(filepath.Join(v.cipher, naming.RecordName)))
+	mnt, log := mountV2(t, v)
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(1100 * time.Millisecond) // the kernel looks it up again
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(mnt, "suid-file"), &st); err != nil || st.Mode != unix.S_IFREG|0o750 || st.Uid != uint32(os.Getuid()) {
+			t.Errorf("suid-file: mode %o, owner %d, %v; want 0750 and the mounting user", st.Mode, st.Uid, err)
+		}
+	}
+	if n := strings.Count(log.String(), "path="+naming.RecordName+" "); n != 1 {
+		t.Errorf("the missing record logged %d times, want once:\n%s", n, log.String())
+	}
+}
