@@ -29,7 +29,7 @@ func commands() []command {
 		{"export", "PLAINDIR DEST", "write the encrypted view into DEST without FUSE, incrementally", runExport},
 		{"mount", "CIPHERDIR MOUNTPOINT", "mount a backup decrypted and authenticated, read-only", runMount},
 		{"restore", "CIPHERDIR DEST [PATH...]", "decrypt a backup (or some paths of it) into DEST without FUSE", runRestore},
-		{"fsck", "CIPHERDIR", "authenticate every name, symlink and block of a backup", runFsck},
+		{"fsck", "CIPHERDIR", "authenticate every name, symlink, block and directory record of a backup", runFsck},
 		{"encrypt-path", "PLAINDIR REL", "print the ciphertext path of a plaintext path", runEncryptPath},
 		{"decrypt-path", "CIPHERDIR CREL", "print the plaintext path of a ciphertext path", runDecryptPath},
 		{"unmount", "MOUNTPOINT", "unmount an efs view", runUnmount},
