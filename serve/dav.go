@@ -96,10 +96,12 @@ type Handler struct {
 	who  func(r *http.Request) (string, bool)
 	sem  chan struct{}
 	bufs sync.Pool
+	// writeTimeout and bodyTimeout (tests shorten them).
+	writeTimeout, bodyTimeout time.Duration
 }
 
 func newHandler(src source, opts Options) *Handler {
-	h := &Handler{src: src, log: opts.Log, who: opts.Who}
+	h := &Handler{src: src, log: opts.Log, who: opts.Who, writeTimeout: writeTimeout, bodyTimeout: bodyTimeout}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -119,10 +121,16 @@ func newHandler(src source, opts Options) *Handler {
 // line is sent.
 const chunkSize = 256 << 10
 
-// Timeouts a slow or stuck client meets while a body is written: each
-// write must finish within writeTimeout (a whole transfer may take as
-// long as it needs).
-const writeTimeout = time.Minute
+// Timeouts a slow or stuck client meets (the server's own bound the TLS
+// handshake, the headers and idle connections, see Serve). Each write of a
+// response must finish within writeTimeout, so a whole transfer may take
+// as long as it needs. A PROPFIND body must arrive within bodyTimeout; no
+// deadline is left on reading once a response is being written, because
+// net/http cancels a request whose connection's read deadline passes.
+const (
+	writeTimeout = time.Minute
+	bodyTimeout  = 30 * time.Second
+)
 
 // maxPropfindBody bounds a PROPFIND request body.
 const maxPropfindBody = 64 << 10
@@ -134,6 +142,7 @@ const allow = "OPTIONS, GET, HEAD, PROPFIND"
 type reply struct {
 	http.ResponseWriter
 	rc      *http.ResponseController
+	timeout time.Duration // for each write
 	status  int
 	bytes   int64
 	logPath string
@@ -147,12 +156,12 @@ func (w *reply) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// Write gives every write writeTimeout to finish.
+// Write gives every write the timeout to finish.
 func (w *reply) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	w.rc.SetWriteDeadline(time.Now().Add(writeTimeout)) // unsupported in tests: no matter
+	w.rc.SetWriteDeadline(time.Now().Add(w.timeout)) // unsupported by a ResponseRecorder: no matter
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += int64(n)
 	if err != nil && w.werr == nil {
@@ -164,7 +173,7 @@ func (w *reply) Write(p []byte) (int, error) {
 // ServeHTTP answers one request and logs it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rw := &reply{ResponseWriter: w, rc: http.NewResponseController(w), logPath: "-"}
+	rw := &reply{ResponseWriter: w, rc: http.NewResponseController(w), timeout: h.writeTimeout, logPath: "-"}
 	who := "-"
 	aborted := true
 	defer func() {
@@ -486,7 +495,9 @@ func (h *Handler) index(rw *reply, r *http.Request, n *node, names []string) {
 		if k.dir {
 			name += "/"
 		}
-		fmt.Fprintf(&b, "<li><a href=\"%s\">", href([]string{k.name}, k.dir)[1:])
+		// A relative link: a ':' in it would read as a scheme.
+		link := strings.ReplaceAll(href([]string{k.name}, k.dir)[1:], ":", "%3A")
+		fmt.Fprintf(&b, "<li><a href=\"%s\">", link)
 		xml.EscapeText(&b, []byte(name))
 		b.WriteString("</a></li>\n")
 	}
@@ -518,11 +529,15 @@ func (h *Handler) propfind(rw *reply, r *http.Request) {
 		h.plain(rw, http.StatusBadRequest, "Depth must be 0 or 1")
 		return
 	}
+	rw.rc.SetReadDeadline(time.Now().Add(h.bodyTimeout))
 	req, err := parsePropfind(http.MaxBytesReader(rw, r.Body, maxPropfindBody))
 	if err != nil {
+		// The deadline stays: net/http reads what is left of a body
+		// before it answers, and must not wait for it for ever.
 		h.plain(rw, http.StatusBadRequest, err.Error())
 		return
 	}
+	rw.rc.SetReadDeadline(time.Time{})
 	n, names, ok := h.resolve(rw, r)
 	if !ok {
 		return

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/forward"
@@ -63,7 +64,7 @@ func newFixture(t *testing.T) *fixture {
 	for rel, n := range map[string]int{
 		"empty": 0, "one": 1, "block": 4096, "big": 3<<20 + 17,
 		"sub/a.txt": 7, "sub/deep/er/b.txt": 9, "sub/" + longName: 4,
-		"odd name & <x> %41?#.txt": 5, "non-utf8-\xff": 3,
+		"odd name & <x> %41?#.txt": 5, "non-utf8-\xff": 3, "sub/x:y": 2,
 	} {
 		b := make([]byte, n)
 		for i := range b {
@@ -481,6 +482,43 @@ func TestIndex(t *testing.T) {
 	}
 	if strings.Contains(string(body), "link") {
 		t.Error("the symlink is listed")
+	}
+	// A ':' would make the relative link a URL of scheme "x".
+	if !strings.Contains(string(body), `<a href="x%3Ay">x:y</a>`) {
+		t.Errorf("x:y is not linked as x%%3Ay:\n%s", body)
+	}
+}
+
+// TestSlowPropfindBody: a PROPFIND body that does not arrive in time is
+// refused rather than holding its connection and a request slot.
+func TestSlowPropfindBody(t *testing.T) {
+	f := newFixture(t)
+	h := NewView(f.tree, Options{})
+	h.bodyTimeout = 200 * time.Millisecond
+	base := server(t, h)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, _ := http.NewRequest("PROPFIND", base+"/", pr)
+	req.Header.Set("Depth", "1")
+	req.ContentLength = 100
+	go pw.Write([]byte("<?xml"))
+	done := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- nil
+			return
+		}
+		resp.Body.Close()
+		done <- resp
+	}()
+	select {
+	case resp := <-done:
+		if resp != nil && resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("slow body: %s", resp.Status)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a PROPFIND whose body never came was still waiting after 5 s")
 	}
 }
 

@@ -14,9 +14,8 @@ import (
 // Limits against slow, stuck or too many clients.
 const (
 	// readHeaderTimeout bounds the TLS handshake and each request's
-	// headers; readTimeout the whole request (PROPFIND bodies are small).
+	// headers (a PROPFIND body has the Handler's bodyTimeout).
 	readHeaderTimeout = 10 * time.Second
-	readTimeout       = 30 * time.Second
 	// idleTimeout closes a keep-alive connection nobody uses.
 	idleTimeout = 2 * time.Minute
 	// maxHeaderBytes bounds a request's headers.
@@ -49,7 +48,6 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler, cfg *tls.Config,
 		TLSConfig:         cfg,
 		Protocols:         &protocols,
 		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
