@@ -57,9 +57,10 @@ var (
 func main() {
 	root := flag.String("root", ".", "module root `directory`")
 	backup := flag.String("backup", "", "instead of the vectors, write a new frozen backup into `DIR` (which must not exist)")
+	format := flag.Int("format", 2, "the format `version` of the -backup tree")
 	flag.Parse()
 	if *backup != "" {
-		if err := writeBackup(*root, *backup); err != nil {
+		if err := writeBackup(*root, *backup, *format); err != nil {
 			log.Fatal(err)
 		}
 		return
