@@ -26,7 +26,8 @@ import (
 var ErrRecord = errors.New("cannot compute the directory record")
 
 // recordError is an ErrRecord and its cause, whose text carries no
-// plaintext (errnos and the encoder's rules).
+// plaintext: recordPlain's errors are errnos, the encoder's rules and
+// counts, never a name or a path.
 type recordError struct{ err error }
 
 func (e *recordError) Error() string   { return ErrRecord.Error() + ": " + e.err.Error() }

@@ -395,7 +395,10 @@ func reason(err error) string {
 	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrPathTooLong), errors.Is(err, ErrTargetTooLong), errors.Is(err, errNoProc):
 		return err.Error()
 	case errors.As(err, &re):
-		return ErrRecord.Error() + ": " + reason(re.err)
+		if errors.As(re.err, &en) {
+			return ErrRecord.Error() + ": " + en.Error()
+		}
+		return re.Error() // names no entry (recordPlain)
 	case errors.As(err, &en):
 		return en.Error()
 	}
