@@ -6,9 +6,12 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +21,8 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/testenv"
+	"github.com/efs-project/efs/internal/treesnap"
 	"github.com/efs-project/efs/naming"
 	"github.com/efs-project/efs/record"
 )
@@ -475,4 +480,251 @@ func skipNoXattrs(t *testing.T, err error) {
 		t.Skipf("this tmpfs takes no user xattrs: %v", err)
 	}
 	t.Fatal(err)
+}
+
+// recRsync runs rsync -a --itemize-changes from the view into dst and
+// returns the paths it itemized (changed or new).
+func recRsync(t *testing.T, src, dst string) []string {
+	t.Helper()
+	out, err := exec.Command("rsync", "-a", "--itemize-changes", src+"/", dst+"/").CombinedOutput()
+	if err != nil {
+		t.Fatalf("rsync: %v\n%s", err, out)
+	}
+	var paths []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			paths = append(paths, strings.TrimSuffix(f[1], "/"))
+		}
+	}
+	slices.Sort(paths)
+	return paths
+}
+
+// TestRecordChanges: when one plaintext file changes — its content, only
+// its mode, or only a user xattr — exactly its view entry (if the change
+// shows there) and its directory's record change, bytes and mtime, as
+// rsync's quick check and export's rewrites see them; nothing else does.
+func TestRecordChanges(t *testing.T) {
+	if _, err := exec.LookPath("rsync"); err != nil {
+		testenv.SkipOrFail(t, "no rsync: %v", err)
+	}
+	plain := t.TempDir()
+	base := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	for _, rel := range []string{"a/f1", "a/f2", "b/g", "r"} {
+		exWrite(t, filepath.Join(plain, rel), []byte("first "+rel), base)
+	}
+	tree, _ := exTree(t, plain, nil)
+	// After the config: an mtime of now could equal that of the new
+	// copy's directory (coarse clock), which rsync then leaves alone.
+	exFixDirTimes(t, plain, base)
+	mnt := rvMount(t, tree)
+	copyDir, dest := t.TempDir(), exDest(t)
+	if got := recRsync(t, mnt, copyDir); len(got) != 11 { // ., 2 dirs, 4 files, efs.toml, 3 records
+		t.Fatalf("first rsync copied %v", got)
+	}
+	exExport(t, tree, dest)
+	f1 := filepath.Join(plain, "a", "f1")
+	vf1, vrec := viewPath(tree, "a/f1"), viewPath(tree, "a")+"/"+naming.RecordName
+	for _, c := range []struct {
+		name    string
+		change  func() error
+		entry   bool // the change shows in the file's view entry
+		written int  // by export: the file's bytes (not for a mode) and the record
+	}{
+		{"content", func() error { return os.WriteFile(f1, []byte("second version"), 0o640) }, true, 2},
+		{"mode", func() error { return os.Chmod(f1, 0o600) }, true, 1},
+		{"xattr", func() error { return unix.Setxattr(f1, "user.changed", []byte("yes"), 0) }, false, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var before unix.Stat_t
+			if err := unix.Stat(filepath.Join(mnt, vrec), &before); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.change(); err != nil {
+				if errors.Is(err, unix.ENOTSUP) {
+					t.Skipf("no user xattrs here: %v", err)
+				}
+				t.Fatal(err)
+			}
+			time.Sleep(1100 * time.Millisecond) // the kernel's attribute cache
+			want := []string{vrec}
+			if c.entry {
+				want = append(want, vf1)
+			}
+			slices.Sort(want)
+			if got := recRsync(t, mnt, copyDir); !slices.Equal(got, want) {
+				t.Errorf("rsync itemized %v, want %v", got, want)
+			}
+			var after unix.Stat_t
+			if err := unix.Stat(filepath.Join(mnt, vrec), &after); err != nil {
+				t.Fatal(err)
+			}
+			if after.Mtim == before.Mtim {
+				t.Error("the record's mtime did not change")
+			}
+			rep := exExport(t, tree, dest)
+			if rep.Written != c.written || rep.Removed != 0 {
+				t.Errorf("export: %+v, want %d written", rep, c.written)
+			}
+			if d := treesnap.Diff(treesnap.Take(t, copyDir), treesnap.Take(t, dest), "rsync copy", "export"); len(d) > 0 {
+				t.Errorf("the export differs from the rsync copy of the view:\n%s", strings.Join(d, "\n"))
+			}
+		})
+	}
+}
+
+// recRSS is the process's resident set size in KiB.
+func recRSS(t *testing.T) int64 {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// TestRecordLargeDir: stat and a full read of the record of a directory
+// of 100,000 entries (fewer with -short or -race) work, and nothing of it
+// stays in memory after the file is closed.
+func TestRecordLargeDir(t *testing.T) {
+	n := 100_000
+	if testing.Short() || raceEnabled {
+		n = 10_000
+	}
+	plain := t.TempDir()
+	dir := filepath.Join(plain, "big")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		fd, err := unix.Open(filepath.Join(dir, "entry-"+strconv.Itoa(i)), unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(fd)
+	}
+	tree, _, _ := rvTree(t, plain, Options{})
+	mnt := rvMount(t, tree)
+	p := filepath.Join(mnt, viewPath(tree, "big"), naming.RecordName)
+	heap := func() int64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapInuse)
+	}
+	heap0, rss0 := heap(), recRSS(t)
+	start := time.Now()
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	statTime := time.Since(start)
+	start = time.Now()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readTime := time.Since(start)
+	rss1 := recRSS(t)
+	if int64(len(ct)) != st.Size {
+		t.Fatalf("read %d bytes of a record of %d", len(ct), st.Size)
+	}
+	_, entries := recDecode(t, tree, "big", ct)
+	if len(entries) != n {
+		t.Fatalf("the record lists %d entries, want %d", len(entries), n)
+	}
+	entries, ct = nil, nil
+	heapOpen := heap()
+	f.Close()
+	time.Sleep(100 * time.Millisecond) // the release reaches the server after close returns
+	heapClosed := heap()
+	t.Logf("%d entries: record of %d bytes; stat %v, open and read %v; RSS %d -> %d KiB; heap %d KiB, with the record open %d KiB, after close %d KiB",
+		n, st.Size, statTime.Round(time.Millisecond), readTime.Round(time.Millisecond), rss0, rss1, heap0>>10, heapOpen>>10, heapClosed>>10)
+	// An open record holds its plaintext, about its size, and nothing is
+	// kept after release.
+	const slack = 4 << 20 // go-fuse's buffers, the test's own garbage
+	if heapOpen-heap0 > st.Size*5/4+slack {
+		t.Errorf("an open record of %d KiB holds %d KiB", st.Size>>10, (heapOpen-heap0)>>10)
+	}
+	if heapClosed-heap0 > slack {
+		t.Errorf("%d KiB still held after the record was closed", (heapClosed-heap0)>>10)
+	}
+}
+
+// TestRecordSnapshot: a record changes without its directory's mtime
+// changing, and a torn copy of two versions fails authentication. A
+// reader must get one whole version: the one at its open, whatever size
+// the kernel heard of before, and whatever changes while it reads.
+func TestRecordSnapshot(t *testing.T) {
+	plain := t.TempDir()
+	for i := range 10 {
+		rvWrite(t, filepath.Join(plain, "d", "f"+strconv.Itoa(i)), nil)
+	}
+	tree, _, _ := rvTree(t, plain, Options{})
+	mnt := rvMount(t, tree)
+	p := filepath.Join(mnt, viewPath(tree, "d"), naming.RecordName)
+	grow := func(from, to int) {
+		for i := from; i < to; i++ {
+			rvWrite(t, filepath.Join(plain, "d", strings.Repeat("long name ", 10)+strconv.Itoa(i)), nil)
+		}
+	}
+	count := func(ct []byte) int {
+		t.Helper()
+		_, entries := recDecode(t, tree, "d", ct)
+		return len(entries)
+	}
+
+	// The kernel hears of the small record, the directory grows, then
+	// the record is read: the new one, whole.
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	grow(10, 200)
+	ct := mustRead(t, p)
+	if int64(len(ct)) <= st.Size {
+		t.Errorf("read %d bytes, the size the kernel had (%d) or less", len(ct), st.Size)
+	}
+	if got := count(ct); got != 200 {
+		t.Errorf("the record read lists %d entries, want 200", got)
+	}
+
+	// Open, read a little, change the directory, read the rest: the
+	// version of the open, which fstat describes.
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	head := make([]byte, 100)
+	if _, err := io.ReadFull(f, head); err != nil {
+		t.Fatal(err)
+	}
+	grow(200, 400)
+	rest, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct = append(head, rest...)
+	var fst unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &fst); err != nil || fst.Size != int64(len(ct)) {
+		t.Errorf("fstat of the open record: size %d (%v), it serves %d bytes", fst.Size, err, len(ct))
+	}
+	if got := count(ct); got != 200 {
+		t.Errorf("the open record lists %d entries, want the 200 of its open", got)
+	}
+	if got := count(mustRead(t, p)); got != 400 {
+		t.Errorf("a new open lists %d entries, want 400", got)
+	}
 }

@@ -253,7 +253,15 @@ func (v *view) newChild(ctx context.Context, parent *fs.Inode, d Dir, it *Item, 
 	var ops fs.InodeEmbedder
 	switch {
 	case it.Kind == ItemRecord:
-		ops = &recordNode{node: node{v: v}, ref: ref}
+		rn := &recordNode{node: node{v: v}, ref: ref}
+		// As for files: the node the kernel knows is the one to tell.
+		if ch := parent.GetChild(it.Name); ch != nil {
+			if old, ok := ch.Operations().(*recordNode); ok && old.ref == ref {
+				rn = old
+			}
+		}
+		rn.told(&it.Attr)
+		ops = rn
 	case it.Kind != ItemEntry:
 		ops = &virtualNode{node: node{v: v}, ref: ref}
 	case ref.Type == unix.S_IFDIR:
@@ -631,11 +639,29 @@ func (h *virtualHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.
 // torn copy fails authentication). So every open takes a snapshot of the
 // record as it is then and serves it with direct I/O: the kernel neither
 // caches its pages nor cuts reads at a size it heard of earlier, and fstat
-// of the open file tells the snapshot's size. A reader so copies one
-// version, whole. The snapshot is dropped at release.
+// of the open file tells the snapshot's size (rsync copies as many bytes
+// as fstat says). A reader so copies one version, whole. The snapshot is
+// dropped at release.
 type recordNode struct {
 	node
 	ref Ref
+
+	mu    sync.Mutex
+	known recordVersion // what the kernel last heard of, zero for nothing
+}
+
+// recordVersion is what the kernel caches of a record that matters to a
+// copy of it.
+type recordVersion struct {
+	size  int64
+	mtime unix.Timespec
+}
+
+// told records the attributes the kernel is told.
+func (n *recordNode) told(a *Attr) {
+	n.mu.Lock()
+	n.known = recordVersion{a.Size, a.Mtime}
+	n.mu.Unlock()
 }
 
 // Getattr tells the record as it is now, or, for an open file (fstat), as
@@ -643,9 +669,13 @@ type recordNode struct {
 func (n *recordNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	if h, ok := f.(*recordHandle); ok {
 		fuseAttr(&h.attr, &out.Attr)
-		return 0
+	} else if en := n.v.getattr(n.ref, out); en != 0 {
+		return en
 	}
-	return n.v.getattr(n.ref, out)
+	n.mu.Lock()
+	n.known = recordVersion{int64(out.Size), unix.Timespec{Sec: int64(out.Mtime), Nsec: int64(out.Mtimensec)}}
+	n.mu.Unlock()
+	return 0
 }
 
 // Open takes the snapshot.
@@ -665,6 +695,17 @@ func (n *recordNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uin
 	if err != nil {
 		n.v.log.Warn("cannot seal the directory record", "path", "/"+n.ref.View, "err", reason(err))
 		return nil, 0, syscall.EIO
+	}
+	n.mu.Lock()
+	stale := n.known != recordVersion{it.Attr.Size, it.Attr.Mtime}
+	if stale {
+		n.known = recordVersion{}
+	}
+	n.mu.Unlock()
+	if stale {
+		// The kernel has another version's size: make it ask again, so
+		// that fstat tells the snapshot's (Getattr with the handle).
+		n.NotifyContent(-1, 0)
 	}
 	return &recordHandle{s: s, attr: it.Attr}, fuse.FOPEN_DIRECT_IO, 0
 }
