@@ -48,7 +48,7 @@ func edit(t *testing.T, text []byte, key, repl string) []byte {
 }
 
 func TestCreateUnlock(t *testing.T) {
-	s := Settings{NameEncoding: naming.Base64, NameMax: 143, BlockSize: 65536, FileID: content.FileIDPath}
+	s := Settings{Version: 2, NameEncoding: naming.Base64, NameMax: 143, BlockSize: 65536, FileID: content.FileIDVersion}
 	c, mk := newConfig(t, s)
 	text := c.Marshal()
 	p, err := Parse(text)
@@ -155,7 +155,7 @@ func TestStrictParse(t *testing.T) {
 	cases := []struct {
 		key, repl, field string
 	}{
-		{"version", "version = 2", "version"},
+		{"version", "version = 3", "version"},
 		{"version", "version = 0", "version"},
 		{"version", `version = "1"`, "version"},
 		{"name_encoding", `name_encoding = "base58"`, "name_encoding"},
@@ -191,6 +191,14 @@ func TestStrictParse(t *testing.T) {
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.field) {
 			t.Errorf("%q: %v (want ErrCorrupt naming %s)", tc.repl, err, tc.field)
 		}
+	}
+	// A v1 config with the v2-only file-ID mode: each field is fine alone.
+	v1 := edit(t, text, "version", "version = 1")
+	if _, err := Parse(v1); err != nil {
+		t.Fatalf("a v1 config: %v", err)
+	}
+	if _, err := Parse(edit(t, v1, "file_id", `file_id = "version"`)); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "file_id") {
+		t.Errorf("v1 with file_id \"version\": %v (want ErrCorrupt naming file_id)", err)
 	}
 	// The same bytes in a non-canonical spelling: Go's base64 decoder
 	// skips line breaks, so only re-encoding catches these.
@@ -303,8 +311,9 @@ func TestSettingsValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []Settings{
-		{NameMax: 255, BlockSize: 4095}, {NameMax: 255, BlockSize: 1 << 21}, {NameMax: 62, BlockSize: 4096},
-		{NameMax: 255, BlockSize: 4096, Flags: 1},
+		{Version: 2, NameMax: 255, BlockSize: 4095}, {Version: 2, NameMax: 255, BlockSize: 1 << 21}, {Version: 2, NameMax: 62, BlockSize: 4096},
+		{Version: 2, NameMax: 255, BlockSize: 4096, Flags: 1}, {NameMax: 255, BlockSize: 4096}, {Version: 3, NameMax: 255, BlockSize: 4096},
+		{Version: 1, NameMax: 255, BlockSize: 4096, FileID: content.FileIDVersion},
 	} {
 		if err := s.Validate(); err == nil {
 			t.Errorf("Validate(%+v) = nil", s)
@@ -321,23 +330,27 @@ func TestSettingsValidate(t *testing.T) {
 func TestSettingsText(t *testing.T) {
 	for _, s := range []Settings{
 		Defaults(),
-		{NameEncoding: naming.Base64, NameMax: 143, BlockSize: 1 << 20, FileID: content.FileIDPath},
+		{Version: 1, NameEncoding: naming.Base64, NameMax: 143, BlockSize: 1 << 20, FileID: content.FileIDPath},
+		{Version: 2, NameEncoding: naming.Base32, NameMax: 255, BlockSize: 4096, FileID: content.FileIDVersion},
 	} {
 		got, err := s.Text().Parse()
 		if err != nil || got != s {
 			t.Errorf("Text().Parse() of %+v = %+v, %v", s, got, err)
 		}
 	}
-	if d := Defaults().Text(); d != (SettingsText{NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "inode"}) {
+	if d := Defaults().Text(); d != (SettingsText{Version: 2, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "inode"}) {
 		t.Errorf("Defaults().Text() = %+v", d)
 	}
 	for _, st := range []SettingsText{
-		{NameEncoding: "base58", NameMax: 255, BlockSize: 4096, FileID: "inode"},
-		{NameEncoding: "", NameMax: 255, BlockSize: 4096, FileID: "inode"},
-		{NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "hash"},
-		{NameEncoding: "base32", NameMax: 20, BlockSize: 4096, FileID: "inode"},
-		{NameEncoding: "base32", NameMax: 255, BlockSize: 5000, FileID: "inode"},
-		{NameEncoding: "base32", NameMax: 0, BlockSize: 0, FileID: "inode"},
+		{Version: 2, NameEncoding: "base58", NameMax: 255, BlockSize: 4096, FileID: "inode"},
+		{Version: 2, NameEncoding: "", NameMax: 255, BlockSize: 4096, FileID: "inode"},
+		{Version: 2, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "hash"},
+		{Version: 2, NameEncoding: "base32", NameMax: 20, BlockSize: 4096, FileID: "inode"},
+		{Version: 2, NameEncoding: "base32", NameMax: 255, BlockSize: 5000, FileID: "inode"},
+		{Version: 2, NameEncoding: "base32", NameMax: 0, BlockSize: 0, FileID: "inode"},
+		{Version: 0, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "inode"},
+		{Version: 3, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "inode"},
+		{Version: 1, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "version"},
 	} {
 		if s, err := st.Parse(); err == nil {
 			t.Errorf("Parse(%+v) = %+v, want an error", st, s)

@@ -32,9 +32,17 @@ func loadVectors(t *testing.T, kinds ...string) []*vectors.Vector {
 // this package's API (the generator computes them from the primitives), and
 // runs every content reject vector through every decoding path.
 func TestVectors(t *testing.T) {
-	for _, v := range loadVectors(t, "file-id", "file-key", "content") {
+	for _, v := range loadVectors(t, "file-id", "file-key", "content", "record") {
 		t.Run(v.Name, func(t *testing.T) {
 			t.Parallel()
+			if v.Values["kind"] == "record" {
+				// record's TestVectors runs them whole, valid or not;
+				// here only the record key and the header's flag.
+				if v.Values["expect"] != "reject" {
+					checkRecordKey(t, v)
+				}
+				return
+			}
 			if v.Values["expect"] == "reject" {
 				checkRejectVector(t, v)
 				return
@@ -79,6 +87,31 @@ func checkFileKeyVector(t *testing.T, v *vectors.Vector) {
 	got := vectors.Must(deriveFileKey(v.MustHex(t, "content_key"), fileKeyLabel, hdr, v.MustGet(t, "path")))(t)
 	if want := v.MustHex(t, "file_key"); !bytes.Equal(got[:], want) {
 		t.Fatalf("file key %x, vector says %x", got, want)
+	}
+}
+
+// checkRecordKey: a record's header carries FlagRecord, its key is the
+// record-key derivation (not the file key's), and the header opens only
+// as a record.
+func checkRecordKey(t *testing.T, v *vectors.Vector) {
+	hdr := v.MustHex(t, "header")
+	h := vectors.Must(ParseHeader(hdr))(t)
+	if h.Flags != FlagRecord || !bytes.Equal(h.FileID[:], v.MustHex(t, "file_id")) || h.BlockSize() != int(v.MustInt(t, "block_size")) {
+		t.Fatalf("record header %+v differs from the vector", h)
+	}
+	if m := h.Marshal(); !bytes.Equal(m[:], hdr) {
+		t.Fatalf("header does not marshal back: %x", m)
+	}
+	key, dir := v.MustHex(t, "content_key"), string(v.MustHex(t, "dir_path_hex"))
+	got := vectors.Must(deriveFileKey(key, recordKeyLabel, hdr, dir))(t)
+	if want := v.MustHex(t, "record_key"); !bytes.Equal(got[:], want) {
+		t.Fatalf("record key %x, vector says %x", got, want)
+	}
+	if f := vectors.Must(NewRecord(key, h, dir))(t); f.key != got {
+		t.Fatal("NewRecord does not use the record key")
+	}
+	if _, err := NewFile(key, h, dir); err == nil {
+		t.Fatal("NewFile accepted a record's header")
 	}
 }
 
@@ -180,8 +213,15 @@ func checkRejectVector(t *testing.T, v *vectors.Vector) {
 			return // nothing to read with
 		}
 	case "header":
+		if hdrErr == nil {
+			// A record's header parses; it is no file's.
+			if h.Flags == 0 {
+				t.Fatal("ParseHeader accepts a file's header")
+			}
+			_, hdrErr = NewFile(key, h, path)
+		}
 		if !errors.Is(hdrErr, ErrHeader) {
-			t.Fatalf("ParseHeader: %v, want ErrHeader", hdrErr)
+			t.Fatalf("ParseHeader or NewFile: %v, want ErrHeader", hdrErr)
 		}
 		if sizeErr != nil {
 			t.Fatalf("PlainSize: %v; a header vector must have a valid size", sizeErr)

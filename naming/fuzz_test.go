@@ -10,13 +10,18 @@ import (
 // fuzzNamer uses the keys of the test vectors, so the seed corpora written
 // by internal/vectorgen (testdata/fuzz/) hold valid encrypted names.
 func fuzzNamer(t testing.TB, base64 bool) *Namer {
+	return fuzzNamerFormat(t, base64, 0)
+}
+
+// fuzzNamerFormat is fuzzNamer for format version format (0: the default).
+func fuzzNamerFormat(t testing.TB, base64 bool, format int) *Namer {
 	nk, _ := hex.DecodeString("33ced24815b33924b7b1480b060f93fe7e7617569864e798a0f5144f45931794db9a3c92b9ad632723c08a286c204e559a08a5c118da76e2fb9130de822a9b6e")
 	sk, _ := hex.DecodeString("d7a42e2ad0c01e8a51f4281fb91d44e75c39832a079d44c90680981aa6002431755b81b60ec8bf08d90c04edfea54481e624f743b157a2afc06dccf0a2d56e98")
 	enc := Base32
 	if base64 {
 		enc = Base64
 	}
-	n, err := New(nk, sk, Options{Encoding: enc})
+	n, err := New(nk, sk, Options{Encoding: enc, Format: format})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +57,7 @@ func FuzzEncryptName(f *testing.F) {
 		}
 		n := fuzzNamer(t, base64)
 		e := n.Entry(parent, name)
-		if IsLongName(e.Name) != e.Long() {
+		if n.IsLongName(e.Name) != e.Long() {
 			t.Fatalf("IsLongName(%q) = %v, entry long %v", e.Name, !e.Long(), e.Long())
 		}
 		if e.Long() {
@@ -82,24 +87,29 @@ func FuzzDecryptTarget(f *testing.F) {
 	})
 }
 
-// FuzzIsLongName: accepted stand-ins are canonical and their companions
-// are recognised.
+// FuzzIsLongName: accepted stand-ins are canonical, of the namer's format,
+// and their companions are recognised.
 func FuzzIsLongName(f *testing.F) {
-	f.Add(LongName("x"))
-	f.Add(LongName("y") + CompanionSuffix)
+	n := fuzzNamer(f, false)
+	f.Add(n.LongName("x"))
+	f.Add(n.LongName("y") + CompanionSuffix)
 	f.Fuzz(func(t *testing.T, entry string) {
-		if IsLongName(entry) {
-			h := entry[len(LongPrefix):]
-			b, err := b32.DecodeString(h)
-			if err != nil || len(b) != 32 || b32.EncodeToString(b) != h || !strings.HasPrefix(entry, LongPrefix) {
-				t.Fatalf("IsLongName accepted a non-canonical %q", entry)
+		for _, format := range []int{1, 2} {
+			n := fuzzNamerFormat(t, false, format)
+			prefix := n.longPrefix()
+			if n.IsLongName(entry) {
+				h := entry[len(prefix):]
+				b, err := b32.DecodeString(h)
+				if err != nil || len(b) != 32 || b32.EncodeToString(b) != h || !strings.HasPrefix(entry, prefix) {
+					t.Fatalf("v%d: IsLongName accepted a non-canonical %q", format, entry)
+				}
+				if l, ok := n.IsCompanion(entry + CompanionSuffix); !ok || l != entry {
+					t.Fatal("IsCompanion does not recognise the companion of a stand-in")
+				}
 			}
-			if l, ok := IsCompanion(entry + CompanionSuffix); !ok || l != entry {
-				t.Fatal("IsCompanion does not recognise the companion of a stand-in")
+			if l, ok := n.IsCompanion(entry); ok && (!n.IsLongName(l) || l+CompanionSuffix != entry) {
+				t.Fatalf("v%d: IsCompanion(%q) = %q", format, entry, l)
 			}
-		}
-		if l, ok := IsCompanion(entry); ok && (!IsLongName(l) || l+CompanionSuffix != entry) {
-			t.Fatalf("IsCompanion(%q) = %q", entry, l)
 		}
 	})
 }
@@ -107,11 +117,11 @@ func FuzzIsLongName(f *testing.F) {
 // FuzzCheckCompanion: never panics; an accepted pair really matches.
 func FuzzCheckCompanion(f *testing.F) {
 	full := strings.Repeat("a", 300)
-	f.Add(LongName(full), full)
+	f.Add(fuzzNamer(f, false).LongName(full), full)
 	f.Fuzz(func(t *testing.T, long, full string) {
 		n := fuzzNamer(t, false)
 		if err := n.CheckCompanion(long, full); err == nil {
-			if LongName(full) != long || !IsLongName(long) || len(full) <= n.opts.NameMax {
+			if n.LongName(full) != long || !n.IsLongName(long) || len(full) <= n.opts.NameMax {
 				t.Fatalf("CheckCompanion accepted %q / %d-byte name", long, len(full))
 			}
 		}

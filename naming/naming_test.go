@@ -9,7 +9,13 @@ import (
 
 func testNamer(t testing.TB, enc Encoding, nameMax int) *Namer {
 	t.Helper()
-	n, err := New(bytes.Repeat([]byte{1}, KeySize), bytes.Repeat([]byte{2}, KeySize), Options{Encoding: enc, NameMax: nameMax})
+	return testNamerFormat(t, enc, nameMax, 0)
+}
+
+// testNamerFormat is testNamer for format version format (0: the default).
+func testNamerFormat(t testing.TB, enc Encoding, nameMax, format int) *Namer {
+	t.Helper()
+	n, err := New(bytes.Repeat([]byte{1}, KeySize), bytes.Repeat([]byte{2}, KeySize), Options{Encoding: enc, NameMax: nameMax, Format: format})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +42,7 @@ func TestNameRoundTrip(t *testing.T) {
 					t.Fatalf("%v: round trip of %q in %q: %q, %v", enc, name, parent, got, err)
 				}
 				if e.Long() {
-					if !IsLongName(e.Name) || n.CheckCompanion(e.Name, e.Full) != nil {
+					if !n.IsLongName(e.Name) || n.CheckCompanion(e.Name, e.Full) != nil {
 						t.Fatalf("%v: long entry %q does not check", enc, e.Name)
 					}
 				}
@@ -125,25 +131,32 @@ func TestNonCanonical(t *testing.T) {
 	if _, err := n32.DecryptName("", full64); err == nil {
 		t.Error("base32 namer accepted a base64 name")
 	}
-	// Non-canonical stand-ins: uppercase, and the 4 spare bits of the last
-	// character set.
-	long := LongName(strings.Repeat("a", 300))
-	for _, s := range []string{
-		strings.ToUpper(long), LongPrefix + strings.ToUpper(long[len(LongPrefix):]), bump(long, "abcdefghijklmnopqrstuvwxyz234567a"),
-		long[:len(long)-1], long + "a", "efs.l." + long[len(LongPrefix):], long[:20] + "\n" + long[21:],
-	} {
-		if IsLongName(s) {
-			t.Errorf("IsLongName(%q) = true", s)
+	// Non-canonical stand-ins: uppercase, the 4 spare bits of the last
+	// character set, and the other format's prefix.
+	v1 := testNamerFormat(t, Base32, 0, 1)
+	for _, c := range []struct {
+		n     *Namer
+		other string
+	}{{n32, LongPrefixV1}, {v1, LongPrefix}} {
+		long := c.n.LongName(strings.Repeat("a", 300))
+		prefix := c.n.longPrefix()
+		for _, s := range []string{
+			strings.ToUpper(long), prefix + strings.ToUpper(long[len(prefix):]), bump(long, "abcdefghijklmnopqrstuvwxyz234567a"),
+			long[:len(long)-1], long + "a", c.other + long[len(prefix):], long[:20] + "\n" + long[21:],
+		} {
+			if c.n.IsLongName(s) {
+				t.Errorf("%s: IsLongName(%q) = true", prefix, s)
+			}
+			if _, ok := c.n.IsCompanion(s + CompanionSuffix); ok {
+				t.Errorf("%s: IsCompanion(%q) = true", prefix, s+CompanionSuffix)
+			}
 		}
-		if _, ok := IsCompanion(s + CompanionSuffix); ok {
-			t.Errorf("IsCompanion(%q) = true", s+CompanionSuffix)
+		if !c.n.IsLongName(long) {
+			t.Fatalf("%s: IsLongName rejects a real stand-in", prefix)
 		}
-	}
-	if !IsLongName(long) {
-		t.Fatal("IsLongName rejects a real stand-in")
-	}
-	if l, ok := IsCompanion(long + CompanionSuffix); !ok || l != long {
-		t.Fatal("IsCompanion rejects a real companion")
+		if l, ok := c.n.IsCompanion(long + CompanionSuffix); !ok || l != long {
+			t.Fatalf("%s: IsCompanion rejects a real companion", prefix)
+		}
 	}
 }
 
@@ -185,7 +198,7 @@ func TestLongNames(t *testing.T) {
 			}
 		}
 		short := n.EncryptName("p", "s")
-		if err := n.CheckCompanion(LongName(short), short); !errors.Is(err, ErrMalformed) {
+		if err := n.CheckCompanion(n.LongName(short), short); !errors.Is(err, ErrMalformed) {
 			t.Fatalf("limit %d: a companion holding a short name: %v", limit, err)
 		}
 	}
@@ -218,8 +231,8 @@ func TestSymlinkTargets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(enc) != TargetLen(len(target)) {
-			t.Fatalf("TargetLen(%d) = %d, encrypted %d", len(target), TargetLen(len(target)), len(enc))
+		if len(enc) != n.TargetLen(len(target)) {
+			t.Fatalf("TargetLen(%d) = %d, encrypted %d", len(target), n.TargetLen(len(target)), len(enc))
 		}
 		if got, err := n.DecryptTarget("dir/link", enc); err != nil || got != target {
 			t.Fatalf("target round trip: %v", err)
@@ -231,8 +244,21 @@ func TestSymlinkTargets(t *testing.T) {
 			t.Fatalf("padded target: %v", err)
 		}
 	}
-	if _, err := n.EncryptTarget("l", strings.Repeat("t", 4000)); !errors.Is(err, ErrTooLong) {
-		t.Fatalf("4000-byte target: %v", err)
+	// A target too long for PATH_MAX: v1 refuses it, v2 stores a stand-in
+	// that changes with the target and says the record holds it.
+	long := strings.Repeat("t", 4000)
+	if _, err := testNamerFormat(t, Base32, 0, 1).EncryptTarget("l", long); !errors.Is(err, ErrTooLong) {
+		t.Fatalf("v1: 4000-byte target: %v", err)
+	}
+	stand, err := n.EncryptTarget("l", long)
+	if err != nil || len(stand) != n.TargetLen(len(long)) || !strings.HasPrefix(stand, TargetPrefix) {
+		t.Fatalf("v2: 4000-byte target: %q, %v", stand, err)
+	}
+	if other, _ := n.EncryptTarget("l", long+"u"); other == stand {
+		t.Fatal("v2: the stand-in does not change with the target")
+	}
+	if _, err := n.DecryptTarget("l", stand); !errors.Is(err, ErrLongTarget) {
+		t.Fatalf("v2: stand-in target: %v", err)
 	}
 	// A name ciphertext is not a target ciphertext (separate keys).
 	if _, err := n.DecryptTarget("l", b64.EncodeToString([]byte(strings.Repeat("q", 20)))); !errors.Is(err, ErrNotAuthentic) {

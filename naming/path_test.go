@@ -51,7 +51,7 @@ func TestEncryptPath(t *testing.T) {
 			t.Errorf("EncryptPath(%q) = %q, %q; want %q, %q", c.rel, got, gotLong, c.want, c.long)
 		}
 	}
-	if !IsLongName(l) {
+	if !n.IsLongName(l) {
 		t.Fatal("test name is not long")
 	}
 }

@@ -4,7 +4,7 @@
 set -euo pipefail
 want=(fuse3 rsync)
 case "${1:-test}" in
-  test) want+=(rclone) ;;
+  test) want+=(rclone syncthing) ;;
   bench) want+=(gocryptfs encfs restic rclone) ;;
 esac
 missing=()

@@ -25,6 +25,7 @@ import (
 	"github.com/miscreant/miscreant.go"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/hkdf"
+	"golang.org/x/sys/unix"
 )
 
 // Names FORMAT.md gives to the files that are not encrypted entries.
@@ -33,8 +34,12 @@ const (
 	PlainConfig = ".efs.toml"
 	// ViewConfig is its name in the root of the view.
 	ViewConfig = "efs.toml"
-	// LongPrefix starts the stand-in of an entry whose name is too long.
-	LongPrefix = "efs.L."
+	// LongPrefix starts the stand-in of an entry whose name is too long
+	// (format v2); LongPrefixV1 is v1's.
+	LongPrefix   = "efs.l."
+	LongPrefixV1 = "efs.L."
+	// RecordName is the directory record of every v2 view directory.
+	RecordName = "efs.dir"
 	// CompanionSuffix ends the stand-in's companion, which holds the name.
 	CompanionSuffix = ".name"
 )
@@ -46,18 +51,21 @@ var (
 
 // Settings are the config's format fields, spelled as in the config file.
 type Settings struct {
+	Version      int    // 1 or 2
 	NameEncoding string // "base32" or "base64"
 	NameMax      int
 	BlockSize    int
-	FileID       string // "inode" or "path"
+	FileID       string // "inode", "path", or (v2) "version"
 }
 
 func (s Settings) check() error {
 	switch {
 	case s.NameEncoding != "base32" && s.NameEncoding != "base64":
 		return fmt.Errorf("name encoding %q is neither base32 nor base64", s.NameEncoding)
-	case s.FileID != "inode" && s.FileID != "path":
-		return fmt.Errorf("file ID mode %q is neither inode nor path", s.FileID)
+	case s.Version != 1 && s.Version != 2:
+		return fmt.Errorf("format version %d is neither 1 nor 2", s.Version)
+	case s.FileID != "inode" && s.FileID != "path" && (s.FileID != "version" || s.Version < 2):
+		return fmt.Errorf("file ID mode %q is not one of format v%d", s.FileID, s.Version)
 	case s.NameMax < 63 || s.NameMax > 255:
 		return fmt.Errorf("name_max %d is outside 63…255", s.NameMax)
 	case blockShift(s.BlockSize) < 0:
@@ -162,10 +170,10 @@ func Unlock(config, password []byte) (*Keys, Settings, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		return nil, Settings{}, fmt.Errorf("config has unknown fields %v", und)
 	}
-	if f.Version != 1 || f.Flags != 0 || f.KDF.Algorithm != "argon2id" {
-		return nil, Settings{}, fmt.Errorf("config is not format v1 with argon2id and no flags")
+	if f.Version != 1 && f.Version != 2 || f.Flags != 0 || f.KDF.Algorithm != "argon2id" {
+		return nil, Settings{}, fmt.Errorf("config is not format v1 or v2 with argon2id and no flags")
 	}
-	s := Settings{NameEncoding: f.NameEncoding, NameMax: f.NameMax, BlockSize: f.BlockSize, FileID: f.FileID}
+	s := Settings{Version: f.Version, NameEncoding: f.NameEncoding, NameMax: f.NameMax, BlockSize: f.BlockSize, FileID: f.FileID}
 	if err := s.check(); err != nil {
 		return nil, Settings{}, err
 	}
@@ -199,8 +207,8 @@ func Unlock(config, password []byte) (*Keys, Settings, error) {
 	if err != nil || len(mk) != 32 {
 		return nil, Settings{}, ErrWrongPassword
 	}
-	canonical := fmt.Sprintf("efs-v1 config\nversion=1\nname_encoding=%s\nname_max=%d\nblock_size=%d\nfile_id=%s\nflags=0\n",
-		s.NameEncoding, s.NameMax, s.BlockSize, s.FileID)
+	canonical := fmt.Sprintf("efs-v1 config\nversion=%d\nname_encoding=%s\nname_max=%d\nblock_size=%d\nfile_id=%s\nflags=0\n",
+		s.Version, s.NameEncoding, s.NameMax, s.BlockSize, s.FileID)
 	if !hmac.Equal(mac, hmacSHA256(subkey(mk, "efs-v1 config mac", 32), []byte(canonical))) {
 		return nil, Settings{}, ErrAltered
 	}
@@ -224,41 +232,67 @@ func (k *Keys) entryName(s Settings, parent, name string) (view, companion strin
 		return full, "", nil
 	}
 	sum := sha256.Sum256([]byte(full))
-	return LongPrefix + b32.EncodeToString(sum[:]), full, nil
+	prefix := LongPrefix
+	if s.Version == 1 {
+		prefix = LongPrefixV1
+	}
+	return prefix + b32.EncodeToString(sum[:]), full, nil
 }
 
 // symlinkTarget is the stored target of the symlink at path link
-// (FORMAT.md, "Symlinks").
-func (k *Keys) symlinkTarget(link, target string) (string, error) {
+// (FORMAT.md, "Symlinks"): in v2 a target whose encryption would not fit
+// PATH_MAX is stored as its stand-in.
+func (k *Keys) symlinkTarget(s Settings, link, target string) (string, error) {
 	ct, err := sivSeal(k.symlink, []byte(link), []byte(target))
 	if err != nil {
 		return "", err
 	}
-	return b64.EncodeToString(ct), nil
-}
-
-// fileID is the file ID of the regular file at path with inode number ino
-// (FORMAT.md, "File ID").
-func (k *Keys) fileIDFor(mode string, ino uint64, path string) []byte {
-	if mode == "path" {
-		return hmacSHA256(k.fileID, []byte("efs-v1 file-id path\x00"), []byte(path))[:16]
+	enc := b64.EncodeToString(ct)
+	if len(enc) > 4095 {
+		if s.Version == 1 {
+			return "", errors.New("symlink target too long for format v1")
+		}
+		sum := sha256.Sum256(ct)
+		return "efs.t." + b32.EncodeToString(sum[:]), nil
 	}
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], ino)
-	return hmacSHA256(k.fileID, []byte("efs-v1 file-id inode\x00"), b[:], []byte(path))[:16]
+	return enc, nil
 }
 
-// header is the 24-byte content header (FORMAT.md, "Header").
-func header(id []byte, blockSize int) []byte {
-	return append([]byte{'E', 'F', 'S', 1, 0, byte(blockShift(blockSize)), 0, 0}, id...)
+// fileID is the file ID of the regular file at path with stat st
+// (FORMAT.md, "File ID").
+func (k *Keys) fileIDFor(mode string, st *unix.Stat_t, path string) []byte {
+	be := binary.BigEndian
+	switch mode {
+	case "path":
+		return hmacSHA256(k.fileID, []byte("efs-v1 file-id path\x00"), []byte(path))[:16]
+	case "version":
+		b := be.AppendUint64(nil, st.Ino)
+		b = be.AppendUint64(b, uint64(st.Mtim.Sec))
+		b = be.AppendUint32(b, uint32(st.Mtim.Nsec))
+		b = be.AppendUint64(b, uint64(st.Size))
+		return hmacSHA256(k.fileID, []byte("efs-v2 file-id version\x00"), b, []byte(path))[:16]
+	}
+	return hmacSHA256(k.fileID, []byte("efs-v1 file-id inode\x00"), be.AppendUint64(nil, st.Ino), []byte(path))[:16]
+}
+
+// header is the 24-byte content header (FORMAT.md, "Header"); flags is 0
+// for a file, 2 for a directory record.
+func header(id []byte, blockSize int, flags byte) []byte {
+	return append([]byte{'E', 'F', 'S', 1, flags, byte(blockShift(blockSize)), 0, 0}, id...)
 }
 
 // sealFile writes to w the ciphertext of the size plaintext bytes read from
 // r, for the file at path with file ID id (FORMAT.md, "File key" and
 // "Blocks").
 func (k *Keys) sealFile(w io.Writer, r io.Reader, size int64, blockSize int, id []byte, path string) error {
-	hdr := header(id, blockSize)
-	info := append(append([]byte("efs-v1 file key\x00"), hdr...), path...)
+	return k.seal(w, r, size, blockSize, id, 0, "efs-v1 file key\x00", path)
+}
+
+// seal is sealFile for files (flags 0) and records (flags 2, FORMAT.md
+// "Sealing"), whose keys have different labels.
+func (k *Keys) seal(w io.Writer, r io.Reader, size int64, blockSize int, id []byte, flags byte, label, path string) error {
+	hdr := header(id, blockSize, flags)
+	info := append(append([]byte(label), hdr...), path...)
 	c, err := miscreant.NewAESCMACSIV(subkey(k.content, string(info), 64))
 	if err != nil {
 		return err
@@ -297,16 +331,26 @@ func (k *Keys) sealFile(w io.Writer, r io.Reader, size int64, blockSize int, id 
 // fails on a bad header, a size the mapping cannot produce, or any block
 // that does not authenticate.
 func (k *Keys) OpenFile(path string, ct []byte) ([]byte, error) {
+	return k.open(path, ct, 0, "efs-v1 file key\x00")
+}
+
+// OpenRecord decrypts the whole ciphertext ct of the directory record of
+// the directory at plaintext path dir (FORMAT.md, "Sealing"), like OpenFile.
+func (k *Keys) OpenRecord(dir string, ct []byte) ([]byte, error) {
+	return k.open(dir, ct, 2, "efs-v2 record key\x00")
+}
+
+func (k *Keys) open(path string, ct []byte, flags byte, label string) ([]byte, error) {
 	const headerSize, overhead = 24, 16
-	if len(ct) < headerSize+overhead || string(ct[:3]) != "EFS" || ct[3] != 1 {
-		return nil, errors.New("not an efs v1 content header")
+	if len(ct) < headerSize+overhead || string(ct[:3]) != "EFS" || ct[3] != 1 || ct[4] != flags || ct[6] != 0 || ct[7] != 0 {
+		return nil, errors.New("not the content header of a file, or of a record, as expected")
 	}
 	shift := int(ct[5])
 	if shift < 12 || shift > 20 {
 		return nil, fmt.Errorf("block shift %d is out of range", shift)
 	}
 	bs := 1 << shift
-	info := append(append([]byte("efs-v1 file key\x00"), ct[:headerSize]...), path...)
+	info := append(append([]byte(label), ct[:headerSize]...), path...)
 	c, err := miscreant.NewAESCMACSIV(subkey(k.content, string(info), 64))
 	if err != nil {
 		return nil, err

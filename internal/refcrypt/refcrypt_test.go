@@ -2,6 +2,7 @@ package refcrypt
 
 import (
 	"bytes"
+	"fmt"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -61,17 +62,23 @@ func TestVectors(t *testing.T) {
 					}
 				}
 			case "file-id":
-				ino := uint64(0)
+				var st unix.Stat_t
 				if v.Has("ino") {
-					ino = uint64(v.MustInt(t, "ino"))
+					st.Ino = uint64(v.MustInt(t, "ino"))
 				}
-				if got, want := k.fileIDFor(v.MustGet(t, "mode"), ino, v.MustGet(t, "path")), v.MustHex(t, "file_id"); !bytes.Equal(got, want) {
+				if v.Has("mtime_sec") {
+					st.Mtim.Sec, st.Mtim.Nsec, st.Size = v.MustInt(t, "mtime_sec"), v.MustInt(t, "mtime_nsec"), v.MustInt(t, "size")
+				}
+				if got, want := k.fileIDFor(v.MustGet(t, "mode"), &st, v.MustGet(t, "path")), v.MustHex(t, "file_id"); !bytes.Equal(got, want) {
 					t.Errorf("file ID %x, want %x", got, want)
 				}
 			case "content":
 				checkContent(t, k, v)
 			case "name":
-				s := Settings{NameEncoding: v.MustGet(t, "encoding"), NameMax: int(v.MustInt(t, "name_max"))}
+				s := Settings{Version: 1, NameEncoding: v.MustGet(t, "encoding"), NameMax: int(v.MustInt(t, "name_max"))}
+				if v.Has("format") {
+					s.Version = int(v.MustInt(t, "format"))
+				}
 				view, companion, err := k.entryName(s, string(v.MustHex(t, "parent_hex")), string(v.MustHex(t, "name_hex")))
 				if err != nil {
 					t.Fatal(err)
@@ -87,7 +94,7 @@ func TestVectors(t *testing.T) {
 					t.Errorf("companion %q, want %q", companion, want)
 				}
 			case "symlink":
-				got, err := k.symlinkTarget(string(v.MustHex(t, "link_path_hex")), string(v.MustHex(t, "target_hex")))
+				got, err := k.symlinkTarget(Settings{Version: 2}, string(v.MustHex(t, "link_path_hex")), string(v.MustHex(t, "target_hex")))
 				if err != nil || got != v.MustGet(t, "encrypted") {
 					t.Errorf("target %q, %v; want %q", got, err, v.MustGet(t, "encrypted"))
 				}
@@ -161,8 +168,15 @@ func TestUnlock(t *testing.T) {
 // companions, other file types left out, modes and mtimes passed through,
 // entries placed under their encrypted names in their encrypted parents.
 func TestWrite(t *testing.T) {
+	for _, version := range []int{1, 2} {
+		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) { testWrite(t, version) })
+	}
+}
+
+func testWrite(t *testing.T, version int) {
 	k := vectorKeys(t)
-	s := Settings{NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "path"}
+	s := Settings{Version: version, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "path"}
+	prefix := map[int]string{1: LongPrefixV1, 2: LongPrefix}[version]
 	plain, out := t.TempDir(), t.TempDir()
 	long := strings.Repeat("x", 200)
 	mustWrite(t, filepath.Join(plain, PlainConfig), "config bytes")
@@ -194,10 +208,13 @@ func TestWrite(t *testing.T) {
 	vLong, companion, _ := k.entryName(s, "docs", long)
 	vCfg, _, _ := k.entryName(s, "docs", PlainConfig)
 	vLink, _, _ := k.entryName(s, "docs", "link")
-	if companion == "" || !strings.HasPrefix(vLong, LongPrefix) {
+	if companion == "" || !strings.HasPrefix(vLong, prefix) {
 		t.Fatalf("a %d-byte name is not stored under a stand-in", len(long))
 	}
 	want := []string{vLong, vLong + CompanionSuffix, vCfg, vLink}
+	if version == 2 {
+		want = append(want, RecordName)
+	}
 	ents, err := os.ReadDir(filepath.Join(out, docs))
 	if err != nil {
 		t.Fatal(err)
@@ -234,7 +251,7 @@ func TestWrite(t *testing.T) {
 
 func mustTarget(t *testing.T, k *Keys, link, target string) string {
 	t.Helper()
-	s, err := k.symlinkTarget(link, target)
+	s, err := k.symlinkTarget(Settings{Version: 2}, link, target)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +276,7 @@ func TestLongNameEdge(t *testing.T) {
 		encoding string
 		short    int // longest name that stays short at name_max 255
 	}{{"base32", 143}, {"base64", 175}} {
-		s := Settings{NameEncoding: c.encoding, NameMax: 255}
+		s := Settings{Version: 2, NameEncoding: c.encoding, NameMax: 255}
 		view, companion, err := k.entryName(s, "", strings.Repeat("a", c.short))
 		if err != nil || len(view) != 255 || companion != "" {
 			t.Errorf("%s, %d bytes: view name of %d bytes, companion %q, %v; want 255 bytes and none", c.encoding, c.short, len(view), companion, err)

@@ -1,9 +1,13 @@
 package refcrypt
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,7 +19,8 @@ import (
 // stand-in; modes and timestamps passed through (owners are the writing
 // process's). Other file types are left out, as in the view. efs.toml and
 // the companions are written 0644, not read-only as the view shows them, so
-// that tests can damage them.
+// that tests can damage them. In format v2 every directory gets its record,
+// efs.dir (FORMAT.md, "Directory records"), also 0644.
 func Write(keys *Keys, s Settings, plain, out string) error {
 	if err := s.check(); err != nil {
 		return err
@@ -29,37 +34,160 @@ func Write(keys *Keys, s Settings, plain, out string) error {
 	case !os.IsNotExist(err):
 		return err
 	}
-	w := &writer{keys: keys, s: s, plain: plain}
+	var root unix.Stat_t
+	if err := unix.Stat(plain, &root); err != nil {
+		return err
+	}
+	w := &writer{keys: keys, s: s, plain: plain, rootDev: root.Dev}
 	return w.dir("", out)
 }
 
 type writer struct {
-	keys  *Keys
-	s     Settings
-	plain string
+	keys    *Keys
+	s       Settings
+	plain   string
+	rootDev uint64
 }
 
 // dir writes the entries of the plaintext directory at path rel into the
-// view directory vdir.
+// view directory vdir, and in v2 its record.
 func (w *writer) dir(rel, vdir string) error {
-	ents, err := os.ReadDir(filepath.Join(w.plain, rel))
+	ents, err := os.ReadDir(filepath.Join(w.plain, rel)) // sorted by name, bytewise
 	if err != nil {
 		return err
+	}
+	var rec []byte
+	if rel == "" {
+		var st unix.Stat_t
+		if err := unix.Lstat(w.plain, &st); err != nil {
+			return err
+		}
+		if rec, err = w.recordEntry(rec, "", "", &st, nil); err != nil {
+			return err
+		}
 	}
 	for _, de := range ents {
 		if rel == "" && de.Name() == PlainConfig {
 			continue
 		}
-		if err := w.entry(rel, de.Name(), vdir); err != nil {
+		if rec, err = w.entry(rel, de.Name(), vdir, rec); err != nil {
 			return err
 		}
 	}
-	return nil
+	if w.s.Version < 2 {
+		return nil
+	}
+	return w.record(rel, vdir, rec)
+}
+
+// record seals the record plaintext p of the directory at rel into
+// vdir/efs.dir (FORMAT.md, "Sealing").
+func (w *writer) record(rel, vdir string, p []byte) error {
+	id := hmacSHA256(w.keys.fileID, []byte("efs-v2 record\x00"), binary.BigEndian.AppendUint64(nil, uint64(len(rel))), []byte(rel), p)[:16]
+	var buf bytes.Buffer
+	if err := w.keys.seal(&buf, bytes.NewReader(p), int64(len(p)), w.s.BlockSize, id, 2, "efs-v2 record key\x00", rel); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(vdir, RecordName), buf.Bytes(), 0o644)
+}
+
+// recordEntry appends the record entry of the plaintext entry at path
+// (name "" for the root's own entry) to rec (FORMAT.md, "Record plaintext").
+func (w *writer) recordEntry(rec []byte, name, path string, st *unix.Stat_t, fileID []byte) ([]byte, error) {
+	if w.s.Version < 2 {
+		return rec, nil
+	}
+	be := binary.BigEndian
+	var typ byte
+	var target string
+	size := uint64(0)
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		typ, size = 1, uint64(st.Size)
+	case unix.S_IFDIR:
+		typ = 2
+	case unix.S_IFLNK:
+		t, err := os.Readlink(filepath.Join(w.plain, path))
+		if err != nil {
+			return nil, err
+		}
+		typ, target, size = 3, t, uint64(len(t))
+	}
+	rec = append(rec, typ, byte(len(name)))
+	rec = append(rec, name...)
+	rec = be.AppendUint32(rec, st.Mode&0o7777)
+	rec = be.AppendUint32(rec, st.Uid)
+	rec = be.AppendUint32(rec, st.Gid)
+	rec = be.AppendUint64(rec, uint64(st.Mtim.Sec))
+	rec = be.AppendUint32(rec, uint32(st.Mtim.Nsec))
+	rec = be.AppendUint64(rec, size)
+	switch typ {
+	case 1:
+		rec = append(rec, fileID...)
+		link := make([]byte, 16)
+		if st.Nlink > 1 {
+			dev := st.Dev
+			if dev == w.rootDev {
+				dev = 0
+			}
+			link = hmacSHA256(w.keys.fileID, []byte("efs-v2 link group\x00"), be.AppendUint64(nil, dev), be.AppendUint64(nil, st.Ino))[:16]
+		}
+		rec = append(rec, link...)
+	case 3:
+		rec = append(rec, target...)
+	}
+	xattrs, err := keptXattrs(filepath.Join(w.plain, path), typ == 2)
+	if err != nil {
+		return nil, err
+	}
+	rec = be.AppendUint16(rec, uint16(len(xattrs)))
+	for _, x := range xattrs {
+		rec = append(rec, byte(len(x[0])))
+		rec = append(rec, x[0]...)
+		rec = be.AppendUint32(rec, uint32(len(x[1])))
+		rec = append(rec, x[1]...)
+	}
+	return rec, nil
+}
+
+// keptXattrs are the user xattrs and POSIX ACLs of path (not followed),
+// sorted by name.
+func keptXattrs(path string, dir bool) ([][2]string, error) {
+	sz, err := unix.Llistxattr(path, nil)
+	if err != nil || sz == 0 {
+		if err == unix.ENOTSUP {
+			err = nil
+		}
+		return nil, err
+	}
+	buf := make([]byte, sz)
+	sz, err = unix.Llistxattr(path, buf)
+	if err != nil {
+		return nil, err
+	}
+	var out [][2]string
+	for _, name := range strings.Split(strings.TrimSuffix(string(buf[:sz]), "\x00"), "\x00") {
+		kept := len(name) > 5 && strings.HasPrefix(name, "user.") || name == "system.posix_acl_access" || dir && name == "system.posix_acl_default"
+		if !kept {
+			continue
+		}
+		n, err := unix.Lgetxattr(path, name, nil)
+		if err != nil {
+			return nil, err
+		}
+		v := make([]byte, n)
+		if n, err = unix.Lgetxattr(path, name, v); err != nil {
+			return nil, err
+		}
+		out = append(out, [2]string{name, string(v[:n])})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out, nil
 }
 
 // entry writes the entry name of the plaintext directory at path parent
-// into the view directory vdir.
-func (w *writer) entry(parent, name, vdir string) error {
+// into the view directory vdir, and appends its record entry to rec.
+func (w *writer) entry(parent, name, vdir string, rec []byte) ([]byte, error) {
 	path := name
 	if parent != "" {
 		path = parent + "/" + name
@@ -67,52 +195,57 @@ func (w *writer) entry(parent, name, vdir string) error {
 	src := filepath.Join(w.plain, path)
 	var st unix.Stat_t
 	if err := unix.Lstat(src, &st); err != nil {
-		return err
+		return nil, err
 	}
 	kind := st.Mode & unix.S_IFMT
 	if kind != unix.S_IFDIR && kind != unix.S_IFREG && kind != unix.S_IFLNK {
-		return nil
+		return rec, nil
 	}
 	vname, companion, err := w.keys.entryName(w.s, parent, name)
 	if err != nil {
-		return fmt.Errorf("%q: %w", path, err)
+		return nil, fmt.Errorf("%q: %w", path, err)
 	}
 	dst := filepath.Join(vdir, vname)
 	if companion != "" {
 		if err := os.WriteFile(dst+CompanionSuffix, []byte(companion), 0o644); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	var id []byte
 	switch kind {
 	case unix.S_IFDIR:
 		if err := os.Mkdir(dst, 0o700); err != nil {
-			return err
+			return nil, err
 		}
 		if err := w.dir(path, dst); err != nil {
-			return err
+			return nil, err
 		}
 	case unix.S_IFREG:
-		if err := w.file(src, dst, path, &st); err != nil {
-			return fmt.Errorf("%q: %w", path, err)
+		id = w.keys.fileIDFor(w.s.FileID, &st, path)
+		if err := w.file(src, dst, path, &st, id); err != nil {
+			return nil, fmt.Errorf("%q: %w", path, err)
 		}
 	case unix.S_IFLNK:
 		target, err := os.Readlink(src)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		enc, err := w.keys.symlinkTarget(path, target)
+		enc, err := w.keys.symlinkTarget(w.s, path, target)
 		if err != nil {
-			return fmt.Errorf("%q: %w", path, err)
+			return nil, fmt.Errorf("%q: %w", path, err)
 		}
 		if err := os.Symlink(enc, dst); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return copyMeta(dst, &st)
+	if rec, err = w.recordEntry(rec, name, path, &st, id); err != nil {
+		return nil, err
+	}
+	return rec, copyMeta(dst, &st)
 }
 
 // file writes the ciphertext of the regular file src, at path, to dst.
-func (w *writer) file(src, dst, path string, st *unix.Stat_t) error {
+func (w *writer) file(src, dst, path string, st *unix.Stat_t, id []byte) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -122,7 +255,6 @@ func (w *writer) file(src, dst, path string, st *unix.Stat_t) error {
 	if err != nil {
 		return err
 	}
-	id := w.keys.fileIDFor(w.s.FileID, st.Ino, path)
 	if err := w.keys.sealFile(out, in, st.Size, w.s.BlockSize, id, path); err != nil {
 		out.Close()
 		return err

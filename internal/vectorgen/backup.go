@@ -27,7 +27,7 @@ import (
 
 // backupSettings are the fixture's format settings: the defaults, except
 // file IDs from the path, because inode numbers differ on every machine.
-var backupSettings = configSettings{encoding: "base32", fileID: "path", nameMax: 255, blockSize: 4096}
+var backupSettings = configSettings{version: 1, encoding: "base32", fileID: "path", nameMax: 255, blockSize: 4096}
 
 // backupEntry is one entry of the fixture's plaintext tree.
 type backupEntry struct {

@@ -1,16 +1,15 @@
-// Command vectorgen writes efs's format-v1 test vectors into
+// Command vectorgen writes efs's test vectors (formats v1 and v2) into
 // testdata/vectors/ (docs/FORMAT.md, "Test vectors") and the seed corpora of
-// the fuzz targets into {content,naming,config}/testdata/fuzz/. Run it from
-// the module root:
+// the fuzz targets into {content,naming,config,record}/testdata/fuzz/. Run it
+// from the module root:
 //
 //	go run ./internal/vectorgen
 //
 // With -backup DIR it instead makes a frozen backup with the efs binary
 // (see backup.go); that is done once per format version, never by tests.
 //
-// It deliberately does not call the content, naming, keys or config
-// packages: it
-// computes every value from the primitives (HKDF, HMAC, AES-SIV, argon2id,
+// It deliberately does not call the content, naming, keys, config or record
+// packages: it computes every value from the primitives (HKDF, HMAC, AES-SIV, argon2id,
 // base32/base64) exactly as FORMAT.md spells them, so the TestVectors tests,
 // which go through the packages' public APIs, check the code against an
 // independent reading of the spec. Output is deterministic: running it twice
@@ -84,7 +83,8 @@ func run(dir string) error {
 	}
 	g := &gen{dir: dir, files: map[string]bool{}}
 	for _, f := range []func() error{g.subkeys, g.fileIDs, g.fileKey, g.contents, g.names, g.symlinks, g.configs,
-		g.rejectConfigs, g.rejectRecovery, g.rejectNames, g.rejectSymlinks, g.rejectContents} {
+		g.linkGroups, g.records,
+		g.rejectConfigs, g.rejectRecovery, g.rejectNames, g.rejectSymlinks, g.rejectContents, g.rejectRecords} {
 		if err := f(); err != nil {
 			return err
 		}
@@ -184,6 +184,16 @@ func fileID(mode string, ino uint64, path string) []byte {
 	return hmacSHA256(fileIDKey, []byte("efs-v1 file-id inode\x00"), b[:], []byte(path))[:16]
 }
 
+// versionFileID is the file ID of file_id = "version" (format v2).
+func versionFileID(ino uint64, mtimeSec int64, mtimeNsec uint32, size uint64, path string) []byte {
+	var b []byte
+	b = binary.BigEndian.AppendUint64(b, ino)
+	b = binary.BigEndian.AppendUint64(b, uint64(mtimeSec))
+	b = binary.BigEndian.AppendUint32(b, mtimeNsec)
+	b = binary.BigEndian.AppendUint64(b, size)
+	return hmacSHA256(fileIDKey, []byte("efs-v2 file-id version\x00"), b, []byte(path))[:16]
+}
+
 func (g *gen) fileIDs() error {
 	for _, c := range []struct {
 		name, mode, path string
@@ -205,16 +215,44 @@ func (g *gen) fileIDs() error {
 			return err
 		}
 	}
+	for _, c := range []struct {
+		name, comment, path string
+		ino, size           uint64
+		sec                 int64
+		nsec                uint32
+	}{
+		{"file-id-version", "file ID, version mode (format v2)", "docs/report.pdf", 1234567, 20000, 1700000000, 123456789},
+		{"file-id-version-negative", "file ID, version mode (format v2), an mtime before 1970: seconds in two's complement", "old/punch-card.txt", 99, 80, -86400 * 365, 999999999},
+	} {
+		v := newVector("file-id", c.comment)
+		v.Set("file_id_key", hexs(fileIDKey))
+		v.Set("mode", "version")
+		v.Set("ino", strconv.FormatUint(c.ino, 10))
+		v.Set("mtime_sec", strconv.FormatInt(c.sec, 10))
+		v.Set("mtime_nsec", strconv.FormatUint(uint64(c.nsec), 10))
+		v.Set("size", strconv.FormatUint(c.size, 10))
+		v.Set("path", c.path)
+		v.Set("file_id", hexs(versionFileID(c.ino, c.sec, c.nsec, c.size, c.path)))
+		if err := g.write(c.name, v); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-// header is the 24-byte content header, FORMAT.md "Content header".
+// header is the 24-byte content header of a file, FORMAT.md "Header".
 func header(id []byte, blockSize int) []byte {
+	return headerFlags(id, blockSize, 0)
+}
+
+// headerFlags is a header with the given flags byte (0x02 for a
+// directory record).
+func headerFlags(id []byte, blockSize int, flags byte) []byte {
 	shift := 0
 	for 1<<shift < blockSize {
 		shift++
 	}
-	h := []byte{'E', 'F', 'S', 1, 0, byte(shift), 0, 0}
+	h := []byte{'E', 'F', 'S', 1, flags, byte(shift), 0, 0}
 	return append(h, id...)
 }
 
@@ -244,9 +282,14 @@ func plaintext(n int) []byte {
 	return p
 }
 
-// seal is the whole ciphertext of plain, FORMAT.md "Blocks".
+// seal is the whole ciphertext of plain, FORMAT.md "Blocks": the header,
+// then the sealed blocks.
 func seal(hdr []byte, path string, plain []byte, blockSize int) [][]byte {
-	key := fileKey(hdr, path)
+	return sealWith(fileKey(hdr, path), hdr, plain, blockSize)
+}
+
+// sealWith seals plain's blocks under key (a file key or a record key).
+func sealWith(key, hdr, plain []byte, blockSize int) [][]byte {
 	n := max(1, (len(plain)+blockSize-1)/blockSize)
 	out := [][]byte{hdr}
 	for i := 0; i < n; i++ {
@@ -292,21 +335,44 @@ func (g *gen) contents() error {
 	return nil
 }
 
+// longNamePrefix is the stand-in prefix of format version format,
+// FORMAT.md "Long names".
+func longNamePrefix(format int) string {
+	if format == 1 {
+		return "efs.L."
+	}
+	return "efs.l."
+}
+
+// standIn is the stand-in of the full encoded name full.
+func standIn(format int, full string) string {
+	h := sha256.Sum256([]byte(full))
+	return longNamePrefix(format) + b32.EncodeToString(h[:])
+}
+
 func (g *gen) names() error {
 	long := strings.Repeat("long file name ", 12) + "end.txt" // 187 bytes: too long once encrypted
 	for _, c := range []struct {
 		file, encoding, parent, name string
-		nameMax                      int
+		nameMax, format              int
 	}{
-		{"name-root-base32", "base32", "", "hello.txt", 255},
-		{"name-nested-base32", "base32", "docs/2024", "hello.txt", 255},
-		{"name-root-base64", "base64", "", "hello.txt", 255},
-		{"name-nested-base64", "base64", "docs/2024", "hello.txt", 255},
-		{"name-non-utf8", "base32", "docs", "caf\xe9\xff.txt", 255},
-		{"name-unicode-parent", "base64", "Fotos/Ürlaub", "日本.jpg", 255},
-		{"name-long-base32", "base32", "docs", long, 255},
-		{"name-long-base64", "base64", "", long, 255},
-		{"name-long-limit-143", "base32", "docs", "just over the limit of 143 bytes once encrypted.txt", 143},
+		// The vectors of format v1 (short names are the same in v2).
+		{"name-root-base32", "base32", "", "hello.txt", 255, 1},
+		{"name-nested-base32", "base32", "docs/2024", "hello.txt", 255, 1},
+		{"name-root-base64", "base64", "", "hello.txt", 255, 1},
+		{"name-nested-base64", "base64", "docs/2024", "hello.txt", 255, 1},
+		{"name-non-utf8", "base32", "docs", "caf\xe9\xff.txt", 255, 1},
+		{"name-unicode-parent", "base64", "Fotos/Ürlaub", "日本.jpg", 255, 1},
+		{"name-long-base32", "base32", "docs", long, 255, 1},
+		{"name-long-base64", "base64", "", long, 255, 1},
+		// With name_max = 143, a 73-byte name (143 base32 characters)
+		// is stored as is, a 74-byte one (144) is long.
+		{"name-limit-143", "base32", "docs", strings.Repeat("n", 69) + ".txt", 143, 1},
+		{"name-long-limit-143", "base32", "docs", strings.Repeat("n", 70) + ".txt", 143, 1},
+		// Format v2: lowercase stand-ins.
+		{"name-long-v2-base32", "base32", "docs", long, 255, 2},
+		{"name-long-v2-base64", "base64", "", long, 255, 2},
+		{"name-long-v2-limit-143", "base32", "docs", strings.Repeat("n", 70) + ".txt", 143, 2},
 	} {
 		ct := sivSeal(nameKey, []byte(c.name), []byte(c.parent))
 		full := b32.EncodeToString(ct)
@@ -314,6 +380,7 @@ func (g *gen) names() error {
 			full = b64.EncodeToString(ct)
 		}
 		v := newVector("name", "entry name in the view of name inside parent")
+		v.Set("format", strconv.Itoa(c.format))
 		v.Set("name_key", hexs(nameKey))
 		v.Set("encoding", c.encoding)
 		v.Set("name_max", strconv.Itoa(c.nameMax))
@@ -321,8 +388,7 @@ func (g *gen) names() error {
 		v.Set("name_hex", hexs([]byte(c.name)))
 		v.Set("full", full)
 		if len(full) > c.nameMax {
-			h := sha256.Sum256([]byte(full))
-			entry := "efs.L." + b32.EncodeToString(h[:])
+			entry := standIn(c.format, full)
 			v.Set("long", "true")
 			v.Set("entry", entry)
 			v.Set("companion", entry+".name")
@@ -338,16 +404,42 @@ func (g *gen) names() error {
 	return nil
 }
 
+// longTarget is the target of the long-target vectors: 3100 bytes, so
+// its base64url ciphertext (4155 bytes) does not fit PATH_MAX.
+var longTarget = strings.Repeat("../", 1000) + strings.Repeat("far/away/", 11) + "x"
+
+// storedTarget is the stored form of a symlink target, FORMAT.md
+// "Symlinks": base64url of its ciphertext, or in v2, when that would not
+// fit PATH_MAX, the target stand-in.
+func storedTarget(format int, link, target string) string {
+	ct := sivSeal(symlinkKey, []byte(target), []byte(link))
+	enc := b64.EncodeToString(ct)
+	if len(enc) > 4095 && format == 2 {
+		h := sha256.Sum256(ct)
+		return "efs.t." + b32.EncodeToString(h[:])
+	}
+	return enc
+}
+
 func (g *gen) symlinks() error {
-	for _, c := range []struct{ file, link, target string }{
-		{"symlink-relative", "docs/latest", "../archive/2024/report.pdf"},
-		{"symlink-absolute-root", "home", "/home/alice"},
+	if len(longTarget) != 3100 {
+		panic("internal error: the long target is not 3100 bytes")
+	}
+	for _, c := range []struct {
+		file, comment, link, target string
+		format                      int
+	}{
+		{"symlink-relative", "encrypted symlink target (always base64url)", "docs/latest", "../archive/2024/report.pdf", 1},
+		{"symlink-absolute-root", "encrypted symlink target (always base64url)", "home", "/home/alice", 1},
+		{"symlink-long-v2", "a target whose ciphertext does not fit PATH_MAX: the v2 target stand-in (the record holds the target)",
+			"docs/links/far", longTarget, 2},
 	} {
-		v := newVector("symlink", "encrypted symlink target (always base64url)")
+		v := newVector("symlink", c.comment)
+		v.Set("format", strconv.Itoa(c.format))
 		v.Set("symlink_key", hexs(symlinkKey))
 		v.Set("link_path_hex", hexs([]byte(c.link)))
 		v.Set("target_hex", hexs([]byte(c.target)))
-		v.Set("encrypted", b64.EncodeToString(sivSeal(symlinkKey, []byte(c.target), []byte(c.link))))
+		v.Set("encrypted", storedTarget(c.format, c.link, c.target))
 		if err := g.write(c.file, v); err != nil {
 			return err
 		}
@@ -355,7 +447,7 @@ func (g *gen) symlinks() error {
 	return nil
 }
 
-const configHeader = `# efs config (format v1). Keep it with the backup: efs reads it to restore.
+const configHeader = `# efs config (format v%d). Keep it with the backup: efs reads it to restore.
 # The master key inside is wrapped with your password (argon2id + AES-SIV).
 # Without this file, the master key printed by "efs init" and --masterkey
 # still restore the backup. Do not edit: the fields are authenticated.
@@ -379,14 +471,15 @@ func kdfSalt() []byte {
 
 // configSettings are the MAC'd format fields of a config.
 type configSettings struct {
+	version            int
 	encoding, fileID   string
 	nameMax, blockSize int
 }
 
 // canonical is the string the config MAC covers, FORMAT.md "Config MAC".
 func (s configSettings) canonical() string {
-	return fmt.Sprintf("efs-v1 config\nversion=1\nname_encoding=%s\nname_max=%d\nblock_size=%d\nfile_id=%s\nflags=0\n",
-		s.encoding, s.nameMax, s.blockSize, s.fileID)
+	return fmt.Sprintf("efs-v1 config\nversion=%d\nname_encoding=%s\nname_max=%d\nblock_size=%d\nfile_id=%s\nflags=0\n",
+		s.version, s.encoding, s.nameMax, s.blockSize, s.fileID)
 }
 
 // configText is the config file efs writes for s, with the master key
@@ -395,10 +488,10 @@ func configText(s, macOver configSettings, creator string, kek []byte) string {
 	wrapped := sivSeal(kek, masterKey, []byte("efs-v1 master key"))
 	mac := hmacSHA256(configMACKey, []byte(macOver.canonical()))
 	std := base64.StdEncoding
-	return fmt.Sprintf("%sversion = 1\ncreator = %q\nname_encoding = %q\nname_max = %d\nblock_size = %d\nfile_id = %q\nflags = 0\n"+
+	return fmt.Sprintf(configHeader+"version = %d\ncreator = %q\nname_encoding = %q\nname_max = %d\nblock_size = %d\nfile_id = %q\nflags = 0\n"+
 		"\n[kdf]\nalgorithm = \"argon2id\"\nsalt = %q\ntime = %d\nmemory_kib = %d\nthreads = %d\n"+
 		"\n[key]\nwrapped = %q\nmac = %q\n",
-		configHeader, creator, s.encoding, s.nameMax, s.blockSize, s.fileID,
+		s.version, s.version, creator, s.encoding, s.nameMax, s.blockSize, s.fileID,
 		std.EncodeToString(kdfSalt()), kdfTime, kdfMemory, kdfThr, std.EncodeToString(wrapped), std.EncodeToString(mac))
 }
 
@@ -412,8 +505,10 @@ func (g *gen) configs() error {
 		file string
 		s    configSettings
 	}{
-		{"config-default", configSettings{"base32", "inode", 255, 4096}},
-		{"config-options", configSettings{"base64", "path", 143, 65536}},
+		{"config-default", configSettings{2, "base32", "inode", 255, 4096}},
+		{"config-options", configSettings{2, "base64", "version", 143, 65536}},
+		{"config-v1-default", configSettings{1, "base32", "inode", 255, 4096}},
+		{"config-v1-options", configSettings{1, "base64", "path", 143, 65536}},
 	} {
 		v := newVector("config", "a config that unlocks with password (the body after ---)")
 		v.Set("expect", "success")
@@ -475,6 +570,8 @@ func fuzzSeeds(root string) error {
 	add("content", "FuzzParseHeader", "shift-20", big)
 	add("content", "FuzzParseHeader", "shift-21", append([]byte{'E', 'F', 'S', 1, 0, 21, 0, 0}, id...))
 	add("content", "FuzzParseHeader", "flags", append([]byte{'E', 'F', 'S', 1, 1, 12, 0, 0}, id...))
+	add("content", "FuzzParseHeader", "flags-record", headerFlags(id, 4096, 0x02))
+	add("content", "FuzzParseHeader", "flags-both", headerFlags(id, 4096, 0x03))
 	add("content", "FuzzParseHeader", "short", []byte("EFS\x01\x00\x0c\x00\x00"))
 	id1 := append([]byte{1}, make([]byte, 15)...)
 	for i, b := range seal(header(id1, 4096), path, plaintext(5000), 4096)[1:] {
@@ -509,9 +606,10 @@ func fuzzSeeds(root string) error {
 		add("naming", "FuzzDecryptName", c.name+"-moved", c.parent+"x", full, c.base64)
 		add("naming", "FuzzEncryptName", c.name, c.parent, c.plain, c.base64)
 		if len(full) > 255 {
-			h := sha256.Sum256([]byte(full))
-			stand := "efs.L." + b32.EncodeToString(h[:])
+			// The fuzz targets' namer is v2; FuzzIsLongName checks both.
+			stand := standIn(2, full)
 			add("naming", "FuzzIsLongName", c.name, stand)
+			add("naming", "FuzzIsLongName", c.name+"-v1", standIn(1, full))
 			add("naming", "FuzzIsLongName", c.name+"-companion", stand+".name")
 			add("naming", "FuzzIsLongName", c.name+"-upper", strings.ToUpper(stand))
 			add("naming", "FuzzCheckCompanion", c.name, stand, full)
@@ -522,11 +620,12 @@ func fuzzSeeds(root string) error {
 	tgt := b64.EncodeToString(sivSeal(symlinkKey, []byte("../archive/2024/report.pdf"), []byte("docs/latest")))
 	add("naming", "FuzzDecryptTarget", "valid", "docs/latest", tgt)
 	add("naming", "FuzzDecryptTarget", "moved", "docs/other", tgt)
+	add("naming", "FuzzDecryptTarget", "long-stand-in", "docs/links/far", storedTarget(2, "docs/links/far", longTarget))
 	add("naming", "FuzzDecryptTarget", "empty-target", "l", b64.EncodeToString(sivSeal(symlinkKey, nil, []byte("l"))))
 
 	// Every config vector, and the bytes of every reject vector, start a
 	// fuzzer right at a rule's edge.
-	vs, err := vectors.Load(filepath.Join(root, "testdata", "vectors"), "config", "name", "symlink", "content")
+	vs, err := vectors.Load(filepath.Join(root, "testdata", "vectors"), "config", "name", "symlink", "content", "record")
 	if err != nil {
 		return err
 	}
@@ -534,13 +633,16 @@ func fuzzSeeds(root string) error {
 		switch kind := v.Values["kind"]; {
 		case kind == "config":
 			add("config", "FuzzParse", v.Name, v.Body)
+		case kind == "record":
+			addRecordSeeds(add, v)
 		case v.Values["expect"] != "reject":
 		case kind == "content":
 			add("content", "FuzzOpen", v.Name, v.Body, int64(0), uint16(5000))
 		case kind == "symlink":
 			add("naming", "FuzzDecryptTarget", v.Name, string(mustHex(v, "link_path_hex")), string(v.Body))
 		case kind == "name" && v.Has("entry"):
-			add("naming", "FuzzCheckCompanion", v.Name, v.Values["entry"], string(v.Body))
+			// In the v2 spelling, which the fuzz targets' namer reads.
+			add("naming", "FuzzCheckCompanion", v.Name, longNamePrefix(2)+v.Values["entry"][len(longNamePrefix(2)):], string(v.Body))
 		case kind == "name":
 			add("naming", "FuzzDecryptName", v.Name, string(mustHex(v, "parent_hex")), string(v.Body), v.Values["encoding"] == "base64")
 		}
@@ -551,4 +653,29 @@ func fuzzSeeds(root string) error {
 		}
 	}
 	return nil
+}
+
+// addRecordSeeds starts FuzzRecordDecode on a record vector's plaintext
+// (and, for a valid one, on near misses: the other root flag, cut short),
+// and FuzzRecordOpen on its ciphertext (computed again for the valid
+// vectors, which give only its hash when it is large).
+func addRecordSeeds(add func(pkg, target, name string, args ...any), v *vectors.Vector) {
+	dir := string(mustHex(v, "dir_path_hex"))
+	root := v.Values["root"] == "true"
+	ct := v.Body
+	if !v.Has("plaintext") { // a record-auth vector
+		add("record", "FuzzRecordOpen", v.Name, ct, dir, root)
+		return
+	}
+	plain := mustHex(v, "plaintext")
+	add("record", "FuzzRecordDecode", v.Name, plain, root)
+	if ct == nil {
+		ct = bytes.Join(sealRecord(dir, plain, 4096), nil)
+		add("record", "FuzzRecordDecode", v.Name+"-other-root", plain, !root)
+		if len(plain) > 0 {
+			add("record", "FuzzRecordDecode", v.Name+"-cut-1", plain[:len(plain)-1], root)
+			add("record", "FuzzRecordDecode", v.Name+"-first-40", plain[:min(40, len(plain))], root)
+		}
+	}
+	add("record", "FuzzRecordOpen", v.Name, ct, dir, root)
 }

@@ -8,7 +8,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"fmt"
 	"strconv"
 	"strings"
@@ -34,14 +33,19 @@ func replaceOnce(s, old, new string) string {
 
 func (g *gen) rejectConfigs() error {
 	kek := kek()
-	def := configSettings{"base32", "inode", 255, 4096}
+	def := configSettings{2, "base32", "inode", 255, 4096}
+	// A v1 config with the v2-only file-ID mode, MAC and all: every field
+	// is fine alone.
+	v1Version := configSettings{1, "base32", "version", 255, 4096}
 	valid := configText(def, def, "efs vectorgen", kek)
 	wrapped := valid[strings.Index(valid, "wrapped = \"")+len("wrapped = \"") : strings.Index(valid, "\"\nmac")]
 	for _, c := range []struct {
 		file, rule, comment, body string
 	}{
-		{"reject-config-version", "config-strict", "version 2 is not format v1",
-			replaceOnce(valid, "version = 1\n", "version = 2\n")},
+		{"reject-config-version", "config-strict", "version 3: no such format",
+			replaceOnce(valid, "version = 2\n", "version = 3\n")},
+		{"reject-config-v1-file-id-version", "config-strict", "file_id \"version\" in a version 1 config (it needs format v2)",
+			configText(v1Version, v1Version, "efs vectorgen", kek)},
 		{"reject-config-unknown-field", "config-strict", "a field that is not in FORMAT.md's table",
 			replaceOnce(valid, "flags = 0\n", "flags = 0\ncompression = \"none\"\n")},
 		{"reject-config-base64", "config-strict", "key.wrapped with a line break (a TOML \\n escape): not the canonical base64 of its bytes",
@@ -49,7 +53,7 @@ func (g *gen) rejectConfigs() error {
 		// block_size changed after the MAC was computed: the password
 		// unwraps the key, the fields do not authenticate.
 		{"reject-config-mac", "config-mac", "block_size 8192 with a MAC computed over 4096",
-			configText(configSettings{"base32", "inode", 255, 8192}, def, "efs vectorgen", kek)},
+			configText(configSettings{2, "base32", "inode", 255, 8192}, def, "efs vectorgen", kek)},
 	} {
 		v := newReject("config", c.rule, c.comment)
 		v.Set("password", password)
@@ -104,32 +108,41 @@ func (g *gen) rejectNames() error {
 	alteredLong := longFull[:10] + string("ab"[btoi(longFull[10] == 'a')]) + longFull[11:]
 	short := enc32(parent, "hello.txt")
 
+	// Just over name_max = 143, stored as is in a v1 backup.
+	over143 := enc32(parent, strings.Repeat("n", 70)+".txt")
+
 	for _, c := range []struct {
 		file, rule, comment, encoding, parent, entry string
 		companion                                    string // for long names: the companion's content
+		format, nameMax                              int
 	}{
-		{"reject-name-base32-upper", "name-encoding", "a valid name in upper case", "base32", parent, strings.ToUpper(valid), ""},
+		{"reject-name-base32-upper", "name-encoding", "a valid name in upper case", "base32", parent, strings.ToUpper(valid), "", 1, 255},
 		{"reject-name-base32-bits", "name-encoding", "a valid name with an unused bit of its last character set", "base32", parent,
-			valid[:len(valid)-1] + string("abcdefghijklmnopqrstuvwxyz234567"[lastBit]), ""},
-		{"reject-name-base32-newline", "name-encoding", "a valid name with a line break inside", "base32", parent, valid[:20] + "\n" + valid[20:], ""},
-		{"reject-name-base64-padded", "name-encoding", "a valid base64url name with padding", "base64", parent, b64Padded, ""},
-		{"reject-name-empty", "name-encoding", "the empty name: 16 bytes once decoded", "base32", parent, enc32(parent, ""), ""},
-		{"reject-name-moved", "name-auth", "encrypted in docs, found in docs/2024", "base32", "docs/2024", valid, ""},
-		{"reject-name-dot", "name-invalid", "decrypts to \".\"", "base32", parent, enc32(parent, "."), ""},
-		{"reject-name-dotdot", "name-invalid", "decrypts to \"..\"", "base32", parent, enc32(parent, ".."), ""},
-		{"reject-name-slash", "name-invalid", "decrypts to a name with '/'", "base32", parent, enc32(parent, "a/b"), ""},
-		{"reject-name-nul", "name-invalid", "decrypts to a name with a zero byte", "base32", parent, enc32(parent, "a\x00b"), ""},
+			valid[:len(valid)-1] + string("abcdefghijklmnopqrstuvwxyz234567"[lastBit]), "", 1, 255},
+		{"reject-name-base32-newline", "name-encoding", "a valid name with a line break inside", "base32", parent, valid[:20] + "\n" + valid[20:], "", 1, 255},
+		{"reject-name-base64-padded", "name-encoding", "a valid base64url name with padding", "base64", parent, b64Padded, "", 1, 255},
+		{"reject-name-empty", "name-encoding", "the empty name: 16 bytes once decoded", "base32", parent, enc32(parent, ""), "", 1, 255},
+		{"reject-name-moved", "name-auth", "encrypted in docs, found in docs/2024", "base32", "docs/2024", valid, "", 1, 255},
+		{"reject-name-dot", "name-invalid", "decrypts to \".\"", "base32", parent, enc32(parent, "."), "", 1, 255},
+		{"reject-name-dotdot", "name-invalid", "decrypts to \"..\"", "base32", parent, enc32(parent, ".."), "", 1, 255},
+		{"reject-name-slash", "name-invalid", "decrypts to a name with '/'", "base32", parent, enc32(parent, "a/b"), "", 1, 255},
+		{"reject-name-nul", "name-invalid", "decrypts to a name with a zero byte", "base32", parent, enc32(parent, "a\x00b"), "", 1, 255},
 		{"reject-name-too-long", "name-invalid", "a long name (through its companion) that decrypts to 256 bytes", "base32", parent,
-			longStandIn(tooLong), tooLong},
+			standIn(1, tooLong), tooLong, 1, 255},
 		{"reject-companion-hash", "companion-hash", "a companion with one character changed: it no longer hashes to its stand-in", "base32", parent,
-			longStandIn(longFull), alteredLong},
+			standIn(1, longFull), alteredLong, 1, 255},
 		{"reject-companion-short", "companion-short", "a companion holding a name short enough to be stored as is", "base32", parent,
-			longStandIn(short), short},
+			standIn(1, short), short, 1, 255},
+		{"reject-name-spelling", "name-spelling", "an authentic name longer than name_max stored as is, not under its stand-in", "base32", parent,
+			longFull, "", 2, 255},
+		{"reject-name-spelling-v1", "name-spelling", "an authentic name of 144 characters stored as is with name_max = 143, in a v1 backup", "base32", parent,
+			over143, "", 1, 143},
 	} {
 		v := newReject("name", c.rule, c.comment)
+		v.Set("format", strconv.Itoa(c.format))
 		v.Set("name_key", hexs(nameKey))
 		v.Set("encoding", c.encoding)
-		v.Set("name_max", "255")
+		v.Set("name_max", strconv.Itoa(c.nameMax))
 		v.Set("parent_hex", hexs([]byte(c.parent)))
 		if c.companion != "" {
 			// The body is the companion file; entry is its stand-in.
@@ -152,11 +165,6 @@ func btoi(b bool) int {
 	return 0
 }
 
-func longStandIn(full string) string {
-	h := sha256.Sum256([]byte(full))
-	return "efs.L." + b32.EncodeToString(h[:])
-}
-
 func (g *gen) rejectSymlinks() error {
 	const link = "docs/latest"
 	enc := func(target string) string {
@@ -175,6 +183,7 @@ func (g *gen) rejectSymlinks() error {
 		{"reject-symlink-nul", "symlink-invalid", "decrypts to a target with a zero byte", link, enc("a\x00b")},
 	} {
 		v := newReject("symlink", c.rule, c.comment)
+		v.Set("format", "1")
 		v.Set("symlink_key", hexs(symlinkKey))
 		v.Set("link_path_hex", hexs([]byte(c.link)))
 		v.Body = []byte(c.stored)
@@ -214,10 +223,12 @@ func (g *gen) rejectContents() error {
 	}{
 		{"reject-header-magic", "header", "magic \"EFT\"", path, withHeaderByte(2, 'T'), nil},
 		{"reject-header-version", "header", "version 2", path, withHeaderByte(3, 2), nil},
-		{"reject-header-flags", "header", "flag bit 0 (size padding, not in v1) set", path, withHeaderByte(4, 1), nil},
+		{"reject-header-flags", "header", "flag bit 0 (reserved for size padding, defined in no format) set", path, withHeaderByte(4, 1), nil},
 		{"reject-header-shift-11", "header", "block shift 11 (2 KiB blocks)", path, withHeaderByte(5, 11), nil},
 		{"reject-header-shift-21", "header", "block shift 21 (2 MiB blocks)", path, withHeaderByte(5, 21), nil},
 		{"reject-header-reserved", "header", "a reserved byte set", path, withHeaderByte(7, 1), nil},
+		{"reject-header-record", "header", "the directory record of docs (header flags 0x02) where the file docs/report.pdf belongs", path,
+			bytes.Join(sealRecord(docsDir, recordPlain(nil, docsEntries()), bs), nil), nil},
 		{"reject-size-zero", "size", "a file truncated to 0 bytes", path, []byte{}, nil},
 		{"reject-size-header-only", "size", "the empty file cut to its header: its empty final block is missing", path,
 			blocks(0)[0], nil},

@@ -114,3 +114,55 @@ func TestRejectRules(t *testing.T) {
 		}
 	}
 }
+
+// TestKinds: every kind of vector in testdata/vectors has a row in the
+// tables of FORMAT.md's "Test vectors" section, the valid ones in the
+// table of fields, the reject ones in the table of inputs, and every
+// row's kind has a vector.
+func TestKinds(t *testing.T) {
+	data, err := os.ReadFile(formatDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(data), "\n## Test vectors")
+	if !ok {
+		t.Fatal("FORMAT.md has no \"Test vectors\" section")
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	valid, reject, ok := strings.Cut(sec, "**Reject vectors**")
+	if !ok {
+		t.Fatal("the Test vectors section has no **Reject vectors** paragraph")
+	}
+	row := regexp.MustCompile("(?m)^\\| `([a-z0-9-]+)` +\\|")
+	kinds := func(text string) map[string]bool {
+		m := map[string]bool{}
+		for _, r := range row.FindAllStringSubmatch(text, -1) {
+			m[r[1]] = true
+		}
+		return m
+	}
+	documented := map[bool]map[string]bool{false: kinds(valid), true: kinds(reject)}
+	seen := map[bool]map[string]bool{false: {}, true: {}}
+	vs, err := Load(vectorDir, "subkeys", "file-id", "file-key", "content", "name", "symlink", "config", "recovery", "link-group", "record")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := filepath.Glob(filepath.Join(vectorDir, "*.txt"))
+	if len(vs) != len(paths) {
+		t.Errorf("%d vector files, %d of a kind this test knows", len(paths), len(vs))
+	}
+	for _, v := range vs {
+		r := v.Values["expect"] == "reject"
+		seen[r][v.Values["kind"]] = true
+		if !documented[r][v.Values["kind"]] {
+			t.Errorf("%s: kind %s (reject %v) has no row in FORMAT.md's Test vectors tables", v.Name, v.Values["kind"], r)
+		}
+	}
+	for r, ks := range documented {
+		for k := range ks {
+			if !seen[r][k] {
+				t.Errorf("FORMAT.md documents kind %s (reject %v), which no vector has", k, r)
+			}
+		}
+	}
+}
