@@ -57,11 +57,10 @@ func (t *Tree) recordOf(d Dir) (Item, error) {
 		return Item{}, err
 	}
 	defer l.close()
-	// What List shows: the entries without Err. Their items need the
-	// config only for a companion's attributes, which do not decide Err.
+	// What List shows: the entries it can.
 	shown := make([]*Entry, 0, len(l.entries))
 	for i := range l.entries {
-		if it, _ := t.entryItems(d, &l.entries[i], nil); it.Err == nil {
+		if t.cannotShow(d, &l.entries[i]) == nil {
 			shown = append(shown, &l.entries[i])
 		}
 	}

@@ -239,28 +239,44 @@ func (t *Tree) Resolve(d Dir, name string) (Item, error) {
 
 // entryItems is the item of plaintext entry e in directory d and, for a
 // long name, its companion (cfg is the config for the companion's
-// attributes). An entry the view cannot show has Err set, and so has its
-// companion; a companion whose path is too long takes its entry with it,
-// since the entry's full name could not be restored without it.
+// attributes). An entry the view cannot show has Err set (cannotShow), and
+// so has its companion.
 func (t *Tree) entryItems(d Dir, e *Entry, cfg *configFile) (it, comp Item) {
-	it = t.entryItem(e)
-	if it.Err == nil && viewPathTooLong(d, it.Name) {
-		it.Err = ErrPathTooLong
-	}
-	if it.Err == nil && t.records() && e.IsDir() && viewPathTooLong(d, it.Name+"/"+naming.RecordName) {
-		// Its record could not be shown in it: a reader would find the
-		// directory damaged.
-		it.Err = ErrPathTooLong
+	err := t.cannotShow(d, e)
+	if err != nil {
+		it = Item{Name: e.Name, Kind: ItemEntry, Entry: e, Err: err}
+	} else {
+		it = t.entryItem(e)
 	}
 	if !e.Long() {
 		return it, Item{}
 	}
 	comp = t.companionItem(d, e, cfg)
-	if it.Err == nil && viewPathTooLong(d, comp.Name) {
-		it.Err = ErrPathTooLong
-	}
-	comp.Err = it.Err
+	comp.Err = err
 	return it, comp
+}
+
+// cannotShow is why the view cannot show entry e of directory d, nil if it
+// can: the entry itself (unshowable), or its view path or that of its
+// companion too long (a long name could not be restored without its
+// companion), or in format v2 that of the record inside a directory (a
+// reader would find the directory damaged without it).
+func (t *Tree) cannotShow(d Dir, e *Entry) error {
+	if err := t.unshowable(&e.Stat); err != nil {
+		return err
+	}
+	// The longest view path it brings, each longer than the entry's own.
+	n := len(e.Name)
+	if e.Long() {
+		n = len(e.Companion())
+	}
+	if t.records() && e.IsDir() {
+		n = max(n, len(e.Name)+len("/"+naming.RecordName))
+	}
+	if viewPathLen(d, n) > MaxViewPath {
+		return ErrPathTooLong
+	}
+	return nil
 }
 
 // Stat returns the current attributes of the item r stands for. A
@@ -334,14 +350,13 @@ var (
 // the view (base32), so deep plaintext paths may not fit.
 const MaxViewPath = unix.PathMax - 1
 
-// viewPathTooLong reports whether item name of directory d has a view
-// path longer than MaxViewPath.
-func viewPathTooLong(d Dir, name string) bool {
-	n := len(name)
+// viewPathLen is the length of the view path of an item of directory d
+// whose name is n bytes long.
+func viewPathLen(d Dir, n int) int {
 	if d.View != "" {
 		n += len(d.View) + 1
 	}
-	return n > MaxViewPath
+	return n
 }
 
 // unshowable is why the view cannot show the entry with lstat st wherever
