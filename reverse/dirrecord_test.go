@@ -790,3 +790,33 @@ func TestMatchesReference(t *testing.T) {
 		t.Errorf("%d records compared, want 3", n)
 	}
 }
+
+// TestPathTooLongRecord: in v2 a directory whose path fits but whose
+// record's does not is left out (a reader would find it damaged, its
+// record missing); v1 has no records and shows it.
+func TestPathTooLongRecord(t *testing.T) {
+	for _, version := range []int{1, 2} {
+		s := config.Defaults()
+		s.Version = version
+		tree, _, _ := rvTree(t, t.TempDir(), Options{Settings: s})
+		e := Entry{Plain: "d", Rel: "d", Entry: tree.namer.Entry("", "d")}
+		e.Stat.Mode = unix.S_IFDIR | 0o755
+		for _, c := range []struct {
+			free int // bytes left after the directory's view path
+			v2   error
+		}{
+			{len("/" + naming.RecordName), nil},
+			{len("/"+naming.RecordName) - 1, ErrPathTooLong},
+			{0, ErrPathTooLong},
+		} {
+			d := Dir{View: strings.Repeat("v", MaxViewPath-c.free-len(e.Name)-1)}
+			want := c.v2
+			if version == 1 {
+				want = nil
+			}
+			if err := tree.cannotShow(d, &e); err != want {
+				t.Errorf("v%d, %d bytes left: %v, want %v", version, c.free, err, want)
+			}
+		}
+	}
+}
