@@ -2,10 +2,11 @@ package reverse
 
 // The FUSE side of the reverse view: a thin, read-only go-fuse adapter over
 // the Tree's model (items.go). Tree.List serves readdir(plus), Tree.Resolve
-// lookups, Tree.Stat getattr; what the view shows and with which attributes
-// is decided there, not here. Every node keeps only the Ref of its item and
-// asks the Tree again on each call, so the view follows the plaintext tree
-// as it changes (within the 1 s kernel cache). Nothing here writes to the
+// lookups, Tree.Stat getattr, Tree.SealRecord the bytes of efs.dir; what
+// the view shows and with which attributes is decided there, not here.
+// Every node keeps only the Ref of its item and asks the Tree again on each
+// call, so the view follows the plaintext tree as it changes (within the
+// 1 s kernel cache). Nothing here writes to the
 // plaintext tree: the mount is "ro", the nodes implement only read
 // operations, and go-fuse's defaults refuse the rest.
 

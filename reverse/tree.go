@@ -1,7 +1,8 @@
 // Package reverse turns a plaintext tree into efs's encrypted view: the
 // read-only FUSE file system of `efs reverse` and the folder writer of
 // `efs export`. Both are built on Tree, which decides what every view
-// directory contains (items.go: entries, companions, efs.toml, with names,
+// directory contains (items.go: entries, companions, efs.toml and, in
+// format v2, the directory record efs.dir, dirrecord.go; with names,
 // attributes, inode numbers and byte sources) so that the two give
 // byte-identical results.
 //
