@@ -24,6 +24,7 @@ import (
 	"github.com/efs-project/efs/internal/report"
 	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
+	"github.com/efs-project/efs/record"
 )
 
 // ErrDamaged marks problems in the backup itself (as opposed to I/O errors
@@ -36,6 +37,7 @@ type Backup struct {
 	keys     *keys.Keys
 	settings config.Settings
 	namer    *naming.Namer
+	records  recordCache // format v2
 }
 
 // New returns a Backup for the ciphertext directory dir.
@@ -84,8 +86,24 @@ type Entry struct {
 	CName, CRel string
 	Kind        Kind
 	// Stat is the ciphertext entry's lstat, with Size replaced by the
-	// plaintext size for regular files.
+	// plaintext size for regular files: what the storage says, which a
+	// v2 reader uses only for entries their record does not list.
 	Stat syscall.Stat_t
+	// Meta is the entry as its directory record lists it (format v2):
+	// the authenticated mode, owner, mtime, size, file ID, link group,
+	// target and xattrs. It is nil for an entry the record does not list
+	// (or whose record is damaged), and always in v1.
+	Meta *record.Entry
+	// FromRecord marks a symlink the record lists but the storage does
+	// not hold (storage without symlinks drops them) or holds as another
+	// type: there is no stored object, everything is in Meta.
+	FromRecord bool
+	// RecordErr, in a v2 backup, says why Meta is nil or not the stored
+	// entry's: an error wrapping ErrOutOfSync (the record does not list
+	// the entry, or lists it with another type), or the problem of the
+	// directory's record itself (ErrDamaged: missing, not authentic or
+	// malformed). ReadDir reports the same in its Listing.
+	RecordErr error
 }
 
 func join(dir, name string) string {
@@ -187,19 +205,30 @@ func (b *Backup) readCompanion(crel string) ([]byte, error) {
 
 // Listing is a backup directory, every stored name classified: intact
 // entries, damaged ones, and foreign ones (names efs never writes, such as
-// a sync tool's own files), which a reader ignores.
+// a sync tool's own files), which a reader ignores; in a v2 backup also
+// the entries that disagree with the directory's record.
 type Listing struct {
-	// Entries are the intact entries, sorted by plaintext name.
+	// Entries are the intact entries, sorted by plaintext name. In a v2
+	// backup they are the entries to restore: those the record lists
+	// (with Meta), symlinks it lists that the storage lacks (FromRecord),
+	// and those it does not list (Meta nil, also in OutOfSync).
 	Entries []Entry
-	// Damaged are the names that fail authentication, and orphan
-	// companion files.
+	// Damaged are the names that fail authentication, orphan companion
+	// files, and (v2) a directory record that is missing, not authentic
+	// or malformed (Stored is the record's path; the entries are then
+	// listed as if the record did not list them).
 	Damaged []report.Failure
+	// OutOfSync (v2) are the entries and the record disagree about, each
+	// an error wrapping ErrOutOfSync: listed but missing, stored but not
+	// listed, stored with another type than listed.
+	OutOfSync []report.Failure
 	// Foreign are the ciphertext paths of the foreign names, sorted.
 	Foreign []string
 }
 
 // ReadDir lists the directory whose plaintext path is rel and ciphertext
-// path crel.
+// path crel. In a v2 backup it reads and authenticates the directory's
+// record and compares it with the stored names.
 func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
 	f, err := os.Open(b.cpath(crel))
 	if err != nil {
@@ -221,6 +250,9 @@ func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
 	for _, cname := range names {
 		c := join(crel, cname)
 		if crel == "" && cname == naming.ConfigName {
+			continue
+		}
+		if cname == naming.RecordName && b.settings.Version >= 2 {
 			continue
 		}
 		if b.namer.Foreign(cname) {
@@ -250,21 +282,45 @@ func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
 		out = append(out, e)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	if crel == "" && len(out) == 0 && len(probs) == 0 && len(foreign) > 0 {
+	rec := b.readRecord(rel, crel)
+	// A v2 root whose record authenticates and lists nothing is empty.
+	emptyRecord := rec != nil && rec.err == nil && len(rec.entries) == 0
+	if crel == "" && len(out) == 0 && len(probs) == 0 && len(foreign) > 0 && !emptyRecord {
 		// A root of nothing but foreign names is far likelier a backup
 		// read with the wrong name encoding (base64 names hold letters
 		// base32 lacks) than an empty tree: say so rather than restore
 		// nothing and call it success.
 		probs = append(probs, report.Failure{Err: fmt.Errorf("%w: none of the %d names at the root is an efs name in the %s encoding: the wrong directory, or the wrong name encoding setting",
 			ErrDamaged, len(foreign), b.settings.NameEncoding)})
+		// Its record's entries would only all be missing.
+		return Listing{Damaged: probs, Foreign: foreign}, nil
 	}
-	return Listing{Entries: out, Damaged: probs, Foreign: foreign}, nil
+	l := Listing{Entries: out, Damaged: probs, Foreign: foreign}
+	if rec != nil {
+		var damaged []report.Failure
+		l.Entries, l.OutOfSync, damaged = b.compare(rel, crel, rec, out, present)
+		l.Damaged = append(l.Damaged, damaged...)
+	}
+	return l, nil
 }
 
 // Lookup finds the plaintext name inside the directory (rel, crel) without
 // listing it: it encrypts the name and checks the ciphertext entry (and,
-// for a long name, its companion).
+// for a long name, its companion). In a v2 backup it reads the directory's
+// record too, and gives the entry as ReadDir would: with Meta, FromRecord
+// and RecordErr. An entry the record lists that is missing, or stored with
+// another type (not a symlink), is an error wrapping ErrOutOfSync and
+// syscall.ENOENT.
 func (b *Backup) Lookup(rel, crel, name string) (Entry, error) {
+	e, err := b.lookupStored(rel, crel, name)
+	if rec := b.readRecord(rel, crel); rec != nil {
+		return b.lookupIn(rec, rel, crel, name, e, err)
+	}
+	return e, err
+}
+
+// lookupStored is Lookup of what the storage holds.
+func (b *Backup) lookupStored(rel, crel, name string) (Entry, error) {
 	if !naming.ValidName(name) {
 		return Entry{}, &os.PathError{Op: "lookup", Path: crel, Err: syscall.ENOENT}
 	}
@@ -279,6 +335,10 @@ func (b *Backup) Lookup(rel, crel, name string) (Entry, error) {
 	}
 	if ne.Long() {
 		data, err := b.readCompanion(c + naming.CompanionSuffix)
+		if errors.Is(err, os.ErrNotExist) {
+			// Damage, not a missing entry: the entry is there.
+			return e, fmt.Errorf("%s: %w: long name without its companion file", c, ErrDamaged)
+		}
 		if err != nil {
 			return e, fmt.Errorf("%s: %w: long name without a readable companion: %w", c, ErrDamaged, err)
 		}
@@ -298,25 +358,42 @@ func (b *Backup) Resolve(rel string) (Entry, error) {
 
 // ResolveChain is Resolve that returns the entry of every component on the
 // way, the root first and rel's own entry last. On an error the last entry
-// is the one that failed.
+// is the one that failed. In a v2 backup the root's Meta is the root
+// record's own entry (RecordErr says why it is missing), and each record
+// on the way is read once.
 func (b *Backup) ResolveChain(rel string) ([]Entry, error) {
 	rel = strings.Trim(path.Clean("/"+rel), "/")
 	var e Entry
 	var err error
 	e.Stat, err = b.Lstat("")
 	e.Kind = kindOf(e.Stat.Mode)
-	chain := []Entry{e}
-	if err != nil || rel == "" {
-		return chain, err
+	if err != nil {
+		return []Entry{e}, err
 	}
-	for _, name := range strings.Split(rel, "/") {
+	rec := b.readRecord("", "")
+	if rec != nil {
+		e.Meta, e.RecordErr = rec.self, rec.err
+	}
+	chain := []Entry{e}
+	if rel == "" {
+		return chain, nil
+	}
+	names := strings.Split(rel, "/")
+	for i, name := range names {
 		if e.Kind != Dir {
 			return chain, &os.PathError{Op: "lookup", Path: e.CRel, Err: syscall.ENOTDIR}
 		}
-		e, err = b.Lookup(e.Rel, e.CRel, name)
+		parent := e
+		e, err = b.lookupStored(parent.Rel, parent.CRel, name)
+		if rec != nil {
+			e, err = b.lookupIn(rec, parent.Rel, parent.CRel, name, e, err)
+		}
 		chain = append(chain, e)
 		if err != nil {
 			return chain, err
+		}
+		if i < len(names)-1 && e.Kind == Dir {
+			rec = b.readRecord(e.Rel, e.CRel)
 		}
 	}
 	return chain, nil
@@ -354,13 +431,18 @@ type damagedError struct{ err error }
 func (e damagedError) Error() string   { return e.err.Error() }
 func (e damagedError) Unwrap() []error { return []error{ErrDamaged, e.err} }
 
-// Readlink decrypts the target of the symlink at (rel, crel).
+// Readlink decrypts the target of the symlink at (rel, crel) as stored. A
+// v2 link with a long target is only a stand-in (naming.ErrLongTarget);
+// Target gives the target of any entry, from its record in v2.
 func (b *Backup) Readlink(rel, crel string) (string, error) {
 	enc, err := os.Readlink(b.cpath(crel))
 	if err != nil {
 		return "", fmt.Errorf("reading symlink %s: %w", crel, err)
 	}
 	t, err := b.namer.DecryptTarget(rel, enc)
+	if errors.Is(err, naming.ErrLongTarget) {
+		return "", fmt.Errorf("%s: %w", crel, err) // not damage: see Target
+	}
 	if err != nil {
 		return "", fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
 	}
@@ -375,6 +457,7 @@ type File struct {
 	enc   *content.File
 	csize int64
 	size  int64
+	id    [content.FileIDSize]byte
 }
 
 // Open opens the regular file at (rel, crel): it reads and checks the
@@ -420,14 +503,21 @@ func (b *Backup) open(f *os.File, rel, crel string) (*File, error) {
 		return nil, fmt.Errorf("%s: %w: header block size %d differs from the config's %d", crel, ErrDamaged, h.BlockSize(), b.settings.BlockSize)
 	}
 	enc, err := content.NewFile(b.keys.Content(), h, rel)
+	if errors.Is(err, content.ErrHeader) {
+		return nil, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err) // a directory record in a file's place
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", crel, err)
 	}
-	return &File{f: f, crel: crel, enc: enc, csize: st.Size(), size: size}, nil
+	return &File{f: f, crel: crel, enc: enc, csize: st.Size(), size: size, id: h.FileID}, nil
 }
 
 // Size is the plaintext size.
 func (f *File) Size() int64 { return f.size }
+
+// FileID is the file ID in the file's header (compared with the record's
+// by CheckRecord).
+func (f *File) FileID() [content.FileIDSize]byte { return f.id }
 
 // CRel is the ciphertext path, for log lines.
 func (f *File) CRel() string { return f.crel }

@@ -49,7 +49,7 @@ func encryptTree(t testing.TB, s config.Settings, plain, out string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs := refcrypt.Settings{NameEncoding: s.NameEncoding.String(), NameMax: s.NameMax, BlockSize: s.BlockSize, FileID: s.FileID.String()}
+	rs := refcrypt.Settings{Version: s.Version, NameEncoding: s.NameEncoding.String(), NameMax: s.NameMax, BlockSize: s.BlockSize, FileID: s.FileID.String()}
 	if err := refcrypt.Write(keys, rs, plain, out); err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +95,14 @@ func itoa(n int) string {
 	return s
 }
 
+// v1Settings are the defaults of format v1.
+func v1Settings() config.Settings {
+	s := config.Defaults()
+	s.Version = 1
+	return s
+}
+
+// setup writes the sample tree's backup with the reference encryptor.
 func setup(t *testing.T, s config.Settings) (*Backup, string, map[string][]byte) {
 	t.Helper()
 	plain, cipher := t.TempDir(), t.TempDir()
@@ -128,7 +136,7 @@ func checkRestored(t *testing.T, dest string, files map[string][]byte) {
 func TestCheckAndRestore(t *testing.T) {
 	for _, s := range []config.Settings{
 		config.Defaults(),
-		{NameEncoding: naming.Base64, NameMax: 143, BlockSize: 1 << 16, FileID: content.FileIDPath},
+		{Version: 1, NameEncoding: naming.Base64, NameMax: 143, BlockSize: 1 << 16, FileID: content.FileIDPath},
 	} {
 		b, _, files := setup(t, s)
 		rep, _ := Check(context.Background(), b, WalkOptions{})

@@ -8,11 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"sort"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/efs-project/efs/internal/treewrite"
+	"github.com/efs-project/efs/record"
 	"golang.org/x/sys/unix"
 )
 
@@ -39,12 +40,20 @@ var ErrDestInBackup = errors.New("the destination is inside the backup directory
 // already existed keep their mode, owner and times unless opts.Force is
 // set.
 // Modes, times and (as root) owners are restored; nothing in dest is ever
-// reached through a symlink.
+// reached through a symlink. Runs of zeros in files become holes.
+//
+// From a v2 backup every mode (set-id and sticky bits included), owner,
+// mtime, user xattr and ACL comes from the directory records, never from
+// the storage; hard links are linked again once their files are written,
+// and symlinks are recreated from the records even where the storage
+// dropped them. An entry the record does not list gets the stored mode
+// bits 0777 at most, no owner and the stored mtime. From a v1 backup the
+// metadata is the storage's (Report.Unauthenticated).
 //
 // The error is for what stopped the whole run (dest unusable, ctx
 // cancelled); entries that failed are in the report.
 func Restore(ctx context.Context, b *Backup, dest string, paths []string, opts WalkOptions) (Report, error) {
-	tw := &treewrite.Writer{TempPrefix: TempPrefix, Owners: os.Geteuid() == 0}
+	tw := &treewrite.Writer{TempPrefix: TempPrefix, Owners: os.Geteuid() == 0, XattrKinds: record.KeptXattr, Sparse: true}
 	root, created, err := tw.OpenRoot(dest, b.checkDest)
 	if errors.Is(err, ErrDestInBackup) {
 		return Report{}, err
@@ -62,6 +71,10 @@ func Restore(ctx context.Context, b *Backup, dest string, paths []string, opts W
 			break
 		}
 		w.restorePath(root, created, strings.Trim(path.Clean("/"+p), "/"))
+	}
+	w.wg.Wait()
+	if ctx.Err() == nil {
+		w.relink(root)
 	}
 	return w.finish()
 }
@@ -89,7 +102,10 @@ func (b *Backup) checkDest(fd int, parent bool) error {
 func (w *walker) restorePath(root *treewrite.Dir, rootCreated bool, rel string) {
 	chain, err := w.b.ResolveChain(rel)
 	e := chain[len(chain)-1]
-	if errors.Is(err, fs.ErrNotExist) {
+	for i := 1; i < len(chain); i++ {
+		w.recordErr(chain[i-1], chain[i])
+	}
+	if errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrOutOfSync) {
 		err = errors.New("not in the backup")
 	}
 	if err != nil {
@@ -119,7 +135,7 @@ func (w *walker) restorePath(root *treewrite.Dir, rootCreated bool, rel string) 
 	var files sync.WaitGroup
 	defer files.Wait() // before the deferred SetMeta above
 	fix := func(d *treewrite.Dir, created bool, e Entry) bool {
-		m := metaOf(&e.Stat)
+		m := w.meta(&e)
 		if !created && !w.opts.Force {
 			saved, err := d.Saved()
 			if err != nil {
@@ -201,7 +217,7 @@ func (w *walker) restoreEntry(dir *treewrite.Dir, files *sync.WaitGroup, name st
 // metadata if Restore created it (or Force says so).
 func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry) {
 	w.count(func(r *Report) { r.Dirs++ })
-	m := metaOf(&e.Stat)
+	m := w.meta(&e)
 	if !created {
 		// A directory that was there keeps what it had, unless Force.
 		if !w.opts.Force {
@@ -242,21 +258,50 @@ func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry) {
 	}
 }
 
-// metaOf is the metadata Restore gives an entry.
-func metaOf(st *syscall.Stat_t) treewrite.Meta {
-	return treewrite.Meta{
-		Perm: st.Mode & 0o7777, Uid: st.Uid, Gid: st.Gid,
-		Atime: unix.Timespec{Sec: st.Atim.Sec, Nsec: st.Atim.Nsec},
-		Mtime: unix.Timespec{Sec: st.Mtim.Sec, Nsec: st.Mtim.Nsec},
+// meta is the metadata Restore gives an entry: in a v2 backup the
+// record's, or for an entry it does not list the stored mode bits 0777
+// at most, no owner and the stored mtime; in v1 the storage's.
+func (w *walker) meta(e *Entry) treewrite.Meta {
+	st := &e.Stat
+	mtime := unix.Timespec{Sec: st.Mtim.Sec, Nsec: st.Mtim.Nsec}
+	if w.b.Format() < 2 {
+		return treewrite.Meta{
+			Perm: st.Mode & 0o7777, Uid: st.Uid, Gid: st.Gid,
+			Atime: unix.Timespec{Sec: st.Atim.Sec, Nsec: st.Atim.Nsec}, Mtime: mtime,
+		}
 	}
+	// Records keep no atime: it stays the time of the restore.
+	omit := unix.Timespec{Nsec: unix.UTIME_OMIT}
+	r := e.Meta
+	if r == nil {
+		return treewrite.Meta{Perm: st.Mode & 0o777, NoOwner: true, Atime: omit, Mtime: mtime}
+	}
+	m := treewrite.Meta{
+		Perm: r.Mode, Uid: r.UID, Gid: r.GID, Atime: omit,
+		Mtime:     unix.Timespec{Sec: r.MtimeSec, Nsec: int64(r.MtimeNsec)},
+		SetXattrs: true, Xattrs: make([]treewrite.Xattr, len(r.Xattrs)),
+	}
+	for i, x := range r.Xattrs {
+		m.Xattrs[i] = treewrite.Xattr{Name: x.Name, Value: x.Value}
+	}
+	return m
+}
+
+// size is the plaintext size of the file e: its record's in v2.
+func size(e *Entry) int64 {
+	if e.Meta != nil {
+		return int64(e.Meta.Size)
+	}
+	return e.Stat.Size
 }
 
 // restoreFile decrypts one file into dir/name.
 func (w *walker) restoreFile(dir *treewrite.Dir, name string, e Entry) {
-	m := metaOf(&e.Stat)
-	if dir.UpToDate(name, e.Stat.Size, m) {
+	m := w.meta(&e)
+	if dir.UpToDate(name, size(&e), m) {
 		w.count(func(r *Report) { r.Skipped++ })
 		w.opts.Progress.Add(1, 0)
+		w.linked(e)
 		return
 	}
 	f, err := w.b.Open(e.Rel, e.CRel)
@@ -265,6 +310,15 @@ func (w *walker) restoreFile(dir *treewrite.Dir, name string, e Entry) {
 		return
 	}
 	defer f.Close()
+	inSync := true
+	if err := f.CheckRecord(e.Meta); err != nil {
+		// Another version than the record lists: its content, with the
+		// record's mode, owner and xattrs, but its own mtime, so it is
+		// not taken for the version the record lists.
+		w.fail(e.Rel, e.CRel, err)
+		inSync = false
+		m.Mtime = unix.Timespec{Sec: e.Stat.Mtim.Sec, Nsec: e.Stat.Mtim.Nsec}
+	}
 	err = dir.WriteFile(w.ctx, name, m, w.opts.Force, func(out io.Writer) error {
 		return w.decrypt(out, f)
 	})
@@ -273,6 +327,9 @@ func (w *walker) restoreFile(dir *treewrite.Dir, name string, e Entry) {
 	}
 	if err != nil && w.ctx.Err() == nil {
 		err = w.salvage(dir, name, e, err)
+	}
+	if err == nil && inSync {
+		w.linked(e)
 	}
 	w.fileDone(e, f.Size(), err)
 }
@@ -289,7 +346,7 @@ func (w *walker) salvage(dir *treewrite.Dir, name string, e Entry, err error) er
 		return err
 	}
 	var s Salvaged
-	serr := dir.WriteFile(w.ctx, name+SalvageSuffix, metaOf(&e.Stat), w.opts.Force, func(out io.Writer) error {
+	serr := dir.WriteFile(w.ctx, name+SalvageSuffix, w.meta(&e), w.opts.Force, func(out io.Writer) error {
 		var err error
 		s, err = w.b.Salvage(w.ctx, e.Rel, e.CRel, out)
 		return err
@@ -300,14 +357,17 @@ func (w *walker) salvage(dir *treewrite.Dir, name string, e Entry, err error) er
 	return fmt.Errorf("%w; %s into the same name + %s", err, s, SalvageSuffix)
 }
 
-// restoreSymlink recreates one symlink as dir/name.
+// restoreSymlink recreates one symlink as dir/name: in a v2 backup from
+// its record, also when the stored link disagrees (which is reported).
 func (w *walker) restoreSymlink(dir *treewrite.Dir, name string, e Entry) {
-	target, err := w.b.Readlink(e.Rel, e.CRel)
+	target, err := w.b.Target(e)
 	if err != nil {
 		w.fail(e.Rel, e.CRel, err)
-		return
+		if !outOfSync(err) || target == "" {
+			return
+		}
 	}
-	m := metaOf(&e.Stat)
+	m := w.meta(&e)
 	if dir.LinkUpToDate(name, target, m) {
 		w.count(func(r *Report) { r.Skipped++ })
 		return
@@ -321,4 +381,112 @@ func (w *walker) restoreSymlink(dir *treewrite.Dir, name string, e Entry) {
 		return
 	}
 	w.count(func(r *Report) { r.Symlinks++ })
+}
+
+// linkKey is one hard-link group of the records, and one version of its
+// file: members listed with another mtime or size (the file changed
+// between the listings of their directories) are not linked together.
+type linkKey struct {
+	group [record.LinkIDSize]byte
+	sec   int64
+	nsec  uint32
+	size  uint64
+}
+
+// linkMember is a file restored in a hard-link group.
+type linkMember struct{ rel, crel string }
+
+// linked notes the file e, restored or found in place and in sync with
+// its record, in its hard-link group.
+func (w *walker) linked(e Entry) {
+	if e.Meta == nil || !e.Meta.Linked() {
+		return
+	}
+	k := linkKey{e.Meta.Link, e.Meta.MtimeSec, e.Meta.MtimeNsec, e.Meta.Size}
+	w.mu.Lock()
+	if w.links == nil {
+		w.links = make(map[linkKey][]linkMember)
+	}
+	w.links[k] = append(w.links[k], linkMember{e.Rel, e.CRel})
+	w.mu.Unlock()
+}
+
+// relink, once every file is written, makes the members of each hard-link
+// group hard links of the first by path, each atomically. The directories
+// keep the modes and times the restore gave them.
+func (w *walker) relink(root *treewrite.Dir) {
+	dirs := map[string]*treewrite.Dir{"": root}
+	defer func() {
+		for rel, d := range dirs {
+			if rel != "" && d != nil {
+				d.Close()
+			}
+		}
+	}()
+	// Restore puts every entry at its plaintext path below root.
+	var open func(rel string) (*treewrite.Dir, error)
+	open = func(rel string) (*treewrite.Dir, error) {
+		if d, ok := dirs[rel]; ok {
+			return d, nil
+		}
+		parent, err := open(parentOf(rel))
+		if err != nil {
+			return nil, err
+		}
+		d, err := parent.Open(path.Base(rel))
+		if err != nil {
+			return nil, err
+		}
+		dirs[rel] = d
+		return d, nil
+	}
+	for _, members := range w.links {
+		if len(members) < 2 {
+			continue
+		}
+		sort.Slice(members, func(i, j int) bool { return members[i].rel < members[j].rel })
+		first := members[0]
+		src, err := open(parentOf(first.rel))
+		if err != nil {
+			w.fail(first.rel, first.crel, destErr(err))
+			continue
+		}
+		for _, m := range members[1:] {
+			if w.ctx.Err() != nil {
+				return
+			}
+			d, err := open(parentOf(m.rel))
+			if err == nil {
+				err = relinkOne(d, src, path.Base(first.rel), path.Base(m.rel))
+			}
+			if err != nil {
+				w.fail(m.rel, m.crel, fmt.Errorf("restoring its hard link: %w", destErr(err)))
+			}
+		}
+	}
+}
+
+// parentOf is the path of the directory holding rel ("" for the root).
+func parentOf(rel string) string {
+	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
+		return rel[:i]
+	}
+	return ""
+}
+
+// relinkOne replaces name in d by a hard link of srcName in src, and gives
+// d back its mode and times (a link and a rename change its mtime).
+func relinkOne(d, src *treewrite.Dir, srcName, name string) error {
+	saved, err := d.Saved()
+	if err != nil {
+		return err
+	}
+	if err := d.Writable(); err != nil {
+		return err
+	}
+	_, err = d.Link(src, srcName, name)
+	if serr := d.SetMeta(saved); err == nil {
+		err = serr
+	}
+	return err
 }

@@ -25,9 +25,10 @@ func restoreAll(t *testing.T, b *Backup, dest string, paths []string, opts WalkO
 }
 
 // TestRestoreCreatesDest: a DEST that does not exist yet is created (the
-// README's own example), and gets the backup root's metadata.
+// README's own example), and gets the backup root's metadata (in v1 the
+// storage's; TestV2RestoreExact has v2's).
 func TestRestoreCreatesDest(t *testing.T) {
-	b, cipher, files := setup(t, config.Defaults())
+	b, cipher, files := setup(t, v1Settings())
 	os.Chmod(cipher, 0o750)
 	dest := filepath.Join(t.TempDir(), "restored")
 	if rep := restoreAll(t, b, dest, nil, WalkOptions{}); len(rep.Failures) != 0 {

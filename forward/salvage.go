@@ -55,6 +55,9 @@ func (b *Backup) Salvage(ctx context.Context, rel, crel string, w io.Writer) (Sa
 		return s, fmt.Errorf("%s: %w: the header is damaged, nothing can be salvaged", crel, ErrDamaged)
 	}
 	enc, err := content.NewFile(b.keys.Content(), h, rel)
+	if errors.Is(err, content.ErrHeader) {
+		return s, fmt.Errorf("%s: %w: a directory record's header, nothing can be salvaged", crel, ErrDamaged)
+	}
 	if err != nil {
 		return s, err
 	}

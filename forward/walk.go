@@ -2,6 +2,7 @@ package forward
 
 import (
 	"context"
+	"errors"
 	"io"
 	"runtime"
 	"sort"
@@ -13,16 +14,31 @@ import (
 
 // Report is what a walk found: the directories, files and symlinks that
 // were intact (and, for Restore, restored), entries Restore found already
-// in place, the plaintext bytes of the files it finished, and the entries
-// that failed. Failures carry plaintext paths where they could be
+// in place, the plaintext bytes of the files it finished, the entries that
+// failed, and (format v2) those out of sync with their directory records.
+// Failures and OutOfSync carry plaintext paths where they could be
 // recovered: show them to the user, never log them.
 type Report struct {
 	Dirs, Files, Symlinks int64
 	// Skipped counts files and symlinks Restore found in DEST exactly as
 	// the backup has them (an earlier, interrupted run wrote them).
-	Skipped  int64
-	Bytes    int64
+	Skipped int64
+	Bytes   int64
+	// Failures are the entries that failed: damage (errors wrapping
+	// ErrDamaged: bytes efs never wrote, tampering or corruption) and
+	// problems of the machine or the destination.
 	Failures []report.Failure
+	// OutOfSync (format v2) are the entries that disagree with their
+	// directory records, each an error wrapping ErrOutOfSync: changed,
+	// added or deleted while an upload ran, or by the storage. Not
+	// damage: what authenticates of them was restored (a listed file or
+	// directory the backup lacks could not be).
+	OutOfSync []report.Failure
+	// Unauthenticated is set for a format v1 backup, which has no
+	// directory records: its modes, owners and times come from the
+	// storage, unauthenticated, and deleted or replayed entries go
+	// unnoticed.
+	Unauthenticated bool
 	// Salvageable counts the damaged files WalkOptions.Salvage would
 	// have saved part of (Restore without it).
 	Salvageable int64
@@ -63,8 +79,9 @@ type walker struct {
 	pool *treewrite.Pool // bounds the files in flight
 	wg   sync.WaitGroup
 
-	mu  sync.Mutex
-	rep Report
+	mu    sync.Mutex
+	rep   Report
+	links map[linkKey][]linkMember // Restore's hard-link groups
 }
 
 func newWalker(ctx context.Context, b *Backup, opts WalkOptions) *walker {
@@ -72,20 +89,47 @@ func newWalker(ctx context.Context, b *Backup, opts WalkOptions) *walker {
 	if n <= 0 {
 		n = defaultWorkers()
 	}
-	return &walker{ctx: ctx, b: b, opts: opts, pool: treewrite.NewPool(n)}
+	w := &walker{ctx: ctx, b: b, opts: opts, pool: treewrite.NewPool(n)}
+	w.rep.Unauthenticated = b.Format() < 2
+	return w
 }
 
-// fail records a failed entry.
+// fail records a failed entry, or one out of sync when err says so (and
+// is not damage, which wins).
 func (w *walker) fail(rel, crel string, err error) {
+	f := report.Failure{Path: rel, Stored: crel, Err: err}
 	w.mu.Lock()
-	w.rep.Failures = append(w.rep.Failures, report.Failure{Path: rel, Stored: crel, Err: err})
+	if outOfSync(err) {
+		w.rep.OutOfSync = append(w.rep.OutOfSync, f)
+	} else {
+		w.rep.Failures = append(w.rep.Failures, f)
+	}
 	w.mu.Unlock()
 }
 
-// listed records what a listing left out: damaged and foreign names.
+// outOfSync reports whether err is an out-of-sync entry and not damage.
+func outOfSync(err error) bool {
+	return errors.Is(err, ErrOutOfSync) && !errors.Is(err, ErrDamaged)
+}
+
+// recordErr records the RecordErr of an entry Lookup found in parent:
+// out of sync, or the problem of parent's record.
+func (w *walker) recordErr(parent, e Entry) {
+	switch {
+	case e.RecordErr == nil:
+	case outOfSync(e.RecordErr):
+		w.fail(e.Rel, e.CRel, e.RecordErr)
+	default:
+		w.fail(parent.Rel, recordPath(parent.CRel), e.RecordErr)
+	}
+}
+
+// listed records what a listing left out: damaged and foreign names, and
+// entries out of sync.
 func (w *walker) listed(l Listing) {
 	w.mu.Lock()
 	w.rep.Failures = append(w.rep.Failures, l.Damaged...)
+	w.rep.OutOfSync = append(w.rep.OutOfSync, l.OutOfSync...)
 	w.rep.Foreign = append(w.rep.Foreign, l.Foreign...)
 	w.mu.Unlock()
 }
@@ -131,6 +175,7 @@ func (w *walker) fileDone(e Entry, size int64, err error) {
 func (w *walker) finish() (Report, error) {
 	w.wg.Wait()
 	sortFailures(w.rep.Failures)
+	sortFailures(w.rep.OutOfSync)
 	sort.Strings(w.rep.Foreign)
 	return w.rep, w.ctx.Err()
 }

@@ -19,7 +19,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"unsafe"
 
@@ -33,8 +32,17 @@ type Meta struct {
 	Perm uint32
 	// Uid and Gid are applied only when the Writer sets owners.
 	Uid, Gid uint32
-	// Atime and Mtime are set with nanosecond precision.
+	// NoOwner leaves the owner the entry was created with (the writing
+	// user), even when the Writer sets owners.
+	NoOwner bool
+	// Atime and Mtime are set with nanosecond precision; a Nsec of
+	// unix.UTIME_OMIT leaves that time as it is.
 	Atime, Mtime unix.Timespec
+	// SetXattrs gives the entry exactly Xattrs among the xattrs of the
+	// kinds Writer.XattrKinds reports, removing the others of those kinds
+	// (ignored for symlinks, which Linux gives no user xattrs or ACLs).
+	SetXattrs bool
+	Xattrs    []Xattr
 }
 
 // Writer holds what every Dir of one run shares.
@@ -44,6 +52,12 @@ type Writer struct {
 	TempPrefix string
 	// Owners makes the writer apply Meta.Uid/Gid (only root may).
 	Owners bool
+	// XattrKinds reports the xattr names Meta.SetXattrs manages (restore:
+	// user xattrs and POSIX ACLs); the others are left alone.
+	XattrKinds func(name string) bool
+	// Sparse makes WriteFile leave holes where the bytes are zeros, in
+	// aligned pieces of 4096 bytes.
+	Sparse bool
 }
 
 // ErrExists: the name is taken and the caller did not ask to replace it.
@@ -178,12 +192,19 @@ func (d *Dir) Writable() error {
 	return unix.Fchmod(d.fd, st.Mode&0o7777|0o700)
 }
 
-// apply sets owner (when w.Owners), mode and times on the open fd. The
-// owner goes first: chown clears set-id bits.
+// apply sets owner (when w.Owners), xattrs, mode and times on the open
+// fd. The owner goes first: chown clears set-id bits. The mode comes after
+// the xattrs: an access ACL sets the group bits, and the mode (whose group
+// bits are the ACL's mask) agrees with it.
 func (w *Writer) apply(fd int, m Meta) error {
-	if w.Owners {
+	if w.Owners && !m.NoOwner {
 		if err := unix.Fchown(fd, int(m.Uid), int(m.Gid)); err != nil {
 			return fmt.Errorf("setting owner: %w", err)
+		}
+	}
+	if m.SetXattrs {
+		if err := w.setXattrs(fd, "", m.Xattrs); err != nil {
+			return err
 		}
 	}
 	if err := unix.Fchmod(fd, m.Perm&0o7777); err != nil {
@@ -219,7 +240,7 @@ func (d *Dir) FixMeta(name string, m Meta) error {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return err
 	}
-	if d.w.Owners {
+	if d.w.Owners && !m.NoOwner {
 		if err := unix.Fchownat(fd, "", int(m.Uid), int(m.Gid), unix.AT_EMPTY_PATH); err != nil {
 			return fmt.Errorf("setting owner: %w", err)
 		}
@@ -233,7 +254,12 @@ func (d *Dir) FixMeta(name string, m Meta) error {
 	}
 	// An O_PATH fd takes neither fchmod nor futimens; its /proc/self/fd
 	// link reaches exactly the inode it holds.
-	proc := "/proc/self/fd/" + strconv.Itoa(fd)
+	proc := procPath(fd)
+	if m.SetXattrs {
+		if err := d.w.setXattrs(-1, proc, m.Xattrs); err != nil {
+			return err
+		}
+	}
 	if err := unix.Chmod(proc, m.Perm&0o7777); err != nil {
 		return fmt.Errorf("setting mode: %w", err)
 	}
@@ -290,7 +316,14 @@ func (d *Dir) WriteFile(ctx context.Context, name string, m Meta, replace bool, 
 		return fmt.Errorf("creating temporary file: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), tmp)
-	err = fill(f)
+	if d.w.Sparse {
+		sf := &sparseFile{f: f}
+		if err = fill(sf); err == nil {
+			err = sf.finish()
+		}
+	} else {
+		err = fill(f)
+	}
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -328,7 +361,7 @@ func (d *Dir) Symlink(name, target string, m Meta, replace bool) error {
 
 // linkMeta sets a symlink's owner and times without following it.
 func (d *Dir) linkMeta(name string, m Meta) error {
-	if d.w.Owners {
+	if d.w.Owners && !m.NoOwner {
 		if err := unix.Fchownat(d.fd, name, int(m.Uid), int(m.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return fmt.Errorf("setting owner: %w", err)
 		}
@@ -421,10 +454,29 @@ func (d *Dir) UpToDate(name string, size int64, m Meta) bool {
 	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != size || st.Mtim != m.Mtime {
 		return false
 	}
-	if st.Mode&0o7777 != m.Perm&0o7777 || (d.w.Owners && (st.Uid != m.Uid || st.Gid != m.Gid)) {
+	if st.Mode&0o7777 != m.Perm&0o7777 || d.ownerDiffers(&st, m) || !d.xattrsMatch(name, m) {
 		return d.FixMeta(name, m) == nil
 	}
 	return true
+}
+
+// ownerDiffers reports whether st's owner is not the one m gives.
+func (d *Dir) ownerDiffers(st *unix.Stat_t, m Meta) bool {
+	return d.w.Owners && !m.NoOwner && (st.Uid != m.Uid || st.Gid != m.Gid)
+}
+
+// xattrsMatch reports whether name already has the xattrs m gives it
+// (always, when m sets none).
+func (d *Dir) xattrsMatch(name string, m Meta) bool {
+	if !m.SetXattrs {
+		return true
+	}
+	fd, err := unix.Openat(d.fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return d.w.xattrsMatch(procPath(fd), m.Xattrs)
 }
 
 // LinkUpToDate reports whether name is already a symlink to target, and
@@ -439,7 +491,7 @@ func (d *Dir) LinkUpToDate(name, target string, m Meta) bool {
 	if err != nil || n != len(target) || string(buf[:n]) != target {
 		return false
 	}
-	if st.Mtim != m.Mtime || (d.w.Owners && (st.Uid != m.Uid || st.Gid != m.Gid)) {
+	if st.Mtim != m.Mtime || d.ownerDiffers(&st, m) {
 		return d.linkMeta(name, m) == nil
 	}
 	return true
