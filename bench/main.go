@@ -33,7 +33,7 @@ import (
 
 // Workload names accepted by -only.
 func workloadNames() []string {
-	return []string{"seq", "rand", "find", "ls", "rsync", "restic", "forward", "remote", "seal"}
+	return []string{"seq", "rand", "find", "ls", "rsync", "restic", "forward", "remote", "seal", "serve"}
 }
 
 type options struct {
@@ -177,6 +177,9 @@ func runBench(ctx context.Context, o options, log *slog.Logger) (err error) {
 	// repetition (nothing is deleted before the run ends, see runTimed).
 	reps := int64(o.reps)
 	need := 3*o.size + int64(o.files)*40<<10*(4+4*reps) + int64(o.entries)*8<<10 + int64(o.remoteFiles)*40<<10*(2+3*reps)
+	if o.want("serve") { // two copies of the big file's view and three of the tree's per repetition
+		need += reps * (2*o.size + 3*int64(o.files)*40<<10)
+	}
 	if err := checkSpace(tmp, need); err != nil {
 		return err
 	}
@@ -186,7 +189,7 @@ func runBench(ctx context.Context, o options, log *slog.Logger) (err error) {
 	if o.want("restic") {
 		b.restic = findHelper(ctx, "restic")
 	}
-	if o.want("remote") {
+	if o.want("remote") || o.want("serve") {
 		b.rclone = findHelper(ctx, "rclone")
 	}
 	if err := b.prepare(ctx); err != nil {
@@ -234,8 +237,8 @@ func (b *bench) cleanup() error {
 
 // prepare writes the data and creates every tool's configs.
 func (b *bench) prepare(ctx context.Context) error {
-	needBig := b.o.want("seq") || b.o.want("rand") || b.o.want("forward")
-	needTree := b.o.want("find") || b.o.want("rsync") || b.o.want("restic")
+	needBig := b.o.want("seq") || b.o.want("rand") || b.o.want("forward") || b.o.want("serve")
+	needTree := b.o.want("find") || b.o.want("rsync") || b.o.want("restic") || b.o.want("serve")
 	roots := []string{b.bigRoot, b.treeRoot}
 	if b.o.want("ls") {
 		roots = append(roots, b.lsRoot)
@@ -429,6 +432,11 @@ func (b *bench) measure(ctx context.Context) error {
 			}
 		}
 	}
+	if b.o.want("serve") {
+		if err := b.measureServe(ctx); err != nil {
+			return err
+		}
+	}
 	if b.o.want("remote") {
 		return b.measureRemote(ctx)
 	}
@@ -528,6 +536,10 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
 		r.WriteString("\n## Against the plaintext, restic and a slow remote (issue 12)\n\n")
 		r.WriteString(t)
 	}
+	if t := b.res.rowsTable(serveDefs(), names); t != "" {
+		r.WriteString("\n## efs serve against the FUSE view (issue 13)\n\n")
+		r.WriteString(t)
+	}
 	r.WriteString("\n## Targets (issues 5 and 12)\n\n")
 	r.WriteString(names.Replace(targetsTable(append(b.res.evaluate(b.changed), b.res.evaluateScale()...))))
 	r.WriteString(`
@@ -585,7 +597,7 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
   floor that more files in flight do not lower. rclone's WebDAV client was not used: it spaces its requests 10 ms apart
   whatever the latency, so no number of files in flight helps there (a restore of 20,000 files
   through ` + "`rclone serve webdav`" + ` and ` + "`rclone mount`" + ` took 224 s).
-- The machine is shared: other processes (see the load average) add noise to every column alike.
+` + serveMethod + `- The machine is shared: other processes (see the load average) add noise to every column alike.
 `)
 	if len(b.notes) > 0 {
 		r.WriteString("\n## Anomalies\n\n")

@@ -367,11 +367,16 @@ func compareDefs() []compareDef {
 
 // compareTable renders the rows of compareDefs that have any result.
 func (r *results) compareTable(names *strings.Replacer) string {
+	return r.rowsTable(compareDefs(), names)
+}
+
+// rowsTable renders the rows of defs that have any result.
+func (r *results) rowsTable(defs []compareDef, names *strings.Replacer) string {
 	var b strings.Builder
 	b.WriteString("| workload | efs | compared with | that | efs/that | better |\n")
 	b.WriteString("|---|--:|---|--:|--:|---|\n")
 	rows := 0
-	for _, c := range compareDefs() {
+	for _, c := range defs {
 		_, failed := r.errs[c.id][c.key]
 		v, ok := r.get(c.id, c.key)
 		if !ok && !failed {

@@ -4,7 +4,7 @@
 set -euo pipefail
 want=(fuse3 rsync)
 case "${1:-test}" in
-  test) want+=(rclone syncthing) ;;
+  test) want+=(rclone syncthing curl) ;;
   bench) want+=(gocryptfs encfs restic rclone) ;;
 esac
 missing=()

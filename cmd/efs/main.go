@@ -32,6 +32,8 @@ func commands() []command {
 		{"fsck", "CIPHERDIR", "authenticate every name, symlink and block of a backup", runFsck},
 		{"encrypt-path", "PLAINDIR REL", "print the ciphertext path of a plaintext path", runEncryptPath},
 		{"decrypt-path", "CIPHERDIR CREL", "print the plaintext path of a ciphertext path", runDecryptPath},
+		{"serve", "PLAINDIR | --backup CIPHERDIR", "serve the view, or a backup decrypted, over HTTPS as read-only WebDAV", runServe},
+		{"keygen", "DIR", "make an Ed25519 client key and certificate for efs serve", runKeygen},
 		{"unmount", "MOUNTPOINT", "unmount an efs view", runUnmount},
 		{"passwd", "DIR", "change the password (re-wraps the master key; nothing is re-encrypted)", runPasswd},
 		{"rekey", "PLAINDIR", "new master key after a leak; the whole view changes (a full upload)", runRekey},
