@@ -180,9 +180,10 @@ func TestV2(t *testing.T) {
 
 // TestV2Damage damages a copy of the v2 backup in ways that need the
 // directory (FORMAT.md, "Reading a v2 backup"): a record missing (rule
-// record-missing, which has no vector) or changed is damage (exit 9). The
-// damage is in "dir" (the one view directory with a subdirectory);
-// everything outside it restores exactly.
+// record-missing, which has no vector) or changed is damage (exit 9), a
+// file the storage dropped is out of sync (exit 11). The damage is in
+// "dir" (the one view directory with a subdirectory); everything outside
+// it restores exactly.
 func TestV2Damage(t *testing.T) {
 	f := loadFixture(t, "v2")
 	cases := []struct {
@@ -203,6 +204,13 @@ func TestV2Damage(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, 9, "record failed authentication"},
+		{"out of sync: a file the storage dropped", func(t *testing.T, dir string) {
+			// dir/readme.md: 300 bytes, so 340 of ciphertext.
+			remove(t, filepath.Join(dir, firstMatch(t, dir, func(n string, d fs.DirEntry) bool {
+				info, err := d.Info()
+				return err == nil && d.Type().IsRegular() && info.Size() == 340
+			})))
+		}, 11, "out of sync"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
