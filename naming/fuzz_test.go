@@ -127,3 +127,28 @@ func FuzzCheckCompanion(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecryptEntry: never panics; a view name that decrypts is the one
+// spelling efs writes for its name (Entry gives it back, with the
+// companion's content as its full name when it is a stand-in), so neither
+// a direct long name nor a stand-in of a short one gets through.
+func FuzzDecryptEntry(f *testing.F) {
+	n := fuzzNamer(f, false)
+	long := n.Entry("docs", strings.Repeat("long file name ", 12))
+	f.Add("docs", long.Name, long.Full, false)
+	f.Add("docs", long.Full, "", false)
+	f.Fuzz(func(t *testing.T, parent, entry, companion string, base64 bool) {
+		n := fuzzNamer(t, base64)
+		name, err := n.DecryptEntry(parent, entry, func() (string, error) { return companion, nil })
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrNotAuthentic) && !errors.Is(err, ErrInvalidName) && !errors.Is(err, ErrSpelling) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		e := n.Entry(parent, name)
+		if e.Name != entry || e.Long() && e.Full != companion {
+			t.Fatalf("DecryptEntry accepted a spelling Entry does not write")
+		}
+	})
+}

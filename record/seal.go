@@ -152,3 +152,24 @@ func (o *opened) Read(p []byte) (int, error) {
 	}
 	return got, nil
 }
+
+// linkGroupLabel starts the input of a hard-link group ID.
+const linkGroupLabel = "efs-v2 link group\x00"
+
+// LinkGroup is the hard-link group of a regular file with more than one
+// link, the same for every name of it:
+//
+//	HMAC-SHA256(file_id_key, "efs-v2 link group\0" || uint64be(dev) || uint64be(ino))[:16]
+//
+// dev is 0 for a file on the device of the tree's root (whose number may
+// change across reboots) and st_dev otherwise; ino is st_ino.
+func LinkGroup(fileIDKey []byte, dev, ino uint64) [LinkIDSize]byte {
+	mac := hmac.New(sha256.New, fileIDKey)
+	b := append([]byte(linkGroupLabel), make([]byte, 16)...)
+	binary.BigEndian.PutUint64(b[len(linkGroupLabel):], dev)
+	binary.BigEndian.PutUint64(b[len(linkGroupLabel)+8:], ino)
+	mac.Write(b)
+	var id [LinkIDSize]byte
+	copy(id[:], mac.Sum(nil))
+	return id
+}

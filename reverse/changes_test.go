@@ -256,11 +256,13 @@ func TestPathTooLong(t *testing.T) {
 	tree, _, logs := rvTree(t, plain, Options{})
 	const marker = "QZXJ"
 	long := marker + strings.Repeat("x", 116) // a 120-byte name: 218 bytes in the view
-	// Directories of long names down to where one more would not fit.
+	// Directories of long names down to where one more would not fit
+	// (with its record).
+	const record = len("/" + naming.RecordName)
 	rel, view := "", ""
 	for {
 		e := tree.namer.Entry(rel, long)
-		if len(view)+1+len(e.Name) > MaxViewPath {
+		if len(view)+1+len(e.Name)+record > MaxViewPath {
 			break
 		}
 		rel, view = join(rel, long), join(view, e.Name)
@@ -269,7 +271,7 @@ func TestPathTooLong(t *testing.T) {
 	rvWrite(t, filepath.Join(plain, rel, "f"), []byte("fits"))
 	tooLong := join(view, tree.namer.Entry(rel, long).Name)
 	fits := join(view, tree.namer.Entry(rel, "f").Name)
-	if len(fits) > MaxViewPath || len(tooLong) <= MaxViewPath {
+	if len(fits) > MaxViewPath || len(tooLong)+record <= MaxViewPath {
 		t.Fatalf("test tree: view paths of %d and %d bytes", len(fits), len(tooLong))
 	}
 
@@ -278,8 +280,8 @@ func TestPathTooLong(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(items) != 2 {
-		t.Fatalf("List: %d items, want 2", len(items))
+	if len(items) != 3 {
+		t.Fatalf("List: %d items, want 3 (with the record)", len(items))
 	}
 	for _, it := range items {
 		var want error
@@ -296,8 +298,8 @@ func TestPathTooLong(t *testing.T) {
 
 	mnt := rvMount(t, tree)
 	names := rvDirents(t, filepath.Join(mnt, view))
-	if _, ok := names[filepath.Base(fits)]; !ok || len(names) != 1 {
-		t.Errorf("the deep directory lists %d entries, want the one that fits", len(names))
+	if _, ok := names[filepath.Base(fits)]; !ok || len(names) != 2 {
+		t.Errorf("the deep directory lists %d entries, want the one that fits and the record", len(names))
 	}
 	if !strings.Contains(logs.String(), "leaves out") || !strings.Contains(logs.String(), "bytes="+strconv.Itoa(len(tooLong))) {
 		t.Errorf("no log line for the entry left out:\n%s", logs)
@@ -412,7 +414,7 @@ func TestModelFollowsRoot(t *testing.T) {
 	if got := names(t, tree, Dir{}); !slices.Equal(got, before) {
 		t.Errorf("the recreated root lists %v, want %v", got, before)
 	}
-	if got := names(t, tree, Dir{Rel: "sub", View: viewPath(tree, "sub")}); len(got) != 1 || got[0] != filepath.Base(viewPath(tree, "sub/b")) {
+	if got := names(t, tree, Dir{Rel: "sub", View: viewPath(tree, "sub")}); len(got) != 2 || !slices.Contains(got, filepath.Base(viewPath(tree, "sub/b"))) || !slices.Contains(got, naming.RecordName) {
 		t.Errorf("the recreated root's subdirectory lists %v", got)
 	}
 	if _, err := tree.Stat(Dir{}.Child(&a)); !errors.Is(err, ErrStale) {
@@ -457,8 +459,8 @@ func TestModelFollowsRoot(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(plain, config.FileName), cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got := names(t, tree, Dir{}); len(got) != 2 || !slices.Contains(got, viewPath(tree, "new")) || !slices.Contains(got, naming.ConfigName) {
-		t.Errorf("the new root lists %v, want its file and efs.toml", got)
+	if got := names(t, tree, Dir{}); len(got) != 3 || !slices.Contains(got, viewPath(tree, "new")) || !slices.Contains(got, naming.ConfigName) {
+		t.Errorf("the new root lists %v, want its file, efs.toml and efs.dir", got)
 	}
 }
 
@@ -485,8 +487,8 @@ func TestModelFollowsRootConfigOutside(t *testing.T) {
 		t.Errorf("List of a removed root: %v, want ErrUnavailable", err)
 	}
 	rvWrite(t, filepath.Join(plain, "b"), nil)
-	if got := names(t, tree2, Dir{}); len(got) != 2 || !slices.Contains(got, viewPath(tree2, "b")) {
-		t.Errorf("the recreated root lists %v, want its file and efs.toml", got)
+	if got := names(t, tree2, Dir{}); len(got) != 3 || !slices.Contains(got, viewPath(tree2, "b")) {
+		t.Errorf("the recreated root lists %v, want its file, efs.toml and efs.dir", got)
 	}
 }
 
@@ -617,7 +619,7 @@ func TestFUSEFollowsRoot(t *testing.T) {
 			t.Fatalf("cp -a: %v\n%s", err, out)
 		}
 		ents, err := os.ReadDir(mnt)
-		if err != nil || len(ents) != 2 {
+		if err != nil || len(ents) != 3 {
 			t.Errorf("listing the view of the recreated root: %d entries, %v", len(ents), err)
 		}
 	}

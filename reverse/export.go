@@ -3,7 +3,7 @@ package reverse
 // Export writes the view into an ordinary folder, for people without FUSE
 // or for sync tools that want a real directory. It shows exactly what the
 // FUSE view shows — names, contents, symlink targets, modes, mtimes, the
-// long-name companions and efs.toml — so `rsync -a` between an export and a
+// long-name companions, efs.toml and the directory records — so `rsync -a` between an export and a
 // copy of the mounted view finds nothing to do.
 //
 // It is incremental, with rsync's quick check: an entry whose view size and
@@ -160,6 +160,9 @@ func (x *exporter) looksLikeExport(root *treewrite.Dir, names []string) bool {
 		return len(names) == 0
 	}
 	for _, name := range names {
+		if name == naming.RecordName && x.t.records() {
+			continue
+		}
 		_, companion := x.t.namer.IsCompanion(name)
 		if _, err := x.t.namer.DecryptName("", name); err != nil && !x.t.namer.IsLongName(name) && !companion && !strings.HasPrefix(name, tmpPrefix) {
 			return false
@@ -230,9 +233,14 @@ func (x *exporter) dir(d *treewrite.Dir, vd Dir, attr *Attr) {
 			case it.Err != nil:
 				// Not in the view: report the entry (its companion
 				// shares its fate), keep an earlier export of it.
-				if it.Kind == ItemEntry {
+				switch it.Kind {
+				case ItemEntry:
 					x.fail(it.Entry.Rel, v, it.Err)
+				case ItemRecord:
+					x.fail(vd.Rel, v, it.Err)
 				}
+			case it.Kind == ItemRecord:
+				x.record(d, vd, v, it)
 			case it.Kind != ItemEntry:
 				x.virtual(d, it.Name, v, it)
 			case it.Entry.IsDir():
@@ -324,6 +332,33 @@ func (x *exporter) virtual(d *treewrite.Dir, name, view string, it *Item) {
 	x.done(false, int64(len(it.Data)))
 }
 
+// record writes the directory record it of view directory vd, sealed
+// from the plaintext the listing computed, so that its bytes are those its
+// size and mtime describe.
+func (x *exporter) record(d *treewrite.Dir, vd Dir, view string, it *Item) {
+	m := itemMeta(&it.Attr)
+	if d.UpToDate(it.Name, it.Attr.Size, m) {
+		x.done(true, 0)
+		return
+	}
+	s, err := x.t.SealRecord(vd, it)
+	if err != nil {
+		x.fail(vd.Rel, view, err)
+		return
+	}
+	defer s.Wipe()
+	err = d.WriteFile(x.ctx, it.Name, m, true, func(w io.Writer) error {
+		return x.cp.Copy(x.ctx, w, s, it.Attr.Size, nil)
+	})
+	if err != nil {
+		if x.ctx.Err() == nil {
+			x.fail(vd.Rel, view, err)
+		}
+		return
+	}
+	x.done(false, it.Attr.Size)
+}
+
 // symlink writes the symlink e with its encrypted target into d/name.
 func (x *exporter) symlink(d *treewrite.Dir, name string, it *Item, view string) {
 	e := it.Entry
@@ -349,6 +384,7 @@ func (x *exporter) symlink(d *treewrite.Dir, name string, it *Item, view string)
 // might carry a path.
 func reason(err error) string {
 	var en unix.Errno
+	var re *recordError
 	switch {
 	case errors.Is(err, content.ErrChanged):
 		return "plaintext file shrank while it was read"
@@ -356,8 +392,13 @@ func reason(err error) string {
 		return "vanished"
 	case errors.Is(err, ErrNotRegular):
 		return "no longer a regular file"
-	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrPathTooLong):
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrPathTooLong), errors.Is(err, ErrTargetTooLong), errors.Is(err, errNoProc):
 		return err.Error()
+	case errors.As(err, &re):
+		if errors.As(re.err, &en) {
+			return ErrRecord.Error() + ": " + en.Error()
+		}
+		return re.Error() // names no entry (recordPlain)
 	case errors.As(err, &en):
 		return en.Error()
 	}

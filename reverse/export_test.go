@@ -167,9 +167,9 @@ func TestExportContents(t *testing.T) {
 	exPopulate(t, plain)
 	tree, keys := exTree(t, plain, nil)
 	st := exExport(t, tree, dest)
-	// 11 files + 1 symlink + efs.toml + 1 companion.
-	if st.Written != 14 || st.Skipped != 0 || st.Removed != 0 || st.Dirs != 6 {
-		t.Errorf("first export: %+v, want 14 written in 6 dirs", st)
+	// 11 files + 1 symlink + efs.toml + 1 companion + 6 records.
+	if st.Written != 20 || st.Skipped != 0 || st.Removed != 0 || st.Dirs != 6 {
+		t.Errorf("first export: %+v, want 20 written in 6 dirs", st)
 	}
 	namer := tree.namer
 	view := func(rel string) string { return filepath.Join(dest, viewPath(tree, rel)) }
@@ -245,8 +245,8 @@ func TestExportIncremental(t *testing.T) {
 
 	// Nothing changed: nothing is written or removed.
 	st := exExport(t, tree, dest)
-	if st.Written != 0 || st.Removed != 0 || st.Skipped != 14 {
-		t.Errorf("second export: %+v, want 14 skipped and nothing else", st)
+	if st.Written != 0 || st.Removed != 0 || st.Skipped != 20 {
+		t.Errorf("second export: %+v, want 20 skipped and nothing else", st)
 	}
 	if d := treesnap.Diff(first, treesnap.Take(t, dest), "first", "second"); len(d) > 0 {
 		t.Errorf("second export changed the destination:\n%s", strings.Join(d, "\n"))
@@ -264,14 +264,19 @@ func TestExportIncremental(t *testing.T) {
 	exWrite(t, filepath.Join(dest, "stray"), []byte("not in the view"), later)
 	inoA := exInode(t, filepath.Join(dest, changedView))
 	st = exExport(t, tree, dest)
-	if st.Written != 2 || st.Removed != 2 || st.Skipped != 12 {
-		t.Errorf("export after changes: %+v, want 2 written, 2 removed, 12 skipped", st)
+	// 2 files and the records of sub and sub/deep/er (their entries
+	// changed), of the root and sub/deep (their subdirectories' mtimes).
+	if st.Written != 6 || st.Removed != 2 || st.Skipped != 14 {
+		t.Errorf("export after changes: %+v, want 6 written, 2 removed, 14 skipped", st)
 	}
 	changed := treesnap.Diff(first, treesnap.Take(t, dest), "first", "second")
 	// Expect: a.txt changed, b.txt gone, new.txt new; sub and sub/deep/er
-	// changed mtimes (their plaintext directories did).
+	// changed mtimes (their plaintext directories did), and so the four
+	// records.
 	newView := viewPath(tree, "sub/new.txt")
-	for _, want := range []string{changedView + ":", "only in first: " + deletedView, "only in second: " + newView} {
+	for _, want := range []string{changedView + ":", "only in first: " + deletedView, "only in second: " + newView,
+		naming.RecordName + ":", viewPath(tree, "sub") + "/" + naming.RecordName + ":",
+		viewPath(tree, "sub/deep") + "/" + naming.RecordName + ":", viewPath(tree, "sub/deep/er") + "/" + naming.RecordName + ":"} {
 		found := false
 		for _, c := range changed {
 			found = found || strings.HasPrefix(c, want)
@@ -280,8 +285,8 @@ func TestExportIncremental(t *testing.T) {
 			t.Errorf("expected change %q missing from:\n%s", want, strings.Join(changed, "\n"))
 		}
 	}
-	if len(changed) != 5 {
-		t.Errorf("want 5 differences (3 entries, 2 directory mtimes), got:\n%s", strings.Join(changed, "\n"))
+	if len(changed) != 9 {
+		t.Errorf("want 9 differences (3 entries, 2 directory mtimes, 4 records), got:\n%s", strings.Join(changed, "\n"))
 	}
 	if exInode(t, filepath.Join(dest, viewPath(tree, "big"))) != inoBig {
 		t.Error("an unchanged file was rewritten")
@@ -331,8 +336,8 @@ func TestExportExclude(t *testing.T) {
 	// Without the exclusions, a later run adds them; with them again, it
 	// removes them.
 	full, _ := exTree(t, plain, nil)
-	if st := exExport(t, full, dest); st.Written != 2 {
-		t.Errorf("export without exclusions wrote %d entries, want 2", st.Written)
+	if st := exExport(t, full, dest); st.Written != 4 { // and two records
+		t.Errorf("export without exclusions wrote %d entries, want 4", st.Written)
 	}
 	if st := exExport(t, tree, dest); st.Removed != 2 {
 		t.Errorf("export with exclusions again removed %d entries, want 2", st.Removed)
@@ -424,7 +429,7 @@ func TestExportReportsFailures(t *testing.T) {
 	if err != nil || len(st.Failures) != 1 {
 		t.Fatalf("Export = %v, %v, want one failure", err, st.Failures)
 	}
-	if st.Written != 13 {
+	if st.Written != 19 {
 		t.Errorf("the rest was not exported: %+v", st)
 	}
 	view := "/" + viewPath(tree, "sub/a.txt")
@@ -580,7 +585,7 @@ func TestExportWithoutConfig(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(dest, naming.ConfigName)); !os.IsNotExist(err) {
 		t.Fatal("efs.toml exported without a config")
 	}
-	if st := exExport(t, tree, dest); st.Written != 0 || st.Skipped != 13 {
+	if st := exExport(t, tree, dest); st.Written != 0 || st.Skipped != 19 {
 		t.Errorf("second export without a config: %+v", st)
 	}
 	exWrite(t, filepath.Join(dest, "foreign"), nil, time.Now())

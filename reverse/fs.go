@@ -2,10 +2,11 @@ package reverse
 
 // The FUSE side of the reverse view: a thin, read-only go-fuse adapter over
 // the Tree's model (items.go). Tree.List serves readdir(plus), Tree.Resolve
-// lookups, Tree.Stat getattr; what the view shows and with which attributes
-// is decided there, not here. Every node keeps only the Ref of its item and
-// asks the Tree again on each call, so the view follows the plaintext tree
-// as it changes (within the 1 s kernel cache). Nothing here writes to the
+// lookups, Tree.Stat getattr, Tree.SealRecord the bytes of efs.dir; what
+// the view shows and with which attributes is decided there, not here.
+// Every node keeps only the Ref of its item and asks the Tree again on each
+// call, so the view follows the plaintext tree as it changes (within the
+// 1 s kernel cache). Nothing here writes to the
 // plaintext tree: the mount is "ro", the nodes implement only read
 // operations, and go-fuse's defaults refuse the rest.
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/fusemount"
+	"github.com/efs-project/efs/record"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
@@ -91,6 +93,11 @@ const maxWarned = 4096
 // omitted logs, once per view path, an entry the view leaves out because
 // it cannot show it (err says why).
 func (v *view) omitted(viewPath string, err error) {
+	v.warnOnce(viewPath, "the view leaves out an entry it cannot show", err)
+}
+
+// warnOnce logs msg about the item at viewPath, once per view path.
+func (v *view) warnOnce(viewPath, msg string, err error) {
 	v.mu.Lock()
 	if v.warned == nil || len(v.warned) >= maxWarned {
 		v.warned = make(map[string]bool)
@@ -99,7 +106,7 @@ func (v *view) omitted(viewPath string, err error) {
 	v.warned[viewPath] = true
 	v.mu.Unlock()
 	if !seen {
-		v.log.Warn("the view leaves out an entry it cannot show", "path", shortPath(viewPath), "bytes", len(viewPath), "err", reason(err))
+		v.log.Warn(msg, "path", shortPath(viewPath), "bytes", len(viewPath), "err", reason(err))
 	}
 }
 
@@ -152,6 +159,15 @@ var (
 	_ fs.NodeGetxattrer  = (*virtualNode)(nil)
 	_ fs.NodeListxattrer = (*virtualNode)(nil)
 	_ fs.FileReader      = (*virtualHandle)(nil)
+
+	_ fs.NodeGetattrer   = (*recordNode)(nil)
+	_ fs.NodeOpener      = (*recordNode)(nil)
+	_ fs.NodeStatfser    = (*recordNode)(nil)
+	_ fs.NodeGetxattrer  = (*recordNode)(nil)
+	_ fs.NodeListxattrer = (*recordNode)(nil)
+	_ fs.FileReader      = (*recordHandle)(nil)
+	_ fs.FileReleaser    = (*recordHandle)(nil)
+	_ fs.FileFlusher     = (*recordHandle)(nil)
 )
 
 // node holds what every node kind shares: the mount's state, statfs and
@@ -196,10 +212,12 @@ func errno(err error) syscall.Errno {
 		return syscall.ENOENT
 	case errors.Is(err, ErrNotRegular), errors.Is(err, ErrStale):
 		return syscall.ESTALE
-	case errors.Is(err, ErrUnavailable):
+	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrRecord):
 		return syscall.EIO
 	case errors.Is(err, ErrTooLarge):
 		return syscall.EOVERFLOW // what stat(2) says of a size it cannot show
+	case errors.Is(err, ErrTargetTooLong):
+		return syscall.ENAMETOOLONG
 	case errors.As(err, &en):
 		return en
 	}
@@ -235,6 +253,16 @@ func (v *view) newChild(ctx context.Context, parent *fs.Inode, d Dir, it *Item, 
 	ref := d.Child(it)
 	var ops fs.InodeEmbedder
 	switch {
+	case it.Kind == ItemRecord:
+		rn := &recordNode{node: node{v: v}, ref: ref}
+		// As for files: the node the kernel knows is the one to tell.
+		if ch := parent.GetChild(it.Name); ch != nil {
+			if old, ok := ch.Operations().(*recordNode); ok && old.ref == ref {
+				rn = old
+			}
+		}
+		rn.told(&it.Attr)
+		ops = rn
 	case it.Kind != ItemEntry:
 		ops = &virtualNode{node: node{v: v}, ref: ref}
 	case ref.Type == unix.S_IFDIR:
@@ -304,12 +332,24 @@ func (h *dirHandle) list() syscall.Errno {
 		}
 		return errno(err)
 	}
-	// Leave out what the view cannot show, as lookups do.
+	// Leave out what the view cannot show, as lookups do. A record that
+	// cannot be computed stays listed and answers EIO, so that a sync
+	// tool reports it and keeps its copy.
 	shown := items[:0]
 	for i := range items {
-		if it := &items[i]; it.Err == nil {
+		it := &items[i]
+		switch {
+		case it.Kind == ItemRecord:
+			if it.Err != nil {
+				n.v.warnOnce(join(n.ref.View, it.Name), "cannot compute the directory record", it.Err)
+			}
+			// Its bytes are taken again at open: the listing
+			// keeps only its attributes.
+			it.Record = nil
 			shown = append(shown, *it)
-		} else if it.Kind == ItemEntry {
+		case it.Err == nil:
+			shown = append(shown, *it)
+		case it.Kind == ItemEntry:
 			n.v.omitted(join(n.ref.View, it.Name), it.Err)
 		}
 	}
@@ -348,7 +388,11 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 	if h.pos == 0 || h.items[h.pos-1].Name != name {
 		return n.Lookup(ctx, name, out)
 	}
-	return n.v.newChild(ctx, &n.Inode, n.ref.Dir, &h.items[h.pos-1], out), 0
+	it := &h.items[h.pos-1]
+	if it.Err != nil {
+		return nil, errno(it.Err) // a record that cannot be computed
+	}
+	return n.v.newChild(ctx, &n.Inode, n.ref.Dir, it, out), 0
 }
 
 // fileNode is a plaintext regular file.
@@ -588,4 +632,105 @@ func (h *virtualHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.
 	}
 	end := min(off+int64(len(dest)), int64(len(h.data)))
 	return fuse.ReadResultData(h.data[off:end]), 0
+}
+
+// recordNode is efs.dir, the directory record (format v2). A record
+// changes whenever an entry of its directory does, without the
+// directory's mtime changing, and two versions of it do not combine (a
+// torn copy fails authentication). So every open takes a snapshot of the
+// record as it is then and serves it with direct I/O: the kernel neither
+// caches its pages nor cuts reads at a size it heard of earlier, and fstat
+// of the open file tells the snapshot's size (rsync copies as many bytes
+// as fstat says). A reader so copies one version, whole. The snapshot is
+// dropped at release.
+type recordNode struct {
+	node
+	ref Ref
+
+	mu    sync.Mutex
+	known recordVersion // what the kernel last heard of, zero for nothing
+}
+
+// recordVersion is what the kernel caches of a record that matters to a
+// copy of it.
+type recordVersion struct {
+	size  int64
+	mtime unix.Timespec
+}
+
+// told records the attributes the kernel is told.
+func (n *recordNode) told(a *Attr) {
+	n.mu.Lock()
+	n.known = recordVersion{a.Size, a.Mtime}
+	n.mu.Unlock()
+}
+
+// Getattr tells the record as it is now, or, for an open file (fstat), as
+// its handle serves it.
+func (n *recordNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	if h, ok := f.(*recordHandle); ok {
+		fuseAttr(&h.attr, &out.Attr)
+	} else if en := n.v.getattr(n.ref, out); en != 0 {
+		return en
+	}
+	n.mu.Lock()
+	n.known = recordVersion{int64(out.Size), unix.Timespec{Sec: int64(out.Mtime), Nsec: int64(out.Mtimensec)}}
+	n.mu.Unlock()
+	return 0
+}
+
+// Open takes the snapshot.
+func (n *recordNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	if !fusemount.ReadOnly(flags) {
+		return nil, 0, syscall.EROFS
+	}
+	it, err := n.v.tree.Reread(n.ref)
+	if err != nil {
+		if errors.Is(err, ErrRecord) {
+			n.v.warnOnce(n.ref.View, "cannot compute the directory record", err)
+		}
+		return nil, 0, errno(err)
+	}
+	d, _ := n.ref.parent()
+	s, err := n.v.tree.SealRecord(d, &it)
+	if err != nil {
+		n.v.log.Warn("cannot seal the directory record", "path", "/"+n.ref.View, "err", reason(err))
+		return nil, 0, syscall.EIO
+	}
+	n.mu.Lock()
+	stale := n.known != recordVersion{it.Attr.Size, it.Attr.Mtime}
+	if stale {
+		n.known = recordVersion{}
+	}
+	n.mu.Unlock()
+	if stale {
+		// The kernel has another version's size: make it ask again, so
+		// that fstat tells the snapshot's (Getattr with the handle).
+		n.NotifyContent(-1, 0)
+	}
+	return &recordHandle{s: s, attr: it.Attr}, fuse.FOPEN_DIRECT_IO, 0
+}
+
+// recordHandle is an open record: the snapshot's ciphertext is computed
+// straight into the kernel's read buffer.
+type recordHandle struct {
+	s    *record.Sealed
+	attr Attr
+}
+
+func (h *recordHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	n, err := h.s.ReadAt(dest, off)
+	if err != nil && err != io.EOF {
+		return nil, syscall.EIO
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+// Flush: as for files (fileHandle.Flush).
+func (h *recordHandle) Flush(ctx context.Context) syscall.Errno { return syscall.ENOSYS }
+
+// Release drops the snapshot and wipes its key.
+func (h *recordHandle) Release(ctx context.Context) syscall.Errno {
+	h.s.Wipe()
+	return 0
 }

@@ -83,7 +83,9 @@ func rvTree(t testing.TB, plain string, opts Options) (*Tree, *keys.Keys, *syncB
 		}
 	}
 	logs := &syncBuffer{}
-	opts.Settings = config.Defaults()
+	if opts.Settings == (config.Settings{}) {
+		opts.Settings = config.Defaults()
+	}
 	opts.ConfigPath = cfg
 	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	tree, err := New(plain, keys, opts)
@@ -255,8 +257,8 @@ func TestFUSEView(t *testing.T) {
 	// Root listing: efs.toml, a companion beside the long name's directory
 	// entry, no fifo, no .efs.toml; d_ino equals the stat inode.
 	root := rvDirents(t, mnt)
-	if len(root) != 5 { // empty, small.txt, dir, link, efs.toml
-		t.Errorf("root lists %d entries, want 5: %v", len(root), root)
+	if len(root) != 6 { // empty, small.txt, dir, link, efs.toml, efs.dir
+		t.Errorf("root lists %d entries, want 6: %v", len(root), root)
 	}
 	if _, ok := root["efs.toml"]; !ok {
 		t.Error("no efs.toml at the root")
@@ -274,8 +276,8 @@ func TestFUSEView(t *testing.T) {
 	}
 	sub := rvDirents(t, filepath.Join(mnt, viewPath(tree, "dir/sub")))
 	long := filepath.Base(viewPath(tree, "dir/sub/"+strings.Repeat("n", 200)))
-	if len(sub) != 2 {
-		t.Errorf("dir/sub lists %v, want the long entry and its companion", sub)
+	if len(sub) != 3 {
+		t.Errorf("dir/sub lists %v, want the long entry, its companion and the record", sub)
 	}
 	full, err := os.ReadFile(filepath.Join(mnt, viewPath(tree, "dir/sub"), long+".name"))
 	if err != nil {
@@ -418,8 +420,8 @@ func TestFUSEOneFileSystem(t *testing.T) {
 	if st, err := os.Stat(vdir); err != nil || !st.IsDir() {
 		t.Fatalf("the mount point directory itself should show: %v", err)
 	}
-	if got := rvDirents(t, vdir); len(got) != 0 {
-		t.Errorf("directory on another file system lists %v", got)
+	if got := rvDirents(t, vdir); len(got) != 1 || got[naming.RecordName] == 0 {
+		t.Errorf("directory on another file system lists %v, want only its (empty) record", got)
 	}
 	if _, err := os.Stat(filepath.Join(mnt, viewPath(tree, "other/hidden"))); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("lookup below another file system: %v, want ENOENT", err)
@@ -601,8 +603,8 @@ func TestFUSELargeDir(t *testing.T) {
 	mnt := rvMount(t, tree)
 	dir := filepath.Join(mnt, viewPath(tree, "d"))
 	got := rvDirents(t, dir)
-	if len(got) != n+6 {
-		t.Fatalf("listed %d entries, want %d", len(got), n+6)
+	if len(got) != n+7 { // 6 companions, the record
+		t.Fatalf("listed %d entries, want %d", len(got), n+7)
 	}
 	ents, err := os.ReadDir(dir) // a second, independent listing
 	if err != nil || len(ents) != len(got) {
@@ -731,12 +733,16 @@ func TestFUSEMountInsidePlaintext(t *testing.T) {
 			}
 			tree, _, _ := rvTree(t, plain, Options{})
 			// The view shows every plaintext entry but the mountpoint
-			// (and .efs.toml, which it shows as efs.toml).
-			want := map[string]bool{naming.ConfigName: true}
+			// (and .efs.toml, which it shows as efs.toml), and a record
+			// in every directory.
+			want := map[string]bool{naming.ConfigName: true, naming.RecordName: true}
 			filepath.WalkDir(plain, func(p string, d os.DirEntry, err error) error {
 				rel, _ := filepath.Rel(plain, p)
 				if err == nil && rel != "." && rel != at && rel != config.FileName {
 					want[viewPath(tree, rel)] = true
+					if d.IsDir() {
+						want[viewPath(tree, rel)+"/"+naming.RecordName] = true
+					}
 				}
 				return err
 			})

@@ -2,7 +2,8 @@ package reverse
 
 // The view model: what a directory of the view contains. Every item — an
 // encrypted plaintext entry, the companion file of a long name, efs.toml at
-// the root — is decided here with the attributes the view shows for it, so
+// the root, the directory record efs.dir (format v2, record.go) — is
+// decided here with the attributes the view shows for it, so
 // that the FUSE view and export only adapt it and cannot disagree.
 
 import (
@@ -31,12 +32,17 @@ const (
 	ItemCompanion
 	// ItemConfig is efs.toml at the view's root: the config's bytes.
 	ItemConfig
+	// ItemRecord is efs.dir, the directory record (format v2): the sealed
+	// list of the directory's entries with their metadata, computed on
+	// demand (record.go).
+	ItemRecord
 )
 
 // Virtual inode kinds for virtualIno.
 const (
 	inoKindConfig    = "config"
 	inoKindCompanion = "companion"
+	inoKindRecord    = "record"
 )
 
 // Attr is what stat shows for an item of the view.
@@ -67,9 +73,15 @@ type Item struct {
 	Entry *Entry
 	// Data is the bytes of a companion or efs.toml. Read only.
 	Data []byte
+	// Record is the plaintext of a directory record (ItemRecord), which
+	// SealRecord turns into its view bytes. Read only.
+	Record []byte
 	// Err, if set, is why the view cannot show this entry (ErrTooLarge,
-	// ErrPathTooLong); Attr and Data are then unset. A companion has the
-	// Err of its entry, which is the one to report.
+	// ErrPathTooLong, ErrTargetTooLong); Attr and Data are then unset. A
+	// companion has the Err of its entry, which is the one to report. A
+	// record with Err (ErrRecord) keeps its name, mode and inode number:
+	// the FUSE view lists it and answers EIO for it, so that a sync tool
+	// reports the error and keeps its earlier copy.
 	Err error
 }
 
@@ -85,8 +97,8 @@ type Dir struct {
 // item came from is not kept alive by its Ref.
 type Ref struct {
 	// Dir holds the item's view path (View) and the plaintext path of its
-	// entry (Rel; for a companion its long entry's, "" for efs.toml). For a
-	// directory it is the Dir to list.
+	// entry (Rel; for a companion its long entry's, for a record its
+	// directory's, "" for efs.toml). For a directory it is the Dir to list.
 	Dir
 	Kind ItemKind
 	// Ino and Type are the plaintext entry's inode number and file type
@@ -98,7 +110,10 @@ type Ref struct {
 // Child is the Ref of item it of directory d.
 func (d Dir) Child(it *Item) Ref {
 	r := Ref{Dir: Dir{View: join(d.View, it.Name)}, Kind: it.Kind}
-	if it.Entry != nil {
+	switch {
+	case it.Kind == ItemRecord:
+		r.Rel = d.Rel
+	case it.Entry != nil:
 		r.Rel = it.Entry.Rel
 	}
 	if it.Kind == ItemEntry {
@@ -109,7 +124,10 @@ func (d Dir) Child(it *Item) Ref {
 
 // parent is the directory holding r's item, and the item's view name.
 func (r Ref) parent() (Dir, string) {
-	rel, _ := split(r.Rel)
+	rel := r.Rel
+	if r.Kind != ItemRecord {
+		rel, _ = split(r.Rel)
+	}
 	view, name := split(r.View)
 	return Dir{Rel: rel, View: view}, name
 }
@@ -133,22 +151,28 @@ func (t *Tree) Root() (Item, error) {
 }
 
 // List returns every item of view directory d, sorted by view name: the
-// encrypted entries, a companion beside each long name, and efs.toml at
-// the root. Entries the view cannot show are among them, with Err set.
+// encrypted entries, a companion beside each long name, efs.toml at the
+// root, and in format v2 the directory record. Entries the view cannot
+// show are among them, with Err set.
 func (t *Tree) List(d Dir) ([]Item, error) {
-	entries, err := t.readDir(d.Rel)
+	l, err := t.readDir(d.Rel)
 	if err != nil {
 		return nil, err
 	}
+	defer l.close()
 	var cfg *configFile
 	if d.Rel == "" {
 		if cfg, err = t.currentConfig(false); err != nil {
 			return nil, err
 		}
 	}
-	items := make([]Item, 0, len(entries)+1)
-	for i := range entries {
-		e := &entries[i]
+	items := make([]Item, 0, len(l.entries)+2)
+	var shown []*Entry // what the record lists
+	if t.records() {
+		shown = make([]*Entry, 0, len(l.entries))
+	}
+	for i := range l.entries {
+		e := &l.entries[i]
 		if e.Long() && cfg == nil {
 			if cfg, err = t.currentConfig(false); err != nil {
 				return nil, err
@@ -159,9 +183,15 @@ func (t *Tree) List(d Dir) ([]Item, error) {
 		if e.Long() {
 			items = append(items, comp)
 		}
+		if t.records() && it.Err == nil {
+			shown = append(shown, e)
+		}
 	}
 	if d.Rel == "" && cfg != nil {
 		items = append(items, t.configItem(cfg))
+	}
+	if t.records() {
+		items = append(items, t.recordItem(d, l, shown))
 	}
 	slices.SortFunc(items, func(a, b Item) int { return strings.Compare(a.Name, b.Name) })
 	return items, nil
@@ -179,6 +209,9 @@ func (t *Tree) Resolve(d Dir, name string) (Item, error) {
 			return Item{}, ErrNotFound
 		}
 		return t.configItem(cfg), nil
+	}
+	if name == naming.RecordName && t.records() {
+		return t.recordOf(d)
 	}
 	long, companion := t.namer.IsCompanion(name)
 	if !companion {
@@ -206,29 +239,50 @@ func (t *Tree) Resolve(d Dir, name string) (Item, error) {
 
 // entryItems is the item of plaintext entry e in directory d and, for a
 // long name, its companion (cfg is the config for the companion's
-// attributes). An entry the view cannot show has Err set, and so has its
-// companion; a companion whose path is too long takes its entry with it,
-// since the entry's full name could not be restored without it.
+// attributes). An entry the view cannot show has Err set (cannotShow), and
+// so has its companion.
 func (t *Tree) entryItems(d Dir, e *Entry, cfg *configFile) (it, comp Item) {
-	it = t.entryItem(e)
-	if it.Err == nil && viewPathTooLong(d, it.Name) {
-		it.Err = ErrPathTooLong
+	err := t.cannotShow(d, e)
+	if err != nil {
+		it = Item{Name: e.Name, Kind: ItemEntry, Entry: e, Err: err}
+	} else {
+		it = t.entryItem(e)
 	}
 	if !e.Long() {
 		return it, Item{}
 	}
 	comp = t.companionItem(d, e, cfg)
-	if it.Err == nil && viewPathTooLong(d, comp.Name) {
-		it.Err = ErrPathTooLong
-	}
-	comp.Err = it.Err
+	comp.Err = err
 	return it, comp
+}
+
+// cannotShow is why the view cannot show entry e of directory d, nil if it
+// can: the entry itself (unshowable), or its view path or that of its
+// companion too long (a long name could not be restored without its
+// companion), or in format v2 that of the record inside a directory (a
+// reader would find the directory damaged without it).
+func (t *Tree) cannotShow(d Dir, e *Entry) error {
+	if err := t.unshowable(&e.Stat); err != nil {
+		return err
+	}
+	// The longest view path it brings, each longer than the entry's own.
+	n := len(e.Name)
+	if e.Long() {
+		n = len(e.Companion())
+	}
+	if t.records() && e.IsDir() {
+		n = max(n, len(e.Name)+len("/"+naming.RecordName))
+	}
+	if viewPathLen(d, n) > MaxViewPath {
+		return ErrPathTooLong
+	}
+	return nil
 }
 
 // Stat returns the current attributes of the item r stands for. A
 // plaintext entry must still be the same one (inode number and type),
 // otherwise it is ErrStale; a virtual file is looked up again (efs.toml
-// follows the config file).
+// follows the config file, a record is computed again).
 func (t *Tree) Stat(r Ref) (Attr, error) {
 	if r.Kind != ItemEntry {
 		d, name := r.parent()
@@ -249,7 +303,7 @@ func (t *Tree) Stat(r Ref) (Attr, error) {
 	if st.Ino != r.Ino || st.Mode&unix.S_IFMT != r.Type {
 		return Attr{}, ErrStale
 	}
-	if err := t.tooLarge(&st); err != nil {
+	if err := t.unshowable(&st); err != nil {
 		return Attr{}, err
 	}
 	return t.entryAttr(r.Rel, &st), nil
@@ -262,11 +316,11 @@ func (t *Tree) Reread(r Ref) (Item, error) {
 	return t.Resolve(d, name)
 }
 
-// entryItem is the item of plaintext entry e, with Err set for a file too
-// large to show.
+// entryItem is the item of plaintext entry e, with Err set for an entry
+// the view cannot show whatever its path.
 func (t *Tree) entryItem(e *Entry) Item {
 	it := Item{Name: e.Name, Kind: ItemEntry, Entry: e}
-	if it.Err = t.tooLarge(&e.Stat); it.Err == nil {
+	if it.Err = t.unshowable(&e.Stat); it.Err == nil {
 		it.Attr = t.entryAttr(e.Rel, &e.Stat)
 	}
 	return it
@@ -281,8 +335,13 @@ var (
 	// file size.
 	ErrTooLarge = errors.New("file too large to encrypt: its encrypted size would exceed the largest file size, 2^63-1 bytes")
 	// ErrPathTooLong: the entry's view path is longer than MaxViewPath,
-	// so that sync tools cannot open it ("File name too long").
+	// so that sync tools cannot open it ("File name too long"). In format
+	// v2 a directory whose record's path would be is left out too.
 	ErrPathTooLong = errors.New("view path longer than 4095 bytes, the system's PATH_MAX: shorten the plaintext path")
+	// ErrTargetTooLong: in format v1, a symlink whose encrypted target
+	// would be longer than a symlink can hold (a target of more than 3055
+	// bytes). Format v2 stores it.
+	ErrTargetTooLong = errors.New("symlink target longer than 3055 bytes, more than format v1 can store (format v2 can)")
 )
 
 // MaxViewPath is the longest view path, relative to the view's root and
@@ -291,14 +350,23 @@ var (
 // the view (base32), so deep plaintext paths may not fit.
 const MaxViewPath = unix.PathMax - 1
 
-// viewPathTooLong reports whether item name of directory d has a view
-// path longer than MaxViewPath.
-func viewPathTooLong(d Dir, name string) bool {
-	n := len(name)
+// viewPathLen is the length of the view path of an item of directory d
+// whose name is n bytes long.
+func viewPathLen(d Dir, n int) int {
 	if d.View != "" {
 		n += len(d.View) + 1
 	}
-	return n > MaxViewPath
+	return n
+}
+
+// unshowable is why the view cannot show the entry with lstat st wherever
+// it is: a file too large (ErrTooLarge) or, in format v1, a symlink target
+// too long (ErrTargetTooLong).
+func (t *Tree) unshowable(st *unix.Stat_t) error {
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK && !t.records() && t.namer.TargetLen(int(st.Size)) > naming.MaxTargetLen {
+		return ErrTargetTooLong
+	}
+	return t.tooLarge(st)
 }
 
 // tooLarge is ErrTooLarge for a regular file whose size cannot be shown.

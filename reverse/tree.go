@@ -1,7 +1,8 @@
 // Package reverse turns a plaintext tree into efs's encrypted view: the
 // read-only FUSE file system of `efs reverse` and the folder writer of
 // `efs export`. Both are built on Tree, which decides what every view
-// directory contains (items.go: entries, companions, efs.toml, with names,
+// directory contains (items.go: entries, companions, efs.toml and, in
+// format v2, the directory record efs.dir, dirrecord.go; with names,
 // attributes, inode numbers and byte sources) so that the two give
 // byte-identical results.
 //
@@ -104,6 +105,10 @@ type Tree struct {
 
 	mu   sync.Mutex
 	long map[string]longDir // plaintext dir rel → stand-in → plaintext name
+
+	// xattrVia is how records read xattrs (recordxattr.go): xattrAt until
+	// the kernel says it has no getxattrat.
+	xattrVia atomic.Int32
 }
 
 // devIno identifies a file: device and inode number.
@@ -310,31 +315,60 @@ func (t *Tree) shown(rel string, st *unix.Stat_t) bool {
 	return t.exclude == nil || !t.exclude.Excluded(rel, st.Mode&unix.S_IFMT == unix.S_IFDIR)
 }
 
-// readDir lists the plaintext entries of directory rel that the view
-// shows, sorted by view name (List adds companions and efs.toml).
-func (t *Tree) readDir(rel string) ([]Entry, error) {
+// listing is one reading of a plaintext directory.
+type listing struct {
+	// fd is the directory, open until close: a directory record reads
+	// the entries' targets and xattrs relative to it.
+	fd int
+	// st is the directory's fstat.
+	st unix.Stat_t
+	// entries are the plaintext entries the view shows, sorted by view
+	// name (List adds companions, efs.toml and the record).
+	entries []Entry
+}
+
+func (l *listing) close() { unix.Close(l.fd) }
+
+// readDir lists the plaintext directory rel; the caller closes the
+// listing.
+func (t *Tree) readDir(rel string) (*listing, error) {
 	fd, err := t.openRel(rel, unix.O_RDONLY|unix.O_DIRECTORY)
 	if err != nil {
 		return nil, err
 	}
-	dir := os.NewFile(uintptr(fd), "dir")
-	defer dir.Close()
-	var dst unix.Stat_t
-	if err := unix.Fstat(fd, &dst); err != nil {
+	l := &listing{fd: fd}
+	if err := l.read(t, rel); err != nil {
+		l.close()
 		return nil, err
 	}
-	if t.oneFS && dst.Dev != t.rootDev.Load() {
-		return nil, nil
+	return l, nil
+}
+
+// read fills l from its open directory rel.
+func (l *listing) read(t *Tree, rel string) error {
+	if err := unix.Fstat(l.fd, &l.st); err != nil {
+		return err
 	}
-	names, err := dir.Readdirnames(-1)
+	if t.oneFS && l.st.Dev != t.rootDev.Load() {
+		return nil
+	}
+	// Readdirnames on a duplicate: closing the os.File closes its fd,
+	// and l.fd stays open for the record.
+	dup, err := unix.Dup(l.fd)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	entries := make([]Entry, 0, len(names))
+	dir := os.NewFile(uintptr(dup), "dir")
+	names, err := dir.Readdirnames(-1)
+	dir.Close()
+	if err != nil {
+		return err
+	}
+	l.entries = make([]Entry, 0, len(names))
 	long := make(map[string]string)
 	for _, name := range names {
 		e := Entry{Plain: name, Rel: join(rel, name)}
-		if err := unix.Fstatat(fd, name, &e.Stat, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err := unix.Fstatat(l.fd, name, &e.Stat, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			continue // vanished since readdir
 		}
 		if !t.shown(e.Rel, &e.Stat) {
@@ -344,16 +378,16 @@ func (t *Tree) readDir(rel string) ([]Entry, error) {
 		if e.Long() {
 			long[e.Name] = name
 		}
-		entries = append(entries, e)
+		l.entries = append(l.entries, e)
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	sort.Slice(l.entries, func(i, j int) bool { return l.entries[i].Name < l.entries[j].Name })
 	t.mu.Lock()
 	if len(t.long) > 4096 {
 		clear(t.long)
 	}
-	t.long[rel] = longDir{mtime: dst.Mtim, names: long}
+	t.long[rel] = longDir{mtime: l.st.Mtim, names: long}
 	t.mu.Unlock()
-	return entries, nil
+	return nil
 }
 
 // lookup finds the plaintext entry that view name (an encoded name or a
@@ -409,9 +443,11 @@ func (t *Tree) lookupLong(rel, view string, dst *unix.Stat_t) (string, error) {
 	d, ok := t.long[rel]
 	t.mu.Unlock()
 	if !ok || d.mtime != dst.Mtim {
-		if _, err := t.readDir(rel); err != nil {
+		l, err := t.readDir(rel)
+		if err != nil {
 			return "", err
 		}
+		l.close()
 		t.mu.Lock()
 		d = t.long[rel]
 		t.mu.Unlock()

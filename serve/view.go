@@ -5,8 +5,9 @@ package serve
 // Tree.Resolve serves lookups and Tree.List listings; what a directory
 // holds (entries, companions, efs.toml, directory records, and any item
 // kind to come) is the model's, with its names and attributes. Items that
-// are not entries are files of the bytes the model gives (Item.Data);
-// entries are directories or files encrypted by Tree.Open. Left out, as
+// are not entries are files of the bytes the model gives (Item.Data, or
+// for a record Tree.SealRecord); entries are directories or files
+// encrypted by Tree.Open. Left out, as
 // WebDAV cannot carry them: symlinks (the directory records hold them for
 // restore) and the entries the view cannot show (Item.Err), which the
 // FUSE view leaves out too.
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/record"
 	"github.com/efs-project/efs/reverse"
 )
 
@@ -49,8 +51,11 @@ type viewSource struct {
 // viewDir is the ref of a directory node: the Dir to list.
 type viewDir struct{ d reverse.Dir }
 
-// viewFile is the ref of a file node: its item.
-type viewFile struct{ it reverse.Item }
+// viewFile is the ref of a file node: its item and the directory it is in.
+type viewFile struct {
+	d  reverse.Dir
+	it reverse.Item
+}
 
 // maxWarned bounds the memory of entries already logged as left out.
 const maxWarned = 4096
@@ -139,7 +144,7 @@ func (s *viewSource) node(d reverse.Dir, name string, it *reverse.Item) node {
 		return n
 	}
 	n.etag = etag(int64(a.Ino), a.Size, a.Mtime.Sec, a.Mtime.Nsec, a.Ctime.Sec, a.Ctime.Nsec)
-	n.ref = viewFile{*it}
+	n.ref = viewFile{d, *it}
 	return n
 }
 
@@ -166,7 +171,7 @@ func (s *viewSource) list(n *node) ([]node, error) {
 		it := &items[i]
 		switch {
 		case it.Err != nil:
-			if it.Kind == reverse.ItemEntry {
+			if it.Kind == reverse.ItemEntry || it.Kind == reverse.ItemRecord {
 				s.omitted(join(d.View, it.Name), it.Err)
 			}
 		case isDir(it) || isFile(it):
@@ -184,7 +189,17 @@ var errReplaced = errors.New("the file changed while it was opened")
 func (s *viewSource) open(n *node) (fileReader, error) {
 	vf := n.ref.(viewFile)
 	it := &vf.it
-	if it.Kind != reverse.ItemEntry {
+	switch it.Kind {
+	case reverse.ItemRecord:
+		// The record the lookup computed, which the response's size and
+		// mtime describe.
+		r, err := s.tree.SealRecord(vf.d, it)
+		if err != nil {
+			return nil, err
+		}
+		return sealedRecord{r}, nil
+	case reverse.ItemEntry:
+	default:
 		return bytesContent{bytes.NewReader(it.Data)}, nil
 	}
 	f, err := s.tree.Open(it.Entry.Rel)
@@ -199,11 +214,18 @@ func (s *viewSource) open(n *node) (fileReader, error) {
 	return f, nil
 }
 
-// bytesContent serves bytes the model holds (efs.toml, a companion, a
-// directory record).
+// bytesContent serves bytes the model holds (efs.toml, a companion).
 type bytesContent struct{ *bytes.Reader }
 
 func (bytesContent) Close() error { return nil }
+
+// sealedRecord serves a directory record, sealed as it is read.
+type sealedRecord struct{ *record.Sealed }
+
+func (r sealedRecord) Close() error {
+	r.Wipe()
+	return nil
+}
 
 func (s *viewSource) classify(err error) (int, string) {
 	var en syscall.Errno

@@ -57,9 +57,10 @@ var (
 func main() {
 	root := flag.String("root", ".", "module root `directory`")
 	backup := flag.String("backup", "", "instead of the vectors, write a new frozen backup into `DIR` (which must not exist)")
+	format := flag.Int("format", 2, "the format `version` of the -backup tree")
 	flag.Parse()
 	if *backup != "" {
-		if err := writeBackup(*root, *backup); err != nil {
+		if err := writeBackup(*root, *backup, *format); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -605,6 +606,9 @@ func fuzzSeeds(root string) error {
 		add("naming", "FuzzDecryptName", c.name, c.parent, full, c.base64)
 		add("naming", "FuzzDecryptName", c.name+"-moved", c.parent+"x", full, c.base64)
 		add("naming", "FuzzEncryptName", c.name, c.parent, c.plain, c.base64)
+		if len(full) <= 255 {
+			add("naming", "FuzzDecryptEntry", c.name, c.parent, full, "", c.base64)
+		}
 		if len(full) > 255 {
 			// The fuzz targets' namer is v2; FuzzIsLongName checks both.
 			stand := standIn(2, full)
@@ -613,6 +617,8 @@ func fuzzSeeds(root string) error {
 			add("naming", "FuzzIsLongName", c.name+"-companion", stand+".name")
 			add("naming", "FuzzIsLongName", c.name+"-upper", strings.ToUpper(stand))
 			add("naming", "FuzzCheckCompanion", c.name, stand, full)
+			add("naming", "FuzzDecryptEntry", c.name, c.parent, stand, full, c.base64)
+			add("naming", "FuzzDecryptEntry", c.name+"-direct", c.parent, full, "", c.base64)
 			add("naming", "FuzzCheckCompanion", c.name+"-cut", stand, full[:len(full)-1])
 		}
 	}
@@ -642,9 +648,12 @@ func fuzzSeeds(root string) error {
 			add("naming", "FuzzDecryptTarget", v.Name, string(mustHex(v, "link_path_hex")), string(v.Body))
 		case kind == "name" && v.Has("entry"):
 			// In the v2 spelling, which the fuzz targets' namer reads.
-			add("naming", "FuzzCheckCompanion", v.Name, longNamePrefix(2)+v.Values["entry"][len(longNamePrefix(2)):], string(v.Body))
+			stand := longNamePrefix(2) + v.Values["entry"][len(longNamePrefix(2)):]
+			add("naming", "FuzzCheckCompanion", v.Name, stand, string(v.Body))
+			add("naming", "FuzzDecryptEntry", v.Name, string(mustHex(v, "parent_hex")), stand, string(v.Body), v.Values["encoding"] == "base64")
 		case kind == "name":
 			add("naming", "FuzzDecryptName", v.Name, string(mustHex(v, "parent_hex")), string(v.Body), v.Values["encoding"] == "base64")
+			add("naming", "FuzzDecryptEntry", v.Name, string(mustHex(v, "parent_hex")), string(v.Body), "", v.Values["encoding"] == "base64")
 		}
 	}
 	for _, e := range errs {

@@ -22,6 +22,7 @@ import (
 	"github.com/efs-project/efs/internal/e2e"
 	"github.com/efs-project/efs/internal/testenv"
 	"github.com/efs-project/efs/keys"
+	"github.com/efs-project/efs/naming"
 )
 
 // marker is in every plaintext name, content and symlink target of the
@@ -114,9 +115,13 @@ func TestNoPlaintextInView(t *testing.T) {
 	entries := walk(t, view)
 	// 255 lengths + non-UTF-8 + 30 deep dirs + deep file + empty + original
 	// + hard link + 2 symlinks + lengths dir + root + efs.toml, plus one
-	// companion per long name.
-	companions := 0
+	// companion per long name and one record (efs.dir, whose bytes grep
+	// searched too) per directory: root, lengths, 30 deep.
+	companions, records := 0, 0
 	for rel, st := range entries {
+		if filepath.Base(rel) == naming.RecordName {
+			records++
+		}
 		if strings.Contains(strings.ToLower(rel), strings.ToLower(marker)) {
 			t.Errorf("view name carries the plaintext: %q", rel)
 		}
@@ -136,7 +141,10 @@ func TestNoPlaintextInView(t *testing.T) {
 	if companions == 0 {
 		t.Error("no long-name companions although names reach 255 bytes")
 	}
-	if want := 255 + 1 + 30 + 1 + 1 + 1 + 1 + 2 + 1 + 1 + 1 + companions; len(entries) != want {
+	if records != 32 {
+		t.Errorf("%d directory records, want 32", records)
+	}
+	if want := 255 + 1 + 30 + 1 + 1 + 1 + 1 + 2 + 1 + 1 + 1 + companions + records; len(entries) != want {
 		t.Errorf("view has %d entries, want %d", len(entries), want)
 	}
 
@@ -189,9 +197,9 @@ func TestDeterministicAcrossRemounts(t *testing.T) {
 	copyDir := t.TempDir()
 
 	view := e2e.Mount(t, "reverse", plain)
-	// 20 files, the long name and its companion, efs.toml.
-	if got := rsync(t, view, copyDir); len(got) != 23 {
-		t.Fatalf("first rsync copied %d files, want 23", len(got))
+	// 20 files, the long name and its companion, efs.toml, 2 records.
+	if got := rsync(t, view, copyDir); len(got) != 25 {
+		t.Fatalf("first rsync copied %d files, want 25", len(got))
 	}
 	inodes := walk(t, view)
 	e2e.Unmount(t, view)
@@ -209,18 +217,21 @@ func TestDeterministicAcrossRemounts(t *testing.T) {
 	// rclone to WebDAV (slow per file in rclone's server, hence this
 	// small tree; the large tree test syncs locally).
 	dav := e2e.WebDAV(t, t.TempDir())
-	if got := rclone(t, view2, dav); got != 23 {
-		t.Errorf("rclone to webdav copied %d files, want 23", got)
+	if got := rclone(t, view2, dav); got != 25 {
+		t.Errorf("rclone to webdav copied %d files, want 25", got)
 	}
 
-	// Changing one file changes only that file's ciphertext. It grows,
-	// because rclone's WebDAV remote compares sizes only.
+	// Changing one file changes only that file's ciphertext and its
+	// directory's record. It grows, because rclone's WebDAV remote
+	// compares sizes only; the record keeps its size (its fields have
+	// fixed widths), so that remote does not take it: a size-only remote
+	// needs --ignore-times or --checksum for records.
 	data := make([]byte, 7*1500+1)
 	rand.Read(data)
 	e2e.WriteFile(t, filepath.Join(plain, "d", "file07"), data)
 	time.Sleep(1100 * time.Millisecond) // the kernel's attribute cache
-	if got := rsync(t, view2, copyDir, "--checksum"); len(got) != 1 {
-		t.Errorf("after changing one file, rsync --checksum transferred %v", got)
+	if got := rsync(t, view2, copyDir, "--checksum"); len(got) != 2 {
+		t.Errorf("after changing one file, rsync --checksum transferred %v, want it and its record", got)
 	}
 	if got := rclone(t, view2, dav); got != 1 {
 		t.Errorf("after changing one file, rclone to webdav transferred %d files, want 1", got)
@@ -326,8 +337,28 @@ func TestLargeTreeWithSyncTools(t *testing.T) {
 	wantBytes += cfg.Size()
 	view := e2e.Mount(t, "reverse", plain)
 
-	if got := strings.Count(e2e.Run(t, "find", view), "\n"); got != 1+dirs+dirs*perDir+1 {
-		t.Errorf("find lists %d paths, want %d", got, 1+dirs+dirs*perDir+1)
+	// Every directory has its record; its size is what du adds up.
+	const records = dirs + 1
+	top, err := os.ReadDir(view)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range append(top, nil) {
+		dir := view // nil: the root's own
+		if d != nil {
+			if !d.IsDir() {
+				continue
+			}
+			dir = filepath.Join(view, d.Name())
+		}
+		fi, err := os.Stat(filepath.Join(dir, naming.RecordName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBytes += fi.Size()
+	}
+	if got := strings.Count(e2e.Run(t, "find", view), "\n"); got != 1+dirs+dirs*perDir+1+records {
+		t.Errorf("find lists %d paths, want %d", got, 1+dirs+dirs*perDir+1+records)
 	}
 	lsFiles := 0
 	for _, line := range strings.Split(e2e.Run(t, "ls", "-lR", view), "\n") {
@@ -335,8 +366,8 @@ func TestLargeTreeWithSyncTools(t *testing.T) {
 			lsFiles++
 		}
 	}
-	if lsFiles != dirs*perDir+1 {
-		t.Errorf("ls -lR shows %d files, want %d", lsFiles, dirs*perDir+1)
+	if lsFiles != dirs*perDir+1+records {
+		t.Errorf("ls -lR shows %d files, want %d", lsFiles, dirs*perDir+1+records)
 	}
 	du := strings.Fields(e2e.Run(t, "du", "-s", "--apparent-size", "-b", view))[0]
 	if du != strconv.FormatInt(wantBytes, 10) {
@@ -344,15 +375,16 @@ func TestLargeTreeWithSyncTools(t *testing.T) {
 	}
 
 	rsyncDst, rcloneDst := t.TempDir(), t.TempDir()
-	if got := rsync(t, view, rsyncDst); len(got) != dirs*perDir+1 {
-		t.Errorf("rsync copied %d files, want %d", len(got), dirs*perDir+1)
+	if got := rsync(t, view, rsyncDst); len(got) != dirs*perDir+1+records {
+		t.Errorf("rsync copied %d files, want %d", len(got), dirs*perDir+1+records)
 	}
-	if got := rclone(t, view, rcloneDst); got != dirs*perDir+1 {
-		t.Errorf("rclone copied %d files, want %d", got, dirs*perDir+1)
+	if got := rclone(t, view, rcloneDst); got != dirs*perDir+1+records {
+		t.Errorf("rclone copied %d files, want %d", got, dirs*perDir+1+records)
 	}
 	e2e.Run(t, "diff", "-r", view, rcloneDst)
 
-	// One changed file: each tool transfers exactly that one.
+	// One changed file: each tool transfers exactly that one and its
+	// directory's record.
 	f, err := os.OpenFile(filepath.Join(plain, "dir042", "f017"), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -360,11 +392,11 @@ func TestLargeTreeWithSyncTools(t *testing.T) {
 	f.Write([]byte("more"))
 	f.Close()
 	time.Sleep(1100 * time.Millisecond)
-	if got := rsync(t, view, rsyncDst); len(got) != 1 {
-		t.Errorf("second rsync transferred %v, want one file", got)
+	if got := rsync(t, view, rsyncDst); len(got) != 2 {
+		t.Errorf("second rsync transferred %v, want the file and its record", got)
 	}
-	if got := rclone(t, view, rcloneDst); got != 1 {
-		t.Errorf("second rclone sync transferred %d files, want 1", got)
+	if got := rclone(t, view, rcloneDst); got != 2 {
+		t.Errorf("second rclone sync transferred %d files, want 2", got)
 	}
 }
 
@@ -424,7 +456,7 @@ func TestUnreadableFile(t *testing.T) {
 	t.Cleanup(func() { e2e.Unmount(t, mnt) })
 	var locked, readable int
 	for rel, st := range walk(t, mnt) {
-		if st.Mode&syscall.S_IFMT != syscall.S_IFREG || rel == "efs.toml" {
+		if st.Mode&syscall.S_IFMT != syscall.S_IFREG || rel == "efs.toml" || filepath.Base(rel) == naming.RecordName {
 			continue
 		}
 		_, err := os.ReadFile(filepath.Join(mnt, rel))
@@ -543,9 +575,9 @@ func TestExclude(t *testing.T) {
 			files++
 		}
 	}
-	// keep.txt, sub/keep2.txt, important.log, efs.toml
-	if files != 4 {
-		t.Errorf("view shows %d files, want 4", files)
+	// keep.txt, sub/keep2.txt, important.log, efs.toml, 2 records
+	if files != 6 {
+		t.Errorf("view shows %d files, want 6", files)
 	}
 	bad := filepath.Join(t.TempDir(), "bad")
 	os.WriteFile(bad, []byte("[unclosed\n"), 0o644)

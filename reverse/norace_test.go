@@ -1,0 +1,5 @@
+//go:build !race
+
+package reverse
+
+const raceEnabled = false
