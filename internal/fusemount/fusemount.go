@@ -51,7 +51,12 @@ type Config struct {
 // Options returns the go-fuse options of a read-only efs view.
 func Options(c Config) *fs.Options {
 	ttl := CacheTTL
-	mo := []string{"ro"} // the kernel refuses every write with EROFS before it reaches us
+	// ro: the kernel refuses every write with EROFS before it reaches us.
+	// nosuid, nodev: a v2 backup shows set-id bits from its records, and a
+	// root mount with allow_other must not hand a set-uid binary of the
+	// backup to other users. go-fuse's own mount adds both today; saying
+	// so here keeps it true if that default changes.
+	mo := []string{"ro", "nosuid", "nodev"}
 	if c.DefaultPermissions {
 		mo = append(mo, "default_permissions")
 	}

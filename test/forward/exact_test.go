@@ -3,6 +3,7 @@ package forward_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/efs-project/efs/internal/e2e"
@@ -39,4 +40,27 @@ func TestExactFromDumbStorage(t *testing.T) {
 	dest := filepath.Join(t.TempDir(), "restored")
 	e2e.MustEfs(t, "restore", "--passfile", e2e.Passfile(t), back, dest)
 	e2e.ExactTree(t, plain, dest)
+}
+
+// TestMountNosuid: the decrypting mount shows the records' set-id bits,
+// so it must be nosuid and nodev, also for root with --allow-other.
+func TestMountNosuid(t *testing.T) {
+	plain, cipher, _ := newBackup(t)
+	_ = plain
+	mnt := e2e.Mount(t, "mount", cipher, "--allow-other")
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 5 && f[4] == mnt {
+			opts := "," + f[5] + ","
+			if !strings.Contains(opts, ",nosuid,") || !strings.Contains(opts, ",nodev,") {
+				t.Errorf("mount options %s lack nosuid,nodev", f[5])
+			}
+			return
+		}
+	}
+	t.Fatalf("%s not in mountinfo", mnt)
 }
