@@ -1,6 +1,7 @@
 package fusemount
 
 import (
+	"slices"
 	"syscall"
 	"testing"
 )
@@ -31,10 +32,10 @@ func TestOptions(t *testing.T) {
 	if o.EntryTimeout == nil || o.AttrTimeout == nil || o.NegativeTimeout == nil || *o.EntryTimeout != CacheTTL {
 		t.Error("cache timeouts not set")
 	}
-	if o.MaxWrite != MaxRead || o.Options[0] != "ro" || len(o.Options) != 1 || o.RootStableAttr.Ino != 42 {
+	if o.MaxWrite != MaxRead || !slices.Equal(o.Options, []string{"ro", "nosuid", "nodev"}) || o.RootStableAttr.Ino != 42 {
 		t.Errorf("options: %+v", o.MountOptions)
 	}
-	if o := Options(Config{DefaultPermissions: true}); len(o.Options) != 2 || o.Options[1] != "default_permissions" {
+	if o := Options(Config{DefaultPermissions: true}); !slices.Contains(o.Options, "default_permissions") {
 		t.Errorf("default_permissions missing: %v", o.Options)
 	}
 }
