@@ -1,0 +1,17 @@
+package treewrite
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// futimens is futimens(2), which x/sys/unix does not wrap.
+func futimens(fd int, atime, mtime unix.Timespec) error {
+	ts := [2]unix.Timespec{atime, mtime}
+	_, _, e := unix.Syscall(unix.SYS_FUTIMENS, uintptr(fd), uintptr(unsafe.Pointer(&ts[0])), 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
