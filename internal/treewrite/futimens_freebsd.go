@@ -6,6 +6,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// UtimeOmit as a Timespec's Nsec leaves that time as it is.
+const UtimeOmit = unix.UTIME_OMIT
+
 // futimens is futimens(2), which x/sys/unix does not wrap.
 func futimens(fd int, atime, mtime unix.Timespec) error {
 	ts := [2]unix.Timespec{atime, mtime}

@@ -35,7 +35,7 @@ type Meta struct {
 	// user), even when the Writer sets owners.
 	NoOwner bool
 	// Atime and Mtime are set with nanosecond precision; a Nsec of
-	// unix.UTIME_OMIT leaves that time as it is.
+	// UtimeOmit leaves that time as it is.
 	Atime, Mtime unix.Timespec
 	// SetXattrs gives the entry exactly Xattrs among the xattrs of the
 	// kinds Writer.XattrKinds reports, removing the others of those kinds

@@ -12,6 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// UtimeOmit as a Timespec's Nsec leaves that time as it is.
+const UtimeOmit = unix.UTIME_OMIT
+
 // errNoXattr is what removing an xattr the file does not have returns.
 const errNoXattr = unix.ENODATA
 
