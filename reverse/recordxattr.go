@@ -86,7 +86,7 @@ func (x *xattrReader) kept(dfd int, name string, isDir bool, dst []record.Xattr)
 			return x.valueInto(dfd, path, a, at, name == "")
 		})
 		switch {
-		case err == unix.ENODATA || err == unix.ENOTSUP:
+		case err == errNoXattr || err == unix.ENOTSUP:
 			continue // removed since the list
 		case err != nil:
 			return dst, err

@@ -7,6 +7,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// errNoXattr is what reading an xattr the entry does not have returns.
+const errNoXattr = unix.ENODATA
+
 // listxattrat is listxattrat(2) with AT_SYMLINK_NOFOLLOW (Linux 6.13).
 func listxattrat(dfd int, path string, dest []byte) (int, error) {
 	p, err := unix.BytePtrFromString(path)

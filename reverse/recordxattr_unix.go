@@ -10,6 +10,9 @@ package reverse
 
 import "golang.org/x/sys/unix"
 
+// errNoXattr is what reading an xattr the entry does not have returns.
+const errNoXattr = unix.ENOATTR
+
 // openXattrTarget opens entry path of dfd for reading its xattrs, or
 // answers ENOTSUP for an entry that is not opened.
 func openXattrTarget(dfd int, path string) (int, error) {
