@@ -29,10 +29,11 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-# The other systems efs is built for. reverse and mount need FUSE, which
-# only the Linux build has; there they exit 8 and name export, restore and
-# serve instead. Windows does not build yet (everything below cmd/efs
-# works on unix fds).
+# The other systems efs is built for, and vet of everything there. reverse
+# and mount need FUSE, which only the Linux build has; there they exit 8
+# and name export, restore and serve instead (bench and the end-to-end
+# tests in test/, like the FUSE tests, are Linux-only). Windows does not
+# build yet: everything below cmd/efs works on unix fds.
 CROSS   := darwin/amd64 darwin/arm64 freebsd/amd64 linux/arm64
 
 cross:
@@ -40,6 +41,8 @@ cross:
 	  echo "GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build ./cmd/efs"; \
 	  GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/efs || exit 1; \
 	done
+	GOOS=darwin $(GO) vet $(PKGS)
+	GOOS=freebsd $(GO) vet $(PKGS)
 
 demo:
 	scripts/deps.sh demo
