@@ -4,7 +4,7 @@ BIN     := bin/efs
 PKGS    := ./...
 FUZZTIME ?= 30s
 
-.PHONY: build test unit e2e demo bench fuzz lint deps clean
+.PHONY: build test unit e2e demo bench fuzz lint cross deps clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/efs
@@ -19,7 +19,7 @@ deps:
 # binary, so -race on them checks nothing) runs once without it.
 RACE    := ./reverse/... ./forward/...
 
-test: deps lint build
+test: deps lint cross build
 	race=$$($(GO) list $(RACE)) && \
 	  $(GO) test -count=1 -timeout 30m $$($(GO) list $(PKGS) | grep -v -x -F "$$race")
 	$(GO) test -count=1 -race -timeout 30m $(RACE)
@@ -28,6 +28,21 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+# The other systems efs is built for, and vet of everything there. reverse
+# and mount need FUSE, which only the Linux build has; there they exit 8
+# and name export, restore and serve instead (bench and the end-to-end
+# tests in test/, like the FUSE tests, are Linux-only). Windows does not
+# build yet: everything below cmd/efs works on unix fds.
+CROSS   := darwin/amd64 darwin/arm64 freebsd/amd64 linux/arm64
+
+cross:
+	@for t in $(CROSS); do \
+	  echo "GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build ./cmd/efs"; \
+	  GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/efs || exit 1; \
+	done
+	GOOS=darwin $(GO) vet $(PKGS)
+	GOOS=freebsd $(GO) vet $(PKGS)
 
 demo:
 	scripts/deps.sh demo

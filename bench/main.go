@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench measures efs side by side with gocryptfs -reverse and
 // encfs --reverse on the same plaintext, in the same run, alternating the
 // tools within each repetition, sets efs against the plaintext, restic and

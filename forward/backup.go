@@ -128,7 +128,7 @@ func (b *Backup) Lstat(crel string) (syscall.Stat_t, error) {
 	if err := syscall.Lstat(b.cpath(crel), &st); err != nil {
 		return st, &os.PathError{Op: "lstat", Path: crel, Err: err}
 	}
-	if kindOf(st.Mode) == Regular {
+	if kindOf(uint32(st.Mode)) == Regular {
 		n, err := content.PlainSize(st.Size, b.settings.BlockSize)
 		if err != nil {
 			return st, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
@@ -272,7 +272,7 @@ func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
 		}
 		e := Entry{Name: name, Rel: join(rel, name), CName: cname, CRel: c}
 		e.Stat, err = b.Lstat(c)
-		e.Kind = kindOf(e.Stat.Mode)
+		e.Kind = kindOf(uint32(e.Stat.Mode))
 		if err != nil && !(e.Kind == Regular && errors.Is(err, ErrDamaged)) {
 			probs = append(probs, report.Failure{Path: e.Rel, Stored: c, Err: err})
 			continue
@@ -329,7 +329,7 @@ func (b *Backup) lookupStored(rel, crel, name string) (Entry, error) {
 	e := Entry{Name: name, Rel: join(rel, name), CName: ne.Name, CRel: c}
 	var err error
 	e.Stat, err = b.Lstat(c)
-	e.Kind = kindOf(e.Stat.Mode)
+	e.Kind = kindOf(uint32(e.Stat.Mode))
 	if err != nil {
 		return e, err
 	}
@@ -366,7 +366,7 @@ func (b *Backup) ResolveChain(rel string) ([]Entry, error) {
 	var e Entry
 	var err error
 	e.Stat, err = b.Lstat("")
-	e.Kind = kindOf(e.Stat.Mode)
+	e.Kind = kindOf(uint32(e.Stat.Mode))
 	if err != nil {
 		return []Entry{e}, err
 	}

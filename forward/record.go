@@ -118,7 +118,7 @@ type fileKey struct {
 }
 
 func keyOf(st *syscall.Stat_t) fileKey {
-	return fileKey{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
+	return fileKey{dev: uint64(st.Dev), ino: st.Ino, size: st.Size, mtime: Mtim(st), ctime: Ctim(st)}
 }
 
 func (c *recordCache) get(crel string, key fileKey) *dirRecord {

@@ -263,18 +263,18 @@ func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry) {
 // at most, no owner and the stored mtime; in v1 the storage's.
 func (w *walker) meta(e *Entry) treewrite.Meta {
 	st := &e.Stat
-	mtime := unix.Timespec{Sec: st.Mtim.Sec, Nsec: st.Mtim.Nsec}
+	mtime := unix.Timespec{Sec: Mtim(st).Sec, Nsec: Mtim(st).Nsec}
 	if w.b.Format() < 2 {
 		return treewrite.Meta{
-			Perm: st.Mode & 0o7777, Uid: st.Uid, Gid: st.Gid,
-			Atime: unix.Timespec{Sec: st.Atim.Sec, Nsec: st.Atim.Nsec}, Mtime: mtime,
+			Perm: uint32(st.Mode) & 0o7777, Uid: st.Uid, Gid: st.Gid,
+			Atime: unix.Timespec{Sec: Atim(st).Sec, Nsec: Atim(st).Nsec}, Mtime: mtime,
 		}
 	}
 	// Records keep no atime: it stays the time of the restore.
-	omit := unix.Timespec{Nsec: unix.UTIME_OMIT}
+	omit := unix.Timespec{Nsec: treewrite.UtimeOmit}
 	r := e.Meta
 	if r == nil {
-		return treewrite.Meta{Perm: st.Mode & 0o777, NoOwner: true, Atime: omit, Mtime: mtime}
+		return treewrite.Meta{Perm: uint32(st.Mode) & 0o777, NoOwner: true, Atime: omit, Mtime: mtime}
 	}
 	m := treewrite.Meta{
 		Perm: r.Mode, Uid: r.UID, Gid: r.GID, Atime: omit,
@@ -317,7 +317,7 @@ func (w *walker) restoreFile(dir *treewrite.Dir, name string, e Entry) {
 		// not taken for the version the record lists.
 		w.fail(e.Rel, e.CRel, err)
 		inSync = false
-		m.Mtime = unix.Timespec{Sec: e.Stat.Mtim.Sec, Nsec: e.Stat.Mtim.Nsec}
+		m.Mtime = unix.Timespec{Sec: Mtim(&e.Stat).Sec, Nsec: Mtim(&e.Stat).Nsec}
 	}
 	err = dir.WriteFile(w.ctx, name, m, w.opts.Force, func(out io.Writer) error {
 		return w.decrypt(out, f)

@@ -175,7 +175,7 @@ func recordEntry(t *testing.T, k *keys.Keys, root *unix.Stat_t, p, name, cp stri
 		t.Fatal(err)
 	}
 	e := &record.Entry{
-		Name: name, Mode: st.Mode & record.ModeBits, UID: st.Uid, GID: st.Gid,
+		Name: name, Mode: uint32(st.Mode) & record.ModeBits, UID: st.Uid, GID: st.Gid,
 		MtimeSec: st.Mtim.Sec, MtimeNsec: uint32(st.Mtim.Nsec),
 	}
 	switch st.Mode & unix.S_IFMT {
@@ -194,7 +194,7 @@ func recordEntry(t *testing.T, k *keys.Keys, root *unix.Stat_t, p, name, cp stri
 		}
 		copy(e.FileID[:], hb[8:])
 		if st.Nlink > 1 {
-			e.Link = linkGroup(k.FileID(), st.Dev, root.Dev, st.Ino)
+			e.Link = linkGroup(k.FileID(), uint64(st.Dev), uint64(root.Dev), st.Ino)
 		}
 	case unix.S_IFDIR:
 		e.Type = record.Dir

@@ -1,3 +1,5 @@
+//go:build linux
+
 package reverse
 
 // Tests of the view while the plaintext tree changes under it (issue 9,

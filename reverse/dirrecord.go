@@ -155,7 +155,7 @@ func recordEstimate(shown []*Entry) int {
 func (t *Tree) recordEntry(e *record.Entry, dfd int, pe *Entry, x *xattrReader) error {
 	st := &pe.Stat
 	*e = record.Entry{
-		Name: pe.Plain, Mode: st.Mode & record.ModeBits, UID: st.Uid, GID: st.Gid,
+		Name: pe.Plain, Mode: uint32(st.Mode) & record.ModeBits, UID: st.Uid, GID: st.Gid,
 		MtimeSec: st.Mtim.Sec, MtimeNsec: uint32(st.Mtim.Nsec), Xattrs: e.Xattrs[:0],
 	}
 	switch st.Mode & unix.S_IFMT {
@@ -165,7 +165,7 @@ func (t *Tree) recordEntry(e *record.Entry, dfd int, pe *Entry, x *xattrReader) 
 		// What Open puts in the file's header.
 		e.FileID = content.DeriveFileID(t.keys.FileID(), t.settings.FileID, fileVersion(st), pe.Rel)
 		if st.Nlink > 1 {
-			dev := st.Dev
+			dev := uint64(st.Dev)
 			if dev == t.rootDev.Load() {
 				dev = 0
 			}

@@ -196,7 +196,7 @@ func (x *exporter) done(skipped bool, bytes int64) {
 // metaOf is what the view shows of a plaintext file's metadata (for a
 // file just opened, from its fstat).
 func metaOf(st *unix.Stat_t) treewrite.Meta {
-	return treewrite.Meta{Perm: st.Mode & 0o7777, Uid: st.Uid, Gid: st.Gid, Atime: st.Atim, Mtime: st.Mtim}
+	return treewrite.Meta{Perm: uint32(st.Mode) & 0o7777, Uid: st.Uid, Gid: st.Gid, Atime: st.Atim, Mtime: st.Mtim}
 }
 
 // itemMeta is the metadata the view shows for an item.

@@ -57,7 +57,7 @@ func openRoot(path string) (rootDir, error) {
 		unix.Close(fd)
 		return rootDir{}, err
 	}
-	return rootDir{fd: fd, dev: st.Dev, ino: st.Ino}, nil
+	return rootDir{fd: fd, dev: uint64(st.Dev), ino: st.Ino}, nil
 }
 
 // lockRoot follows the root's path (always with force, else at most every
@@ -121,7 +121,7 @@ func (t *Tree) checkRoot() error {
 	if err := unix.Stat(t.path, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return errRootMissing
 	}
-	if st.Dev == t.root.dev && st.Ino == t.root.ino {
+	if uint64(st.Dev) == t.root.dev && st.Ino == t.root.ino {
 		if t.cfgInTree && !hasConfig(t.root.fd) {
 			return errRootNoConfig
 		}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package reverse
 
 // The FUSE side of the reverse view: a thin, read-only go-fuse adapter over
@@ -108,16 +110,6 @@ func (v *view) warnOnce(viewPath, msg string, err error) {
 	if !seen {
 		v.log.Warn(msg, "path", shortPath(viewPath), "bytes", len(viewPath), "err", reason(err))
 	}
-}
-
-// shortPath is "/"+viewPath for a log line, cut to its first 256 bytes: a
-// path too long to be shown is not worth 4 KiB of log.
-func shortPath(viewPath string) string {
-	const max = 256
-	if len(viewPath) > max {
-		return "/" + viewPath[:max] + "..."
-	}
-	return "/" + viewPath
 }
 
 // Interfaces the nodes implement. Left out on purpose, because the view is

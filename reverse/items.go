@@ -300,7 +300,7 @@ func (t *Tree) Stat(r Ref) (Attr, error) {
 	if err != nil {
 		return Attr{}, err
 	}
-	if st.Ino != r.Ino || st.Mode&unix.S_IFMT != r.Type {
+	if st.Ino != r.Ino || uint32(st.Mode)&unix.S_IFMT != r.Type {
 		return Attr{}, ErrStale
 	}
 	if err := t.unshowable(&st); err != nil {
@@ -384,7 +384,7 @@ func (t *Tree) tooLarge(st *unix.Stat_t) error {
 // for partners that do not exist.
 func (t *Tree) entryAttr(rel string, st *unix.Stat_t) Attr {
 	a := Attr{
-		Mode: st.Mode, Size: t.ViewSize(st), Ino: t.Ino(rel, st.Ino), Nlink: 1,
+		Mode: uint32(st.Mode), Size: t.ViewSize(st), Ino: t.Ino(rel, st.Ino), Nlink: 1,
 		Uid: st.Uid, Gid: st.Gid, Atime: st.Atim, Mtime: st.Mtim, Ctime: st.Ctim,
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
@@ -417,7 +417,7 @@ func (t *Tree) companionItem(d Dir, e *Entry, cfg *configFile) Item {
 // bits, and its mtime as every timestamp (stable while the file is).
 func (t *Tree) configItem(cfg *configFile) Item {
 	a := Attr{
-		Mode: unix.S_IFREG | cfg.st.Mode&0o444, Size: int64(len(cfg.data)), Nlink: 1,
+		Mode: unix.S_IFREG | uint32(cfg.st.Mode)&0o444, Size: int64(len(cfg.data)), Nlink: 1,
 		Ino: t.virtualIno(inoKindConfig, naming.ConfigName),
 		Uid: cfg.st.Uid, Gid: cfg.st.Gid,
 		Atime: cfg.st.Mtim, Mtime: cfg.st.Mtim, Ctime: cfg.st.Mtim,

@@ -12,11 +12,9 @@ package reverse
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"github.com/efs-project/efs/record"
 	"golang.org/x/sys/unix"
@@ -88,7 +86,7 @@ func (x *xattrReader) kept(dfd int, name string, isDir bool, dst []record.Xattr)
 			return x.valueInto(dfd, path, a, at, name == "")
 		})
 		switch {
-		case err == unix.ENODATA || err == unix.ENOTSUP:
+		case err == errNoXattr || err == unix.ENOTSUP:
 			continue // removed since the list
 		case err != nil:
 			return dst, err
@@ -180,52 +178,4 @@ func (x *xattrReader) valueInto(dfd int, path, a string, at, self bool) (int, er
 		x.val = make([]byte, 2*len(x.val))
 	}
 	return 0, unix.ERANGE
-}
-
-// listxattrat is listxattrat(2) with AT_SYMLINK_NOFOLLOW (Linux 6.13).
-func listxattrat(dfd int, path string, dest []byte) (int, error) {
-	p, err := unix.BytePtrFromString(path)
-	if err != nil {
-		return 0, err
-	}
-	var d unsafe.Pointer
-	if len(dest) > 0 {
-		d = unsafe.Pointer(&dest[0])
-	}
-	r, _, e := unix.Syscall6(unix.SYS_LISTXATTRAT, uintptr(dfd), uintptr(unsafe.Pointer(p)), unix.AT_SYMLINK_NOFOLLOW, uintptr(d), uintptr(len(dest)), 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(r), nil
-}
-
-// xattrArgs is the kernel's struct xattr_args.
-type xattrArgs struct {
-	value uint64 // user address of the buffer
-	size  uint32
-	flags uint32
-}
-
-// getxattrat is getxattrat(2) with AT_SYMLINK_NOFOLLOW (Linux 6.13).
-func getxattrat(dfd int, path, name string, dest []byte) (int, error) {
-	p, err := unix.BytePtrFromString(path)
-	if err != nil {
-		return 0, err
-	}
-	a, err := unix.BytePtrFromString(name)
-	if err != nil {
-		return 0, err
-	}
-	args := xattrArgs{size: uint32(len(dest))}
-	if len(dest) > 0 {
-		// dest is on the heap (xattrReader's buffer), which does not move.
-		args.value = uint64(uintptr(unsafe.Pointer(&dest[0])))
-	}
-	r, _, e := unix.Syscall6(unix.SYS_GETXATTRAT, uintptr(dfd), uintptr(unsafe.Pointer(p)), unix.AT_SYMLINK_NOFOLLOW,
-		uintptr(unsafe.Pointer(a)), uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args))
-	runtime.KeepAlive(dest)
-	if e != 0 {
-		return 0, e
-	}
-	return int(r), nil
 }

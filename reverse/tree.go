@@ -214,12 +214,11 @@ func (t *Tree) openRel(rel string, flags int) (int, error) {
 	if rel == "" {
 		return unix.Openat(rootFD, ".", flags, 0)
 	}
-	how := unix.OpenHow{Flags: uint64(flags), Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
-	fd, err := unix.Openat2(rootFD, rel, &how)
+	fd, err := openBeneath(rootFD, rel, flags)
 	if err != unix.ENOSYS {
 		return fd, err
 	}
-	// Kernels before 5.6: walk one component at a time with O_NOFOLLOW.
+	// Kernels before 5.6 and other systems: walk one component at a time with O_NOFOLLOW.
 	dir := rootFD
 	parts := strings.Split(rel, "/")
 	for i, p := range parts {
@@ -295,7 +294,7 @@ func (t *Tree) hideMount(mountpoint string) error {
 	if err := unix.Stat(mountpoint, &st); err != nil {
 		return err
 	}
-	t.self.Store(&devIno{dev: st.Dev, ino: st.Ino})
+	t.self.Store(&devIno{dev: uint64(st.Dev), ino: st.Ino})
 	return nil
 }
 
@@ -309,7 +308,7 @@ func (t *Tree) shown(rel string, st *unix.Stat_t) bool {
 	if rel == config.FileName {
 		return false // shown as efs.toml instead
 	}
-	if self := t.self.Load(); self != nil && st.Dev == self.dev && st.Ino == self.ino {
+	if self := t.self.Load(); self != nil && uint64(st.Dev) == self.dev && st.Ino == self.ino {
 		return false // the view itself, mounted inside the plaintext tree
 	}
 	return t.exclude == nil || !t.exclude.Excluded(rel, st.Mode&unix.S_IFMT == unix.S_IFDIR)
@@ -349,7 +348,7 @@ func (l *listing) read(t *Tree, rel string) error {
 	if err := unix.Fstat(l.fd, &l.st); err != nil {
 		return err
 	}
-	if t.oneFS && l.st.Dev != t.rootDev.Load() {
+	if t.oneFS && uint64(l.st.Dev) != t.rootDev.Load() {
 		return nil
 	}
 	// Readdirnames on a duplicate: closing the os.File closes its fd,
@@ -412,7 +411,7 @@ func (t *Tree) lookup(rel, view string) (Entry, error) {
 		if err := unix.Fstat(dfd, &dst); err != nil {
 			return Entry{}, err
 		}
-		if t.oneFS && dst.Dev != t.rootDev.Load() {
+		if t.oneFS && uint64(dst.Dev) != t.rootDev.Load() {
 			return Entry{}, ErrNotFound // shown as empty
 		}
 		if long {

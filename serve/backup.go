@@ -59,13 +59,14 @@ func (s *backupSource) node(e *forward.Entry) node {
 	st := &e.Stat
 	n := node{
 		name: e.Name, dir: e.Kind == forward.Dir, size: st.Size,
-		mtime:   time.Unix(st.Mtim.Sec, st.Mtim.Nsec),
+		mtime:   time.Unix(forward.Mtim(st).Sec, forward.Mtim(st).Nsec),
 		logPath: "/" + e.CRel,
 		ref:     *e,
 	}
 	if !n.dir {
 		// Of the stored file: it changes when the stored bytes do.
-		n.etag = etag(int64(st.Ino), st.Size, st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec)
+		mt, ct := forward.Mtim(st), forward.Ctim(st)
+		n.etag = etag(int64(st.Ino), st.Size, mt.Sec, mt.Nsec, ct.Sec, ct.Nsec)
 	}
 	return n
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package fusemount is what efs's two read-only FUSE views (the encrypting
 // view of `efs reverse` and the decrypting one of `efs mount`) share about
 // being mounted: the go-fuse options, the kernel readahead window, the

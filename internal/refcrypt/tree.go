@@ -38,7 +38,7 @@ func Write(keys *Keys, s Settings, plain, out string) error {
 	if err := unix.Stat(plain, &root); err != nil {
 		return err
 	}
-	w := &writer{keys: keys, s: s, plain: plain, rootDev: root.Dev}
+	w := &writer{keys: keys, s: s, plain: plain, rootDev: uint64(root.Dev)}
 	return w.dir("", out)
 }
 
@@ -115,7 +115,7 @@ func (w *writer) recordEntry(rec []byte, name, path string, st *unix.Stat_t, fil
 	}
 	rec = append(rec, typ, byte(len(name)))
 	rec = append(rec, name...)
-	rec = be.AppendUint32(rec, st.Mode&0o7777)
+	rec = be.AppendUint32(rec, uint32(st.Mode)&0o7777)
 	rec = be.AppendUint32(rec, st.Uid)
 	rec = be.AppendUint32(rec, st.Gid)
 	rec = be.AppendUint64(rec, uint64(st.Mtim.Sec))
@@ -126,7 +126,7 @@ func (w *writer) recordEntry(rec []byte, name, path string, st *unix.Stat_t, fil
 		rec = append(rec, fileID...)
 		link := make([]byte, 16)
 		if st.Nlink > 1 {
-			dev := st.Dev
+			dev := uint64(st.Dev)
 			if dev == w.rootDev {
 				dev = 0
 			}
@@ -266,7 +266,7 @@ func (w *writer) file(src, dst, path string, st *unix.Stat_t, id []byte) error {
 // modification times of st; directories get theirs after their children.
 func copyMeta(path string, st *unix.Stat_t) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
-		if err := unix.Chmod(path, st.Mode&0o7777); err != nil {
+		if err := unix.Chmod(path, uint32(st.Mode)&0o7777); err != nil {
 			return fmt.Errorf("chmod %s: %w", path, err)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -43,7 +42,7 @@ func (w *Writer) setXattrs(fd int, path string, xs []Xattr) error {
 		} else {
 			err = unix.Fremovexattr(fd, name)
 		}
-		if err != nil && !errors.Is(err, unix.ENODATA) {
+		if err != nil && !errors.Is(err, errNoXattr) {
 			return fmt.Errorf("removing an xattr: %w", err)
 		}
 	}
@@ -60,10 +59,10 @@ func (w *Writer) setXattrs(fd int, path string, xs []Xattr) error {
 	return nil
 }
 
-// xattrsMatch reports whether the file at path has exactly xs among the
+// xattrsMatch reports whether the file at fd (or path, when set) has exactly xs among the
 // names w.XattrKinds reports.
-func (w *Writer) xattrsMatch(path string, xs []Xattr) bool {
-	have, err := listXattrs(-1, path)
+func (w *Writer) xattrsMatch(fd int, path string, xs []Xattr) bool {
+	have, err := listXattrs(fd, path)
 	if err != nil {
 		return false
 	}
@@ -77,7 +76,7 @@ func (w *Writer) xattrsMatch(path string, xs []Xattr) bool {
 		return false
 	}
 	for _, x := range xs {
-		v, err := getXattr(path, x.Name)
+		v, err := xattrOf(fd, path, x.Name)
 		if err != nil || !bytes.Equal(v, x.Value) {
 			return false
 		}
@@ -117,10 +116,19 @@ func listXattrs(fd int, path string) ([]string, error) {
 }
 
 // getXattr reads one xattr of path.
-func getXattr(path, name string) ([]byte, error) {
+func getXattr(path, name string) ([]byte, error) { return xattrOf(-1, path, name) }
+
+// xattrOf reads one xattr of fd (or path, when set).
+func xattrOf(fd int, path, name string) ([]byte, error) {
 	buf := make([]byte, 256)
 	for {
-		n, err := unix.Getxattr(path, name, buf)
+		var n int
+		var err error
+		if path != "" {
+			n, err = unix.Getxattr(path, name, buf)
+		} else {
+			n, err = unix.Fgetxattr(fd, name, buf)
+		}
 		if errors.Is(err, unix.ERANGE) {
 			buf = make([]byte, 2*len(buf))
 			continue
@@ -131,11 +139,6 @@ func getXattr(path, name string) ([]byte, error) {
 		return buf[:n], nil
 	}
 }
-
-// procPath is the /proc/self/fd link of fd, which reaches exactly the
-// inode fd holds (also for an O_PATH fd, which takes no fchmod, futimens
-// or fsetxattr).
-func procPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 // holeSize is the granularity of the holes a sparse write leaves: the
 // page and block size of every common file system.

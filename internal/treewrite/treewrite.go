@@ -20,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,7 +35,7 @@ type Meta struct {
 	// user), even when the Writer sets owners.
 	NoOwner bool
 	// Atime and Mtime are set with nanosecond precision; a Nsec of
-	// unix.UTIME_OMIT leaves that time as it is.
+	// UtimeOmit leaves that time as it is.
 	Atime, Mtime unix.Timespec
 	// SetXattrs gives the entry exactly Xattrs among the xattrs of the
 	// kinds Writer.XattrKinds reports, removing the others of those kinds
@@ -189,7 +188,7 @@ func (d *Dir) Writable() error {
 	if st.Mode&0o700 == 0o700 {
 		return nil
 	}
-	return unix.Fchmod(d.fd, st.Mode&0o7777|0o700)
+	return unix.Fchmod(d.fd, uint32(st.Mode)&0o7777|0o700)
 }
 
 // apply sets owner (when w.Owners), xattrs, mode and times on the open
@@ -216,59 +215,6 @@ func (w *Writer) apply(fd int, m Meta) error {
 	return nil
 }
 
-// futimens is utimensat(fd, NULL, ts, 0), which x/sys/unix does not wrap
-// (its UtimesNanoAt always passes a path).
-func futimens(fd int, atime, mtime unix.Timespec) error {
-	ts := [2]unix.Timespec{atime, mtime}
-	_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
-}
-
-// FixMeta gives the existing entry name the owner, mode and times of m
-// without following a symlink, even one swapped in after the caller's
-// check: it works on an O_PATH fd of the entry itself.
-func (d *Dir) FixMeta(name string, m Meta) error {
-	fd, err := unix.Openat(d.fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return err
-	}
-	if d.w.Owners && !m.NoOwner {
-		if err := unix.Fchownat(fd, "", int(m.Uid), int(m.Gid), unix.AT_EMPTY_PATH); err != nil {
-			return fmt.Errorf("setting owner: %w", err)
-		}
-	}
-	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
-		ts := []unix.Timespec{m.Atime, m.Mtime}
-		if err := unix.UtimesNanoAt(d.fd, name, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("setting times: %w", err)
-		}
-		return nil
-	}
-	// An O_PATH fd takes neither fchmod nor futimens; its /proc/self/fd
-	// link reaches exactly the inode it holds.
-	proc := procPath(fd)
-	if m.SetXattrs {
-		if err := d.w.setXattrs(-1, proc, m.Xattrs); err != nil {
-			return err
-		}
-	}
-	if err := unix.Chmod(proc, m.Perm&0o7777); err != nil {
-		return fmt.Errorf("setting mode: %w", err)
-	}
-	if err := unix.UtimesNano(proc, []unix.Timespec{m.Atime, m.Mtime}); err != nil {
-		return fmt.Errorf("setting times: %w", err)
-	}
-	return nil
-}
-
 // tempHexLen is the length of the random part of a temporary name.
 const tempHexLen = 16
 
@@ -290,7 +236,7 @@ func (d *Dir) Saved() (Meta, error) {
 	if err := unix.Fstat(d.fd, &st); err != nil {
 		return Meta{}, err
 	}
-	return Meta{Perm: st.Mode & 0o7777, Uid: st.Uid, Gid: st.Gid, Atime: st.Atim, Mtime: st.Mtim}, nil
+	return Meta{Perm: uint32(st.Mode) & 0o7777, Uid: st.Uid, Gid: st.Gid, Atime: st.Atim, Mtime: st.Mtim}, nil
 }
 
 // tempName returns a fresh temporary name for d.
@@ -373,41 +319,6 @@ func (d *Dir) linkMeta(name string, m Meta) error {
 	return nil
 }
 
-// rename moves tmp to name: atomically refusing an existing name when
-// !replace (RENAME_NOREPLACE), or over it, removing a directory in the way.
-func (d *Dir) rename(tmp, name string, replace bool) error {
-	if !replace {
-		err := unix.Renameat2(d.fd, tmp, d.fd, name, unix.RENAME_NOREPLACE)
-		if errors.Is(err, unix.EEXIST) {
-			return ErrExists
-		}
-		if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS) {
-			if err != nil {
-				return fmt.Errorf("renaming into place: %w", err)
-			}
-			return nil
-		}
-		// A file system without RENAME_NOREPLACE (NFS, some FUSE file
-		// systems): a hard link is just as atomic about an existing name.
-		if err := unix.Linkat(d.fd, tmp, d.fd, name, 0); err != nil {
-			if errors.Is(err, unix.EEXIST) {
-				return ErrExists
-			}
-			return fmt.Errorf("linking into place: %w", err)
-		}
-		unix.Unlinkat(d.fd, tmp, 0)
-		return nil
-	} else if st, err := d.Lstat(name); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		if err := d.RemoveAll(name); err != nil {
-			return err
-		}
-	}
-	if err := unix.Renameat(d.fd, tmp, d.fd, name); err != nil {
-		return fmt.Errorf("renaming into place: %w", err)
-	}
-	return nil
-}
-
 // RemoveAll removes name and, for a directory, everything below it,
 // without following symlinks. A read-only directory an earlier run left
 // is made writable first, so it can be emptied.
@@ -454,7 +365,7 @@ func (d *Dir) UpToDate(name string, size int64, m Meta) bool {
 	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != size || st.Mtim != m.Mtime {
 		return false
 	}
-	if st.Mode&0o7777 != m.Perm&0o7777 || d.ownerDiffers(&st, m) || !d.xattrsMatch(name, m) {
+	if uint32(st.Mode)&0o7777 != m.Perm&0o7777 || d.ownerDiffers(&st, m) || !d.xattrsMatch(name, m) {
 		return d.FixMeta(name, m) == nil
 	}
 	return true
@@ -463,20 +374,6 @@ func (d *Dir) UpToDate(name string, size int64, m Meta) bool {
 // ownerDiffers reports whether st's owner is not the one m gives.
 func (d *Dir) ownerDiffers(st *unix.Stat_t, m Meta) bool {
 	return d.w.Owners && !m.NoOwner && (st.Uid != m.Uid || st.Gid != m.Gid)
-}
-
-// xattrsMatch reports whether name already has the xattrs m gives it
-// (always, when m sets none).
-func (d *Dir) xattrsMatch(name string, m Meta) bool {
-	if !m.SetXattrs {
-		return true
-	}
-	fd, err := unix.Openat(d.fd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	return d.w.xattrsMatch(procPath(fd), m.Xattrs)
 }
 
 // LinkUpToDate reports whether name is already a symlink to target, and

@@ -1,3 +1,5 @@
+//go:build linux
+
 package cli_test
 
 // Background mounts with real FUSE mounts and real processes: what the

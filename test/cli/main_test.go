@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package cli_test holds the tests of efs's command line that run the real
 // binary: init, passwd, info, version and help, their exit codes and
 // output. Behaviour that needs no mount or background process is moving to

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package export_test holds the end-to-end tests of efs export: the real
 // binary against the real mounted view (an export is what rsync -a copies
 // out of it), exclusions, restores of an export, and its failures. The kit

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package forward_test holds the end-to-end tests of efs mount, restore
 // and fsck: round trips through every writer (the reference encryptor, efs
 // reverse with rsync and rclone, efs export), recovery with the master key,

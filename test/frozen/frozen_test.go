@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package frozen checks that this efs still reads the frozen backups in
 // testdata/backups/, which earlier versions wrote and which are never
 // regenerated. It drives only the real binary (fsck and restore, no FUSE),

@@ -1,3 +1,5 @@
+//go:build linux
+
 package reverse_test
 
 // End-to-end tests of the view while the plaintext tree changes under it

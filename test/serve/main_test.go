@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package serve_test holds the end-to-end tests of efs serve and efs
 // keygen: the real binary on 127.0.0.1, pulled from with real rclone
 // (webdav backend, mutual TLS) and curl, compared with efs export and

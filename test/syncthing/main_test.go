@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package syncthing_test holds the end-to-end test of Syncthing as the
 // sync tool: two real Syncthing instances on 127.0.0.1, one sharing the
 // mounted view as a send-only folder, the other receiving it; the copy
