@@ -153,7 +153,7 @@ func status(ts []target, prefix string) string {
 }
 
 func TestEvaluate(t *testing.T) {
-	good := sampleResults(800, 0.9, 30<<20, []float64{200, 200, 200}).evaluate(200)
+	good := sampleResults(800, 0.9, 30<<20, []float64{200, 200, 200}).evaluate(200, 0)
 	for prefix, want := range map[string]string{
 		"seq read (warm) ≥ 5×":  "PASS",
 		"seq read (warm) ≥ 2×":  "PASS",
@@ -170,7 +170,7 @@ func TestEvaluate(t *testing.T) {
 			t.Errorf("good run, %q: %s, want %s", prefix, got, want)
 		}
 	}
-	bad := sampleResults(450, 1.01, 100<<20, []float64{200, 201, 200}).evaluate(200)
+	bad := sampleResults(450, 1.01, 100<<20, []float64{200, 201, 200}).evaluate(200, 0)
 	for prefix, want := range map[string]string{
 		"seq read (warm) ≥ 5×":  "FAIL",
 		"seq read (warm) ≥ 2×":  "PASS", // 450 ≥ 2×200
@@ -183,6 +183,18 @@ func TestEvaluate(t *testing.T) {
 		if got := status(bad, prefix); got != want {
 			t.Errorf("bad run, %q: %s, want %s", prefix, got, want)
 		}
+	}
+}
+
+// A v2 view sends each changed file and the record of its directory.
+func TestEvaluateRecords(t *testing.T) {
+	v2 := sampleResults(800, 0.9, 30<<20, []float64{286, 286}).evaluate(200, 86)
+	if got := status(v2, "incremental"); got != "PASS" {
+		t.Errorf("200 files and 86 records sent: %s, want PASS", got)
+	}
+	short := sampleResults(800, 0.9, 30<<20, []float64{200, 200}).evaluate(200, 86)
+	if got := status(short, "incremental"); got != "FAIL" {
+		t.Errorf("the records not sent: %s, want FAIL", got)
 	}
 }
 

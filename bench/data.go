@@ -114,39 +114,41 @@ func writeTree(ctx context.Context, root string, files int) (int64, error) {
 // changeTree rewrites 1% of the tree's files in place (same inode, same
 // size, new random bytes) and moves their mtime forward, as a day of edits
 // would. It returns how many files changed.
-func changeTree(root string, files, rep int) (int, error) {
+func changeTree(root string, files, rep int) (changed, dirs int, err error) {
 	s, err := randStream()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	rng := mrand.New(mrand.NewPCG(uint64(rep)+100, 7))
 	n := max(files/100, 1)
 	mtime := time.Now().Add(time.Duration(rep+1) * time.Hour).Truncate(time.Second)
+	seen := map[string]bool{}
 	for _, i := range rng.Perm(files)[:n] {
 		p := treeFile(root, i)
+		seen[filepath.Dir(p)] = true
 		f, err := os.OpenFile(p, os.O_WRONLY, 0)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		st, err := f.Stat()
 		if err != nil {
 			f.Close()
-			return 0, err
+			return 0, 0, err
 		}
 		buf := make([]byte, st.Size())
 		s.XORKeyStream(buf, buf)
 		if _, err := f.WriteAt(buf, 0); err != nil {
 			f.Close()
-			return 0, err
+			return 0, 0, err
 		}
 		if err := f.Close(); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if err := os.Chtimes(p, mtime, mtime); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	return n, nil
+	return n, len(seen), nil
 }
 
 // dropCache evicts a file's pages from the page cache. Used for the cold
