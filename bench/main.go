@@ -69,7 +69,7 @@ type bench struct {
 	// view (format v2: one per directory holding a changed file; 0 for a
 	// v1 view), which the incremental rsync must send too.
 	records int
-	notes    []string // anomalies seen during the run, for the report
+	notes   []string // anomalies seen during the run, for the report
 
 	lsRoot     string // the large directory (ls)
 	lsExport   string // its efs export, once made
