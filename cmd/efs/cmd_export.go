@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
-	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/reverse"
 	"golang.org/x/term"
 )
@@ -38,21 +36,11 @@ func runExport(args []string) error {
 		return err
 	}
 	log := lf.logger(os.Stderr)
-	u, err := kf.unlock(filepath.Join(plainDir, config.FileName), []string{noTreeConfigHint(plainDir)}, log)
+	tree, u, err := vf.openTree(&kf, plainDir, exclude, log)
 	if err != nil {
 		return err
 	}
 	defer u.Wipe()
-	tree, err := reverse.New(plainDir, u.Keys, reverse.Options{
-		Settings:      u.Settings,
-		ConfigPath:    u.ConfigPath,
-		Exclude:       exclude,
-		OneFileSystem: vf.oneFS,
-		Logger:        log,
-	})
-	if err != nil {
-		return withCode(exitBadDir, err)
-	}
 	defer tree.Close()
 
 	ctx, stop := interruptible()

@@ -62,22 +62,12 @@ func runReverse(args []string) error {
 	if err != nil {
 		return err
 	}
-	u, err := kf.unlock(cfgPath, []string{hint}, log)
+	tree, u, err := vf.openTree(&kf, plainDir, exclude, log)
 	if err != nil {
 		return err
 	}
 	// The keys stay alive while the view is mounted and are wiped after.
 	defer u.Wipe()
-	tree, err := reverse.New(plainDir, u.Keys, reverse.Options{
-		Settings:      u.Settings,
-		ConfigPath:    u.ConfigPath,
-		Exclude:       exclude,
-		OneFileSystem: vf.oneFS,
-		Logger:        log,
-	})
-	if err != nil {
-		return withCode(exitBadDir, err)
-	}
 	defer tree.Close()
 	absPlain, err := filepath.Abs(plainDir)
 	if err != nil {

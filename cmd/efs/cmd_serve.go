@@ -11,9 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/internal/tlsid"
-	"github.com/efs-project/efs/reverse"
 	httpserve "github.com/efs-project/efs/serve"
 )
 
@@ -84,21 +82,11 @@ func runServe(args []string) error {
 		defer u.Wipe()
 		h = httpserve.NewBackup(b, opts)
 	} else {
-		u, err := kf.unlock(filepath.Join(dir, config.FileName), []string{noTreeConfigHint(dir)}, log)
+		tree, u, err := vf.openTree(&kf, dir, exclude, log)
 		if err != nil {
 			return err
 		}
 		defer u.Wipe()
-		tree, err := reverse.New(dir, u.Keys, reverse.Options{
-			Settings:      u.Settings,
-			ConfigPath:    u.ConfigPath,
-			Exclude:       exclude,
-			OneFileSystem: vf.oneFS,
-			Logger:        log,
-		})
-		if err != nil {
-			return withCode(exitBadDir, err)
-		}
 		defer tree.Close()
 		h = httpserve.NewView(tree, opts)
 	}

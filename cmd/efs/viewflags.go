@@ -3,6 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/efs-project/efs/config"
 
 	"github.com/efs-project/efs/internal/ignore"
 	"github.com/efs-project/efs/reverse"
@@ -41,4 +45,28 @@ func (v *viewFlags) excluder() (reverse.Excluder, error) {
 		return nil, withCode(exitUsage, fmt.Errorf("--exclude: %w", err))
 	}
 	return ex, nil
+}
+
+// openTree unlocks the config of the plaintext tree plainDir and opens
+// its view model with these flags (exclude is v.excluder's matcher, built
+// before any password is asked for): what efs reverse, export and serve
+// all start with, the twin of openBackup. Close the tree, then wipe the
+// keys.
+func (v *viewFlags) openTree(kf *keyFlags, plainDir string, exclude reverse.Excluder, log *slog.Logger) (*reverse.Tree, *unlocked, error) {
+	u, err := kf.unlock(filepath.Join(plainDir, config.FileName), []string{noTreeConfigHint(plainDir)}, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	tree, err := reverse.New(plainDir, u.Keys, reverse.Options{
+		Settings:      u.Settings,
+		ConfigPath:    u.ConfigPath,
+		Exclude:       exclude,
+		OneFileSystem: v.oneFS,
+		Logger:        log,
+	})
+	if err != nil {
+		u.Wipe()
+		return nil, nil, withCode(exitBadDir, err)
+	}
+	return tree, u, nil
 }
