@@ -131,33 +131,7 @@ func keptXattrs(t *testing.T, p string) string {
 // times.
 func TestV2(t *testing.T) {
 	f := loadFixture(t, "v2")
-
-	t.Run("fsck", func(t *testing.T) {
-		t.Parallel()
-		r := mustEfs(t, "fsck", "--passfile", f.passfile(t), copyTree(t, f.dir))
-		if !strings.Contains(r.stderr, "backup is intact") {
-			t.Errorf("fsck does not say the backup is intact:\n%s", r.stderr)
-		}
-	})
-	t.Run("restore with the password", func(t *testing.T) {
-		t.Parallel()
-		dest := t.TempDir()
-		mustEfs(t, "restore", "--passfile", f.passfile(t), copyTree(t, f.dir), dest)
-		checkRestored(t, f, dest)
-	})
-	t.Run("restore with the master key and no config", func(t *testing.T) {
-		t.Parallel()
-		c := copyTree(t, f.dir)
-		remove(t, filepath.Join(c, "efs.toml"))
-		// The v2 defaults read it: file_id = "version" only changed how
-		// the writer chose file IDs.
-		dest := t.TempDir()
-		r := mustEfs(t, "restore", "--masterkey", f.masterKey, c, dest)
-		if !strings.Contains(r.stderr, "without a usable config") {
-			t.Errorf("restore without a config gives no warning:\n%s", r.stderr)
-		}
-		checkRestored(t, f, dest)
-	})
+	restoresEveryWay(t, f)
 	t.Run("storage that drops symlinks", func(t *testing.T) {
 		t.Parallel()
 		// The records hold the targets: a restore recreates the links
