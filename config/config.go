@@ -83,9 +83,34 @@ type Settings struct {
 	NameMax      int
 	BlockSize    int
 	FileID       content.FileIDMode
-	// Flags is reserved for later format features (size padding); 0 in v1.
+	// Flags are the format-v2 privacy options (FlagPadme, FlagHideMetadata);
+	// 0 in v1. They live in the config's authenticated "flags" field, so a
+	// storage that clears one cannot make a reader misread the backup.
 	Flags uint32
 }
+
+// Flag bits of Settings.Flags (docs/FORMAT.md, "Privacy options"). Both need
+// format v2: the real sizes and metadata they hide travel in the sealed
+// directory records.
+const (
+	// FlagPadme pads every file's content to Padmé(size) (efs init --padding padme).
+	FlagPadme uint32 = 1 << 0
+	// FlagHideMetadata shows uniform modes, the mounting user and keyed
+	// pseudo-mtimes in the view (efs init --hide-metadata).
+	FlagHideMetadata uint32 = 1 << 1
+	knownFlags              = FlagPadme | FlagHideMetadata
+)
+
+// Padding is the padding scheme's name: "padme" or "none".
+func (s Settings) Padding() string {
+	if s.Flags&FlagPadme != 0 {
+		return "padme"
+	}
+	return "none"
+}
+
+// HideMetadata tells whether the view hides modes, owners and times.
+func (s Settings) HideMetadata() bool { return s.Flags&FlagHideMetadata != 0 }
 
 // Defaults are the settings efs init uses when given no options.
 func Defaults() Settings {
@@ -112,8 +137,11 @@ func (s Settings) Validate() error {
 	if _, err := content.BlockShift(s.BlockSize); err != nil {
 		return fmt.Errorf("block_size: %w", err)
 	}
-	if s.Flags != 0 {
-		return fmt.Errorf("flags %#x: no flag is defined in format v1", s.Flags)
+	if s.Flags&^knownFlags != 0 {
+		return fmt.Errorf("flags %#x: unknown flag %#x", s.Flags, s.Flags&^knownFlags)
+	}
+	if s.Flags != 0 && s.Version < 2 {
+		return errors.New("--padding and --hide-metadata (flags) need format version 2")
 	}
 	return nil
 }
@@ -132,9 +160,12 @@ type SettingsText struct {
 	NameMax      int
 	BlockSize    int
 	FileID       string
+	// Padding is "none" or "padme"; "" means "none".
+	Padding      string
+	HideMetadata bool
 }
 
-// Text spells s out. Flags has no spelling: no flag is defined in v1.
+// Text spells s out.
 func (s Settings) Text() SettingsText {
 	return SettingsText{
 		Version:      s.Version,
@@ -142,6 +173,8 @@ func (s Settings) Text() SettingsText {
 		NameMax:      s.NameMax,
 		BlockSize:    s.BlockSize,
 		FileID:       s.FileID.String(),
+		Padding:      s.Padding(),
+		HideMetadata: s.HideMetadata(),
 	}
 }
 
@@ -154,6 +187,16 @@ func (t SettingsText) Parse() (Settings, error) {
 	}
 	if s.FileID, err = content.ParseFileIDMode(t.FileID); err != nil {
 		return Settings{}, err
+	}
+	switch t.Padding {
+	case "", "none":
+	case "padme":
+		s.Flags |= FlagPadme
+	default:
+		return Settings{}, fmt.Errorf("padding %q: want none or padme", t.Padding)
+	}
+	if t.HideMetadata {
+		s.Flags |= FlagHideMetadata
 	}
 	if err := s.Validate(); err != nil {
 		return Settings{}, err

@@ -166,7 +166,7 @@ func TestStrictParse(t *testing.T) {
 		{"block_size", "block_size = 2097152", "block_size"},
 		{"name_max", "name_max = 50", "name_max"},
 		{"name_max", "name_max = 256", "name_max"},
-		{"flags", "flags = 1", "flags"},
+		{"flags", "flags = 4", "flags"},
 		{"flags", "flags = -1", "flags"},
 		{"flags", "flags = 4294967296", "flags"},
 		{"algorithm", `algorithm = "argon2i"`, "kdf.algorithm"},
@@ -312,7 +312,8 @@ func TestSettingsValidate(t *testing.T) {
 	}
 	for _, s := range []Settings{
 		{Version: 2, NameMax: 255, BlockSize: 4095}, {Version: 2, NameMax: 255, BlockSize: 1 << 21}, {Version: 2, NameMax: 62, BlockSize: 4096},
-		{Version: 2, NameMax: 255, BlockSize: 4096, Flags: 1}, {NameMax: 255, BlockSize: 4096}, {Version: 3, NameMax: 255, BlockSize: 4096},
+		{Version: 2, NameMax: 255, BlockSize: 4096, Flags: 4}, {Version: 1, NameMax: 255, BlockSize: 4096, Flags: FlagPadme},
+		{Version: 1, NameMax: 255, BlockSize: 4096, Flags: FlagHideMetadata}, {NameMax: 255, BlockSize: 4096}, {Version: 3, NameMax: 255, BlockSize: 4096},
 		{Version: 1, NameMax: 255, BlockSize: 4096, FileID: content.FileIDVersion},
 	} {
 		if err := s.Validate(); err == nil {
@@ -332,13 +333,16 @@ func TestSettingsText(t *testing.T) {
 		Defaults(),
 		{Version: 1, NameEncoding: naming.Base64, NameMax: 143, BlockSize: 1 << 20, FileID: content.FileIDPath},
 		{Version: 2, NameEncoding: naming.Base32, NameMax: 255, BlockSize: 4096, FileID: content.FileIDVersion},
+		{Version: 2, NameEncoding: naming.Base32, NameMax: 255, BlockSize: 4096, FileID: content.FileIDInode, Flags: FlagPadme},
+		{Version: 2, NameEncoding: naming.Base32, NameMax: 255, BlockSize: 4096, FileID: content.FileIDInode, Flags: FlagHideMetadata},
+		{Version: 2, NameEncoding: naming.Base32, NameMax: 255, BlockSize: 4096, FileID: content.FileIDInode, Flags: FlagPadme | FlagHideMetadata},
 	} {
 		got, err := s.Text().Parse()
 		if err != nil || got != s {
 			t.Errorf("Text().Parse() of %+v = %+v, %v", s, got, err)
 		}
 	}
-	if d := Defaults().Text(); d != (SettingsText{Version: 2, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "inode"}) {
+	if d := Defaults().Text(); d != (SettingsText{Version: 2, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "inode", Padding: "none"}) {
 		t.Errorf("Defaults().Text() = %+v", d)
 	}
 	for _, st := range []SettingsText{
@@ -351,6 +355,9 @@ func TestSettingsText(t *testing.T) {
 		{Version: 0, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "inode"},
 		{Version: 3, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "inode"},
 		{Version: 1, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "version"},
+		{Version: 2, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "inode", Padding: "Padme"},
+		{Version: 1, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "inode", Padding: "padme"},
+		{Version: 1, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "inode", HideMetadata: true},
 	} {
 		if s, err := st.Parse(); err == nil {
 			t.Errorf("Parse(%+v) = %+v, want an error", st, s)

@@ -27,6 +27,8 @@ func runInit(args []string) error {
 	nameMax := fs.Int("name-max", d.NameMax, fmt.Sprintf("longest encrypted name stored as is (%d..%d); longer ones get a hashed name plus a companion file", naming.MinNameMax, naming.MaxNameMax))
 	blockSize := fs.Int("block-size", d.BlockSize, "plaintext block size in bytes: a power of two from 4096 to 1048576")
 	fileID := fs.String("file-id", d.FileID, "derive per-file keys from inode+path (inode), the path alone (path: survives\ncopying the tree to a new disk), or inode+path+mtime+size (version: every change\nre-uploads the whole file; protects against splicing, blocks of two versions\ncombined into a file that never existed)")
+	padding := fs.String("padding", d.Padding, "pad every file to a Padmé size (padme: the storage learns a size to within\n~12%, not to the byte; costs at most ~12% space) or not (none)")
+	hideMeta := fs.Bool("hide-metadata", false, "show the storage uniform modes (0600 files, 0700 directories), the\nmounting user as owner and keyed pseudo-mtimes; the real ones travel sealed")
 	kdfTime := fs.Uint64("kdf-time", 0, "argon2id passes, 1..16 (default 4; lower only for tests)")
 	kdfMemory := fs.Uint64("kdf-memory", 0, "argon2id memory in MiB, 1..1024 (default 256; lower only for tests)")
 	pos, err := parseArgs(fs, args, 1, 1)
@@ -37,7 +39,7 @@ func runInit(args []string) error {
 	if err := checkDir("PLAINDIR", dir); err != nil {
 		return err
 	}
-	s, err := config.SettingsText{Version: d.Version, NameEncoding: *enc, NameMax: *nameMax, BlockSize: *blockSize, FileID: *fileID}.Parse()
+	s, err := config.SettingsText{Version: d.Version, NameEncoding: *enc, NameMax: *nameMax, BlockSize: *blockSize, FileID: *fileID, Padding: *padding, HideMetadata: *hideMeta}.Parse()
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -293,10 +295,17 @@ func runInfo(args []string) error {
 		return err
 	}
 	s := cfg.Settings
-	fmt.Printf("config:         %s\nformat version: %d\ncreated by:     %s\nname encoding:  %s\nname limit:     %d bytes\nblock size:     %d bytes\nfile id:        %s\nflags:          %d\nkdf:            argon2id, %d passes, %d MiB, %d threads\n",
-		path, s.Version, cfg.Creator, s.NameEncoding, s.NameMax, s.BlockSize, s.FileID, s.Flags,
+	fmt.Printf("config:         %s\nformat version: %d\ncreated by:     %s\nname encoding:  %s\nname limit:     %d bytes\nblock size:     %d bytes\nfile id:        %s\npadding:        %s\nhide metadata:  %s\nkdf:            argon2id, %d passes, %d MiB, %d threads\n",
+		path, s.Version, cfg.Creator, s.NameEncoding, s.NameMax, s.BlockSize, s.FileID, s.Padding(), yesNo(s.HideMetadata()),
 		cfg.KDF.Time, cfg.KDF.MemoryKiB>>10, cfg.KDF.Threads)
 	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 func runVersion(args []string) error {
