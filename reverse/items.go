@@ -390,6 +390,7 @@ func (t *Tree) entryAttr(rel string, st *unix.Stat_t) Attr {
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		a.Nlink = uint32(st.Nlink)
 	}
+	t.hide(&a, rel, st.Mtim)
 	return a
 }
 
@@ -410,6 +411,7 @@ func (t *Tree) companionItem(d Dir, e *Entry, cfg *configFile) Item {
 	} else {
 		a.Uid, a.Gid = e.Stat.Uid, e.Stat.Gid
 	}
+	t.hideConfigTimes(&a, cfg)
 	return Item{Name: name, Kind: ItemCompanion, Attr: a, Entry: e, Data: []byte(e.Full)}
 }
 
@@ -422,6 +424,7 @@ func (t *Tree) configItem(cfg *configFile) Item {
 		Uid: cfg.st.Uid, Gid: cfg.st.Gid,
 		Atime: cfg.st.Mtim, Mtime: cfg.st.Mtim, Ctime: cfg.st.Mtim,
 	}
+	t.hideConfigTimes(&a, cfg)
 	return Item{Name: naming.ConfigName, Kind: ItemConfig, Attr: a, Data: cfg.data}
 }
 
