@@ -2,6 +2,7 @@ package reverse
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/internal/refcrypt"
 	"github.com/efs-project/efs/internal/vectors"
 	"github.com/efs-project/efs/naming"
 	"github.com/efs-project/efs/record"
@@ -286,5 +288,66 @@ func TestHiddenMetadataExport(t *testing.T) {
 	}
 	if exInode(t, inner) == oldInner || exInode(t, rec) == oldRec {
 		t.Error("the touched file or its record was not rewritten")
+	}
+}
+
+// TestHiddenMatchesReference: with hidden metadata, an export is what the
+// reference encryptor, written from FORMAT.md alone, writes: the same
+// paths, bytes and targets, and the same modes and mtimes on every one.
+func TestHiddenMatchesReference(t *testing.T) {
+	plain := t.TempDir()
+	recPopulate(t, plain)
+	tree := hmTree(t, plain)
+	rk, rs, err := refcrypt.Unlock(mustRead(t, filepath.Join(plain, config.FileName)), []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rs.HideMetadata {
+		t.Fatal("the reference does not read the flag")
+	}
+	dest, ref := exDest(t), t.TempDir()
+	exExport(t, tree, dest)
+	if err := refcrypt.Write(rk, rs, plain, ref); err != nil {
+		t.Fatal(err)
+	}
+	snap := func(root string) map[string]string {
+		out := map[string]string{}
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel, _ := filepath.Rel(root, p)
+			var st unix.Stat_t
+			if err := unix.Lstat(p, &st); err != nil {
+				t.Fatal(err)
+			}
+			what := "dir"
+			switch st.Mode & unix.S_IFMT {
+			case unix.S_IFLNK:
+				target, _ := os.Readlink(p)
+				what = "link " + target
+			case unix.S_IFREG:
+				what = string(mustRead(t, p))
+			}
+			out[rel] = fmt.Sprintf("%o %d.%09d %s", st.Mode, st.Mtim.Sec, st.Mtim.Nsec, what)
+			return nil
+		})
+		return out
+	}
+	got, want := snap(dest), snap(ref)
+	for rel, w := range want {
+		if g, ok := got[rel]; !ok {
+			t.Errorf("the export lacks %s", rel)
+		} else if g != w {
+			t.Errorf("%s differs from the reference's: %.40q, want %.40q", rel, g, w)
+		}
+	}
+	for rel := range got {
+		if _, ok := want[rel]; !ok {
+			t.Errorf("the export has %s, the reference does not", rel)
+		}
+	}
+	if len(got) < 15 {
+		t.Errorf("only %d paths compared", len(got))
 	}
 }
