@@ -381,7 +381,9 @@ func (t *Tree) tooLarge(st *unix.Stat_t) error {
 // st. Regular files and symlinks have one link whatever the plaintext link
 // count: every path is its own file in the view (its own key, inode number
 // and ciphertext), and a sync tool that preserves hard links would look
-// for partners that do not exist.
+// for partners that do not exist. With hidden metadata its mode, owner and
+// times are replaced (hidemeta.go), here and for every other item, so that
+// no item escapes it.
 func (t *Tree) entryAttr(rel string, st *unix.Stat_t) Attr {
 	a := Attr{
 		Mode: uint32(st.Mode), Size: t.ViewSize(st), Ino: t.Ino(rel, st.Ino), Nlink: 1,
