@@ -270,7 +270,7 @@ func (w *writer) entry(parent, name, vdir string, rec []byte) ([]byte, error) {
 		return nil, err
 	}
 	if w.s.HideMetadata {
-		return rec, hiddenMeta(dst, kind, w.keys.hiddenMtime(path, st.Mtim))
+		return rec, hiddenMeta(dst, uint32(kind), w.keys.hiddenMtime(path, st.Mtim))
 	}
 	return rec, copyMeta(dst, &st)
 }
