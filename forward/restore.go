@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/efs-project/efs/internal/treewrite"
 	"github.com/efs-project/efs/record"
@@ -260,7 +261,8 @@ func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry) {
 
 // meta is the metadata Restore gives an entry: in a v2 backup the
 // record's, or for an entry it does not list the stored mode bits 0777
-// at most, no owner and the stored mtime; in v1 the storage's.
+// at most, no owner and the stored mtime (storedMtime); in v1 the
+// storage's.
 func (w *walker) meta(e *Entry) treewrite.Meta {
 	st := &e.Stat
 	mtime := unix.Timespec{Sec: Mtim(st).Sec, Nsec: Mtim(st).Nsec}
@@ -274,7 +276,7 @@ func (w *walker) meta(e *Entry) treewrite.Meta {
 	omit := unix.Timespec{Nsec: treewrite.UtimeOmit}
 	r := e.Meta
 	if r == nil {
-		return treewrite.Meta{Perm: uint32(st.Mode) & 0o777, NoOwner: true, Atime: omit, Mtime: mtime}
+		return treewrite.Meta{Perm: uint32(st.Mode) & 0o777, NoOwner: true, Atime: omit, Mtime: w.storedMtime(st)}
 	}
 	m := treewrite.Meta{
 		Perm: r.Mode, Uid: r.UID, Gid: r.GID, Atime: omit,
@@ -285,6 +287,18 @@ func (w *walker) meta(e *Entry) treewrite.Meta {
 		m.Xattrs[i] = treewrite.Xattr{Name: x.Name, Value: x.Value}
 	}
 	return m
+}
+
+// storedMtime is the mtime of an entry whose time comes from the storage
+// (v2: one its record does not list, or another version than it lists).
+// With hidden metadata the storage holds a pseudo-mtime, not a time
+// (docs/FORMAT.md, "Hidden metadata"): the entry keeps the time of the
+// restore.
+func (w *walker) storedMtime(st *syscall.Stat_t) unix.Timespec {
+	if w.b.settings.HideMetadata() {
+		return unix.Timespec{Nsec: treewrite.UtimeOmit}
+	}
+	return unix.Timespec{Sec: Mtim(st).Sec, Nsec: Mtim(st).Nsec}
 }
 
 // size is the plaintext size of the file e: its record's in v2.
@@ -317,7 +331,7 @@ func (w *walker) restoreFile(dir *treewrite.Dir, name string, e Entry) {
 		// not taken for the version the record lists.
 		w.fail(e.Rel, e.CRel, err)
 		inSync = false
-		m.Mtime = unix.Timespec{Sec: Mtim(&e.Stat).Sec, Nsec: Mtim(&e.Stat).Nsec}
+		m.Mtime = w.storedMtime(&e.Stat)
 	}
 	err = dir.WriteFile(w.ctx, name, m, w.opts.Force, func(out io.Writer) error {
 		return w.decrypt(out, f)

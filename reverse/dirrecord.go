@@ -80,6 +80,7 @@ func (t *Tree) recordItem(d Dir, l *listing, shown []*Entry) Item {
 		Mode: unix.S_IFREG | 0o444, Nlink: 1, Uid: l.st.Uid, Gid: l.st.Gid,
 		Ino: t.virtualIno(inoKindRecord, join(d.View, naming.RecordName)),
 	}}
+	t.hideMode(&it.Attr) // its mtime reveals nothing already
 	plain, err := t.recordPlain(d, l, shown)
 	if err == nil {
 		var s *record.Sealed

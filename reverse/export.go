@@ -193,12 +193,6 @@ func (x *exporter) done(skipped bool, bytes int64) {
 	x.opts.Progress.Add(1, bytes)
 }
 
-// metaOf is what the view shows of a plaintext file's metadata (for a
-// file just opened, from its fstat).
-func metaOf(st *unix.Stat_t) treewrite.Meta {
-	return treewrite.Meta{Perm: uint32(st.Mode) & 0o7777, Uid: st.Uid, Gid: st.Gid, Atime: st.Atim, Mtime: st.Mtim}
-}
-
 // itemMeta is the metadata the view shows for an item.
 func itemMeta(a *Attr) treewrite.Meta {
 	return treewrite.Meta{Perm: a.Mode & 0o7777, Uid: a.Uid, Gid: a.Gid, Atime: a.Atime, Mtime: a.Mtime}
@@ -302,7 +296,10 @@ func (x *exporter) file(d *treewrite.Dir, name string, e *Entry, view string) {
 	}
 	defer f.Close()
 	size := f.Size()
-	err = d.WriteFile(x.ctx, name, metaOf(f.Stat()), true, func(w io.Writer) error {
+	// The metadata of the version opened, as the view shows it (with
+	// hidden metadata, none of the plaintext's).
+	a := x.t.entryAttr(e.Rel, f.Stat())
+	err = d.WriteFile(x.ctx, name, itemMeta(&a), true, func(w io.Writer) error {
 		return x.cp.Copy(x.ctx, w, f, size, nil)
 	})
 	if err != nil {

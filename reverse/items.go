@@ -381,7 +381,9 @@ func (t *Tree) tooLarge(st *unix.Stat_t) error {
 // st. Regular files and symlinks have one link whatever the plaintext link
 // count: every path is its own file in the view (its own key, inode number
 // and ciphertext), and a sync tool that preserves hard links would look
-// for partners that do not exist.
+// for partners that do not exist. With hidden metadata its mode, owner and
+// times are replaced (hidemeta.go), here and for every other item, so that
+// no item escapes it.
 func (t *Tree) entryAttr(rel string, st *unix.Stat_t) Attr {
 	a := Attr{
 		Mode: uint32(st.Mode), Size: t.ViewSize(st), Ino: t.Ino(rel, st.Ino), Nlink: 1,
@@ -390,6 +392,7 @@ func (t *Tree) entryAttr(rel string, st *unix.Stat_t) Attr {
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		a.Nlink = uint32(st.Nlink)
 	}
+	t.hide(&a, rel, st.Mtim)
 	return a
 }
 
@@ -410,6 +413,7 @@ func (t *Tree) companionItem(d Dir, e *Entry, cfg *configFile) Item {
 	} else {
 		a.Uid, a.Gid = e.Stat.Uid, e.Stat.Gid
 	}
+	t.hideConfigTimes(&a, cfg)
 	return Item{Name: name, Kind: ItemCompanion, Attr: a, Entry: e, Data: []byte(e.Full)}
 }
 
@@ -422,6 +426,7 @@ func (t *Tree) configItem(cfg *configFile) Item {
 		Uid: cfg.st.Uid, Gid: cfg.st.Gid,
 		Atime: cfg.st.Mtim, Mtime: cfg.st.Mtim, Ctime: cfg.st.Mtim,
 	}
+	t.hideConfigTimes(&a, cfg)
 	return Item{Name: naming.ConfigName, Kind: ItemConfig, Attr: a, Data: cfg.data}
 }
 

@@ -93,6 +93,9 @@ type Tree struct {
 	oneFS    bool
 	log      *slog.Logger
 	cfgPath  string
+	// hidden is the owner every item shows when the view hides metadata
+	// (hidemeta.go), nil when it shows the plaintext's.
+	hidden *hiddenOwner
 
 	// self is the mounted view's own root as the plaintext tree sees it
 	// (set by Mount), so that a mountpoint inside the plaintext tree never
@@ -147,7 +150,7 @@ func New(plainDir string, keys *keys.Keys, opts Options) (*Tree, error) {
 		path: abs, root: root, born: time.Now(),
 		namer: namer, keys: keys, settings: opts.Settings,
 		exclude: opts.Exclude, oneFS: opts.OneFileSystem, log: opts.Logger,
-		long: make(map[string]longDir),
+		long: make(map[string]longDir), hidden: hiddenOwnerOf(opts.Settings),
 	}
 	t.rootDev.Store(root.dev)
 	t.rootIno = t.Ino("", root.ino)

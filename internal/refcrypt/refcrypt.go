@@ -56,6 +56,8 @@ type Settings struct {
 	NameMax      int
 	BlockSize    int
 	FileID       string // "inode", "path", or (v2) "version"
+	// HideMetadata is flags bit 1 (v2): uniform modes and pseudo-mtimes.
+	HideMetadata bool
 }
 
 func (s Settings) check() error {
@@ -68,6 +70,8 @@ func (s Settings) check() error {
 		return fmt.Errorf("file ID mode %q is not one of format v%d", s.FileID, s.Version)
 	case s.NameMax < 63 || s.NameMax > 255:
 		return fmt.Errorf("name_max %d is outside 63…255", s.NameMax)
+	case s.HideMetadata && s.Version < 2:
+		return fmt.Errorf("hidden metadata needs format v2")
 	case blockShift(s.BlockSize) < 0:
 		return fmt.Errorf("block size %d is not a power of two in 4096…1048576", s.BlockSize)
 	}
@@ -170,10 +174,11 @@ func Unlock(config, password []byte) (*Keys, Settings, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		return nil, Settings{}, fmt.Errorf("config has unknown fields %v", und)
 	}
-	if f.Version != 1 && f.Version != 2 || f.Flags != 0 || f.KDF.Algorithm != "argon2id" {
-		return nil, Settings{}, fmt.Errorf("config is not format v1 or v2 with argon2id and no flags")
+	if f.Version != 1 && f.Version != 2 || f.Flags&^flagHideMetadata != 0 || f.KDF.Algorithm != "argon2id" {
+		return nil, Settings{}, fmt.Errorf("config is not format v1 or v2 with argon2id and known flags")
 	}
-	s := Settings{Version: f.Version, NameEncoding: f.NameEncoding, NameMax: f.NameMax, BlockSize: f.BlockSize, FileID: f.FileID}
+	s := Settings{Version: f.Version, NameEncoding: f.NameEncoding, NameMax: f.NameMax, BlockSize: f.BlockSize, FileID: f.FileID,
+		HideMetadata: f.Flags&flagHideMetadata != 0}
 	if err := s.check(); err != nil {
 		return nil, Settings{}, err
 	}
@@ -207,8 +212,8 @@ func Unlock(config, password []byte) (*Keys, Settings, error) {
 	if err != nil || len(mk) != 32 {
 		return nil, Settings{}, ErrWrongPassword
 	}
-	canonical := fmt.Sprintf("efs-v1 config\nversion=%d\nname_encoding=%s\nname_max=%d\nblock_size=%d\nfile_id=%s\nflags=0\n",
-		s.Version, s.NameEncoding, s.NameMax, s.BlockSize, s.FileID)
+	canonical := fmt.Sprintf("efs-v1 config\nversion=%d\nname_encoding=%s\nname_max=%d\nblock_size=%d\nfile_id=%s\nflags=%d\n",
+		s.Version, s.NameEncoding, s.NameMax, s.BlockSize, s.FileID, f.Flags)
 	if !hmac.Equal(mac, hmacSHA256(subkey(mk, "efs-v1 config mac", 32), []byte(canonical))) {
 		return nil, Settings{}, ErrAltered
 	}

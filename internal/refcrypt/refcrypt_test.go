@@ -49,7 +49,7 @@ func vectorKeys(t *testing.T) *Keys {
 
 func TestVectors(t *testing.T) {
 	k := vectorKeys(t)
-	for _, v := range load(t, "subkeys", "file-id", "content", "name", "symlink") {
+	for _, v := range load(t, "subkeys", "file-id", "content", "name", "symlink", "hidden-mtime") {
 		if v.Values["expect"] == "reject" {
 			continue // refcrypt writes; the decoders' tests run these
 		}
@@ -71,6 +71,11 @@ func TestVectors(t *testing.T) {
 				}
 				if got, want := k.fileIDFor(v.MustGet(t, "mode"), &st, v.MustGet(t, "path")), v.MustHex(t, "file_id"); !bytes.Equal(got, want) {
 					t.Errorf("file ID %x, want %x", got, want)
+				}
+			case "hidden-mtime":
+				mt := unix.Timespec{Sec: v.MustInt(t, "mtime_sec"), Nsec: v.MustInt(t, "mtime_nsec")}
+				if got := k.hiddenMtime(string(v.MustHex(t, "path_hex")), mt); got != (unix.Timespec{Sec: v.MustInt(t, "view_mtime_sec")}) {
+					t.Errorf("pseudo-mtime %+v, want %s s", got, v.MustGet(t, "view_mtime_sec"))
 				}
 			case "content":
 				checkContent(t, k, v)

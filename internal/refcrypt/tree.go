@@ -20,7 +20,10 @@ import (
 // process's). Other file types are left out, as in the view. efs.toml and
 // the companions are written 0644, not read-only as the view shows them, so
 // that tests can damage them. In format v2 every directory gets its record,
-// efs.dir (FORMAT.md, "Directory records"), also 0644.
+// efs.dir (FORMAT.md, "Directory records"), also 0644. With
+// s.HideMetadata everything, the root included, gets the uniform modes
+// (0600 files, writable for damage tests too) and the pseudo-mtimes of
+// FORMAT.md, "Hidden metadata", and records their view mtime.
 func Write(keys *Keys, s Settings, plain, out string) error {
 	if err := s.check(); err != nil {
 		return err
@@ -31,6 +34,11 @@ func Write(keys *Keys, s Settings, plain, out string) error {
 		if err := os.WriteFile(filepath.Join(out, ViewConfig), cfg, 0o644); err != nil {
 			return err
 		}
+		if s.HideMetadata {
+			if err := hiddenMeta(filepath.Join(out, ViewConfig), unix.S_IFREG, keys.configMtime(plain)); err != nil {
+				return err
+			}
+		}
 	case !os.IsNotExist(err):
 		return err
 	}
@@ -39,7 +47,18 @@ func Write(keys *Keys, s Settings, plain, out string) error {
 		return err
 	}
 	w := &writer{keys: keys, s: s, plain: plain, rootDev: uint64(root.Dev)}
-	return w.dir("", out)
+	if err := w.dir("", out); err != nil || !s.HideMetadata {
+		return err
+	}
+	return hiddenMeta(out, unix.S_IFDIR, keys.hiddenMtime("", root.Mtim))
+}
+
+// configMtime is the pseudo-mtime of efs.toml and the companions: of the
+// path .efs.toml and the config's mtime (none: 0).
+func (k *Keys) configMtime(plain string) unix.Timespec {
+	var st unix.Stat_t
+	unix.Lstat(filepath.Join(plain, PlainConfig), &st)
+	return k.hiddenMtime(PlainConfig, st.Mtim)
 }
 
 type writer struct {
@@ -88,7 +107,11 @@ func (w *writer) record(rel, vdir string, p []byte) error {
 	if err := w.keys.seal(&buf, bytes.NewReader(p), int64(len(p)), w.s.BlockSize, id, 2, "efs-v2 record key\x00", rel); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(vdir, RecordName), buf.Bytes(), 0o644)
+	dst := filepath.Join(vdir, RecordName)
+	if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil || !w.s.HideMetadata {
+		return err
+	}
+	return hiddenMeta(dst, unix.S_IFREG, recordMtime(id))
 }
 
 // recordEntry appends the record entry of the plaintext entry at path
@@ -210,6 +233,11 @@ func (w *writer) entry(parent, name, vdir string, rec []byte) ([]byte, error) {
 		if err := os.WriteFile(dst+CompanionSuffix, []byte(companion), 0o644); err != nil {
 			return nil, err
 		}
+		if w.s.HideMetadata {
+			if err := hiddenMeta(dst+CompanionSuffix, unix.S_IFREG, w.keys.configMtime(w.plain)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	var id []byte
 	switch kind {
@@ -240,6 +268,9 @@ func (w *writer) entry(parent, name, vdir string, rec []byte) ([]byte, error) {
 	}
 	if rec, err = w.recordEntry(rec, name, path, &st, id); err != nil {
 		return nil, err
+	}
+	if w.s.HideMetadata {
+		return rec, hiddenMeta(dst, uint32(kind), w.keys.hiddenMtime(path, st.Mtim))
 	}
 	return rec, copyMeta(dst, &st)
 }

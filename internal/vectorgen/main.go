@@ -84,7 +84,7 @@ func run(dir string) error {
 	}
 	g := &gen{dir: dir, files: map[string]bool{}}
 	for _, f := range []func() error{g.subkeys, g.fileIDs, g.fileKey, g.contents, g.names, g.symlinks, g.configs,
-		g.linkGroups, g.records,
+		g.linkGroups, g.records, g.hiddenMtimes,
 		g.rejectConfigs, g.rejectRecovery, g.rejectNames, g.rejectSymlinks, g.rejectContents, g.rejectRecords} {
 		if err := f(); err != nil {
 			return err

@@ -143,7 +143,7 @@ func TestKinds(t *testing.T) {
 	}
 	documented := map[bool]map[string]bool{false: kinds(valid), true: kinds(reject)}
 	seen := map[bool]map[string]bool{false: {}, true: {}}
-	vs, err := Load(vectorDir, "subkeys", "file-id", "file-key", "content", "name", "symlink", "config", "recovery", "link-group", "record")
+	vs, err := Load(vectorDir, "subkeys", "file-id", "file-key", "content", "name", "symlink", "config", "recovery", "link-group", "record", "hidden-mtime")
 	if err != nil {
 		t.Fatal(err)
 	}
