@@ -85,7 +85,11 @@ func (w *writer) dir(rel, vdir string) error {
 func (w *writer) record(rel, vdir string, p []byte) error {
 	id := hmacSHA256(w.keys.fileID, []byte("efs-v2 record\x00"), binary.BigEndian.AppendUint64(nil, uint64(len(rel))), []byte(rel), p)[:16]
 	var buf bytes.Buffer
-	if err := w.keys.seal(&buf, bytes.NewReader(p), int64(len(p)), w.s.BlockSize, id, 2, "efs-v2 record key\x00", rel); err != nil {
+	flags := byte(2)
+	if w.s.padded() {
+		flags |= 1
+	}
+	if err := w.keys.seal(&buf, bytes.NewReader(p), int64(len(p)), w.s.BlockSize, id, flags, "efs-v2 record key\x00", rel); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(vdir, RecordName), buf.Bytes(), 0o644)
@@ -255,7 +259,11 @@ func (w *writer) file(src, dst, path string, st *unix.Stat_t, id []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := w.keys.sealFile(out, in, st.Size, w.s.BlockSize, id, path); err != nil {
+	flags := byte(0)
+	if w.s.padded() {
+		flags = 1
+	}
+	if err := w.keys.sealFile(out, in, st.Size, w.s.BlockSize, id, flags, path); err != nil {
 		out.Close()
 		return err
 	}
