@@ -1,0 +1,61 @@
+package forward
+
+import (
+	"io"
+	"os"
+
+	"github.com/efs-project/efs/content"
+)
+
+// Padding (config flag padme, docs/FORMAT.md "Padding"): a padded file's
+// size is in its trailer, not in its ciphertext size.
+
+// padded reports whether the backup's streams are padded.
+func (b *Backup) padded() bool { return b.settings.Padding() == "padme" }
+
+// paddedSize is the plaintext size of the padded file (rel, crel), read
+// from its trailer, which is authenticated.
+func (b *Backup) paddedSize(rel, crel string) (int64, error) {
+	f, err := b.Open(rel, crel)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return f.Size(), nil
+}
+
+// limitWriter passes on the first n bytes written to it and drops the
+// rest: a salvaged padded file ends where its trailer says.
+type limitWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	k := min(int64(len(p)), max(l.n, 0))
+	if k > 0 {
+		if _, err := l.w.Write(p[:k]); err != nil {
+			return 0, err
+		}
+		l.n -= k
+	}
+	return len(p), nil
+}
+
+// salvageSize is how much of a salvaged file is its plaintext: for a padded
+// file whose trailer authenticates, the size it says; otherwise every
+// block's bytes (-1), padding and all.
+func (b *Backup) salvageSize(enc *content.File, f *os.File) int64 {
+	if !enc.Padded() {
+		return -1
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return -1
+	}
+	n, err := enc.PlainSize(st.Size(), f)
+	if err != nil {
+		return -1
+	}
+	return n
+}
