@@ -292,7 +292,7 @@ func header(id []byte, blockSize int, flags byte) []byte {
 // r, for the file at path with file ID id (FORMAT.md, "File key" and
 // "Blocks").
 func (k *Keys) sealFile(w io.Writer, r io.Reader, size int64, blockSize int, id []byte, flags byte, path string) error {
-	return k.seal(w, r, size, blockSize, id, flags, "efs-v1 file key\x00", path)
+	return k.seal(w, r, size, blockSize, id, flags, flags, "efs-v1 file key\x00", path)
 }
 
 // padme is Padmé(L) of FORMAT.md, "Padding": E = floor(log2 L),
@@ -313,8 +313,9 @@ func padme(L int64) int64 {
 // seal is sealFile for files (flags 0) and records (flags 2, FORMAT.md
 // "Sealing"), whose keys have different labels; flag 1 pads the stream:
 // the data, zeros up to Padmé(size + 8) − 8 bytes, uint64be(size).
-func (k *Keys) seal(w io.Writer, r io.Reader, size int64, blockSize int, id []byte, flags byte, label, path string) error {
-	if flags&1 != 0 {
+// pad is flags unless the stream comes padded already (SealStream).
+func (k *Keys) seal(w io.Writer, r io.Reader, size int64, blockSize int, id []byte, pad, flags byte, label, path string) error {
+	if pad&1 != 0 {
 		p := padme(size + 8)
 		trailer := binary.BigEndian.AppendUint64(nil, uint64(size))
 		r = io.MultiReader(io.LimitReader(r, size), bytes.NewReader(make([]byte, p-size-8)), bytes.NewReader(trailer))
@@ -423,4 +424,12 @@ func (k *Keys) open(path string, ct []byte, flags byte, label string) ([]byte, e
 		return nil, errors.New("a padding byte is not zero")
 	}
 	return out[:size], nil
+}
+
+// SealStream writes the ciphertext of the file at path whose stream is
+// exactly stream: with flags 1 it is taken as the padded stream, as it is,
+// so a test can seal padding that efs never writes (a non-zero padding
+// byte, a wrong trailer) and check that readers refuse it.
+func (k *Keys) SealStream(w io.Writer, stream []byte, blockSize int, id []byte, flags byte, path string) error {
+	return k.seal(w, bytes.NewReader(stream), int64(len(stream)), blockSize, id, flags&^1, flags, "efs-v1 file key\x00", path)
 }

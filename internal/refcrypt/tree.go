@@ -89,7 +89,7 @@ func (w *writer) record(rel, vdir string, p []byte) error {
 	if w.s.padded() {
 		flags |= 1
 	}
-	if err := w.keys.seal(&buf, bytes.NewReader(p), int64(len(p)), w.s.BlockSize, id, flags, "efs-v2 record key\x00", rel); err != nil {
+	if err := w.keys.seal(&buf, bytes.NewReader(p), int64(len(p)), w.s.BlockSize, id, flags, flags, "efs-v2 record key\x00", rel); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(vdir, RecordName), buf.Bytes(), 0o644)
