@@ -54,6 +54,7 @@ var variants = []struct {
 	{"defaults", nil},
 	{"base64-143-1MiB-path", []string{"--name-encoding", "base64", "--name-max", "143", "--block-size", "1048576", "--file-id", "path"}},
 	{"base32-64KiB", []string{"--block-size", "65536", "--name-max", "100"}},
+	{"padme", []string{"--padding", "padme"}},
 }
 
 func TestRoundTrip(t *testing.T) {
