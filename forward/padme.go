@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/naming"
 )
 
 // Padding (config flag padme, docs/FORMAT.md "Padding"): a padded file's
@@ -58,4 +59,21 @@ func (b *Backup) salvageSize(enc *content.File, f *os.File) int64 {
 		return -1
 	}
 	return n
+}
+
+// DetectPadding tells whether the v2 backup in dir is padded when its
+// config is missing: the flags byte of the root record's header
+// (FORMAT.md, "Padding"). The header is authenticated when the record is
+// read, so a wrong answer only makes every record fail, never misreads.
+func DetectPadding(dir string) (padded bool, why string) {
+	f, err := os.Open(dir + "/" + naming.RecordName)
+	if err != nil {
+		return false, "no readable " + naming.RecordName + " at the root"
+	}
+	defer f.Close()
+	var h [5]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil || h[4]&content.FlagPadded == 0 {
+		return false, "the header of " + naming.RecordName + " at the root is not padded"
+	}
+	return true, "the header of " + naming.RecordName + " at the root is padded"
 }
