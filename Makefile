@@ -52,7 +52,7 @@ demo:
 bench:
 	scripts/deps.sh bench
 	$(GO) build -o $(BIN) ./cmd/efs
-	$(GO) run ./bench -efs $(BIN)
+	$(GO) run ./bench -efs $(BIN) $(BENCH_FLAGS)
 
 # Runs every fuzz target for FUZZTIME each (go test allows one at a time).
 fuzz:

@@ -49,6 +49,7 @@ type options struct {
 	only        []string
 	out         string
 	tmp         string
+	padding     string // efs init --padding: "none" or "padme"
 }
 
 func (o options) want(w string) bool { return len(o.only) == 0 || slices.Contains(o.only, w) }
@@ -119,6 +120,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&only, "only", "", "comma-separated workloads to run: "+strings.Join(workloadNames(), ","))
 	fs.StringVar(&o.out, "out", "", "write the report here (default bench/RESULTS.md for a full run, none with -only)")
 	fs.StringVar(&o.tmp, "tmp", "/var/tmp", "parent directory for the test data")
+	fs.StringVar(&o.padding, "padding", "none", "efs init --padding for every efs tree: none or padme (make bench BENCH_FLAGS=-padding=padme)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -128,6 +130,9 @@ func parseFlags(args []string) (options, error) {
 	var err error
 	if o.size, err = parseSize(size); err != nil {
 		return o, err
+	}
+	if o.padding != "none" && o.padding != "padme" {
+		return o, fmt.Errorf("-padding %q: want none or padme", o.padding)
 	}
 	if o.reps < 1 || o.files < treeDirs || o.remoteFiles < treeDirs || o.entries < 1 || o.size < 16<<20 || o.latency < 0 {
 		return o, errors.New("need -reps ≥ 1, -files ≥ 100, -remote-files ≥ 100, -entries ≥ 1, -size ≥ 16MiB and -latency ≥ 0")
@@ -189,7 +194,7 @@ func runBench(ctx context.Context, o options, log *slog.Logger) (err error) {
 	if err := checkSpace(tmp, need); err != nil {
 		return err
 	}
-	if b.tools, err = newTools(ctx, o.efs, tmp); err != nil {
+	if b.tools, err = newTools(ctx, o.efs, tmp, []string{"--padding", o.padding}); err != nil {
 		return err
 	}
 	if o.want("restic") {
@@ -356,7 +361,7 @@ func (b *bench) measure(ctx context.Context) error {
 		// Sealing runs inside each repetition, next to the FUSE reads it
 		// bounds, so both see the same background load.
 		if sealBuf != nil {
-			v, cpu, err := sealRate(ctx, b.o.size, sealBuf)
+			v, cpu, err := sealRate(ctx, b.o.size, sealBuf, b.o.padding == "padme")
 			if err := b.record(ctx, mSeal, b.tools[0], rep, v, err, f(mSeal)); err != nil {
 				return err
 			}

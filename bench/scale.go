@@ -198,7 +198,8 @@ func (b *bench) prepareBackup(ctx context.Context) error {
 		return nil
 	}
 	b.backupCfg = filepath.Join(t.work, "tree-default-kdf.toml")
-	if err := run(ctx, []string{t.bin, "init", "--config", b.backupCfg, "--passfile", t.pwFile, "-q", b.treeRoot}, nil, ""); err != nil {
+	args := append([]string{t.bin, "init", "--config", b.backupCfg, "--passfile", t.pwFile, "-q"}, t.initFlags...)
+	if err := run(ctx, append(args, b.treeRoot), nil, ""); err != nil {
 		b.backupCfg = ""
 		b.log.Error("efs init for the restic comparison failed", "err", err)
 		b.res.fail(mExport, toolEFS, fmt.Errorf("init: %w", err))

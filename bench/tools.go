@@ -30,6 +30,7 @@ type tool struct {
 	unavailable string
 	work        string // this tool's scratch directory (configs, logs)
 	pwFile      string
+	initFlags   []string // efs: the format options of efs init (-padding)
 }
 
 func (t *tool) cfg(root string) string {
@@ -41,10 +42,13 @@ func (t *tool) log() string { return filepath.Join(t.work, "daemon.log") }
 
 // newTools finds the binaries and their versions. A missing peer is not an
 // error: its columns read "n/a".
-func newTools(ctx context.Context, efsBin, tmp string) ([]*tool, error) {
+func newTools(ctx context.Context, efsBin, tmp string, efsInit []string) ([]*tool, error) {
 	var tools []*tool
 	for _, name := range []string{toolEFS, toolGo, toolEnc} {
 		t := &tool{name: name, work: filepath.Join(tmp, "tool-"+name)}
+		if name == toolEFS {
+			t.initFlags = efsInit
+		}
 		if err := os.MkdirAll(t.work, 0o700); err != nil {
 			return nil, err
 		}
@@ -86,8 +90,9 @@ func toolVersion(ctx context.Context, t *tool) string {
 func (t *tool) initRoot(ctx context.Context, root, scratchMnt string) error {
 	switch t.name {
 	case toolEFS:
-		return run(ctx, []string{t.bin, "init", "--config", t.cfg(root), "--passfile", t.pwFile,
-			"--kdf-memory", "8", "--kdf-time", "1", "-q", root}, nil, "")
+		args := append([]string{t.bin, "init", "--config", t.cfg(root), "--passfile", t.pwFile,
+			"--kdf-memory", "8", "--kdf-time", "1", "-q"}, t.initFlags...)
+		return run(ctx, append(args, root), nil, "")
 	case toolGo:
 		return run(ctx, []string{t.bin, "-init", "-reverse", "-q", "-extpass", "cat " + t.pwFile,
 			"-scryptn", "10", "-config", t.cfg(root), root}, nil, "")

@@ -431,7 +431,7 @@ func (r repeatReader) ReadAt(p []byte, off int64) (int, error) {
 // like the view columns.
 // It also returns the CPU time spent per GB (this process's rusage), to set
 // against the daemons' CPU per GB.
-func sealRate(ctx context.Context, size int64, buf []byte) (rate, cpuPerGB float64, err error) {
+func sealRate(ctx context.Context, size int64, buf []byte, padded bool) (rate, cpuPerGB float64, err error) {
 	key := make([]byte, 32)
 	var id [content.FileIDSize]byte
 	if _, err := rand.Read(key); err != nil {
@@ -444,12 +444,15 @@ func sealRate(ctx context.Context, size int64, buf []byte) (rate, cpuPerGB float
 	if err != nil {
 		return 0, 0, err
 	}
+	if padded {
+		h.Flags = content.FlagPadded
+	}
 	f, err := content.NewFile(key, h, "bench/"+bigName)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer f.Wipe()
-	csize := content.CipherSize(size, sealBlock)
+	csize := f.CipherSize(size)
 	cpu0, err := selfCPU()
 	if err != nil {
 		return 0, 0, err

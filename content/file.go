@@ -25,15 +25,17 @@ const minParallelBlocks = 8
 type File struct {
 	header    [HeaderSize]byte
 	blockSize int
+	padded    bool // header flag FlagPadded: the stream is padded (padme.go)
 	key       [FileKeySize]byte
 	ciphers   sync.Pool // *siv.Cipher
 	plainBufs sync.Pool // *[]byte scratch for plaintext/ciphertext runs
 }
 
 // NewFile prepares the crypto state for the file at path (plaintext,
-// relative to the root) with header h.
+// relative to the root) with header h, whose flags may only say that the
+// stream is padded.
 func NewFile(contentKey []byte, h Header, path string) (*File, error) {
-	if h.Flags != 0 {
+	if h.Flags&^FlagPadded != 0 {
 		return nil, fmt.Errorf("%w: a directory record where a file belongs", ErrHeader)
 	}
 	return newFile(contentKey, fileKeyLabel, h, path)
@@ -43,14 +45,14 @@ func NewFile(contentKey []byte, h Header, path string) (*File, error) {
 // directory at dirPath (format v2). Its key is derived under a label of
 // its own, so a record never opens as a file nor a file as a record.
 func NewRecord(contentKey []byte, h Header, dirPath string) (*File, error) {
-	if h.Flags != FlagRecord {
+	if h.Flags&^FlagPadded != FlagRecord {
 		return nil, fmt.Errorf("%w: a file where a directory record belongs", ErrHeader)
 	}
 	return newFile(contentKey, recordKeyLabel, h, dirPath)
 }
 
 func newFile(contentKey []byte, label string, h Header, path string) (*File, error) {
-	f := &File{header: h.Marshal(), blockSize: h.BlockSize()}
+	f := &File{header: h.Marshal(), blockSize: h.BlockSize(), padded: h.Flags&FlagPadded != 0}
 	key, err := deriveFileKey(contentKey, label, f.header[:], path)
 	if err != nil {
 		return nil, err
@@ -68,6 +70,24 @@ func newFile(contentKey []byte, label string, h Header, path string) (*File, err
 
 // BlockSize is the plaintext block size.
 func (f *File) BlockSize() int { return f.blockSize }
+
+// Padded tells whether the file's stream is padded (header flag FlagPadded).
+func (f *File) Padded() bool { return f.padded }
+
+// CipherSize is the ciphertext size of this file with a plaintext of
+// plainSize bytes, padded or not as its header says.
+func (f *File) CipherSize(plainSize int64) int64 {
+	return CipherSize(f.streamSize(plainSize), f.blockSize)
+}
+
+// streamSize is the length of the stream that is cut into blocks: the
+// plaintext's, or for a padded file its padded length.
+func (f *File) streamSize(plainSize int64) int64 {
+	if f.padded {
+		return PaddedSize(plainSize)
+	}
+	return plainSize
+}
 
 // Wipe zeroes the file key. Ciphers already expanded from it live on in the
 // pool until the garbage collector takes them; Go gives no way to reach them.
@@ -168,11 +188,16 @@ func firstNonNil(errs []error) error {
 
 // EncryptAt fills dst with the ciphertext bytes at offset off of the file
 // whose plaintext (plainSize bytes, as stat saw it) is read from src. Only
-// the plaintext blocks under the requested range are read. It returns the
-// number of bytes written and io.EOF when the range ends at or past the end
-// of the ciphertext. If src yields fewer bytes than plainSize promised, it
-// returns ErrChanged and no ciphertext.
+// the plaintext blocks under the requested range are read, and never a
+// byte past plainSize (a padded file's padding is made, not read). It
+// returns the number of bytes written and io.EOF when the range ends at or
+// past the end of the ciphertext. If src yields fewer bytes than plainSize
+// promised, it returns ErrChanged and no ciphertext.
 func (f *File) EncryptAt(dst []byte, off int64, plainSize int64, src io.ReaderAt) (int, error) {
+	if f.padded {
+		p := PaddedSize(plainSize)
+		src, plainSize = padSource{src: src, n: plainSize, p: p}, p
+	}
 	csize := CipherSize(plainSize, f.blockSize)
 	if off < 0 {
 		return 0, fmt.Errorf("negative offset %d", off)
@@ -262,15 +287,55 @@ func readShare(src io.ReaderAt, buf []byte, base, from, to int64, short error) e
 // makes the whole call fail with ErrNotAuthentic and no plaintext is
 // returned. Reading offset 0 of an empty file authenticates its empty final
 // block. io.EOF is returned when the range reaches the end of the file.
+// A padded file's size is in its trailer, which DecryptAt reads on every
+// call: a reader of many ranges uses Open, which reads it once.
 func (f *File) DecryptAt(dst []byte, off int64, cipherSize int64, src io.ReaderAt) (int, error) {
-	plainSize, err := PlainSize(cipherSize, f.blockSize)
+	plainSize, err := f.PlainSize(cipherSize, src)
 	if err != nil {
 		return 0, err
 	}
+	return f.decryptAt(dst, off, plainSize, cipherSize, src)
+}
+
+// Reader reads the plaintext of one stored file at any offset. It is safe
+// for concurrent use.
+type Reader struct {
+	f     *File
+	src   io.ReaderAt
+	csize int64
+	n     int64
+}
+
+// Open checks the size of the stored file (cipherSize bytes read from src)
+// and returns a reader of its plaintext. For a padded file it reads and
+// authenticates the trailer (PlainSize).
+func (f *File) Open(cipherSize int64, src io.ReaderAt) (*Reader, error) {
+	n, err := f.PlainSize(cipherSize, src)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{f: f, src: src, csize: cipherSize, n: n}, nil
+}
+
+// Size is the plaintext size.
+func (r *Reader) Size() int64 { return r.n }
+
+// ReadAt is DecryptAt of the opened file.
+func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
+	return r.f.decryptAt(p, off, r.n, r.csize, r.src)
+}
+
+// CheckPadding authenticates and checks the padding of a padded file
+// (File.CheckPadding): a reader of the whole file calls it at the end.
+func (r *Reader) CheckPadding() error { return r.f.CheckPadding(r.n, r.csize, r.src) }
+
+// decryptAt is DecryptAt of a file of plainSize bytes; a padded stream's
+// blocks after plainSize are not read.
+func (f *File) decryptAt(dst []byte, off, plainSize, cipherSize int64, src io.ReaderAt) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("negative offset %d", off)
 	}
-	if plainSize == 0 && off == 0 {
+	if plainSize == 0 && off == 0 && !f.padded {
 		// Authenticate the lone empty final block, which proves the file
 		// was not truncated to its header or emptied.
 		var ct [Overhead]byte
@@ -289,14 +354,14 @@ func (f *File) DecryptAt(dst []byte, off int64, cipherSize int64, src io.ReaderA
 	dst = dst[:end-off]
 	bs := int64(f.blockSize)
 	cbs := bs + Overhead
-	nblocks := NumBlocks(plainSize, f.blockSize)
+	nblocks := NumBlocks(f.streamSize(plainSize), f.blockSize)
 	first, last := off/bs, (end-1)/bs
 	cstart := HeaderSize + first*cbs
 	cend := min(HeaderSize+(last+1)*cbs, cipherSize)
 	cbuf := f.scratch(int(cend - cstart))
 	defer f.plainBufs.Put(cbuf)
 	ct := *cbuf
-	err = f.parallel(first, last, func(c *siv.Cipher, lo, hi int64) error {
+	err := f.parallel(first, last, func(c *siv.Cipher, lo, hi int64) error {
 		if err := readShare(src, ct, cstart, (lo-first)*cbs, min((hi-first+1)*cbs, int64(len(ct))), io.ErrUnexpectedEOF); err != nil {
 			return fmt.Errorf("reading ciphertext: %w", err)
 		}

@@ -74,7 +74,7 @@ func FuzzOpen(f *testing.F) {
 			if plain != nil {
 				t.Fatal("data returned with an error")
 			}
-			if !errors.Is(err, ErrHeader) && !errors.Is(err, ErrSize) && !errors.Is(err, ErrNotAuthentic) {
+			if !errors.Is(err, ErrHeader) && !errors.Is(err, ErrSize) && !errors.Is(err, ErrNotAuthentic) && !errors.Is(err, ErrPadding) {
 				t.Fatalf("unexpected error kind: %v", err)
 			}
 		} else {

@@ -47,7 +47,7 @@ var (
 //	offset size field
 //	0      3    magic "EFS"
 //	3      1    version (1)
-//	4      1    flags (0 for a file, FlagRecord for a directory record; bit 0 reserved for size padding)
+//	4      1    flags: FlagPadded (bit 0) for a padded stream, FlagRecord (bit 1) for a directory record
 //	5      1    block shift: log2 of the plaintext block size (12..20)
 //	6      2    reserved, zero
 //	8      16   file ID
@@ -92,7 +92,7 @@ func (h Header) Marshal() [HeaderSize]byte {
 }
 
 // ParseHeader decodes a header. It rejects a wrong magic, an unknown
-// version, any flag but FlagRecord, a block shift out of range and
+// version, any flag but FlagRecord and FlagPadded, a block shift out of range and
 // non-zero reserved bytes, so every accepted header marshals back to the
 // same bytes.
 func ParseHeader(b []byte) (Header, error) {
@@ -105,7 +105,7 @@ func ParseHeader(b []byte) (Header, error) {
 	if b[3] != Version {
 		return Header{}, fmt.Errorf("%w: unsupported version %d", ErrHeader, b[3])
 	}
-	if b[4] != 0 && b[4] != FlagRecord {
+	if b[4]&^(FlagRecord|FlagPadded) != 0 {
 		return Header{}, fmt.Errorf("%w: unknown flags %#02x", ErrHeader, b[4])
 	}
 	if b[5] < MinBlockShift || b[5] > MaxBlockShift {

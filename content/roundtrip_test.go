@@ -11,7 +11,7 @@ import (
 
 // encryptAll returns the whole ciphertext of plain via EncryptAt in chunks of step.
 func encryptAll(t testing.TB, f *File, plain []byte, step int) []byte {
-	size := CipherSize(int64(len(plain)), f.BlockSize())
+	size := f.CipherSize(int64(len(plain)))
 	out := make([]byte, 0, size)
 	buf := make([]byte, step)
 	for off := int64(0); ; {

@@ -23,12 +23,20 @@ func openAll(key []byte, path string, ct []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	size, err := PlainSize(int64(len(ct)), f.BlockSize())
+	r, err := f.Open(int64(len(ct)), bytes.NewReader(ct))
 	if err != nil {
 		return nil, err
 	}
-	dst := make([]byte, size+1)
-	n, err := f.DecryptAt(dst, 0, int64(len(ct)), bytes.NewReader(ct))
+	dst := make([]byte, r.Size()+1)
+	n, err := r.ReadAt(dst, 0)
+	if err == io.EOF {
+		err = r.CheckPadding()
+		if err == nil {
+			err = io.EOF
+		} else {
+			n = 0
+		}
+	}
 	if err != io.EOF {
 		if err == nil {
 			err = errors.New("DecryptAt did not reach io.EOF")
@@ -136,7 +144,8 @@ func TestTamper(t *testing.T) {
 	}{
 		{"magic", flip(0), "dir/a", ErrHeader},
 		{"version", flip(3), "dir/a", ErrHeader},
-		{"flags", flip(4), "dir/a", ErrHeader},
+		{"flags", flip(4), "dir/a", ErrSize}, // bit 0: a padded file, whose 12388 bytes are no padded length
+		{"flag bit 2", func() []byte { b := bytes.Clone(ct); b[4] ^= 4; return b }(), "dir/a", ErrHeader},
 		{"block shift", flip(5), "dir/a", ErrNotAuthentic}, // 12^1 = 13: valid 8 KiB header, other key
 		{"reserved", flip(6), "dir/a", ErrHeader},
 		{"file ID", flip(8), "dir/a", ErrNotAuthentic},

@@ -3,6 +3,7 @@ package content
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -96,7 +97,11 @@ func checkFileKeyVector(t *testing.T, v *vectors.Vector) {
 func checkRecordKey(t *testing.T, v *vectors.Vector) {
 	hdr := v.MustHex(t, "header")
 	h := vectors.Must(ParseHeader(hdr))(t)
-	if h.Flags != FlagRecord || !bytes.Equal(h.FileID[:], v.MustHex(t, "file_id")) || h.BlockSize() != int(v.MustInt(t, "block_size")) {
+	flags := byte(FlagRecord)
+	if vectorPadded(t, v) {
+		flags |= FlagPadded
+	}
+	if h.Flags != flags || !bytes.Equal(h.FileID[:], v.MustHex(t, "file_id")) || h.BlockSize() != int(v.MustInt(t, "block_size")) {
 		t.Fatalf("record header %+v differs from the vector", h)
 	}
 	if m := h.Marshal(); !bytes.Equal(m[:], hdr) {
@@ -127,17 +132,37 @@ func checkContentVector(t *testing.T, v *vectors.Vector) {
 	for i := range plain {
 		plain[i] = byte(i % 251)
 	}
-	if got := CipherSize(n, bs); got != csize {
-		t.Fatalf("CipherSize(%d) = %d, vector says %d", n, got, csize)
+	padded := vectorPadded(t, v)
+	stream := n // what is cut into blocks
+	if padded {
+		stream = v.MustInt(t, "padded_size")
+		if got := PaddedSize(n); got != stream {
+			t.Fatalf("PaddedSize(%d) = %d, vector says %d", n, got, stream)
+		}
+		if got := PaddedCipherSize(n, bs); got != csize {
+			t.Fatalf("PaddedCipherSize(%d) = %d, vector says %d", n, got, csize)
+		}
+		if got := vectors.Must(PaddedPlainSizeMax(csize, bs))(t); PaddedSize(got) != stream || got < n {
+			t.Fatalf("PaddedPlainSizeMax(%d) = %d, which does not pad to %d bytes or is below %d", csize, got, stream, n)
+		}
 	}
-	if got := vectors.Must(PlainSize(csize, bs))(t); got != n {
-		t.Fatalf("PlainSize(%d) = %d, vector says %d", csize, got, n)
+	if got := CipherSize(stream, bs); got != csize {
+		t.Fatalf("CipherSize(%d) = %d, vector says %d", stream, got, csize)
 	}
-	if got := NumBlocks(n, bs); got != v.MustInt(t, "blocks") {
+	if got := vectors.Must(PlainSize(csize, bs))(t); got != stream {
+		t.Fatalf("PlainSize(%d) = %d, vector says %d", csize, got, stream)
+	}
+	if got := NumBlocks(stream, bs); got != v.MustInt(t, "blocks") {
 		t.Fatalf("NumBlocks = %d, vector says %s", got, v.Values["blocks"])
 	}
 	h := vectors.Must(NewHeader(id, bs))(t)
+	if padded {
+		h.Flags = FlagPadded
+	}
 	f := vectors.Must(NewFile(key, h, path))(t)
+	if got := f.CipherSize(n); got != csize {
+		t.Fatalf("File.CipherSize(%d) = %d, vector says %d", n, got, csize)
+	}
 	if want := v.MustHex(t, "header"); !bytes.Equal(f.header[:], want) {
 		t.Fatalf("header %x, vector says %x", f.header[:], want)
 	}
@@ -154,13 +179,19 @@ func checkContentVector(t *testing.T, v *vectors.Vector) {
 	if want := v.MustHex(t, "first_block"); !bytes.Equal(first, want) {
 		t.Fatalf("first block %x, vector says %x", first, want)
 	}
-	nb := NumBlocks(n, bs)
+	nb := NumBlocks(stream, bs)
 	lastStart := HeaderSize + int(nb-1)*cbs
 	if want := v.MustHex(t, "last_block"); !bytes.Equal(whole[lastStart:], want) {
 		t.Fatalf("last block differs from the vector")
 	}
 	// sealBlock gives the same first block.
-	if got := f.sealBlock(nil, plain[:min(int(n), bs)], 0, nb == 1); !bytes.Equal(got, first) {
+	sp := plain
+	if padded {
+		sp = make([]byte, stream)
+		copy(sp, plain)
+		binary.BigEndian.PutUint64(sp[stream-TrailerSize:], uint64(n))
+	}
+	if got := f.sealBlock(nil, sp[:min(int(stream), bs)], 0, nb == 1); !bytes.Equal(got, first) {
 		t.Fatalf("sealBlock(0) differs from the vector")
 	}
 	// And the decoder reads the plaintext back from the bytes alone.
@@ -171,14 +202,40 @@ func checkContentVector(t *testing.T, v *vectors.Vector) {
 	if !errors.Is(err, io.EOF) || !bytes.Equal(out[:got], plain) {
 		t.Fatalf("DecryptAt: %d bytes, %v; want the plaintext and io.EOF", got, err)
 	}
+	if err := h2.CheckPadded(padded); err != nil {
+		t.Fatal(err)
+	}
+	r := vectors.Must(g.Open(int64(len(whole)), bytes.NewReader(whole)))(t)
+	if r.Size() != n {
+		t.Fatalf("Open: size %d, vector says %d", r.Size(), n)
+	}
+	if err := r.CheckPadding(); err != nil {
+		t.Fatalf("CheckPadding: %v", err)
+	}
+}
+
+// vectorPadded tells whether a content vector is of a padded tree (field
+// padding: "padme"; "none" or no field: not padded).
+func vectorPadded(t *testing.T, v *vectors.Vector) bool {
+	switch p := v.Values["padding"]; p {
+	case "padme":
+		return true
+	case "", "none":
+		return false
+	default:
+		t.Fatalf("padding %q is neither padme nor none", p)
+	}
+	return false
 }
 
 // rejectErrors is the error each content rule of FORMAT.md's "What a
 // decoder MUST reject" table must produce.
 var rejectErrors = map[string]error{
-	"header":     ErrHeader,
-	"size":       ErrSize,
-	"block-auth": ErrNotAuthentic,
+	"header":         ErrHeader,
+	"header-padding": ErrHeaderPadding,
+	"size":           ErrSize,
+	"block-auth":     ErrNotAuthentic,
+	"padding":        ErrPadding,
 }
 
 // checkRejectVector runs the ciphertext of a reject vector through every
@@ -199,8 +256,17 @@ func checkRejectVector(t *testing.T, v *vectors.Vector) {
 		t.Fatal("reject vector without a body")
 	}
 
+	padded := vectorPadded(t, v)
 	plainSize, sizeErr := PlainSize(int64(len(ct)), bs)
 	h, hdrErr := ParseHeader(ct)
+	if sizeErr == nil && hdrErr == nil && h.Flags&FlagPadded != 0 {
+		sizeErr = paddedStream(plainSize) // the padded size mapping
+	}
+	if rule != "header-padding" && rule != "header" && hdrErr == nil {
+		if err := h.CheckPadded(padded); err != nil {
+			t.Fatalf("CheckPadded: %v; only a header-padding vector may fail it", err)
+		}
+	}
 	switch rule {
 	case "size":
 		if !errors.Is(sizeErr, ErrSize) {
@@ -227,12 +293,39 @@ func checkRejectVector(t *testing.T, v *vectors.Vector) {
 			t.Fatalf("PlainSize: %v; a header vector must have a valid size", sizeErr)
 		}
 		return // no key can be derived without a header
-	case "block-auth":
+	case "header-padding":
 		if sizeErr != nil || hdrErr != nil {
-			t.Fatalf("PlainSize: %v, ParseHeader: %v; a block vector must fail in a block", sizeErr, hdrErr)
+			t.Fatalf("PlainSize: %v, ParseHeader: %v; a header-padding vector must have a valid size and header", sizeErr, hdrErr)
+		}
+		if err := h.CheckPadded(padded); !errors.Is(err, ErrHeaderPadding) {
+			t.Fatalf("CheckPadded(%v): %v, want ErrHeaderPadding", padded, err)
+		}
+		// The file itself is whole: it opens as its header says.
+		if _, err := openAll(key, path, ct); err != nil {
+			t.Fatalf("the file of a header-padding vector does not open: %v", err)
+		}
+		return
+	case "block-auth", "padding":
+		if sizeErr != nil || hdrErr != nil {
+			t.Fatalf("PlainSize: %v, ParseHeader: %v; a %s vector must fail after the size and header", sizeErr, hdrErr, rule)
 		}
 	}
 	f := vectors.Must(NewFile(key, h, path))(t)
+	if rule == "padding" {
+		// Every block authenticates; the padding does not check.
+		nb := NumBlocks(plainSize, bs)
+		cbs := int64(bs + Overhead)
+		for i := int64(0); i < nb; i++ {
+			start := HeaderSize + i*cbs
+			if _, err := f.OpenBlock(nil, ct[start:min(start+cbs, int64(len(ct)))], i, i == nb-1); err != nil {
+				t.Fatalf("block %d: %v; every block of a padding vector authenticates", i, err)
+			}
+		}
+		if _, err := openAll(key, path, ct); !errors.Is(err, ErrPadding) {
+			t.Fatalf("opening the whole file: %v, want ErrPadding", err)
+		}
+		return
+	}
 
 	// The whole file in one read.
 	dst := make([]byte, plainSize+1)

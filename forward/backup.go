@@ -121,15 +121,23 @@ func (b *Backup) cpath(crel string) string {
 	return b.dir + "/" + crel
 }
 
-// Lstat returns the ciphertext entry's stat with the plaintext size. A
-// regular file whose size no plaintext maps to is reported as damaged.
-func (b *Backup) Lstat(crel string) (syscall.Stat_t, error) {
+// Lstat returns the stat of the ciphertext entry crel, whose plaintext
+// path is rel, with the plaintext size. A regular file whose size no
+// plaintext maps to is reported as damaged. In a padded tree only the
+// file's trailer tells its size: Lstat reads and authenticates it.
+func (b *Backup) Lstat(rel, crel string) (syscall.Stat_t, error) {
 	var st syscall.Stat_t
 	if err := syscall.Lstat(b.cpath(crel), &st); err != nil {
 		return st, &os.PathError{Op: "lstat", Path: crel, Err: err}
 	}
 	if kindOf(uint32(st.Mode)) == Regular {
 		n, err := content.PlainSize(st.Size, b.settings.BlockSize)
+		if err == nil && b.padded() {
+			n, err = b.paddedSize(rel, crel)
+		}
+		if errors.Is(err, ErrDamaged) {
+			return st, err
+		}
 		if err != nil {
 			return st, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
 		}
@@ -271,7 +279,7 @@ func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
 			continue
 		}
 		e := Entry{Name: name, Rel: join(rel, name), CName: cname, CRel: c}
-		e.Stat, err = b.Lstat(c)
+		e.Stat, err = b.Lstat(e.Rel, c)
 		e.Kind = kindOf(uint32(e.Stat.Mode))
 		if err != nil && !(e.Kind == Regular && errors.Is(err, ErrDamaged)) {
 			probs = append(probs, report.Failure{Path: e.Rel, Stored: c, Err: err})
@@ -328,7 +336,7 @@ func (b *Backup) lookupStored(rel, crel, name string) (Entry, error) {
 	c := join(crel, ne.Name)
 	e := Entry{Name: name, Rel: join(rel, name), CName: ne.Name, CRel: c}
 	var err error
-	e.Stat, err = b.Lstat(c)
+	e.Stat, err = b.Lstat(e.Rel, c)
 	e.Kind = kindOf(uint32(e.Stat.Mode))
 	if err != nil {
 		return e, err
@@ -365,7 +373,7 @@ func (b *Backup) ResolveChain(rel string) ([]Entry, error) {
 	rel = strings.Trim(path.Clean("/"+rel), "/")
 	var e Entry
 	var err error
-	e.Stat, err = b.Lstat("")
+	e.Stat, err = b.Lstat("", "")
 	e.Kind = kindOf(uint32(e.Stat.Mode))
 	if err != nil {
 		return []Entry{e}, err
@@ -455,6 +463,7 @@ type File struct {
 	f     *os.File
 	crel  string
 	enc   *content.File
+	r     *content.Reader
 	csize int64
 	size  int64
 	id    [content.FileIDSize]byte
@@ -487,8 +496,7 @@ func (b *Backup) open(f *os.File, rel, crel string) (*File, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: %w: not a regular file", crel, ErrDamaged)
 	}
-	size, err := content.PlainSize(st.Size(), b.settings.BlockSize)
-	if err != nil {
+	if _, err := content.PlainSize(st.Size(), b.settings.BlockSize); err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
 	}
 	var hb [content.HeaderSize]byte
@@ -502,6 +510,9 @@ func (b *Backup) open(f *os.File, rel, crel string) (*File, error) {
 	if h.BlockSize() != b.settings.BlockSize {
 		return nil, fmt.Errorf("%s: %w: header block size %d differs from the config's %d", crel, ErrDamaged, h.BlockSize(), b.settings.BlockSize)
 	}
+	if err := h.CheckPadded(b.padded()); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
+	}
 	enc, err := content.NewFile(b.keys.Content(), h, rel)
 	if errors.Is(err, content.ErrHeader) {
 		return nil, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err) // a directory record in a file's place
@@ -509,7 +520,21 @@ func (b *Backup) open(f *os.File, rel, crel string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", crel, err)
 	}
-	return &File{f: f, crel: crel, enc: enc, csize: st.Size(), size: size, id: h.FileID}, nil
+	r, err := enc.Open(st.Size(), f) // padded: the trailer, authenticated
+	if err != nil {
+		enc.Wipe()
+		return nil, damaged(crel, err)
+	}
+	return &File{f: f, crel: crel, enc: enc, r: r, csize: st.Size(), size: r.Size(), id: h.FileID}, nil
+}
+
+// damaged wraps a content error of the file crel: damage when the bytes
+// fail (authentication, size, padding, a cut file), else an I/O error.
+func damaged(crel string, err error) error {
+	if errors.Is(err, content.ErrNotAuthentic) || errors.Is(err, content.ErrSize) || errors.Is(err, content.ErrPadding) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
+	}
+	return fmt.Errorf("%s: %w", crel, err)
 }
 
 // Size is the plaintext size.
@@ -526,14 +551,21 @@ func (f *File) CRel() string { return f.crel }
 // the whole call with an error wrapping content.ErrNotAuthentic and
 // ErrDamaged, naming the ciphertext file and no plaintext.
 func (f *File) ReadAt(p []byte, off int64) (int, error) {
-	n, err := f.enc.DecryptAt(p, off, f.csize, f.f)
+	n, err := f.r.ReadAt(p, off)
 	if err != nil && err != io.EOF {
-		if errors.Is(err, content.ErrNotAuthentic) || errors.Is(err, content.ErrSize) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, fmt.Errorf("%s: %w: %w", f.crel, ErrDamaged, err)
-		}
-		return 0, fmt.Errorf("%s: %w", f.crel, err)
+		return 0, damaged(f.crel, err)
 	}
 	return n, err
+}
+
+// CheckPadding authenticates the blocks past the plaintext of a padded
+// file and checks its padding (content.Reader.CheckPadding): a reader of
+// the whole file calls it at the end. Without padding it does nothing.
+func (f *File) CheckPadding() error {
+	if err := f.r.CheckPadding(); err != nil {
+		return damaged(f.crel, err)
+	}
+	return nil
 }
 
 // Close closes the ciphertext file and wipes the file key.

@@ -311,7 +311,7 @@ func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) 
 	var st syscall.Stat_t
 	if !n.fromRecord {
 		var err error
-		if st, err = n.v.b.Lstat(n.crel); err != nil {
+		if st, err = n.v.b.Lstat(n.rel, n.crel); err != nil {
 			if errors.Is(err, ErrDamaged) {
 				n.v.log.Error("file has an impossible size", "path", n.crel)
 			}

@@ -39,7 +39,7 @@ var (
 func (b *Backup) Format() int { return b.settings.Version }
 
 func (b *Backup) recordKeys() record.Keys {
-	return record.Keys{Content: b.keys.Content(), FileID: b.keys.FileID(), BlockSize: b.settings.BlockSize}
+	return record.Keys{Content: b.keys.Content(), FileID: b.keys.FileID(), BlockSize: b.settings.BlockSize, Padded: b.padded()}
 }
 
 // dirRecord is a directory's record as read: the root's own entry and the

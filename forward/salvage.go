@@ -34,8 +34,7 @@ type Salvaged struct {
 // that authenticates, in place, with zeros for the blocks that do not. It
 // needs an intact header (the file key depends on it); a size that ends
 // inside a block loses that last partial block.
-func (b *Backup) Salvage(ctx context.Context, rel, crel string, w io.Writer) (Salvaged, error) {
-	var s Salvaged
+func (b *Backup) Salvage(ctx context.Context, rel, crel string, w io.Writer) (s Salvaged, err error) {
 	fd, err := syscall.Open(b.cpath(crel), syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return s, fmt.Errorf("opening %s: %w", crel, err)
@@ -62,6 +61,10 @@ func (b *Backup) Salvage(ctx context.Context, rel, crel string, w io.Writer) (Sa
 		return s, err
 	}
 	defer enc.Wipe()
+	if n := b.salvageSize(enc, f); n >= 0 {
+		w = &limitWriter{w: w, n: n}
+		defer func() { s.Bytes = min(s.Bytes, n) }()
+	}
 	bs := int64(b.settings.BlockSize)
 	cbs := bs + content.Overhead
 	body := st.Size() - content.HeaderSize

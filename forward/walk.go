@@ -154,7 +154,10 @@ func (w *walker) spawn(group *sync.WaitGroup, f func()) {
 // decrypt writes f's plaintext to out, every block authenticated, telling
 // Progress of each chunk.
 func (w *walker) decrypt(out io.Writer, f *File) error {
-	return w.cp.Copy(w.ctx, out, f, f.Size(), func(n int64) { w.opts.Progress.Add(0, n) })
+	if err := w.cp.Copy(w.ctx, out, f, f.Size(), func(n int64) { w.opts.Progress.Add(0, n) }); err != nil {
+		return err
+	}
+	return f.CheckPadding()
 }
 
 // fileDone records how one file of size bytes ended: a failure (unless the

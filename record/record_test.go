@@ -188,3 +188,55 @@ func TestLinkGroup(t *testing.T) {
 		t.Error("link groups of different files coincide")
 	}
 }
+
+// TestPadded: a padded tree's record (header flags 0x03) reads back only
+// with the tree's padding setting, and its padding is authenticated.
+func TestPadded(t *testing.T) {
+	for _, entries := range [][]Entry{nil, func() []Entry { _, e := sample(); return e }()} {
+		plain, err := Encode(nil, entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := testKeys()
+		k.Padded = true
+		s, err := Seal(k, "dir", plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct := make([]byte, s.Size())
+		if n, err := s.ReadAt(ct, 0); n != len(ct) || (err != nil && err != io.EOF) {
+			t.Fatalf("ReadAt = %d, %v", n, err)
+		}
+		if ct[4] != 0x03 || s.Size() != int64(24+len(padTo(plain))+16) {
+			t.Fatalf("padded record: flags %#x, size %d for %d bytes", ct[4], s.Size(), len(plain))
+		}
+		if got, err := readRecord(k, "dir", ct); err != nil || !bytes.Equal(got, plain) {
+			t.Fatalf("reading the padded record: %v", err)
+		}
+		unpadded := k
+		unpadded.Padded = false
+		if _, err := readRecord(unpadded, "dir", ct); !errors.Is(err, ErrNotAuthentic) {
+			t.Errorf("a padded record in a tree without padding: %v", err)
+		}
+		last := bytes.Clone(ct)
+		last[len(last)-3] ^= 1 // in the trailer
+		if _, err := readRecord(k, "dir", last); !errors.Is(err, ErrNotAuthentic) {
+			t.Errorf("a padded record with a flipped trailer byte: %v", err)
+		}
+	}
+}
+
+// padTo is the padded stream length of plain, as FORMAT.md computes it.
+func padTo(plain []byte) []byte {
+	l := len(plain) + 8
+	e := 0
+	for x := l; x > 1; x >>= 1 {
+		e++
+	}
+	s := 0
+	for x := e; x > 0; x >>= 1 {
+		s++
+	}
+	mask := 1<<(e-s) - 1
+	return make([]byte, (l+mask)&^mask)
+}

@@ -42,6 +42,9 @@ func FileID(fileIDKey []byte, dirPath string, plain []byte) [FileIDSize]byte {
 type Keys struct {
 	Content, FileID []byte
 	BlockSize       int
+	// Padded: the tree pads its streams (config flag padme), records
+	// too, whose sizes would tell entry counts otherwise.
+	Padded bool
 }
 
 // Sealed is a record as the view shows it: its ciphertext, computed block
@@ -62,6 +65,9 @@ func Seal(k Keys, dirPath string, plain []byte) (*Sealed, error) {
 		return nil, err
 	}
 	h.Flags = content.FlagRecord
+	if k.Padded {
+		h.Flags |= content.FlagPadded
+	}
 	f, err := content.NewRecord(k.Content, h, dirPath)
 	if err != nil {
 		return nil, err
@@ -70,7 +76,7 @@ func Seal(k Keys, dirPath string, plain []byte) (*Sealed, error) {
 }
 
 // Size is the record's view size.
-func (s *Sealed) Size() int64 { return content.CipherSize(s.n, s.f.BlockSize()) }
+func (s *Sealed) Size() int64 { return s.f.CipherSize(s.n) }
 
 // FileID is the record's file ID.
 func (s *Sealed) FileID() [FileIDSize]byte { return s.id }
@@ -107,20 +113,24 @@ func Open(k Keys, dirPath string, src io.ReaderAt, size int64) (io.Reader, error
 	if h.BlockSize() != k.BlockSize {
 		return nil, fmt.Errorf("%w: block size %d, the config says %d", ErrNotAuthentic, h.BlockSize(), k.BlockSize)
 	}
+	if err := h.CheckPadded(k.Padded); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotAuthentic, err)
+	}
 	f, err := content.NewRecord(k.Content, h, dirPath)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotAuthentic, err)
 	}
-	n, err := content.PlainSize(size, k.BlockSize)
+	r, err := f.Open(size, src) // a padded record's trailer, checked
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotAuthentic, err)
 	}
-	return &opened{f: f, src: src, csize: size, n: n}, nil
+	return &opened{f: f, r: r, src: src, csize: size, n: r.Size()}, nil
 }
 
 // opened reads a record's plaintext in chunks of whole blocks.
 type opened struct {
 	f     *content.File
+	r     *content.Reader
 	src   io.ReaderAt
 	csize int64
 	n     int64
@@ -128,29 +138,44 @@ type opened struct {
 }
 
 func (o *opened) Read(p []byte) (int, error) {
+	if o.off < 0 {
+		return 0, io.EOF
+	}
 	if o.n == 0 && o.off == 0 {
-		// An empty record still has its empty final block to check.
+		// An empty record still has its empty final block to check
+		// (or, padded, its padding).
 		o.off = -1
 		if _, err := o.f.DecryptAt(nil, 0, o.csize, o.src); err != io.EOF {
 			return 0, fmt.Errorf("%w: %w", ErrNotAuthentic, err)
 		}
-		return 0, io.EOF
+		return 0, o.end()
 	}
-	if o.off >= o.n || o.off < 0 {
-		return 0, io.EOF
+	if o.off >= o.n {
+		o.off = -1
+		return 0, o.end()
 	}
 	if max := int64(64 * o.f.BlockSize()); int64(len(p)) > max {
 		p = p[:max]
 	}
-	got, err := o.f.DecryptAt(p, o.off, o.csize, o.src)
+	got, err := o.r.ReadAt(p, o.off)
 	o.off += int64(got)
 	if err != nil && err != io.EOF {
 		return got, fmt.Errorf("%w: %w", ErrNotAuthentic, err)
 	}
 	if got == 0 {
-		return 0, io.EOF
+		o.off = -1
+		return 0, o.end()
 	}
 	return got, nil
+}
+
+// end is the end of the record's plaintext: io.EOF once the blocks past
+// it, a padded record's padding, authenticate and check.
+func (o *opened) end() error {
+	if err := o.r.CheckPadding(); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotAuthentic, err)
+	}
+	return io.EOF
 }
 
 // linkGroupLabel starts the input of a hard-link group ID.

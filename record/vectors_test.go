@@ -44,7 +44,8 @@ func TestVectors(t *testing.T) {
 
 // vectorKeys are the keys and block size a record vector names.
 func vectorKeys(t *testing.T, v *vectors.Vector) Keys {
-	return Keys{Content: v.MustHex(t, "content_key"), FileID: v.MustHex(t, "file_id_key"), BlockSize: int(v.MustInt(t, "block_size"))}
+	return Keys{Content: v.MustHex(t, "content_key"), FileID: v.MustHex(t, "file_id_key"), BlockSize: int(v.MustInt(t, "block_size")),
+		Padded: v.Values["padding"] == "padme"}
 }
 
 func checkRecordVector(t *testing.T, v *vectors.Vector) {
@@ -109,7 +110,14 @@ func checkRecordVector(t *testing.T, v *vectors.Vector) {
 	if !bytes.Equal(ct[:content.HeaderSize], v.MustHex(t, "header")) {
 		t.Fatalf("header %x differs from the vector", ct[:content.HeaderSize])
 	}
-	if got := content.NumBlocks(int64(len(plain)), k.BlockSize); got != v.MustInt(t, "blocks") {
+	stream := int64(len(plain))
+	if k.Padded {
+		stream = content.PaddedSize(stream)
+		if stream != v.MustInt(t, "padded_size") {
+			t.Fatalf("padded size %d, vector says %s", stream, v.Values["padded_size"])
+		}
+	}
+	if got := content.NumBlocks(stream, k.BlockSize); got != v.MustInt(t, "blocks") {
 		t.Fatalf("%d blocks, vector says %s", got, v.Values["blocks"])
 	}
 	// Any range reads the same bytes, across block edges too.

@@ -526,6 +526,13 @@ func decrypt(keys *keys.Keys, rel string, ct []byte) ([]byte, error) {
 // readers take (stat, then read to EOF) must be one complete version of
 // the file, as it was at some moment.
 func TestFUSEGrowingFile(t *testing.T) {
+	t.Run("unpadded", func(t *testing.T) { fuseGrowingFile(t, config.Defaults()) })
+	padded := config.Defaults()
+	padded.Flags |= config.FlagPadme
+	t.Run("padded", func(t *testing.T) { fuseGrowingFile(t, padded) })
+}
+
+func fuseGrowingFile(t *testing.T, s config.Settings) {
 	plain := t.TempDir()
 	p := filepath.Join(plain, "f")
 	const readers, copies = 2, 40
@@ -533,7 +540,7 @@ func TestFUSEGrowingFile(t *testing.T) {
 	all := make([]byte, start+readers*copies*steps*step)
 	rand.Read(all)
 	rvWrite(t, p, all[:start])
-	tree, keys, _ := rvTree(t, plain, Options{})
+	tree, keys, _ := rvTree(t, plain, Options{Settings: s})
 	mnt := rvMount(t, tree)
 	vf := filepath.Join(mnt, viewPath(tree, "f"))
 

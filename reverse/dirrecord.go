@@ -38,7 +38,7 @@ func (t *Tree) records() bool { return t.settings.Version >= 2 }
 
 // recordKeys are the keys records are sealed with.
 func (t *Tree) recordKeys() record.Keys {
-	return record.Keys{Content: t.keys.Content(), FileID: t.keys.FileID(), BlockSize: t.settings.BlockSize}
+	return record.Keys{Content: t.keys.Content(), FileID: t.keys.FileID(), BlockSize: t.settings.BlockSize, Padded: t.padded()}
 }
 
 // SealRecord prepares the view bytes of the record item it of directory

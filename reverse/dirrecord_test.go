@@ -739,6 +739,12 @@ func TestRecordSnapshot(t *testing.T) {
 func TestMatchesReference(t *testing.T) {
 	plain := t.TempDir()
 	recPopulate(t, plain)
+	matchesReference(t, plain)
+}
+
+// matchesReference is TestMatchesReference of the tree plain (whose config
+// exTree makes unless there is one).
+func matchesReference(t *testing.T, plain string) {
 	tree, _ := exTree(t, plain, nil)
 	cfg, err := os.ReadFile(filepath.Join(plain, config.FileName))
 	if err != nil {

@@ -449,7 +449,7 @@ func (n *fileNode) told(size int64) int64 {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.opens > 0 {
-		size = content.CipherSize(n.served, n.v.tree.BlockSize())
+		size = n.v.tree.CipherSize(n.served)
 	}
 	n.known = size
 	return size
@@ -486,14 +486,13 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		f.Close()
 		return nil, 0, syscall.ESTALE // replaced since lookup: look up again
 	}
-	bs := n.v.tree.BlockSize()
 	n.mu.Lock()
 	size := st.Size
 	switch {
 	case n.opens > 0 && st.Size >= n.served:
 		size = n.served // one size for all open handles
-	case n.known >= 0 && content.CipherSize(st.Size, bs) > n.known:
-		if known, err := content.PlainSize(n.known, bs); err == nil && known <= st.Size {
+	case n.known >= 0 && n.v.tree.CipherSize(st.Size) > n.known:
+		if known, err := n.v.tree.plainSizeFor(n.known); err == nil && known <= st.Size {
 			size = known // grew since the kernel heard of it
 		}
 	}

@@ -304,7 +304,7 @@ func TestHiddenMatchesReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rs.HideMetadata {
+	if rs.Flags&2 == 0 {
 		t.Fatal("the reference does not read the flag")
 	}
 	dest, ref := exDest(t), t.TempDir()

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/efs-project/efs/config"
-	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/naming"
 	"golang.org/x/sys/unix"
 )
@@ -330,9 +329,9 @@ func (t *Tree) entryItem(e *Entry) Item {
 // that export reports them as failed; the FUSE view leaves them out (and
 // logs each once), and Resolve does not find them.
 var (
-	// ErrTooLarge: a regular file larger than content.MaxPlainSize (only
-	// a sparse file can be one), whose encrypted size would not fit a
-	// file size.
+	// ErrTooLarge: a regular file larger than content.MaxPlainSize
+	// (padded: MaxPaddedPlainSize; only a sparse file can be one), whose
+	// encrypted size would not fit a file size.
 	ErrTooLarge = errors.New("file too large to encrypt: its encrypted size would exceed the largest file size, 2^63-1 bytes")
 	// ErrPathTooLong: the entry's view path is longer than MaxViewPath,
 	// so that sync tools cannot open it ("File name too long"). In format
@@ -371,7 +370,7 @@ func (t *Tree) unshowable(st *unix.Stat_t) error {
 
 // tooLarge is ErrTooLarge for a regular file whose size cannot be shown.
 func (t *Tree) tooLarge(st *unix.Stat_t) error {
-	if st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > content.MaxPlainSize(t.settings.BlockSize) {
+	if st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > t.maxPlainSize() {
 		return ErrTooLarge
 	}
 	return nil

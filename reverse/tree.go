@@ -463,11 +463,11 @@ func (t *Tree) lookupLong(rel, view string, dst *unix.Stat_t) (string, error) {
 // ViewSize is the size the view reports for a plaintext entry: the
 // ciphertext size for files, the encrypted target's length for symlinks,
 // the plaintext size for directories. No contents are read. A file larger
-// than content.MaxPlainSize has no view size (see ErrTooLarge).
+// than the view can show has no view size (see ErrTooLarge).
 func (t *Tree) ViewSize(st *unix.Stat_t) int64 {
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
-		return content.CipherSize(st.Size, t.settings.BlockSize)
+		return t.CipherSize(st.Size)
 	case unix.S_IFLNK:
 		return int64(t.namer.TargetLen(int(st.Size)))
 	}
@@ -545,7 +545,7 @@ func (t *Tree) Open(rel string) (*File, error) {
 		return nil, err
 	}
 	id := content.DeriveFileID(t.keys.FileID(), t.settings.FileID, fileVersion(&f.st), rel)
-	h, err := content.NewHeader(id, t.settings.BlockSize)
+	h, err := t.header(id)
 	if err == nil {
 		f.enc, err = content.NewFile(t.keys.Content(), h, rel)
 	}
@@ -571,7 +571,7 @@ func (f *File) Limit(size int64) {
 }
 
 // Size is the ciphertext size, fixed at Open.
-func (f *File) Size() int64 { return content.CipherSize(f.size, f.enc.BlockSize()) }
+func (f *File) Size() int64 { return f.enc.CipherSize(f.size) }
 
 // ReadAt fills p with ciphertext at off. A plaintext file that shrank since
 // Open gives content.ErrChanged; one that grew is read up to its old size.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/forward"
 	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
 )
@@ -29,6 +30,7 @@ type keyFlags struct {
 	blockSize    int
 	fileID       string
 	format       int
+	padding      string
 	// backupDir is the backup being opened, whose root tells its format
 	// when recovering without a config; "" for a plaintext tree.
 	backupDir string
@@ -49,6 +51,7 @@ func (k *keyFlags) register(fs *flag.FlagSet, recovery bool) {
 	fs.IntVar(&k.blockSize, "block-size", 0, "recovery with a master key and no usable config: block size (default 4096)")
 	fs.StringVar(&k.fileID, "file-id", "", "recovery with a master key and no usable config: file-id mode (inode|path|version, default inode)")
 	fs.IntVar(&k.format, "format", 0, "recovery with a master key and no usable config: the format `VERSION`, 1 or 2\n(default: 2 if the backup's root holds "+naming.RecordName+", else 1)")
+	fs.StringVar(&k.padding, "padding", "", "recovery with a master key and no usable config: padding (none|padme)\n(default: padme if the header of the root's "+naming.RecordName+" says padded, else none)")
 }
 
 // unlocked is what a command needs to work on a tree or a backup.
@@ -85,6 +88,9 @@ func (k *keyFlags) overrides(s config.Settings) (config.Settings, error) {
 	if k.format != 0 {
 		t.Version = k.format
 	}
+	if k.padding != "" {
+		t.Padding = k.padding
+	}
 	s, err := t.Parse()
 	if err != nil {
 		return s, withCode(exitUsage, err)
@@ -93,11 +99,11 @@ func (k *keyFlags) overrides(s config.Settings) (config.Settings, error) {
 }
 
 func (k *keyFlags) hasOverrides() bool {
-	return k.nameEncoding != "" || k.nameMax != 0 || k.blockSize != 0 || k.fileID != "" || k.format != 0
+	return k.nameEncoding != "" || k.nameMax != 0 || k.blockSize != 0 || k.fileID != "" || k.format != 0 || k.padding != ""
 }
 
 // recoveryFlags names the flags hasOverrides looks at, for its errors.
-const recoveryFlags = "--name-encoding, --name-max, --block-size, --file-id and --format"
+const recoveryFlags = "--name-encoding, --name-max, --block-size, --file-id, --format and --padding"
 
 // detectFormat tells the format of the backup in dir without its config:
 // every directory of a v2 backup holds its record (efs.dir), and no v1
@@ -218,6 +224,15 @@ func (k *keyFlags) unlock(defaultPath string, notFoundHints []string, log *slog.
 			v, why := detectFormat(k.backupDir)
 			settings.Version = v
 			log.Info("format version told by the backup", "format", v, "because", why)
+		}
+		if k.padding == "" && k.backupDir != "" && settings.Version >= 2 && k.format != 1 {
+			padded, why := forward.DetectPadding(k.backupDir)
+			p := "none"
+			if padded {
+				settings.Flags |= config.FlagPadme
+				p = "padme"
+			}
+			log.Info("padding told by the backup", "padding", p, "because", why)
 		}
 		if settings, err = k.overrides(settings); err != nil {
 			return nil, err

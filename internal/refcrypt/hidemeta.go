@@ -9,7 +9,10 @@ import (
 
 // flagHideMetadata is bit 1 of the config's flags (FORMAT.md, "Hidden
 // metadata").
-const flagHideMetadata = 1 << 1
+const (
+	flagPadme        = 1 << 0
+	flagHideMetadata = 1 << 1
+)
 
 // hiddenMtime is the pseudo-mtime of the plaintext entry at path whose
 // real mtime is mt (FORMAT.md, "Hidden metadata").

@@ -12,6 +12,7 @@
 package refcrypt
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
@@ -56,9 +57,15 @@ type Settings struct {
 	NameMax      int
 	BlockSize    int
 	FileID       string // "inode", "path", or (v2) "version"
-	// HideMetadata is flags bit 1 (v2): uniform modes and pseudo-mtimes.
-	HideMetadata bool
+	Flags        int    // (v2) bit 0: padding = padme; bit 1: hidden metadata
 }
+
+// padded tells whether the streams are padded (FORMAT.md, "Padding").
+func (s Settings) padded() bool { return s.Flags&flagPadme != 0 }
+
+// hideMetadata tells whether the view shows uniform modes and pseudo-mtimes
+// (FORMAT.md, "Hidden metadata").
+func (s Settings) hideMetadata() bool { return s.Flags&flagHideMetadata != 0 }
 
 func (s Settings) check() error {
 	switch {
@@ -70,10 +77,10 @@ func (s Settings) check() error {
 		return fmt.Errorf("file ID mode %q is not one of format v%d", s.FileID, s.Version)
 	case s.NameMax < 63 || s.NameMax > 255:
 		return fmt.Errorf("name_max %d is outside 63…255", s.NameMax)
-	case s.HideMetadata && s.Version < 2:
-		return fmt.Errorf("hidden metadata needs format v2")
 	case blockShift(s.BlockSize) < 0:
 		return fmt.Errorf("block size %d is not a power of two in 4096…1048576", s.BlockSize)
+	case s.Flags&^(flagPadme|flagHideMetadata) != 0 || s.Flags != 0 && s.Version < 2:
+		return fmt.Errorf("flags %d are not ones this reference knows in format v%d", s.Flags, s.Version)
 	}
 	return nil
 }
@@ -174,11 +181,10 @@ func Unlock(config, password []byte) (*Keys, Settings, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		return nil, Settings{}, fmt.Errorf("config has unknown fields %v", und)
 	}
-	if f.Version != 1 && f.Version != 2 || f.Flags&^flagHideMetadata != 0 || f.KDF.Algorithm != "argon2id" {
-		return nil, Settings{}, fmt.Errorf("config is not format v1 or v2 with argon2id and known flags")
+	if f.Version != 1 && f.Version != 2 || f.KDF.Algorithm != "argon2id" {
+		return nil, Settings{}, fmt.Errorf("config is not format v1 or v2 with argon2id")
 	}
-	s := Settings{Version: f.Version, NameEncoding: f.NameEncoding, NameMax: f.NameMax, BlockSize: f.BlockSize, FileID: f.FileID,
-		HideMetadata: f.Flags&flagHideMetadata != 0}
+	s := Settings{Version: f.Version, NameEncoding: f.NameEncoding, NameMax: f.NameMax, BlockSize: f.BlockSize, FileID: f.FileID, Flags: f.Flags}
 	if err := s.check(); err != nil {
 		return nil, Settings{}, err
 	}
@@ -213,7 +219,7 @@ func Unlock(config, password []byte) (*Keys, Settings, error) {
 		return nil, Settings{}, ErrWrongPassword
 	}
 	canonical := fmt.Sprintf("efs-v1 config\nversion=%d\nname_encoding=%s\nname_max=%d\nblock_size=%d\nfile_id=%s\nflags=%d\n",
-		s.Version, s.NameEncoding, s.NameMax, s.BlockSize, s.FileID, f.Flags)
+		s.Version, s.NameEncoding, s.NameMax, s.BlockSize, s.FileID, s.Flags)
 	if !hmac.Equal(mac, hmacSHA256(subkey(mk, "efs-v1 config mac", 32), []byte(canonical))) {
 		return nil, Settings{}, ErrAltered
 	}
@@ -281,7 +287,7 @@ func (k *Keys) fileIDFor(mode string, st *unix.Stat_t, path string) []byte {
 }
 
 // header is the 24-byte content header (FORMAT.md, "Header"); flags is 0
-// for a file, 2 for a directory record.
+// for a file, 2 for a directory record, plus 1 for a padded one.
 func header(id []byte, blockSize int, flags byte) []byte {
 	return append([]byte{'E', 'F', 'S', 1, flags, byte(blockShift(blockSize)), 0, 0}, id...)
 }
@@ -289,13 +295,36 @@ func header(id []byte, blockSize int, flags byte) []byte {
 // sealFile writes to w the ciphertext of the size plaintext bytes read from
 // r, for the file at path with file ID id (FORMAT.md, "File key" and
 // "Blocks").
-func (k *Keys) sealFile(w io.Writer, r io.Reader, size int64, blockSize int, id []byte, path string) error {
-	return k.seal(w, r, size, blockSize, id, 0, "efs-v1 file key\x00", path)
+func (k *Keys) sealFile(w io.Writer, r io.Reader, size int64, blockSize int, id []byte, flags byte, path string) error {
+	return k.seal(w, r, size, blockSize, id, flags, flags, "efs-v1 file key\x00", path)
+}
+
+// padme is Padmé(L) of FORMAT.md, "Padding": E = floor(log2 L),
+// S = floor(log2 E) + 1, L rounded up to a multiple of 2^(E−S).
+func padme(L int64) int64 {
+	e := 0
+	for x := L; x > 1; x >>= 1 {
+		e++
+	}
+	s := 0
+	for x := e; x > 0; x >>= 1 {
+		s++
+	}
+	mask := int64(1)<<(e-s) - 1
+	return (L + mask) &^ mask
 }
 
 // seal is sealFile for files (flags 0) and records (flags 2, FORMAT.md
-// "Sealing"), whose keys have different labels.
-func (k *Keys) seal(w io.Writer, r io.Reader, size int64, blockSize int, id []byte, flags byte, label, path string) error {
+// "Sealing"), whose keys have different labels; flag 1 pads the stream:
+// the data, zeros up to Padmé(size + 8) − 8 bytes, uint64be(size).
+// pad is flags unless the stream comes padded already (SealStream).
+func (k *Keys) seal(w io.Writer, r io.Reader, size int64, blockSize int, id []byte, pad, flags byte, label, path string) error {
+	if pad&1 != 0 {
+		p := padme(size + 8)
+		trailer := binary.BigEndian.AppendUint64(nil, uint64(size))
+		r = io.MultiReader(io.LimitReader(r, size), bytes.NewReader(make([]byte, p-size-8)), bytes.NewReader(trailer))
+		size = p
+	}
 	hdr := header(id, blockSize, flags)
 	info := append(append([]byte(label), hdr...), path...)
 	c, err := miscreant.NewAESCMACSIV(subkey(k.content, string(info), 64))
@@ -335,6 +364,9 @@ func (k *Keys) seal(w io.Writer, r io.Reader, size int64, blockSize int, id []by
 // spec: a test's independent check of what a view or export holds. It
 // fails on a bad header, a size the mapping cannot produce, or any block
 // that does not authenticate.
+//
+// A padded file (header flags 1) is read as padded: its padding must be
+// zeros and its trailer give a size that pads to the stream's length.
 func (k *Keys) OpenFile(path string, ct []byte) ([]byte, error) {
 	return k.open(path, ct, 0, "efs-v1 file key\x00")
 }
@@ -347,7 +379,7 @@ func (k *Keys) OpenRecord(dir string, ct []byte) ([]byte, error) {
 
 func (k *Keys) open(path string, ct []byte, flags byte, label string) ([]byte, error) {
 	const headerSize, overhead = 24, 16
-	if len(ct) < headerSize+overhead || string(ct[:3]) != "EFS" || ct[3] != 1 || ct[4] != flags || ct[6] != 0 || ct[7] != 0 {
+	if len(ct) < headerSize+overhead || string(ct[:3]) != "EFS" || ct[3] != 1 || ct[4]&^1 != flags || ct[6] != 0 || ct[7] != 0 {
 		return nil, errors.New("not the content header of a file, or of a record, as expected")
 	}
 	shift := int(ct[5])
@@ -381,5 +413,27 @@ func (k *Keys) open(path string, ct []byte, flags byte, label string) ([]byte, e
 		}
 		out = append(out, p...)
 	}
-	return out, nil
+	if ct[4]&1 == 0 {
+		return out, nil
+	}
+	p := int64(len(out))
+	if p < 8 || padme(p) != p {
+		return nil, fmt.Errorf("a padded stream of %d bytes: no Padmé value", p)
+	}
+	size := binary.BigEndian.Uint64(out[p-8:])
+	if size > uint64(p-8) || padme(int64(size)+8) != p {
+		return nil, fmt.Errorf("the trailer says %d bytes, which do not pad to %d", size, p)
+	}
+	if !bytes.Equal(out[size:p-8], make([]byte, p-8-int64(size))) {
+		return nil, errors.New("a padding byte is not zero")
+	}
+	return out[:size], nil
+}
+
+// SealStream writes the ciphertext of the file at path whose stream is
+// exactly stream: with flags 1 it is taken as the padded stream, as it is,
+// so a test can seal padding that efs never writes (a non-zero padding
+// byte, a wrong trailer) and check that readers refuse it.
+func (k *Keys) SealStream(w io.Writer, stream []byte, blockSize int, id []byte, flags byte, path string) error {
+	return k.seal(w, bytes.NewReader(stream), int64(len(stream)), blockSize, id, flags&^1, flags, "efs-v1 file key\x00", path)
 }

@@ -116,7 +116,11 @@ func checkContent(t *testing.T, k *Keys, v *vectors.Vector) {
 	}
 	bs := int(v.MustInt(t, "block_size"))
 	var out bytes.Buffer
-	if err := k.sealFile(&out, bytes.NewReader(plain), n, bs, v.MustHex(t, "file_id"), v.MustGet(t, "path")); err != nil {
+	flags := byte(0)
+	if v.Values["padding"] == "padme" {
+		flags = 1
+	}
+	if err := k.sealFile(&out, bytes.NewReader(plain), n, bs, v.MustHex(t, "file_id"), flags, v.MustGet(t, "path")); err != nil {
 		t.Fatal(err)
 	}
 	ct := out.Bytes()
@@ -134,6 +138,9 @@ func checkContent(t *testing.T, k *Keys, v *vectors.Vector) {
 	}
 	if sum := sha256.Sum256(ct); hex.EncodeToString(sum[:]) != v.MustGet(t, "cipher_sha256") {
 		t.Error("ciphertext hash differs")
+	}
+	if got, err := k.OpenFile(v.MustGet(t, "path"), ct); err != nil || !bytes.Equal(got, plain) {
+		t.Errorf("OpenFile: %d bytes, %v", len(got), err)
 	}
 }
 
@@ -174,13 +181,14 @@ func TestUnlock(t *testing.T) {
 // entries placed under their encrypted names in their encrypted parents.
 func TestWrite(t *testing.T) {
 	for _, version := range []int{1, 2} {
-		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) { testWrite(t, version) })
+		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) { testWrite(t, version, 0) })
 	}
+	t.Run("v2-padme", func(t *testing.T) { testWrite(t, 2, 1) })
 }
 
-func testWrite(t *testing.T, version int) {
+func testWrite(t *testing.T, version, flags int) {
 	k := vectorKeys(t)
-	s := Settings{Version: version, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "path"}
+	s := Settings{Version: version, NameEncoding: "base32", NameMax: 255, BlockSize: 4096, FileID: "path", Flags: flags}
 	prefix := map[int]string{1: LongPrefixV1, 2: LongPrefix}[version]
 	plain, out := t.TempDir(), t.TempDir()
 	long := strings.Repeat("x", 200)
@@ -249,8 +257,22 @@ func testWrite(t *testing.T, version int) {
 		}
 	}
 	unix.Lstat(filepath.Join(out, docs, vLong), &st)
-	if st.Mode&0o7777 != 0o751 || st.Size != 24+4+16 {
-		t.Errorf("file: mode %o, size %d; want 751 and 44", st.Mode&0o7777, st.Size)
+	size := int64(24 + 4 + 16)
+	if flags&1 != 0 {
+		size = 24 + 12 + 16 // 4 bytes and the trailer: Padmé(12) = 12
+	}
+	if st.Mode&0o7777 != 0o751 || st.Size != size {
+		t.Errorf("file: mode %o, size %d; want 751 and %d", st.Mode&0o7777, st.Size, size)
+	}
+	ct, _ := os.ReadFile(filepath.Join(out, docs, vLong))
+	if got, err := k.OpenFile("docs/"+long, ct); err != nil || string(got) != "long" {
+		t.Errorf("the file opens to %q, %v", got, err)
+	}
+	if version == 2 {
+		rec, _ := os.ReadFile(filepath.Join(out, docs, RecordName))
+		if _, err := k.OpenRecord("docs", rec); err != nil || rec[4] != byte(2|flags) {
+			t.Errorf("the record, header flags %#x, opens: %v", rec[4], err)
+		}
 	}
 }
 
@@ -299,10 +321,11 @@ func TestLongNameEdge(t *testing.T) {
 func TestOpenFile(t *testing.T) {
 	k := vectorKeys(t)
 	id := bytes.Repeat([]byte{9}, 16)
-	for _, size := range []int{0, 1, 4095, 4096, 4097, 3*4096 + 7} {
+	for _, c := range []struct{ size, flags int }{{0, 0}, {1, 0}, {4095, 0}, {4096, 0}, {4097, 0}, {3*4096 + 7, 0}, {0, 1}, {4089, 1}, {3*4096 + 7, 1}} {
+		size := c.size
 		plain := bytes.Repeat([]byte{byte(size)}, size)
 		var ct bytes.Buffer
-		if err := k.sealFile(&ct, bytes.NewReader(plain), int64(size), 4096, id, "d/f"); err != nil {
+		if err := k.sealFile(&ct, bytes.NewReader(plain), int64(size), 4096, id, byte(c.flags), "d/f"); err != nil {
 			t.Fatal(err)
 		}
 		got, err := k.OpenFile("d/f", ct.Bytes())
@@ -317,7 +340,7 @@ func TestOpenFile(t *testing.T) {
 		if _, err := k.OpenFile("d/f", bad); err == nil {
 			t.Errorf("size %d: a flipped byte opened", size)
 		}
-		if size > 4096 {
+		if size > 4096 && c.flags == 0 {
 			if _, err := k.OpenFile("d/f", ct.Bytes()[:24+4096+16]); err == nil {
 				t.Errorf("size %d: a cut at a block boundary opened", size)
 			}

@@ -21,7 +21,7 @@ import (
 // the companions are written 0644, not read-only as the view shows them, so
 // that tests can damage them. In format v2 every directory gets its record,
 // efs.dir (FORMAT.md, "Directory records"), also 0644. With
-// s.HideMetadata everything, the root included, gets the uniform modes
+// s.hideMetadata() everything, the root included, gets the uniform modes
 // (0600 files, writable for damage tests too) and the pseudo-mtimes of
 // FORMAT.md, "Hidden metadata", and records their view mtime.
 func Write(keys *Keys, s Settings, plain, out string) error {
@@ -34,7 +34,7 @@ func Write(keys *Keys, s Settings, plain, out string) error {
 		if err := os.WriteFile(filepath.Join(out, ViewConfig), cfg, 0o644); err != nil {
 			return err
 		}
-		if s.HideMetadata {
+		if s.hideMetadata() {
 			if err := hiddenMeta(filepath.Join(out, ViewConfig), unix.S_IFREG, keys.configMtime(plain)); err != nil {
 				return err
 			}
@@ -47,7 +47,7 @@ func Write(keys *Keys, s Settings, plain, out string) error {
 		return err
 	}
 	w := &writer{keys: keys, s: s, plain: plain, rootDev: uint64(root.Dev)}
-	if err := w.dir("", out); err != nil || !s.HideMetadata {
+	if err := w.dir("", out); err != nil || !s.hideMetadata() {
 		return err
 	}
 	return hiddenMeta(out, unix.S_IFDIR, keys.hiddenMtime("", root.Mtim))
@@ -104,11 +104,15 @@ func (w *writer) dir(rel, vdir string) error {
 func (w *writer) record(rel, vdir string, p []byte) error {
 	id := hmacSHA256(w.keys.fileID, []byte("efs-v2 record\x00"), binary.BigEndian.AppendUint64(nil, uint64(len(rel))), []byte(rel), p)[:16]
 	var buf bytes.Buffer
-	if err := w.keys.seal(&buf, bytes.NewReader(p), int64(len(p)), w.s.BlockSize, id, 2, "efs-v2 record key\x00", rel); err != nil {
+	flags := byte(2)
+	if w.s.padded() {
+		flags |= 1
+	}
+	if err := w.keys.seal(&buf, bytes.NewReader(p), int64(len(p)), w.s.BlockSize, id, flags, flags, "efs-v2 record key\x00", rel); err != nil {
 		return err
 	}
 	dst := filepath.Join(vdir, RecordName)
-	if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil || !w.s.HideMetadata {
+	if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil || !w.s.hideMetadata() {
 		return err
 	}
 	return hiddenMeta(dst, unix.S_IFREG, recordMtime(id))
@@ -233,7 +237,7 @@ func (w *writer) entry(parent, name, vdir string, rec []byte) ([]byte, error) {
 		if err := os.WriteFile(dst+CompanionSuffix, []byte(companion), 0o644); err != nil {
 			return nil, err
 		}
-		if w.s.HideMetadata {
+		if w.s.hideMetadata() {
 			if err := hiddenMeta(dst+CompanionSuffix, unix.S_IFREG, w.keys.configMtime(w.plain)); err != nil {
 				return nil, err
 			}
@@ -269,7 +273,7 @@ func (w *writer) entry(parent, name, vdir string, rec []byte) ([]byte, error) {
 	if rec, err = w.recordEntry(rec, name, path, &st, id); err != nil {
 		return nil, err
 	}
-	if w.s.HideMetadata {
+	if w.s.hideMetadata() {
 		return rec, hiddenMeta(dst, uint32(kind), w.keys.hiddenMtime(path, st.Mtim))
 	}
 	return rec, copyMeta(dst, &st)
@@ -286,7 +290,11 @@ func (w *writer) file(src, dst, path string, st *unix.Stat_t, id []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := w.keys.sealFile(out, in, st.Size, w.s.BlockSize, id, path); err != nil {
+	flags := byte(0)
+	if w.s.padded() {
+		flags = 1
+	}
+	if err := w.keys.sealFile(out, in, st.Size, w.s.BlockSize, id, flags, path); err != nil {
 		out.Close()
 		return err
 	}

@@ -84,8 +84,8 @@ func run(dir string) error {
 	}
 	g := &gen{dir: dir, files: map[string]bool{}}
 	for _, f := range []func() error{g.subkeys, g.fileIDs, g.fileKey, g.contents, g.names, g.symlinks, g.configs,
-		g.linkGroups, g.records, g.hiddenMtimes,
-		g.rejectConfigs, g.rejectRecovery, g.rejectNames, g.rejectSymlinks, g.rejectContents, g.rejectRecords} {
+		g.linkGroups, g.records, g.hiddenMtimes, g.paddedContents, g.paddedRecord,
+		g.rejectConfigs, g.rejectRecovery, g.rejectNames, g.rejectSymlinks, g.rejectContents, g.rejectRecords, g.rejectPadding} {
 		if err := f(); err != nil {
 			return err
 		}

@@ -223,7 +223,7 @@ func (g *gen) rejectContents() error {
 	}{
 		{"reject-header-magic", "header", "magic \"EFT\"", path, withHeaderByte(2, 'T'), nil},
 		{"reject-header-version", "header", "version 2", path, withHeaderByte(3, 2), nil},
-		{"reject-header-flags", "header", "flag bit 0 (reserved for size padding, defined in no format) set", path, withHeaderByte(4, 1), nil},
+		{"reject-header-flags", "header", "flag bit 2 (defined in no format) set", path, withHeaderByte(4, 4), nil},
 		{"reject-header-shift-11", "header", "block shift 11 (2 KiB blocks)", path, withHeaderByte(5, 11), nil},
 		{"reject-header-shift-21", "header", "block shift 21 (2 MiB blocks)", path, withHeaderByte(5, 21), nil},
 		{"reject-header-reserved", "header", "a reserved byte set", path, withHeaderByte(7, 1), nil},

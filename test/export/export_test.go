@@ -200,10 +200,16 @@ func TestExclude(t *testing.T) {
 // TestRoundTrip: an export restores (efs restore, and efs mount) to
 // the plaintext tree.
 func TestRoundTrip(t *testing.T) {
+	for name, flags := range map[string][]string{"defaults": nil, "padme": {"--padding", "padme"}} {
+		t.Run(name, func(t *testing.T) { roundTrip(t, flags) })
+	}
+}
+
+func roundTrip(t *testing.T, initFlags []string) {
 	plain := t.TempDir()
 	plainTree(t, plain)
 	os.Remove(filepath.Join(plain, "fifo")) // not in the view, so not restored
-	e2e.InitTree(t, plain)
+	e2e.InitTree(t, plain, initFlags...)
 	pw := e2e.Passfile(t)
 	exp := filepath.Join(t.TempDir(), "export")
 	e2e.MustEfs(t, "export", "-q", "--passfile", pw, plain, exp)

@@ -55,6 +55,8 @@ var variants = []struct {
 	{"base64-143-1MiB-path", []string{"--name-encoding", "base64", "--name-max", "143", "--block-size", "1048576", "--file-id", "path"}},
 	{"base32-64KiB", []string{"--block-size", "65536", "--name-max", "100"}},
 	{"hide-metadata", []string{"--hide-metadata"}},
+	{"padme", []string{"--padding", "padme"}},
+	{"padme-hide-metadata", []string{"--padding", "padme", "--hide-metadata"}},
 }
 
 func TestRoundTrip(t *testing.T) {

@@ -486,15 +486,22 @@ func TestUnreadableFile(t *testing.T) {
 // TestRoundTrip uploads the view with rsync, mounts the copy with
 // efs mount and compares it with the plaintext.
 func TestRoundTrip(t *testing.T) {
-	testenv.RequireFUSE(t)
-	plain := t.TempDir()
-	leakTree(t, plain)
-	e2e.InitTree(t, plain)
-	backup := t.TempDir()
-	view := e2e.Mount(t, "reverse", plain)
-	e2e.Run(t, "rsync", "-a", view+"/", backup+"/")
-	restored := e2e.Mount(t, "mount", backup)
-	e2e.DiffTree(t, plain, restored)
+	for name, flags := range map[string][]string{"defaults": nil, "padme": {"--padding", "padme"}} {
+		t.Run(name, func(t *testing.T) {
+			testenv.RequireFUSE(t)
+			plain := t.TempDir()
+			leakTree(t, plain)
+			e2e.InitTree(t, plain, flags...)
+			backup := t.TempDir()
+			view := e2e.Mount(t, "reverse", plain)
+			e2e.Run(t, "rsync", "-a", view+"/", backup+"/")
+			restored := e2e.Mount(t, "mount", backup)
+			e2e.DiffTree(t, plain, restored)
+			dest := t.TempDir()
+			e2e.MustEfs(t, "restore", "--passfile", e2e.Passfile(t), backup, dest)
+			e2e.DiffTree(t, plain, dest)
+		})
+	}
 }
 
 // TestReadersRaceWriter reads a view file from 8 goroutines while
