@@ -31,6 +31,7 @@ type keyFlags struct {
 	fileID       string
 	format       int
 	padding      string
+	hideMetadata bool
 	// backupDir is the backup being opened, whose root tells its format
 	// when recovering without a config; "" for a plaintext tree.
 	backupDir string
@@ -52,6 +53,7 @@ func (k *keyFlags) register(fs *flag.FlagSet, recovery bool) {
 	fs.StringVar(&k.fileID, "file-id", "", "recovery with a master key and no usable config: file-id mode (inode|path|version, default inode)")
 	fs.IntVar(&k.format, "format", 0, "recovery with a master key and no usable config: the format `VERSION`, 1 or 2\n(default: 2 if the backup's root holds "+naming.RecordName+", else 1)")
 	fs.StringVar(&k.padding, "padding", "", "recovery with a master key and no usable config: padding (none|padme)\n(default: padme if the header of the root's "+naming.RecordName+" says padded, else none)")
+	fs.BoolVar(&k.hideMetadata, "hide-metadata", false, "recovery with a master key and no usable config: the backup was made with\nefs init --hide-metadata, so its stored mtimes are pseudo-mtimes and are never restored")
 }
 
 // unlocked is what a command needs to work on a tree or a backup.
@@ -91,6 +93,9 @@ func (k *keyFlags) overrides(s config.Settings) (config.Settings, error) {
 	if k.padding != "" {
 		t.Padding = k.padding
 	}
+	if k.hideMetadata {
+		t.HideMetadata = true
+	}
 	s, err := t.Parse()
 	if err != nil {
 		return s, withCode(exitUsage, err)
@@ -99,11 +104,11 @@ func (k *keyFlags) overrides(s config.Settings) (config.Settings, error) {
 }
 
 func (k *keyFlags) hasOverrides() bool {
-	return k.nameEncoding != "" || k.nameMax != 0 || k.blockSize != 0 || k.fileID != "" || k.format != 0 || k.padding != ""
+	return k.nameEncoding != "" || k.nameMax != 0 || k.blockSize != 0 || k.fileID != "" || k.format != 0 || k.padding != "" || k.hideMetadata
 }
 
 // recoveryFlags names the flags hasOverrides looks at, for its errors.
-const recoveryFlags = "--name-encoding, --name-max, --block-size, --file-id, --format and --padding"
+const recoveryFlags = "--name-encoding, --name-max, --block-size, --file-id, --format, --padding and --hide-metadata"
 
 // detectFormat tells the format of the backup in dir without its config:
 // every directory of a v2 backup holds its record (efs.dir), and no v1

@@ -63,7 +63,19 @@ func TestUnlockMasterKey(t *testing.T) {
 	}
 	u.Wipe()
 
+	// --hide-metadata tells a reader without the config not to restore
+	// the stored pseudo-mtimes; the flag needs format v2.
+	kf = keyFlags{masterkey: right, hideMetadata: true}
+	if u, err = kf.unlock(missing, nil, log); err != nil {
+		t.Fatalf("no config, --hide-metadata: %v", err)
+	}
+	if !u.Settings.HideMetadata() {
+		t.Errorf("no config, --hide-metadata: settings %+v", u.Settings)
+	}
+	u.Wipe()
+
 	for name, kf := range map[string]keyFlags{
+		"--hide-metadata --format 1": {masterkey: right, hideMetadata: true, format: 1},
 		"--name-encoding base58": {masterkey: right, nameEncoding: "base58"},
 		"--file-id hash":         {masterkey: right, fileID: "hash"},
 		"--name-max 20":          {masterkey: right, nameMax: 20},
