@@ -76,22 +76,19 @@ var (
 	_ fs.NodeReaddirer      = (*node)(nil)
 )
 
-// wait sleeps delay, or returns EINTR when the request is interrupted.
-func (n *node) wait(ctx context.Context) syscall.Errno {
+// wait sleeps delay. It does not give up when the kernel interrupts the
+// request: the Go runtime signals its threads (preemption) all the time,
+// and a remote's client such as rclone answers anyway; an EINTR here would
+// reach the reader's open(2), which Go does not retry.
+func (n *node) wait() syscall.Errno {
 	n.s.waits.Add(1)
-	t := time.NewTimer(n.delay)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return 0
-	case <-ctx.Done():
-		return syscall.EINTR
-	}
+	time.Sleep(n.delay)
+	return 0
 }
 
 func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	if !n.listed.Load() {
-		if errno := n.wait(ctx); errno != 0 {
+		if errno := n.wait(); errno != 0 {
 			return nil, errno
 		}
 	}
@@ -99,14 +96,14 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 }
 
 func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	if errno := n.wait(ctx); errno != 0 {
+	if errno := n.wait(); errno != 0 {
 		return nil, 0, errno
 	}
 	return n.LoopbackNode.Open(ctx, flags)
 }
 
 func (n *node) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	if errno := n.wait(ctx); errno != 0 {
+	if errno := n.wait(); errno != 0 {
 		return nil, 0, errno
 	}
 	n.listed.Store(true)
@@ -114,7 +111,7 @@ func (n *node) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, 
 }
 
 func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
-	if errno := n.wait(ctx); errno != 0 {
+	if errno := n.wait(); errno != 0 {
 		return nil, errno
 	}
 	n.listed.Store(true)
