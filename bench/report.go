@@ -42,13 +42,15 @@ const (
 )
 
 // Result keys besides the tool names: the plaintext ls -l, restic, and
-// the three ways the remote rows read their export.
+// the five ways the remote rows read their export.
 const (
-	keyPlain  = "plaintext"
-	keyRestic = "restic"
-	keyLocal  = "local"  // efs restore/fsck of the export on local disk
-	keyRemote = "remote" // through rclone mount, default GOMAXPROCS
-	keyWide   = "wide"   // through rclone mount, GOMAXPROCS ×4
+	keyPlain     = "plaintext"
+	keyRestic    = "restic"
+	keyLocal     = "local"      // efs restore/fsck of the export on local disk
+	keyRemote    = "remote"     // through rclone mount, default --jobs
+	keyRemoteOne = "remote-one" // through rclone mount, --jobs 1
+	keySlow      = "slow"       // through internal/slowfs, default --jobs
+	keySlowOne   = "slow-one"   // through internal/slowfs, --jobs 1
 )
 
 // metricDef describes one table row.
@@ -338,9 +340,8 @@ type compareDef struct {
 	higherIsBetter bool
 }
 
-// compareDefs lists the second table's rows. {remote}, {lat}, {procs} and
-// {wide} name the remote tree, the request latency, the default GOMAXPROCS
-// and four times it.
+// compareDefs lists the second table's rows. {remote} and {lat} name the
+// remote tree and the request latency.
 func compareDefs() []compareDef {
 	var ds []compareDef
 	ds = append(ds,
@@ -358,8 +359,10 @@ func compareDefs() []compareDef {
 		ds = append(ds,
 			compareDef{label: "efs " + op.name + " of {remote} through rclone mount, {lat} per HTTP request", id: op.id, key: keyRemote, refName: "efs " + op.name + " from local disk", refID: op.id, refKey: keyLocal},
 			compareDef{label: "  CPU (user+sys)", id: op.cpu, key: keyRemote, refName: "from local disk", refID: op.cpu, refKey: keyLocal},
-			compareDef{label: "  GOMAXPROCS={wide} (as many files in flight)", id: op.id, key: keyWide, refName: "default, GOMAXPROCS={procs}", refID: op.id, refKey: keyRemote},
-			compareDef{label: "  CPU (user+sys), GOMAXPROCS={wide}", id: op.cpu, key: keyWide, refName: "GOMAXPROCS={procs}", refID: op.cpu, refKey: keyRemote},
+			compareDef{label: "  the same, default --jobs", id: op.id, key: keyRemote, refName: "--jobs 1 (one entry at a time)", refID: op.id, refKey: keyRemoteOne},
+			compareDef{label: "  CPU (user+sys), default --jobs", id: op.cpu, key: keyRemote, refName: "--jobs 1", refID: op.cpu, refKey: keyRemoteOne},
+			compareDef{label: "efs " + op.name + " of {remote} through slowfs, {lat} per listing, lookup and open, default --jobs", id: op.id, key: keySlow, refName: "--jobs 1 (one entry at a time)", refID: op.id, refKey: keySlowOne},
+			compareDef{label: "  CPU (user+sys)", id: op.cpu, key: keySlow, refName: "--jobs 1", refID: op.cpu, refKey: keySlowOne},
 		)
 	}
 	for i := range ds {
@@ -444,5 +447,13 @@ func (r *results) evaluateScale() []target {
 	}
 	within("efs export ≤ restic backup (wall time)", mExport, toolEFS, mExport, keyRestic, 1, cpu(mExportCPU))
 	within("efs restore ≤ restic restore (wall time)", mRestore, toolEFS, mRestore, keyRestic, 1, cpu(mRestCPU))
+	for _, op := range []struct{ name, id, cpu string }{{"restore", mRemRest, mRemRestC}, {"fsck", mRemFsck, mRemFsckC}} {
+		for _, src := range []struct{ name, key, one string }{{"rclone mount", keyRemote, keyRemoteOne}, {"slowfs", keySlow, keySlowOne}} {
+			c1, _ := r.get(op.cpu, src.key)
+			c0, _ := r.get(op.cpu, src.one)
+			within("efs "+op.name+" through "+src.name+" ≥ 4× faster than --jobs 1", op.id, src.key, op.id, src.one, 0.25,
+				fmt.Sprintf(" (CPU %.2f vs %.2f s)", c1, c0))
+		}
+	}
 	return ts
 }

@@ -12,11 +12,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/efs-project/efs/internal/slowfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -327,7 +327,6 @@ type remote struct {
 	size         int64
 	srv          *slowServer
 	rcloneConf   string
-	wide         int // GOMAXPROCS for keyWide
 	restores     int // restores so far, to name each one's new folder
 }
 
@@ -340,7 +339,7 @@ func (b *bench) prepareRemote(ctx context.Context) (*remote, error) {
 		return nil, nil
 	}
 	r := &remote{root: filepath.Join(b.tmp, "remote"), export: filepath.Join(b.tmp, "export-remote"),
-		rcloneConf: filepath.Join(b.tmp, "rclone.conf"), wide: 4 * b.procs}
+		rcloneConf: filepath.Join(b.tmp, "rclone.conf")}
 	var err error
 	if r.size, err = writeTree(ctx, r.root, b.o.remoteFiles); err != nil {
 		return nil, err
@@ -370,10 +369,9 @@ func (b *bench) prepareRemote(ctx context.Context) (*remote, error) {
 }
 
 // measureRemote runs efs restore and efs fsck of the remote export from
-// local disk and through rclone mount of the slow server, with the default
-// GOMAXPROCS and with four times it (efs handles max(8, 2×GOMAXPROCS)
-// files at once); a fresh rclone mount each time, so rclone's
-// directory cache starts cold.
+// local disk, through rclone mount of the slow server and through slowfs,
+// the last two with the default --jobs and with --jobs 1, alternating; a
+// fresh mount each time, so no cache starts warm.
 func (b *bench) measureRemote(ctx context.Context) error {
 	r, err := b.prepareRemote(ctx)
 	if err != nil || r == nil {
@@ -381,7 +379,7 @@ func (b *bench) measureRemote(ctx context.Context) error {
 	}
 	defer r.srv.close()
 	ops := []struct{ name, id, cpu string }{{"restore", mRemRest, mRemRestC}, {"fsck", mRemFsck, mRemFsckC}}
-	keys := []string{keyLocal, keyRemote, keyWide}
+	keys := []string{keyLocal, keyRemote, keyRemoteOne, keySlow, keySlowOne}
 	for rep := 0; rep < b.o.reps; rep++ {
 		for _, op := range ops {
 			for i := range keys {
@@ -402,11 +400,27 @@ func (b *bench) measureRemote(ctx context.Context) error {
 }
 
 // remoteRun runs one efs restore or fsck of the remote export, from local
-// disk or through a fresh rclone mount.
+// disk or through a fresh rclone or slowfs mount.
 func (b *bench) remoteRun(ctx context.Context, r *remote, op, key string) (wall, cpu time.Duration, err error) {
 	t := b.efsTool()
 	src := r.export
-	if key != keyLocal {
+	switch key {
+	case keySlow, keySlowOne:
+		mnt := filepath.Join(b.tmp, "mnt-slowfs")
+		if err := os.MkdirAll(mnt, 0o755); err != nil {
+			return 0, 0, err
+		}
+		var s *slowfs.Server
+		if s, err = slowfs.Mount(r.export, mnt, b.o.latency); err != nil {
+			return 0, 0, err
+		}
+		defer func() {
+			if uerr := s.Unmount(); uerr != nil {
+				err = errors.Join(err, fmt.Errorf("unmounting slowfs: %w", uerr))
+			}
+		}()
+		src = mnt
+	case keyRemote, keyRemoteOne:
 		mnt := filepath.Join(b.tmp, "mnt-rclone")
 		if err := os.MkdirAll(mnt, 0o755); err != nil {
 			return 0, 0, err
@@ -421,16 +435,16 @@ func (b *bench) remoteRun(ctx context.Context, r *remote, op, key string) (wall,
 		defer func() { err = errors.Join(err, b.unmount(m)) }()
 		src = mnt
 	}
-	var env []string
-	if key == keyWide {
-		env = []string{"GOMAXPROCS=" + strconv.Itoa(r.wide)}
+	jobs := "0" // the default
+	if key == keyRemoteOne || key == keySlowOne {
+		jobs = "1"
 	}
 	if op == "fsck" {
-		return runTimed(ctx, []string{t.bin, "fsck", "-q", "--passfile", t.pwFile, src}, env, "")
+		return runTimed(ctx, []string{t.bin, "fsck", "-q", "--jobs", jobs, "--passfile", t.pwFile, src}, nil, "")
 	}
 	r.restores++
 	dest := filepath.Join(b.tmp, fmt.Sprintf("restore-remote-%d", r.restores))
-	wall, cpu, err = runTimed(ctx, []string{t.bin, "restore", "-q", "--passfile", t.pwFile, src, dest}, env, "")
+	wall, cpu, err = runTimed(ctx, []string{t.bin, "restore", "-q", "--jobs", jobs, "--passfile", t.pwFile, src, dest}, nil, "")
 	if err == nil {
 		err = checkRestored(dest, b.o.remoteFiles, r.size)
 	}

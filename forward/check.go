@@ -18,10 +18,12 @@ func Check(ctx context.Context, b *Backup, opts WalkOptions) (Report, error) {
 		w.fail("", "", err)
 		return w.finish()
 	}
-	w.check(root)
+	w.s.run(func() { w.check(root) })
 	return w.finish()
 }
 
+// check checks one entry; a directory's entries go to the queue, the
+// last first so that they come out in name order.
 func (w *walker) check(e Entry) {
 	if w.ctx.Err() != nil {
 		return
@@ -35,11 +37,12 @@ func (w *walker) check(e Entry) {
 			return
 		}
 		w.listed(l)
-		for _, c := range l.Entries {
-			w.check(c)
+		for i := len(l.Entries) - 1; i >= 0; i-- {
+			c := l.Entries[i]
+			w.s.push(func() { w.check(c) })
 		}
 	case Regular:
-		w.spawn(nil, func() { w.checkFile(e) })
+		w.checkFile(e)
 	case Symlink:
 		if _, err := w.b.Target(e); err != nil {
 			w.fail(e.Rel, e.CRel, err)

@@ -10,7 +10,6 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/efs-project/efs/internal/treewrite"
@@ -73,7 +72,6 @@ func Restore(ctx context.Context, b *Backup, dest string, paths []string, opts W
 		}
 		w.restorePath(root, created, strings.Trim(path.Clean("/"+p), "/"))
 	}
-	w.wg.Wait()
 	if ctx.Err() == nil {
 		w.relink(root)
 	}
@@ -114,7 +112,7 @@ func (w *walker) restorePath(root *treewrite.Dir, rootCreated bool, rel string) 
 		return
 	}
 	if rel == "" {
-		w.restoreDir(root, rootCreated, e)
+		w.s.run(func() { w.restoreDir(root, rootCreated, e, nil, false) })
 		return
 	}
 	// Walk down to the parent, by fd, without following symlinks. Every
@@ -133,8 +131,6 @@ func (w *walker) restorePath(root *treewrite.Dir, rootCreated bool, rel string) 
 			d.Close()
 		}
 	}()
-	var files sync.WaitGroup
-	defer files.Wait() // before the deferred SetMeta above
 	fix := func(d *treewrite.Dir, created bool, e Entry) bool {
 		m := w.meta(&e)
 		if !created && !w.opts.Force {
@@ -171,7 +167,8 @@ func (w *walker) restorePath(root *treewrite.Dir, rootCreated bool, rel string) 
 		}
 		dir = sub
 	}
-	w.restoreEntry(dir, &files, names[len(names)-1], e)
+	// The deferred SetMeta runs once the whole entry is in place.
+	w.s.run(func() { w.restoreEntry(dir, names[len(names)-1], e, nil) })
 }
 
 // fixDir is a directory on the way to a restored path, and the metadata it
@@ -190,10 +187,12 @@ func destErr(err error) error {
 	return fmt.Errorf("destination: %w", err)
 }
 
-// restoreEntry restores e as name inside dir; files counts the files of
-// dir still being written.
-func (w *walker) restoreEntry(dir *treewrite.Dir, files *sync.WaitGroup, name string, e Entry) {
+// restoreEntry restores e as name inside dir (a task of the walk), and
+// then counts it finished in up, the directory waiting for it: a
+// directory once everything below it is in place.
+func (w *walker) restoreEntry(dir *treewrite.Dir, name string, e Entry, up *pending) {
 	if w.ctx.Err() != nil {
+		up.finish()
 		return
 	}
 	switch e.Kind {
@@ -201,22 +200,31 @@ func (w *walker) restoreEntry(dir *treewrite.Dir, files *sync.WaitGroup, name st
 		sub, created, err := dir.Sub(name, w.opts.Force)
 		if err != nil {
 			w.fail(e.Rel, e.CRel, destErr(err))
-			return
+			break
 		}
-		w.restoreDir(sub, created, e)
-		sub.Close()
+		w.restoreDir(sub, created, e, up, true)
+		return // restoreDir finishes it in up
 	case Regular:
-		w.spawn(files, func() { w.restoreFile(dir, name, e) })
+		w.restoreFile(dir, name, e)
 	case Symlink:
 		w.restoreSymlink(dir, name, e)
 	default:
 		w.fail(e.Rel, e.CRel, fmt.Errorf("%w: not a directory, regular file or symlink", ErrDamaged))
 	}
+	up.finish()
 }
 
-// restoreDir fills dir from the backup directory e, then gives it e's
-// metadata if Restore created it (or Force says so).
-func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry) {
+// restoreDir fills dir from the backup directory e: it queues e's entries
+// and, once the last of them is in place, gives dir e's metadata if
+// Restore created it (or Force says so), closes it if own is set, and
+// counts it finished in up.
+func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry, up *pending, own bool) {
+	end := func() {
+		if own {
+			dir.Close()
+		}
+		up.finish()
+	}
 	w.count(func(r *Report) { r.Dirs++ })
 	m := w.meta(&e)
 	if !created {
@@ -225,12 +233,14 @@ func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry) {
 			saved, err := dir.Saved()
 			if err != nil {
 				w.fail(e.Rel, e.CRel, fmt.Errorf("destination: %w", err))
+				end()
 				return
 			}
 			m = saved
 		}
 		if err := dir.Writable(); err != nil {
 			w.fail(e.Rel, e.CRel, fmt.Errorf("destination: %w", err))
+			end()
 			return
 		}
 	}
@@ -247,16 +257,23 @@ func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry) {
 		}
 		dir.RemoveTemps(func(n string) bool { return names[n] })
 	}
-	var files sync.WaitGroup
-	for _, c := range l.Entries {
-		w.restoreEntry(dir, &files, c.Name, c)
+	// Metadata last, once everything below is in place: entries change
+	// the directory's mtime, and a read-only one could not be filled.
+	p := &pending{parent: up, done: func() {
+		if err := dir.SetMeta(m); err != nil {
+			w.fail(e.Rel, e.CRel, fmt.Errorf("destination: %w", err))
+		}
+		if own {
+			dir.Close()
+		}
+	}}
+	p.n.Store(int64(len(l.Entries)) + 1) // and the listing, finished below
+	// The last first, so that they come out of the queue in name order.
+	for i := len(l.Entries) - 1; i >= 0; i-- {
+		c := l.Entries[i]
+		w.s.push(func() { w.restoreEntry(dir, c.Name, c, p) })
 	}
-	// Metadata last, once this directory's files are in place: they
-	// change its mtime, and a read-only directory could not be filled.
-	files.Wait()
-	if err := dir.SetMeta(m); err != nil {
-		w.fail(e.Rel, e.CRel, fmt.Errorf("destination: %w", err))
-	}
+	p.finish()
 }
 
 // meta is the metadata Restore gives an entry: in a v2 backup the

@@ -58,16 +58,18 @@ type WalkOptions struct {
 	// Salvage makes Restore write what authenticates of a damaged file
 	// (lost blocks as zeros) under its name + SalvageSuffix.
 	Salvage bool
-	// Workers is how many files are handled at once (default: twice the
-	// CPUs, at least 8). Each file's blocks are spread over the cores too;
-	// several files in flight keep a high-latency source busy.
+	// Workers is how many directories, files and symlinks are handled
+	// at once (default: twice the CPUs, at least 8): many in flight keep
+	// a high-latency source busy. Each file's blocks are spread over the
+	// cores too, and the file data in flight is bounded apart from this
+	// (treewrite.DefaultWindow), so more workers cost little memory.
 	Workers int
 }
 
-// defaultWorkers is how many files are in flight by default: more than the
-// cores, so a source with latency per open (an rclone mount of a remote)
-// still keeps them busy; measured by bench's remote rows. Each file in
-// flight holds at most two 4 MiB chunk buffers.
+// defaultWorkers is how many entries are in flight by default: more than
+// the cores, so a source with latency per open and per listing (an rclone
+// mount of a remote) still keeps them busy; measured by bench's remote
+// and slow rows.
 func defaultWorkers() int { return max(8, 2*runtime.GOMAXPROCS(0)) }
 
 // walker is the state one Check or Restore run shares across goroutines.
@@ -76,8 +78,7 @@ type walker struct {
 	b    *Backup
 	opts WalkOptions
 	cp   treewrite.Copier
-	pool *treewrite.Pool // bounds the files in flight
-	wg   sync.WaitGroup
+	s    *sched
 
 	mu    sync.Mutex
 	rep   Report
@@ -89,7 +90,8 @@ func newWalker(ctx context.Context, b *Backup, opts WalkOptions) *walker {
 	if n <= 0 {
 		n = defaultWorkers()
 	}
-	w := &walker{ctx: ctx, b: b, opts: opts, pool: treewrite.NewPool(n)}
+	w := &walker{ctx: ctx, b: b, opts: opts, s: newSched(n)}
+	w.cp.Window = treewrite.NewWindow(treewrite.DefaultWindow)
 	w.rep.Unauthenticated = b.Format() < 2
 	return w
 }
@@ -141,16 +143,6 @@ func (w *walker) count(f func(*Report)) {
 	w.mu.Unlock()
 }
 
-// spawn runs f on a worker; group, if set, also counts it (a directory's
-// files), besides the walk's own count.
-func (w *walker) spawn(group *sync.WaitGroup, f func()) {
-	if group == nil {
-		w.pool.Go(w.ctx, f, &w.wg)
-		return
-	}
-	w.pool.Go(w.ctx, f, &w.wg, group)
-}
-
 // decrypt writes f's plaintext to out, every block authenticated, telling
 // Progress of each chunk.
 func (w *walker) decrypt(out io.Writer, f *File) error {
@@ -173,10 +165,9 @@ func (w *walker) fileDone(e Entry, size int64, err error) {
 	w.opts.Progress.Add(1, 0)
 }
 
-// finish waits for the workers and returns the report, sorted failures
-// first by stored path so runs are comparable.
+// finish returns the report of the finished walk, failures sorted by
+// stored path so runs are comparable.
 func (w *walker) finish() (Report, error) {
-	w.wg.Wait()
 	sortFailures(w.rep.Failures)
 	sortFailures(w.rep.OutOfSync)
 	sort.Strings(w.rep.Foreign)

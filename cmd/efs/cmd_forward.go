@@ -5,6 +5,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -50,6 +51,19 @@ func openBackup(kf *keyFlags, cipherDir string, log *slog.Logger) (*forward.Back
 	return b, u, nil
 }
 
+// jobsFlag registers --jobs on restore and fsck.
+func jobsFlag(fs *flag.FlagSet) *int {
+	return fs.Int("jobs", 0, "handle `N` directories and files at once (0: the default, max(8, 2 × CPUs));\nmore keep a slow source, such as an rclone mount of a remote, busy; the file\ndata held in memory stays bounded (64 MiB) whatever N")
+}
+
+// checkJobs refuses a negative --jobs.
+func checkJobs(fs *flag.FlagSet, jobs int) error {
+	if jobs < 0 {
+		return usageErr(fs, errors.New("--jobs must be 0 (the default) or more"))
+	}
+	return nil
+}
+
 // runRestore implements efs restore CIPHERDIR DEST [PATH...].
 func runRestore(args []string) error {
 	fs := newFlagSet("restore", "CIPHERDIR DEST [PATH...]", "Decrypt a backup, or the plaintext PATHs of it, into DEST without FUSE.\nEach file is authenticated completely before it appears in DEST. In format v2,\nmodes, owners, times, xattrs, ACLs and symlinks come from the directory records;\nentries that differ from their record are listed (exit 11 unless one failed).")
@@ -59,8 +73,12 @@ func runRestore(args []string) error {
 	lf.register(fs)
 	force := fs.Bool("force", false, "replace files and symlinks in DEST that differ from the backup, and give\ndirectories that were already there the backup's mode, owner and times")
 	salvage := fs.Bool("salvage", false, "also write what authenticates of a damaged file (lost blocks as zeros)\nunder its name + "+forward.SalvageSuffix)
+	jobs := jobsFlag(fs)
 	pos, err := parseArgs(fs, args, 2, -1)
 	if err != nil {
+		return err
+	}
+	if err := checkJobs(fs, *jobs); err != nil {
 		return err
 	}
 	cipherDir, dest, paths := pos[0], pos[1], pos[2:]
@@ -82,7 +100,7 @@ func runRestore(args []string) error {
 	if len(paths) == 0 {
 		p.countTotal(cipherDir) // for some paths the whole backup is no estimate
 	}
-	rep, err := forward.Restore(ctx, b, dest, paths, forward.WalkOptions{Force: *force, Salvage: *salvage, Progress: p.add})
+	rep, err := forward.Restore(ctx, b, dest, paths, forward.WalkOptions{Force: *force, Salvage: *salvage, Progress: p.add, Workers: *jobs})
 	p.done()
 	switch {
 	case errors.Is(err, forward.ErrDestInBackup):
@@ -135,8 +153,12 @@ func runFsck(args []string) error {
 	var lf logFlags
 	kf.register(fs, true)
 	lf.register(fs)
+	jobs := jobsFlag(fs)
 	pos, err := parseArgs(fs, args, 1, 1)
 	if err != nil {
+		return err
+	}
+	if err := checkJobs(fs, *jobs); err != nil {
 		return err
 	}
 	cipherDir := pos[0]
@@ -153,7 +175,7 @@ func runFsck(args []string) error {
 	defer stop()
 	p := newProgress("checked", lf.quiet)
 	p.countTotal(cipherDir)
-	rep, err := forward.Check(ctx, b, forward.WalkOptions{Progress: p.add})
+	rep, err := forward.Check(ctx, b, forward.WalkOptions{Progress: p.add, Workers: *jobs})
 	p.done()
 	if err != nil {
 		return fmt.Errorf("interrupted: %w", err)

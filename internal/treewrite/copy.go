@@ -12,21 +12,56 @@ import (
 // encrypting or decrypting reader spreads its blocks over every core.
 const ChunkSize = 4 << 20
 
+// minBuf is the smallest buffer Copy uses; buffers come in powers of two
+// from it up to ChunkSize, so a small file does not hold a whole chunk.
+const minBuf = 64 << 10
+
+// bufClasses is the number of buffer sizes, minBuf to ChunkSize.
+const bufClasses = 7
+
+// class is the index of the smallest buffer size that holds n bytes.
+func class(n int64) int {
+	i := 0
+	for i < bufClasses-1 && minBuf<<i < n {
+		i++
+	}
+	return i
+}
+
 // Copier moves bytes from a slow, CPU-bound io.ReaderAt (encryption or
 // decryption) to a writer, producing the next chunk while the previous one
 // is written. Its buffers are reused across files. Safe for concurrent use.
 type Copier struct {
-	bufs sync.Pool
+	// Window, if set, bounds the bytes in flight of all the copies
+	// sharing it (Footprint each).
+	Window *Window
+	bufs   [bufClasses]sync.Pool
 }
 
-func (c *Copier) get() []byte {
-	if b, ok := c.bufs.Get().(*[]byte); ok {
+// get returns a buffer of at least n bytes (n ≤ ChunkSize).
+func (c *Copier) get(n int64) []byte {
+	i := class(n)
+	if b, ok := c.bufs[i].Get().(*[]byte); ok {
 		return *b
 	}
-	return make([]byte, ChunkSize)
+	return make([]byte, minBuf<<i)
 }
 
-func (c *Copier) put(b []byte) { c.bufs.Put(&b) }
+func (c *Copier) put(b []byte) {
+	b = b[:cap(b)]
+	c.bufs[class(int64(len(b)))].Put(&b)
+}
+
+// Footprint is what Copy of size bytes counts against the Window: its own
+// buffers (one for a file of one chunk, two for a larger one), and as much
+// again as one buffer for the reader's own (a decrypting reader reads a
+// chunk's ciphertext into one).
+func Footprint(size int64) int64 {
+	if size > ChunkSize {
+		return 3 * ChunkSize
+	}
+	return 2 * (minBuf << class(size))
+}
 
 // Copy writes the size bytes of r to w. progress, if set, gets the bytes
 // of each chunk as it is read. r may return io.EOF with its last bytes. A
@@ -34,8 +69,15 @@ func (c *Copier) put(b []byte) { c.bufs.Put(&b) }
 // between chunks. An empty r is still read once at offset 0, so a
 // decrypting reader authenticates the empty file's final block.
 func (c *Copier) Copy(ctx context.Context, w io.Writer, r io.ReaderAt, size int64, progress func(int64)) error {
+	if c.Window != nil {
+		units, err := c.Window.acquire(ctx, Footprint(size))
+		if err != nil {
+			return err
+		}
+		defer c.Window.release(units)
+	}
 	if size == 0 {
-		b := c.get()
+		b := c.get(0)
 		defer c.put(b)
 		n, err := r.ReadAt(b, 0)
 		if err != nil && err != io.EOF {
@@ -48,7 +90,7 @@ func (c *Copier) Copy(ctx context.Context, w io.Writer, r io.ReaderAt, size int6
 	}
 	if size <= ChunkSize {
 		// One chunk: nothing to overlap.
-		b := c.get()
+		b := c.get(size)
 		defer c.put(b)
 		n, err := readChunk(r, b[:size], 0)
 		if err != nil {
@@ -63,8 +105,8 @@ func (c *Copier) Copy(ctx context.Context, w io.Writer, r io.ReaderAt, size int6
 		return nil
 	}
 	free := make(chan []byte, 2)
-	free <- c.get()
-	free <- c.get()
+	free <- c.get(ChunkSize)
+	free <- c.get(ChunkSize)
 	full := make(chan []byte, 2) // never blocks: there are two buffers
 	werr := make(chan error, 1)
 	var failed atomic.Bool // set by the writer, so the reader stops early
