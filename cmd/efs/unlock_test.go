@@ -76,10 +76,10 @@ func TestUnlockMasterKey(t *testing.T) {
 
 	for name, kf := range map[string]keyFlags{
 		"--hide-metadata --format 1": {masterkey: right, hideMetadata: true, format: 1},
-		"--name-encoding base58": {masterkey: right, nameEncoding: "base58"},
-		"--file-id hash":         {masterkey: right, fileID: "hash"},
-		"--name-max 20":          {masterkey: right, nameMax: 20},
-		"--block-size 5000":      {masterkey: right, blockSize: 5000},
+		"--name-encoding base58":     {masterkey: right, nameEncoding: "base58"},
+		"--file-id hash":             {masterkey: right, fileID: "hash"},
+		"--name-max 20":              {masterkey: right, nameMax: 20},
+		"--block-size 5000":          {masterkey: right, blockSize: 5000},
 	} {
 		if _, err := kf.unlock(missing, nil, log); exitCode(err) != exitUsage {
 			t.Errorf("no config, %s: exit %d (%v), want %d", name, exitCode(err), err, exitUsage)
