@@ -185,7 +185,7 @@ const maxCompanion = 1024
 // without blocking on a FIFO put in its place, and without reading more
 // than a valid companion can hold.
 func (b *Backup) readCompanion(crel string) ([]byte, error) {
-	fd, err := syscall.Open(b.cpath(crel), syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	fd, err := openStored(b.cpath(crel))
 	if err != nil {
 		if err == syscall.ELOOP {
 			return nil, fmt.Errorf("%w: companion file %s is a symlink", ErrDamaged, path.Base(crel))
@@ -475,7 +475,7 @@ func (b *Backup) Open(rel, crel string) (*File, error) {
 	// O_NONBLOCK: a FIFO the storage put in the file's place must not
 	// hang the reader (open then checks it is a regular file); it has no
 	// effect on regular files.
-	fd, err := syscall.Open(b.cpath(crel), syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	fd, err := openStored(b.cpath(crel))
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", crel, err)
 	}

@@ -158,7 +158,7 @@ func (c *recordCache) put(crel string, key fileKey, rec *dirRecord) {
 func (b *Backup) decodeRecord(rel, crel string) (self *record.Entry, entries []record.Entry, key fileKey, err error) {
 	stored := recordPath(crel)
 	// Not through a symlink, and not blocking on a FIFO in its place.
-	fd, err := syscall.Open(b.cpath(stored), syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	fd, err := openStored(b.cpath(stored))
 	switch {
 	case err == syscall.ENOENT:
 		return nil, nil, key, fmt.Errorf("%w: the directory record is missing", ErrDamaged)

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"syscall"
 
 	"github.com/efs-project/efs/content"
 )
@@ -35,7 +34,7 @@ type Salvaged struct {
 // needs an intact header (the file key depends on it); a size that ends
 // inside a block loses that last partial block.
 func (b *Backup) Salvage(ctx context.Context, rel, crel string, w io.Writer) (s Salvaged, err error) {
-	fd, err := syscall.Open(b.cpath(crel), syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	fd, err := openStored(b.cpath(crel))
 	if err != nil {
 		return s, fmt.Errorf("opening %s: %w", crel, err)
 	}
