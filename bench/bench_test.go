@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -377,5 +378,32 @@ func TestRunTimed(t *testing.T) {
 	_, _, err = runTimed(context.Background(), []string{"sh", "-c", "echo why >&2; exit 3"}, nil, "")
 	if err == nil || !strings.Contains(err.Error(), "why") {
 		t.Errorf("failing command: %v; want an error with its output", err)
+	}
+}
+
+// TestPrivacyTargets: the privacy variant is judged against efs's own
+// numbers from the same run, and only when both were measured.
+func TestPrivacyTargets(t *testing.T) {
+	r := newResults()
+	if ts := r.evaluatePrivacy(); len(ts) != 0 {
+		t.Errorf("no measurements: %+v, want no targets", ts)
+	}
+	r.add(mSeqWarm, toolEFS, 1000)
+	r.add(mSeqWarm, toolPriv, 950) // 95%: PASS
+	r.add(mRsyncFull, toolEFS, 4)
+	r.add(mRsyncFull, toolPriv, 4.6) // 1.15×: FAIL
+	r.add(mIncrFiles, toolEFS, 286)
+	r.add(mIncrFiles, toolPriv, 286)
+	got := map[string]string{}
+	for _, tg := range r.evaluatePrivacy() {
+		got[tg.goal[:strings.Index(tg.goal, " with")]] = tg.status
+	}
+	want := map[string]string{"seq read (warm)": "PASS", "full rsync": "FAIL", "incremental rsync": "PASS"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("targets %v, want %v", got, want)
+	}
+	table := r.rowsTable(privacyDefs(), strings.NewReplacer("BIG", "1 GiB", "tree", "the tree"))
+	if !strings.Contains(table, "| seq read 1 GiB, plaintext warm, the same | 950 MB/s | efs defaults | 1000 MB/s | 0.95× | higher |") {
+		t.Errorf("privacy table:\n%s", table)
 	}
 }

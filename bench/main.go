@@ -50,6 +50,7 @@ type options struct {
 	out         string
 	tmp         string
 	padding     string // efs init --padding: "none" or "padme"
+	privacy     bool   // also run efs with both privacy options (toolPriv)
 }
 
 func (o options) want(w string) bool { return len(o.only) == 0 || slices.Contains(o.only, w) }
@@ -121,6 +122,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.out, "out", "", "write the report here (default bench/RESULTS.md for a full run, none with -only)")
 	fs.StringVar(&o.tmp, "tmp", "/var/tmp", "parent directory for the test data")
 	fs.StringVar(&o.padding, "padding", "none", "efs init --padding for every efs tree: none or padme (make bench BENCH_FLAGS=-padding=padme)")
+	fs.BoolVar(&o.privacy, "privacy", true, "also run efs with --padding padme --hide-metadata ("+toolPriv+") in the same run, against efs's defaults")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -194,7 +196,7 @@ func runBench(ctx context.Context, o options, log *slog.Logger) (err error) {
 	if err := checkSpace(tmp, need); err != nil {
 		return err
 	}
-	if b.tools, err = newTools(ctx, o.efs, tmp, []string{"--padding", o.padding}); err != nil {
+	if b.tools, err = newTools(ctx, o.efs, tmp, []string{"--padding", o.padding}, o.privacy); err != nil {
 		return err
 	}
 	if o.want("restic") {
@@ -385,6 +387,9 @@ func (b *bench) measure(ctx context.Context) error {
 		}
 		if b.o.want("rand") {
 			for _, t := range b.available(rep) {
+				if t.name == toolPriv {
+					continue // the privacy table compares sequential reads and rsync
+				}
 				v, err := b.randRead(ctx, t)
 				if err := b.record(ctx, mRand, t, rep, v, err, f(mRand)); err != nil {
 					return err
@@ -542,7 +547,7 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
 		fmt.Fprintf(&r, "- Only these workloads ran: %s\n", strings.Join(b.o.only, ", "))
 	}
 	r.WriteString("\n")
-	if t := b.res.table(b.tools, names); t != "" {
+	if t := b.res.table(b.mainTools(), names); t != "" {
 		r.WriteString(t)
 		r.WriteString("\nRatios are efs/peer; for times and sizes lower is better.\n")
 	}
@@ -554,8 +559,13 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
 		r.WriteString("\n## efs serve against the FUSE view (issue 13)\n\n")
 		r.WriteString(t)
 	}
-	r.WriteString("\n## Targets (issues 5 and 12)\n\n")
-	r.WriteString(names.Replace(targetsTable(append(b.res.evaluate(b.changed, b.records), b.res.evaluateScale()...))))
+	if t := b.res.rowsTable(privacyDefs(), names); t != "" {
+		r.WriteString("\n## Privacy options against the defaults (issue 11)\n\n")
+		r.WriteString(t)
+	}
+	r.WriteString("\n## Targets (issues 5, 11 and 12)\n\n")
+	ts := append(b.res.evaluate(b.changed, b.records), b.res.evaluateScale()...)
+	r.WriteString(names.Replace(targetsTable(append(ts, b.res.evaluatePrivacy()...))))
 	r.WriteString(`
 ## Method
 

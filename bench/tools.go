@@ -13,9 +13,12 @@ import (
 
 // Tool names, in table order.
 const (
-	toolEFS  = "efs"
-	toolGo   = "gocryptfs"
-	toolEnc  = "encfs"
+	toolEFS = "efs"
+	toolGo  = "gocryptfs"
+	toolEnc = "encfs"
+	// toolPriv is efs with both privacy options (issue 11), measured in
+	// the same run as toolEFS so the two compare on the same load.
+	toolPriv = "efs-private"
 	password = "bench-password-not-secret"
 )
 
@@ -23,7 +26,9 @@ const (
 // plaintext trees, so all three tools see exactly the same files (same
 // inodes, same page cache) and none of them shows another's config.
 type tool struct {
-	name    string
+	name string
+	// kind is which program it is: toolPriv is of kind toolEFS.
+	kind    string
 	bin     string
 	version string
 	// unavailable, when set, says why the tool's columns read "n/a".
@@ -34,7 +39,7 @@ type tool struct {
 }
 
 func (t *tool) cfg(root string) string {
-	ext := map[string]string{toolEFS: ".toml", toolGo: ".conf", toolEnc: ".xml"}[t.name]
+	ext := map[string]string{toolEFS: ".toml", toolGo: ".conf", toolEnc: ".xml"}[t.kind]
 	return filepath.Join(t.work, filepath.Base(root)+ext)
 }
 
@@ -42,12 +47,21 @@ func (t *tool) log() string { return filepath.Join(t.work, "daemon.log") }
 
 // newTools finds the binaries and their versions. A missing peer is not an
 // error: its columns read "n/a".
-func newTools(ctx context.Context, efsBin, tmp string, efsInit []string) ([]*tool, error) {
+// With privacy, efs runs a second time as toolPriv, with --padding padme
+// and --hide-metadata.
+func newTools(ctx context.Context, efsBin, tmp string, efsInit []string, privacy bool) ([]*tool, error) {
 	var tools []*tool
-	for _, name := range []string{toolEFS, toolGo, toolEnc} {
-		t := &tool{name: name, work: filepath.Join(tmp, "tool-"+name)}
-		if name == toolEFS {
+	names := []string{toolEFS, toolGo, toolEnc}
+	if privacy {
+		names = []string{toolEFS, toolPriv, toolGo, toolEnc}
+	}
+	for _, name := range names {
+		t := &tool{name: name, kind: name, work: filepath.Join(tmp, "tool-"+name)}
+		switch name {
+		case toolEFS:
 			t.initFlags = efsInit
+		case toolPriv:
+			t.kind, t.initFlags = toolEFS, privacyFlags
 		}
 		if err := os.MkdirAll(t.work, 0o700); err != nil {
 			return nil, err
@@ -57,7 +71,7 @@ func newTools(ctx context.Context, efsBin, tmp string, efsInit []string) ([]*too
 			return nil, err
 		}
 		bin := name
-		if name == toolEFS {
+		if t.kind == toolEFS {
 			bin = efsBin
 		}
 		p, err := exec.LookPath(bin)
@@ -77,7 +91,7 @@ func newTools(ctx context.Context, efsBin, tmp string, efsInit []string) ([]*too
 }
 
 func toolVersion(ctx context.Context, t *tool) string {
-	arg := map[string]string{toolEFS: "version", toolGo: "-version", toolEnc: "--version"}[t.name]
+	arg := map[string]string{toolEFS: "version", toolGo: "-version", toolEnc: "--version"}[t.kind]
 	out, _ := exec.CommandContext(ctx, t.bin, arg).CombinedOutput()
 	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	if line == "" {
@@ -88,7 +102,7 @@ func toolVersion(ctx context.Context, t *tool) string {
 
 // initRoot creates the tool's config for the plaintext root, outside it.
 func (t *tool) initRoot(ctx context.Context, root, scratchMnt string) error {
-	switch t.name {
+	switch t.kind {
 	case toolEFS:
 		args := append([]string{t.bin, "init", "--config", t.cfg(root), "--passfile", t.pwFile,
 			"--kdf-memory", "8", "--kdf-time", "1", "-q"}, t.initFlags...)
@@ -114,7 +128,7 @@ func (t *tool) initRoot(ctx context.Context, root, scratchMnt string) error {
 
 // reverse mounts the encrypting view of root at mnt.
 func (t *tool) reverse(root, mnt string) (*mount, error) {
-	switch t.name {
+	switch t.kind {
 	case toolEFS:
 		return startDaemon([]string{t.bin, "reverse", "--fg", "-q", "--config", t.cfg(root), "--passfile", t.pwFile, root, mnt},
 			nil, "", mnt, t.log(), []string{t.bin, "unmount"})
@@ -134,7 +148,7 @@ func (t *tool) hasForward() bool { return t.name == toolEFS || t.name == toolGo 
 
 // forward mounts the decrypting view of an uploaded copy of root's view.
 func (t *tool) forward(root, copyDir, mnt string) (*mount, error) {
-	switch t.name {
+	switch t.kind {
 	case toolEFS: // the copy carries efs.toml, as every backup does
 		return startDaemon([]string{t.bin, "mount", "--fg", "-q", "--passfile", t.pwFile, copyDir, mnt},
 			nil, "", mnt, t.log(), []string{t.bin, "unmount"})
