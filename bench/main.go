@@ -502,6 +502,9 @@ func (b *bench) measureRsync(ctx context.Context, rep int, f func(string) func(f
 		}
 		if err == nil {
 			b.res.add(mIncrFiles, t.name, float64(st.filesTransferred))
+			if t.name == toolEFS {
+				b.res.add(mIncrWant, t.name, float64(b.changed+b.records))
+			}
 			b.res.add(mIncrBytes, t.name, float64(st.bytesSent))
 			b.log.Info("incremental rsync", "tool", t.name, "rep", rep+1, "changed", changed,
 				"files transferred", st.filesTransferred, "bytes sent", st.bytesSent)
