@@ -12,9 +12,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/efs-project/efs/internal/sys/unix"
 	"github.com/efs-project/efs/internal/treewrite"
 	"github.com/efs-project/efs/record"
-	"golang.org/x/sys/unix"
 )
 
 // TempPrefix starts the names of files Restore is still writing. An

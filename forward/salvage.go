@@ -12,9 +12,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"syscall"
 
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/sys/syscall"
 )
 
 // SalvageSuffix ends the name of a salvaged file beside the damaged one's.

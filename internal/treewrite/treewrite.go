@@ -21,7 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/efs-project/efs/internal/sys/unix"
 )
 
 // Meta is what a written entry gets besides its bytes.
