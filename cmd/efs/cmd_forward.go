@@ -102,6 +102,7 @@ func runRestore(args []string) error {
 		}
 		reportForeign(os.Stderr, rep.Foreign)
 	}
+	reportRenamed(os.Stderr, rep.Renamed, rep.XattrsLost)
 	// Out of sync first, so that the failures, if any, stand next to
 	// the error line, whose exit code (9) wins.
 	serr := reportOutOfSync(os.Stderr, rep.OutOfSync, true)

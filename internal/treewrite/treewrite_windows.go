@@ -70,3 +70,9 @@ func (d *Dir) rename(tmp, name string, replace bool) error {
 func (d *Dir) xattrsMatch(name string, m Meta) bool {
 	return !m.SetXattrs || len(m.Xattrs) == 0
 }
+
+// sameTime reports whether a file time read back is t as it was set:
+// Windows keeps times in units of 100 ns.
+func sameTime(read, t unix.Timespec) bool {
+	return read.Sec == t.Sec && read.Nsec/100 == t.Nsec/100
+}

@@ -614,8 +614,13 @@ func RenameatNoReplace(olddirfd int, oldpath string, newdirfd int, newpath strin
 // Linkat makes newpath in newdirfd a hard link of oldpath in olddirfd;
 // an existing newpath is EEXIST. Flags must be 0.
 func Linkat(olddirfd int, oldpath string, newdirfd int, newpath string, flags int) error {
-	return moveName(olddirfd, oldpath, newdirfd, newpath, false, windows.FileLinkInformation)
+	return moveName(olddirfd, oldpath, newdirfd, newpath, false, fileLinkInformation)
 }
+
+// fileLinkInformation is NT's FileLinkInformation class (x/sys/windows
+// gives that name the value of FileLinkInformationEx, 72, which older
+// systems and Wine do not know).
+const fileLinkInformation = 11
 
 // symlinkUnprivileged lets Developer Mode create symlinks without the
 // symlink privilege.
