@@ -1,0 +1,315 @@
+//go:build linux && amd64
+
+// Package windows_test runs the Windows build of efs (efs.exe) under Wine:
+// init, export and restore of a tree, a restore of a Linux-made backup
+// whose names Windows cannot hold, and the Linux build reading the export
+// efs.exe wrote. A missing Wine skips the tests on a developer's machine
+// and fails them in CI, whose script installs it (.ci/run).
+//
+// Wine 8 (Debian 12) cannot stand in for everything: its
+// CreateSymbolicLink reports success and creates nothing, so no test
+// restores a symlink there.
+package windows_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/efs-project/efs/internal/e2e"
+	"github.com/efs-project/efs/internal/testenv"
+	"github.com/efs-project/efs/internal/winname"
+)
+
+// exeEnv hands the path of the efs.exe TestMain built to the tests.
+const exeEnv = "EFS_WINE_EXE"
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "efs-wine")
+	if err == nil {
+		exe := filepath.Join(dir, "efs.exe")
+		cmd := exec.Command("go", "build", "-o", exe, "github.com/efs-project/efs/cmd/efs")
+		cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64")
+		cmd.Stderr = os.Stderr
+		if err = cmd.Run(); err == nil {
+			os.Setenv(exeEnv, exe)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "building efs.exe:", err)
+	}
+	e2e.Main(m)
+	os.RemoveAll(dir)
+}
+
+// wine is a Wine prefix of one test, with efs.exe ready to run in it.
+type wine struct {
+	t      *testing.T
+	bin    string // wine or wine64
+	exe    string
+	prefix string
+}
+
+// newWine makes a Wine prefix that goes away with t, or skips t (fails
+// it in CI) when Wine is not installed.
+func newWine(t *testing.T) *wine {
+	t.Helper()
+	bin, err := exec.LookPath("wine")
+	if err != nil {
+		if bin, err = exec.LookPath("wine64"); err != nil {
+			testenv.SkipOrFail(t, "Wine is not installed (apt-get install wine64)")
+		}
+	}
+	exe := os.Getenv(exeEnv)
+	if exe == "" {
+		t.Fatal("no efs.exe: the build failed (see above)")
+	}
+	w := &wine{t: t, bin: bin, exe: exe, prefix: filepath.Join(t.TempDir(), "prefix")}
+	if out, err := w.command("wineboot", "--init").CombinedOutput(); err != nil {
+		t.Fatalf("wineboot --init: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		k := exec.Command("wineserver", "-k")
+		k.Env = w.env()
+		k.Run() // so that nothing holds the prefix, which t removes
+		time.Sleep(100 * time.Millisecond)
+	})
+	// Go 1.24 and later need bcryptprimitives.dll, which Wine has only
+	// from release 9.
+	dll := filepath.Join(w.prefix, "drive_c", "windows", "system32", "bcryptprimitives.dll")
+	if _, err := os.Stat(dll); errors.Is(err, fs.ErrNotExist) {
+		if err := os.WriteFile(dll, prngDLL(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+func (w *wine) env() []string {
+	return append(os.Environ(), "WINEPREFIX="+w.prefix, "WINEDEBUG=-all")
+}
+
+func (w *wine) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(w.bin, args...)
+	cmd.Env = w.env()
+	return cmd
+}
+
+// efs runs efs.exe with args (Linux paths work: Wine's drive Z: is /) and
+// returns its outcome.
+func (w *wine) efs(args ...string) e2e.Result {
+	w.t.Helper()
+	cmd := w.command(append([]string{w.exe}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		w.t.Fatalf("running efs.exe %v: %v", args, err)
+	}
+	return e2e.Result{Stdout: out.String(), Stderr: errb.String(), Code: code}
+}
+
+// mustEfs runs efs.exe and fails the test unless it exits 0.
+func (w *wine) mustEfs(args ...string) e2e.Result {
+	w.t.Helper()
+	r := w.efs(args...)
+	if r.Code != 0 {
+		w.t.Fatalf("efs.exe %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.Code, r.Stdout, r.Stderr)
+	}
+	return r
+}
+
+// file is one file of a test tree.
+type file struct {
+	rel      string
+	data     []byte
+	readOnly bool
+}
+
+// makeTree writes files below dir, with mtimes a second apart.
+func makeTree(t *testing.T, dir string, files []file) {
+	t.Helper()
+	base := time.Date(2024, 5, 6, 7, 8, 9, 123456700, time.UTC)
+	for i, f := range files {
+		p := filepath.Join(dir, f.rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mode := os.FileMode(0o644)
+		if f.readOnly {
+			mode = 0o444
+		}
+		if err := os.WriteFile(p, f.data, mode); err != nil {
+			t.Fatal(err)
+		}
+		mt := base.Add(time.Duration(i) * time.Second)
+		if err := os.Chtimes(p, mt, mt); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkTree requires every file below dir, at the name name gives it
+// there, with its bytes, mtime and read-only bit.
+func checkTree(t *testing.T, dir string, files []file, name func(rel string) string) {
+	t.Helper()
+	base := time.Date(2024, 5, 6, 7, 8, 9, 123456700, time.UTC)
+	for i, f := range files {
+		p := filepath.Join(dir, name(f.rel))
+		got, err := os.ReadFile(p)
+		if err != nil {
+			t.Errorf("%s: %v", f.rel, err)
+			continue
+		}
+		if !bytes.Equal(got, f.data) {
+			t.Errorf("%s: %d bytes differ from the %d written", f.rel, len(got), len(f.data))
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := base.Add(time.Duration(i) * time.Second); !fi.ModTime().Equal(want) {
+			t.Errorf("%s: mtime %v, want %v", f.rel, fi.ModTime(), want)
+		}
+		if ro := fi.Mode().Perm()&0o200 == 0; ro != f.readOnly {
+			t.Errorf("%s: read-only %v, want %v (mode %v)", f.rel, ro, f.readOnly, fi.Mode())
+		}
+	}
+}
+
+// mapped is the path Restore writes rel at on Windows.
+func mapped(rel string) string {
+	parts := strings.Split(rel, "/")
+	for i, p := range parts {
+		parts[i] = winname.Encode(p)
+	}
+	return filepath.Join(parts...)
+}
+
+// TestWindowsRoundTrip: efs.exe inits a tree, exports it and restores the
+// export; the files come back with their bytes, mtimes (to Windows' 100
+// ns), read-only bits and hard links. The Linux build finds the export
+// intact and restores it too, and efs.exe's reverse says it needs FUSE.
+func TestWindowsRoundTrip(t *testing.T) {
+	w := newWine(t)
+	work := t.TempDir()
+	plain, cipher, out := filepath.Join(work, "plain"), filepath.Join(work, "cipher"), filepath.Join(work, "out")
+	big := bytes.Repeat([]byte("efs on windows\n"), 100_000)
+	files := []file{
+		{rel: "empty"},
+		{rel: "a.txt", data: []byte("hello\n")},
+		{rel: "big.bin", data: big},
+		{rel: "sub/deeper/b.txt", data: []byte("deep\n")},
+		{rel: "sub/read-only.txt", data: []byte("do not touch\n"), readOnly: true},
+		{rel: "ünïcödé/日本語.txt", data: []byte("名前\n")},
+		{rel: "linked.txt", data: []byte("one inode, two names\n")},
+	}
+	makeTree(t, plain, files)
+	if err := os.Link(filepath.Join(plain, "linked.txt"), filepath.Join(plain, "sub", "link2.txt")); err != nil {
+		t.Fatal(err)
+	}
+	pw := e2e.Passfile(t)
+
+	w.mustEfs("init", "--passfile", pw, "--kdf-memory", "8", "--kdf-time", "1", plain)
+	w.mustEfs("export", "--passfile", pw, plain, cipher)
+	r := w.mustEfs("restore", "--passfile", pw, cipher, out)
+	if !strings.Contains(r.Stderr, "restored 8 files, 4 directories") {
+		t.Errorf("restore said:\n%s", r.Stderr)
+	}
+	checkTree(t, out, files, filepath.FromSlash)
+	var a, b syscall.Stat_t
+	syscall.Stat(filepath.Join(out, "linked.txt"), &a)
+	syscall.Stat(filepath.Join(out, "sub", "link2.txt"), &b)
+	if a.Ino == 0 || a.Ino != b.Ino {
+		t.Errorf("the hard link was not restored: inodes %d and %d", a.Ino, b.Ino)
+	}
+	// Again: everything is in place.
+	if r := w.mustEfs("restore", "--passfile", pw, cipher, out); !strings.Contains(r.Stderr, "8 already in place") {
+		t.Errorf("second restore said:\n%s", r.Stderr)
+	}
+	w.mustEfs("fsck", "--passfile", pw, cipher)
+
+	// The Linux build reads what efs.exe wrote.
+	e2e.MustEfs(t, "fsck", "--passfile", pw, cipher)
+	lout := filepath.Join(work, "linux-out")
+	e2e.MustEfs(t, "restore", "--passfile", pw, cipher, lout)
+	checkTree(t, lout, files, filepath.FromSlash)
+
+	if r := w.efs("reverse", "--passfile", pw, plain, filepath.Join(work, "mnt")); r.Code != 8 || !strings.Contains(r.Stderr, "FUSE") {
+		t.Errorf("efs.exe reverse: exit %d, want 8 naming FUSE:\n%s", r.Code, r.Stderr)
+	}
+}
+
+// TestWindowsNameMapping: a backup made on Linux, with names Windows
+// cannot hold, restores under efs.exe with each of them mapped as winname
+// says (reversibly), listed on stderr; xattrs are counted as not
+// restored, and the restore succeeds.
+func TestWindowsNameMapping(t *testing.T) {
+	w := newWine(t)
+	work := t.TempDir()
+	plain, cipher, out := filepath.Join(work, "plain"), filepath.Join(work, "cipher"), filepath.Join(work, "out")
+	files := []file{
+		{rel: "plain.txt", data: []byte("0")},
+		{rel: "a:b", data: []byte("1")},
+		{rel: "con.txt", data: []byte("2")},
+		{rel: "NUL", data: []byte("3")},
+		{rel: "trailing.", data: []byte("4")},
+		{rel: "trailing ", data: []byte("5")},
+		{rel: `what?<>|"*`, data: []byte("6")},
+		{rel: "back\\slash", data: []byte("7")},
+		{rel: "tab\there", data: []byte("8")},
+		{rel: "a＜b", data: []byte("9")}, // already a look-alike
+		{rel: "d:ir/x*y", data: []byte("10")},
+	}
+	makeTree(t, plain, files)
+	xattr := syscall.Setxattr(filepath.Join(plain, "plain.txt"), "user.note", []byte("kept on Linux"), 0) == nil
+	if !xattr {
+		t.Log("no user xattrs here: their count goes unchecked")
+	}
+	pw := e2e.Passfile(t)
+	e2e.InitTree(t, plain)
+	e2e.MustEfs(t, "export", "--passfile", pw, plain, cipher)
+
+	r := w.mustEfs("restore", "--passfile", pw, cipher, out)
+	checkTree(t, out, files, mapped)
+	// Every file and directory whose name Windows cannot hold is listed,
+	// once, as the name it was written under.
+	renamed := map[string]bool{}
+	for _, f := range files {
+		for rel := f.rel; rel != "."; rel = filepath.Dir(rel) {
+			name := filepath.Base(rel)
+			enc := winname.Encode(name)
+			if enc == name {
+				continue
+			}
+			if winname.Decode(enc) != name || !winname.Valid(enc) {
+				t.Errorf("%q: mapped to %q", name, enc)
+			}
+			if !strings.Contains(r.Stderr, " as "+enc) {
+				t.Errorf("%q, written as %q, is not listed:\n%s", rel, enc, r.Stderr)
+			}
+			renamed[rel] = true
+		}
+	}
+	if want := fmt.Sprintf("%d entries written under another name", len(renamed)); !strings.Contains(r.Stderr, want) {
+		t.Errorf("restore said:\n%s\nwant %q", r.Stderr, want)
+	}
+	if xattr && !strings.Contains(r.Stderr, "1 entry had xattrs or ACLs, not restored") {
+		t.Errorf("the lost xattr is not counted:\n%s", r.Stderr)
+	}
+	if r := w.mustEfs("restore", "--passfile", pw, cipher, out); !strings.Contains(r.Stderr, fmt.Sprintf("%d already in place", len(files))) {
+		t.Errorf("second restore said:\n%s", r.Stderr)
+	}
+}
