@@ -52,7 +52,7 @@ func openBackup(kf *keyFlags, cipherDir string, log *slog.Logger) (*forward.Back
 
 // runRestore implements efs restore CIPHERDIR DEST [PATH...].
 func runRestore(args []string) error {
-	fs := newFlagSet("restore", "CIPHERDIR DEST [PATH...]", "Decrypt a backup, or the plaintext PATHs of it, into DEST without FUSE.\nEach file is authenticated completely before it appears in DEST. In format v2,\nmodes, owners, times, xattrs, ACLs and symlinks come from the directory records;\nentries that differ from their record are listed (exit 11 unless one failed).")
+	fs := newFlagSet("restore", "CIPHERDIR DEST [PATH...]", "Decrypt a backup, or the plaintext PATHs of it, into DEST without FUSE.\nEach file is authenticated completely before it appears in DEST. In format v2,\nmodes, owners, times, xattrs, ACLs and symlinks come from the directory records;\nentries that differ from their record are listed (exit 11 unless one failed).\nOn Windows, names it cannot hold (a:b, con.txt, a final dot or space) are written\nunder reversible look-alikes and listed; a mode is only its read-only bit, owners,\nxattrs and ACLs are not restored (counted), and a symlink needs an administrator\nor Developer Mode: without, each one fails and is listed (exit 9).")
 	var kf keyFlags
 	var lf logFlags
 	kf.register(fs, true)

@@ -29,28 +29,75 @@ import (
 	"github.com/efs-project/efs/internal/winname"
 )
 
-// exeEnv hands the path of the efs.exe TestMain built to the tests.
-const exeEnv = "EFS_WINE_EXE"
+// exeEnv and prefixEnv hand the efs.exe and the Wine prefix TestMain
+// made to the tests.
+const (
+	exeEnv    = "EFS_WINE_EXE"
+	prefixEnv = "EFS_WINE_PREFIX"
+)
 
+// TestMain builds efs.exe and, when Wine is installed, makes the one Wine
+// prefix every test runs it in (wineboot takes seconds).
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "efs-wine")
 	if err == nil {
-		exe := filepath.Join(dir, "efs.exe")
-		cmd := exec.Command("go", "build", "-o", exe, "github.com/efs-project/efs/cmd/efs")
-		cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64")
-		cmd.Stderr = os.Stderr
-		if err = cmd.Run(); err == nil {
-			os.Setenv(exeEnv, exe)
-		}
+		err = setup(dir)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "building efs.exe:", err)
+		fmt.Fprintln(os.Stderr, "efs.exe under Wine:", err)
 	}
 	e2e.Main(m)
+	if p := os.Getenv(prefixEnv); p != "" {
+		k := exec.Command("wineserver", "-k")
+		k.Env = append(os.Environ(), "WINEPREFIX="+p)
+		k.Run() // so that nothing holds the prefix
+	}
 	os.RemoveAll(dir)
 }
 
-// wine is a Wine prefix of one test, with efs.exe ready to run in it.
+// setup builds efs.exe into dir and, if Wine is there, makes a prefix in
+// it with the bcryptprimitives.dll Go needs.
+func setup(dir string) error {
+	exe := filepath.Join(dir, "efs.exe")
+	cmd := exec.Command("go", "build", "-o", exe, "github.com/efs-project/efs/cmd/efs")
+	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("building efs.exe: %w", err)
+	}
+	os.Setenv(exeEnv, exe)
+	bin, err := wineBinary()
+	if err != nil {
+		return nil // the tests skip, or fail in CI
+	}
+	prefix := filepath.Join(dir, "prefix")
+	boot := exec.Command(bin, "wineboot", "--init")
+	boot.Env = append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all")
+	if out, err := boot.CombinedOutput(); err != nil {
+		return fmt.Errorf("wineboot --init: %w\n%s", err, out)
+	}
+	// Go 1.24 and later need bcryptprimitives.dll, which Wine has only
+	// from release 9.
+	dll := filepath.Join(prefix, "drive_c", "windows", "system32", "bcryptprimitives.dll")
+	if _, err := os.Stat(dll); errors.Is(err, fs.ErrNotExist) {
+		if err := os.WriteFile(dll, prngDLL(), 0o644); err != nil {
+			return err
+		}
+	}
+	os.Setenv(prefixEnv, prefix)
+	return nil
+}
+
+// wineBinary finds Wine's launcher.
+func wineBinary() (string, error) {
+	bin, err := exec.LookPath("wine")
+	if err != nil {
+		bin, err = exec.LookPath("wine64")
+	}
+	return bin, err
+}
+
+// wine runs efs.exe for one test.
 type wine struct {
 	t      *testing.T
 	bin    string // wine or wine64
@@ -58,56 +105,31 @@ type wine struct {
 	prefix string
 }
 
-// newWine makes a Wine prefix that goes away with t, or skips t (fails
-// it in CI) when Wine is not installed.
+// newWine returns the Wine of TestMain's prefix, or skips t (fails it in
+// CI) when Wine is not installed.
 func newWine(t *testing.T) *wine {
 	t.Helper()
-	bin, err := exec.LookPath("wine")
+	bin, err := wineBinary()
 	if err != nil {
-		if bin, err = exec.LookPath("wine64"); err != nil {
-			testenv.SkipOrFail(t, "Wine is not installed (apt-get install wine64)")
-		}
+		testenv.SkipOrFail(t, "Wine is not installed (apt-get install wine64)")
 	}
-	exe := os.Getenv(exeEnv)
-	if exe == "" {
-		t.Fatal("no efs.exe: the build failed (see above)")
+	exe, prefix := os.Getenv(exeEnv), os.Getenv(prefixEnv)
+	if exe == "" || prefix == "" {
+		t.Fatal("no efs.exe or Wine prefix: TestMain failed (see above)")
 	}
-	w := &wine{t: t, bin: bin, exe: exe, prefix: filepath.Join(t.TempDir(), "prefix")}
-	if out, err := w.command("wineboot", "--init").CombinedOutput(); err != nil {
-		t.Fatalf("wineboot --init: %v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		k := exec.Command("wineserver", "-k")
-		k.Env = w.env()
-		k.Run() // so that nothing holds the prefix, which t removes
-		time.Sleep(100 * time.Millisecond)
-	})
-	// Go 1.24 and later need bcryptprimitives.dll, which Wine has only
-	// from release 9.
-	dll := filepath.Join(w.prefix, "drive_c", "windows", "system32", "bcryptprimitives.dll")
-	if _, err := os.Stat(dll); errors.Is(err, fs.ErrNotExist) {
-		if err := os.WriteFile(dll, prngDLL(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return w
+	return &wine{t: t, bin: bin, exe: exe, prefix: prefix}
 }
 
 func (w *wine) env() []string {
 	return append(os.Environ(), "WINEPREFIX="+w.prefix, "WINEDEBUG=-all")
 }
 
-func (w *wine) command(args ...string) *exec.Cmd {
-	cmd := exec.Command(w.bin, args...)
-	cmd.Env = w.env()
-	return cmd
-}
-
 // efs runs efs.exe with args (Linux paths work: Wine's drive Z: is /) and
 // returns its outcome.
 func (w *wine) efs(args ...string) e2e.Result {
 	w.t.Helper()
-	cmd := w.command(append([]string{w.exe}, args...)...)
+	cmd := exec.Command(w.bin, append([]string{w.exe}, args...)...)
+	cmd.Env = w.env()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -249,6 +271,46 @@ func TestWindowsRoundTrip(t *testing.T) {
 
 	if r := w.efs("reverse", "--passfile", pw, plain, filepath.Join(work, "mnt")); r.Code != 8 || !strings.Contains(r.Stderr, "FUSE") {
 		t.Errorf("efs.exe reverse: exit %d, want 8 naming FUSE:\n%s", r.Code, r.Stderr)
+	}
+}
+
+// TestWindowsCommands: the other commands of efs.exe agree with the Linux
+// build: info, encrypt-path and decrypt-path (the password from --extpass,
+// run by cmd.exe), passwd, and keygen.
+func TestWindowsCommands(t *testing.T) {
+	w := newWine(t)
+	work := t.TempDir()
+	plain, cipher := filepath.Join(work, "plain"), filepath.Join(work, "cipher")
+	makeTree(t, plain, []file{{rel: "dir/f.txt", data: []byte("x")}})
+	e2e.InitTree(t, plain)
+	pw := e2e.Passfile(t)
+	e2e.MustEfs(t, "export", "--passfile", pw, plain, cipher)
+
+	if r := w.mustEfs("info", plain); !strings.Contains(r.Stdout, "format version: 2") {
+		t.Errorf("efs.exe info:\n%s", r.Stdout)
+	}
+	extpass := "echo " + e2e.Password
+	want := e2e.MustEfs(t, "encrypt-path", "--passfile", pw, plain, "dir/f.txt").Stdout
+	if got := w.mustEfs("encrypt-path", "--extpass", extpass, plain, "dir/f.txt").Stdout; got != want {
+		t.Errorf("efs.exe encrypt-path = %q, the Linux build %q", got, want)
+	}
+	if got := w.mustEfs("decrypt-path", "--passfile", pw, cipher, strings.TrimSpace(want)).Stdout; strings.TrimSpace(got) != "dir/f.txt" {
+		t.Errorf("efs.exe decrypt-path = %q", got)
+	}
+	if r := w.efs("encrypt-path", "--extpass", "echo wrong", plain, "dir/f.txt"); r.Code != 3 {
+		t.Errorf("a wrong --extpass password: exit %d\n%s", r.Code, r.Stderr)
+	}
+
+	newPw := e2e.WritePassfile(t, "a new password for windows")
+	w.mustEfs("passwd", "--passfile", pw, "--new-passfile", newPw, plain)
+	e2e.MustEfs(t, "encrypt-path", "--passfile", newPw, plain, "dir/f.txt")
+
+	keys := filepath.Join(work, "keys")
+	w.mustEfs("keygen", keys)
+	for _, name := range []string{"client.crt", "client.key", "client.pub"} {
+		if _, err := os.Stat(filepath.Join(keys, name)); err != nil {
+			t.Errorf("efs.exe keygen: %v", err)
+		}
 	}
 }
 
