@@ -208,6 +208,9 @@ func checkTree(t *testing.T, dir string, files []file, name func(rel string) str
 		if ro := fi.Mode().Perm()&0o200 == 0; ro != f.readOnly {
 			t.Errorf("%s: read-only %v, want %v (mode %v)", f.rel, ro, f.readOnly, fi.Mode())
 		}
+		if fi.Mode().Perm()&0o022 != 0 {
+			t.Errorf("%s: mode %v, writable by others", f.rel, fi.Mode())
+		}
 	}
 }
 

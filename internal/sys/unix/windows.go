@@ -28,9 +28,10 @@ type (
 
 // Stat_t is what Fstat reports of a handle, with unix's field names. Dev
 // is the volume serial number and Ino the file index; Uid and Gid are
-// always 0. Mode is S_IFDIR|0777 for a directory, S_IFLNK|0777 for a
-// symlink or junction, and S_IFREG|0666 for anything else, less the write
-// bits when the file is read-only.
+// always 0. Mode is S_IFDIR|0755 for a directory, S_IFLNK|0777 for a
+// symlink or junction, and S_IFREG|0644 for anything else, 0444 when the
+// file is read-only: what a backup made on Windows restores elsewhere, so
+// not writable by everyone (Go's os.Stat says 0666 and 0777).
 type Stat_t struct {
 	Dev, Ino         uint64
 	Nlink            uint64
@@ -411,12 +412,12 @@ func Fstat(fd int, st *Stat_t) error {
 		}
 		st.Size = int64(len(t))
 	case bi.FileAttributes&windows.FILE_ATTRIBUTE_DIRECTORY != 0:
-		st.Mode = S_IFDIR | 0o777
+		st.Mode = S_IFDIR | 0o755
 		st.Size = 0
 	default:
-		st.Mode = S_IFREG | 0o666
+		st.Mode = S_IFREG | 0o644
 		if bi.FileAttributes&windows.FILE_ATTRIBUTE_READONLY != 0 {
-			st.Mode &^= 0o222
+			st.Mode &^= 0o200
 		}
 	}
 	st.Blocks = (st.Size + 511) / 512
