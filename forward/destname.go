@@ -22,9 +22,9 @@ func (w *walker) mapName(rel, name string) string {
 	return d
 }
 
-// xattrsKept counts e in Report.XattrsLost when it has xattrs the
+// countXattrsLost counts e in Report.XattrsLost when it has xattrs the
 // destination cannot keep.
-func (w *walker) xattrsKept(e Entry) {
+func (w *walker) countXattrsLost(e Entry) {
 	if !xattrsRestored && e.Meta != nil && len(e.Meta.Xattrs) > 0 {
 		w.count(func(r *Report) { r.XattrsLost++ })
 	}

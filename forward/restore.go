@@ -196,7 +196,7 @@ func (w *walker) restoreEntry(dir *treewrite.Dir, files *sync.WaitGroup, name st
 		return
 	}
 	name = w.mapName(e.Rel, name)
-	w.xattrsKept(e)
+	w.countXattrsLost(e)
 	switch e.Kind {
 	case Dir:
 		sub, created, err := dir.Sub(name, w.opts.Force)
