@@ -32,9 +32,9 @@ lint:
 # The other systems efs is built for, and vet of everything there. reverse
 # and mount need FUSE, which only the Linux build has; there they exit 8
 # and name export, restore and serve instead (bench and the end-to-end
-# tests in test/, like the FUSE tests, are Linux-only). Windows does not
-# build yet: everything below cmd/efs works on unix fds.
-CROSS   := darwin/amd64 darwin/arm64 freebsd/amd64 linux/arm64
+# tests in test/, like the FUSE tests, are Linux-only; test/windows runs
+# the Windows build under Wine).
+CROSS   := darwin/amd64 darwin/arm64 freebsd/amd64 linux/arm64 windows/amd64
 
 cross:
 	@for t in $(CROSS); do \
@@ -43,6 +43,7 @@ cross:
 	done
 	GOOS=darwin $(GO) vet $(PKGS)
 	GOOS=freebsd $(GO) vet $(PKGS)
+	GOOS=windows $(GO) vet $(PKGS)
 
 demo:
 	scripts/deps.sh demo

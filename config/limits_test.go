@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -59,13 +58,6 @@ func TestHostileConfigRefused(t *testing.T) {
 	os.WriteFile(huge, append([]byte(good), bytes.Repeat([]byte("#"), 100<<20)...), 0o600)
 	if _, err := Load(huge); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("100 MB config: %v", err)
-	}
-	fifo := filepath.Join(dir, "fifo.toml")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Load(fifo); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("FIFO config: %v", err)
 	}
 	if err := checkMemory(1 << 62); !errors.Is(err, ErrKDFMemory) {
 		t.Errorf("a KDF needing 4 EiB: %v", err)

@@ -17,11 +17,11 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/report"
+	"github.com/efs-project/efs/internal/sys/syscall"
 	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
 	"github.com/efs-project/efs/record"

@@ -1,6 +1,6 @@
 package forward
 
-import "syscall"
+import "github.com/efs-project/efs/internal/sys/syscall"
 
 // openStored opens a stored file of the backup for reading without
 // following a symlink and without blocking on a FIFO the storage put in a

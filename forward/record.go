@@ -14,9 +14,9 @@ import (
 	"os"
 	"sort"
 	"sync"
-	"syscall"
 
 	"github.com/efs-project/efs/internal/report"
+	"github.com/efs-project/efs/internal/sys/syscall"
 	"github.com/efs-project/efs/naming"
 	"github.com/efs-project/efs/record"
 )

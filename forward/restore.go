@@ -10,11 +10,12 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"syscall"
 
+	"github.com/efs-project/efs/internal/sys/syscall"
+
+	"github.com/efs-project/efs/internal/sys/unix"
 	"github.com/efs-project/efs/internal/treewrite"
 	"github.com/efs-project/efs/record"
-	"golang.org/x/sys/unix"
 )
 
 // TempPrefix starts the names of files Restore is still writing. An
@@ -156,7 +157,7 @@ func (w *walker) restorePath(root *treewrite.Dir, rootCreated bool, rel string) 
 	dir := root
 	for i, name := range names[:len(names)-1] {
 		crumb := chain[i+1] // the backup directory matching the next dir
-		sub, created, err := dir.Sub(name, false)
+		sub, created, err := dir.Sub(w.mapName(crumb.Rel, name), false)
 		if err != nil {
 			w.fail(crumb.Rel, crumb.CRel, destErr(err))
 			return
@@ -195,6 +196,8 @@ func (w *walker) restoreEntry(dir *treewrite.Dir, name string, e Entry, up *pend
 		up.finish()
 		return
 	}
+	name = w.mapName(e.Rel, name)
+	w.countXattrsLost(e)
 	switch e.Kind {
 	case Dir:
 		sub, created, err := dir.Sub(name, w.opts.Force)
@@ -253,7 +256,7 @@ func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry, up *pendi
 		// Temporary files of a killed run, unless an entry is so named.
 		names := make(map[string]bool, len(l.Entries))
 		for _, c := range l.Entries {
-			names[c.Name] = true
+			names[destName(c.Name)] = true
 		}
 		dir.RemoveTemps(func(n string) bool { return names[n] })
 	}
@@ -298,7 +301,7 @@ func (w *walker) meta(e *Entry) treewrite.Meta {
 	m := treewrite.Meta{
 		Perm: r.Mode, Uid: r.UID, Gid: r.GID, Atime: omit,
 		Mtime:     unix.Timespec{Sec: r.MtimeSec, Nsec: int64(r.MtimeNsec)},
-		SetXattrs: true, Xattrs: make([]treewrite.Xattr, len(r.Xattrs)),
+		SetXattrs: xattrsRestored, Xattrs: make([]treewrite.Xattr, len(r.Xattrs)),
 	}
 	for i, x := range r.Xattrs {
 		m.Xattrs[i] = treewrite.Xattr{Name: x.Name, Value: x.Value}
@@ -464,7 +467,7 @@ func (w *walker) relink(root *treewrite.Dir) {
 		if err != nil {
 			return nil, err
 		}
-		d, err := parent.Open(path.Base(rel))
+		d, err := parent.Open(destName(path.Base(rel)))
 		if err != nil {
 			return nil, err
 		}
@@ -488,7 +491,7 @@ func (w *walker) relink(root *treewrite.Dir) {
 			}
 			d, err := open(parentOf(m.rel))
 			if err == nil {
-				err = relinkOne(d, src, path.Base(first.rel), path.Base(m.rel))
+				err = relinkOne(d, src, destName(path.Base(first.rel)), destName(path.Base(m.rel)))
 			}
 			if err != nil {
 				w.fail(m.rel, m.crel, fmt.Errorf("restoring its hard link: %w", destErr(err)))

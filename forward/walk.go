@@ -45,6 +45,12 @@ type Report struct {
 	// Foreign are the ciphertext paths of names efs never writes (a sync
 	// tool's own files): ignored, never restored, not damage.
 	Foreign []string
+	// Renamed (Restore on Windows) are the entries written under another
+	// name because Windows cannot hold theirs, by plaintext path.
+	Renamed []Renamed
+	// XattrsLost (Restore on Windows) counts the entries whose xattrs and
+	// ACLs were not restored: Windows has nowhere to keep them.
+	XattrsLost int64
 }
 
 // WalkOptions configure Check and Restore.
@@ -171,6 +177,7 @@ func (w *walker) finish() (Report, error) {
 	sortFailures(w.rep.Failures)
 	sortFailures(w.rep.OutOfSync)
 	sort.Strings(w.rep.Foreign)
+	w.rep.Renamed = sortRenamed(w.rep.Renamed)
 	return w.rep, w.ctx.Err()
 }
 

@@ -15,9 +15,9 @@ import (
 	"strings"
 
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/sys/unix"
 	"github.com/efs-project/efs/naming"
 	"github.com/efs-project/efs/record"
-	"golang.org/x/sys/unix"
 )
 
 // ErrRecord: the directory record could not be computed (an xattr or a

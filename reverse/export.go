@@ -25,9 +25,9 @@ import (
 
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/report"
+	"github.com/efs-project/efs/internal/sys/unix"
 	"github.com/efs-project/efs/internal/treewrite"
 	"github.com/efs-project/efs/naming"
-	"golang.org/x/sys/unix"
 )
 
 // ExportOptions configure Export.

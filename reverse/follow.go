@@ -16,11 +16,10 @@ package reverse
 import (
 	"errors"
 	"fmt"
-	"syscall"
 	"time"
 
 	"github.com/efs-project/efs/config"
-	"golang.org/x/sys/unix"
+	"github.com/efs-project/efs/internal/sys/unix"
 )
 
 // followEvery is how often operations below the root check the root's
@@ -81,11 +80,6 @@ func (t *Tree) withRoot(f func(fd int) error) error {
 	}
 	defer t.rootMu.RUnlock()
 	return f(fd)
-}
-
-// statfs is the plaintext file system's statfs.
-func (t *Tree) statfs(st *syscall.Statfs_t) error {
-	return t.withRoot(func(fd int) error { return syscall.Fstatfs(fd, st) })
 }
 
 // follow checks the root's path, unless force is false and it was checked

@@ -17,7 +17,7 @@ import (
 	"os"
 
 	"github.com/efs-project/efs/config"
-	"golang.org/x/sys/unix"
+	"github.com/efs-project/efs/internal/sys/unix"
 )
 
 // Uniform permission bits of the view with hidden metadata. Owner-only and

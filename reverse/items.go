@@ -15,8 +15,8 @@ import (
 	"strings"
 
 	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/internal/sys/unix"
 	"github.com/efs-project/efs/naming"
-	"golang.org/x/sys/unix"
 )
 
 // ItemKind says what an item of a view directory is.

@@ -16,8 +16,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/efs-project/efs/internal/sys/unix"
 	"github.com/efs-project/efs/record"
-	"golang.org/x/sys/unix"
 )
 
 // errVanished: the entry was removed since its directory was listed; the

@@ -36,9 +36,9 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/sys/unix"
 	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
-	"golang.org/x/sys/unix"
 )
 
 // Excluder decides which plaintext entries the view leaves out. rel is the

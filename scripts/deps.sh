@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system packages efs's tests, demo or benchmark need, only when
-# they are missing. Usage: scripts/deps.sh test|demo|bench
+# they are missing. Usage: scripts/deps.sh test|demo|bench|wine (wine:
+# Wine, which test/windows runs the Windows build under; CI installs it).
 set -euo pipefail
 want=(fuse3 rsync)
 case "${1:-test}" in
   test) want+=(rclone syncthing curl) ;;
   bench) want+=(gocryptfs encfs restic rclone) ;;
+  wine) want=(wine64) ;;
 esac
 missing=()
 for p in "${want[@]}"; do

@@ -66,7 +66,7 @@ func checkJobs(fs *flag.FlagSet, jobs int) error {
 
 // runRestore implements efs restore CIPHERDIR DEST [PATH...].
 func runRestore(args []string) error {
-	fs := newFlagSet("restore", "CIPHERDIR DEST [PATH...]", "Decrypt a backup, or the plaintext PATHs of it, into DEST without FUSE.\nEach file is authenticated completely before it appears in DEST. In format v2,\nmodes, owners, times, xattrs, ACLs and symlinks come from the directory records;\nentries that differ from their record are listed (exit 11 unless one failed).")
+	fs := newFlagSet("restore", "CIPHERDIR DEST [PATH...]", "Decrypt a backup, or the plaintext PATHs of it, into DEST without FUSE.\nEach file is authenticated completely before it appears in DEST. In format v2,\nmodes, owners, times, xattrs, ACLs and symlinks come from the directory records;\nentries that differ from their record are listed (exit 11 unless one failed).\nOn Windows, names it cannot hold (a:b, con.txt, a final dot or space) are written\nunder reversible look-alikes and listed; a mode is only its read-only bit, owners,\nxattrs and ACLs are not restored (counted), and a symlink needs an administrator\nor Developer Mode: without, each one fails and is listed (exit 9).")
 	var kf keyFlags
 	var lf logFlags
 	kf.register(fs, true)
@@ -120,6 +120,7 @@ func runRestore(args []string) error {
 		}
 		reportForeign(os.Stderr, rep.Foreign)
 	}
+	reportRenamed(os.Stderr, rep.Renamed, rep.XattrsLost)
 	// Out of sync first, so that the failures, if any, stand next to
 	// the error line, whose exit code (9) wins.
 	serr := reportOutOfSync(os.Stderr, rep.OutOfSync, true)

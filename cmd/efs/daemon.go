@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // A mount command without --fg re-executes efs in the background with
@@ -93,7 +92,7 @@ func daemonize(kind string, secret []byte) error {
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), daemonEnv+"="+kind)
 	cmd.ExtraFiles = []*os.File{secretR, readyW} // fds 3 and 4
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	newSession(cmd)
 	err = cmd.Start()
 	secretR.Close()
 	readyW.Close()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"time"
 
 	"golang.org/x/term"
@@ -171,7 +170,7 @@ func runExtpass(cmdline string, timeout time.Duration) ([]byte, error) {
 		return nil, err
 	}
 	defer r.Close()
-	cmd := exec.Command("/bin/sh", "-c", cmdline)
+	cmd := shellCommand(cmdline)
 	// Files, not writers: exec then waits for the shell alone, not for
 	// every process that inherited the pipe.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, w, os.Stderr
@@ -186,11 +185,7 @@ func runExtpass(cmdline string, timeout time.Duration) ([]byte, error) {
 		cmd.Process.Kill()
 		<-exited
 	}
-	if err := r.SetReadDeadline(time.Now().Add(timeout)); err != nil {
-		stop()
-		return nil, fmt.Errorf("failed: %w", err)
-	}
-	line, err := readLine(r)
+	line, err := readLineWithin(r, timeout)
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		stop()
@@ -219,18 +214,19 @@ func runExtpass(cmdline string, timeout time.Duration) ([]byte, error) {
 }
 
 func askTerminal(prompt string, confirm bool) ([]byte, error) {
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	tty, out, err := openTerminal()
 	if err != nil {
 		return nil, withCode(exitUsage, errNoTerminal)
 	}
 	defer tty.Close()
+	defer out.Close()
 	if !term.IsTerminal(int(tty.Fd())) {
 		return nil, withCode(exitUsage, errNoTerminal)
 	}
 	read := func(p string) ([]byte, error) {
-		fmt.Fprint(tty, p)
+		fmt.Fprint(out, p)
 		pw, err := term.ReadPassword(int(tty.Fd()))
-		fmt.Fprintln(tty)
+		fmt.Fprintln(out)
 		if err != nil {
 			return nil, fmt.Errorf("reading password: %w", err)
 		}

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/efs-project/efs/forward"
 	"github.com/efs-project/efs/internal/report"
 	"golang.org/x/term"
 )
@@ -264,4 +265,21 @@ func reportForeign(w io.Writer, foreign []string) {
 	}
 	fmt.Fprintf(w, "%d foreign %s ignored (not efs names, e.g. a sync tool's own files): %s%s\n",
 		n, plural(n, "entry", "entries"), strings.Join(shown, ", "), more)
+}
+
+// reportRenamed lists, on the user's own terminal and never in a log, the
+// entries a restore onto Windows wrote under another name (Windows cannot
+// hold theirs), and counts the entries whose xattrs it could not keep.
+func reportRenamed(w io.Writer, renamed []forward.Renamed, xattrsLost int64) {
+	if n := len(renamed); n > 0 {
+		fmt.Fprintf(w, "%d %s written under another name (Windows cannot hold theirs; the mapping is reversible):\n",
+			n, plural(n, "entry", "entries"))
+		for _, r := range renamed {
+			fmt.Fprintf(w, "  %s as %s\n", quote(r.Rel), quote(r.As))
+		}
+	}
+	if xattrsLost > 0 {
+		fmt.Fprintf(w, "%d %s had xattrs or ACLs, not restored: Windows has nowhere to keep them\n",
+			xattrsLost, plural(int(xattrsLost), "entry", "entries"))
+	}
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package e2e is the kit of efs's end-to-end tests (the packages below
 // test/): it builds the real efs binary once per test package, runs it,
 // mounts and unmounts real FUSE file systems that go away with the test,

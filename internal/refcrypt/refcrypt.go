@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package refcrypt is the reference encryptor of efs's tests: it writes the
 // ciphertext view of a plaintext tree as docs/FORMAT.md specifies it, from
 // the primitives the format names (HKDF-SHA256, HMAC-SHA256, AES-SIV,

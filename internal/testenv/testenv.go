@@ -8,18 +8,16 @@ import (
 	"os"
 	"os/exec"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // FUSEAvailable reports whether /dev/fuse opens and fusermount3 is on
 // PATH, with the reason when not.
 func FUSEAvailable() (bool, error) {
-	fd, err := unix.Open("/dev/fuse", unix.O_RDWR, 0)
+	f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
 	if err != nil {
 		return false, err
 	}
-	unix.Close(fd)
+	f.Close()
 	if _, err := exec.LookPath("fusermount3"); err != nil {
 		return false, err
 	}

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package treesnap describes directory trees for tests that compare them:
 // two trees with equal snapshots are what `rsync -a` and `diff -r` consider
 // equal (type and mode, owner, mtime to the nanosecond, size, content hash,

@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/efs-project/efs/internal/sys/unix"
 )
 
 // Xattr is one extended attribute an entry is given.

@@ -1,6 +1,6 @@
 package treewrite
 
-import "golang.org/x/sys/unix"
+import "github.com/efs-project/efs/internal/sys/unix"
 
 // Within reports whether the directory open as inner is outer itself or
 // lies anywhere below it. It climbs from inner by ".." and compares device

@@ -21,7 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/efs-project/efs/internal/sys/unix"
 )
 
 // Meta is what a written entry gets besides its bytes.
@@ -362,7 +362,7 @@ func (d *Dir) RemoveAll(name string) error {
 // source changes it, and that alone is no reason to write again.
 func (d *Dir) UpToDate(name string, size int64, m Meta) bool {
 	st, err := d.Lstat(name)
-	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != size || st.Mtim != m.Mtime {
+	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != size || !sameTime(st.Mtim, m.Mtime) {
 		return false
 	}
 	if uint32(st.Mode)&0o7777 != m.Perm&0o7777 || d.ownerDiffers(&st, m) || !d.xattrsMatch(name, m) {
@@ -388,7 +388,7 @@ func (d *Dir) LinkUpToDate(name, target string, m Meta) bool {
 	if err != nil || n != len(target) || string(buf[:n]) != target {
 		return false
 	}
-	if st.Mtim != m.Mtime || d.ownerDiffers(&st, m) {
+	if !sameTime(st.Mtim, m.Mtime) || d.ownerDiffers(&st, m) {
 		return d.linkMeta(name, m) == nil
 	}
 	return true

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 // The frozen backups (testdata/backups/): small plaintext trees exported

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command vectorgen writes efs's test vectors (formats v1 and v2) into
 // testdata/vectors/ (docs/FORMAT.md, "Test vectors") and the seed corpora of
 // the fuzz targets into {content,naming,config,record}/testdata/fuzz/. Run it

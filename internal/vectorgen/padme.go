@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 // Padded vectors (FORMAT.md "Padding"): content and a record of a tree

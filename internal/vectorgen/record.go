@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 // Directory records (format v2), FORMAT.md "Directory records": the

@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 // Reject vectors: one file per MUST-reject rule of docs/FORMAT.md (see its
