@@ -103,11 +103,14 @@ const (
 
 // Padding is the padding scheme's name: "padme" or "none".
 func (s Settings) Padding() string {
-	if s.Flags&FlagPadme != 0 {
+	if s.Padded() {
 		return "padme"
 	}
 	return "none"
 }
+
+// Padded tells whether every content stream is padded (FlagPadme).
+func (s Settings) Padded() bool { return s.Flags&FlagPadme != 0 }
 
 // HideMetadata tells whether the view hides modes, owners and times.
 func (s Settings) HideMetadata() bool { return s.Flags&FlagHideMetadata != 0 }
@@ -141,7 +144,7 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("flags %#x: unknown flag %#x", s.Flags, s.Flags&^knownFlags)
 	}
 	if s.Flags != 0 && s.Version < 2 {
-		return errors.New("--padding and --hide-metadata (flags) need format version 2")
+		return fmt.Errorf("flags %#x (padding, hidden metadata) need format version 2", s.Flags)
 	}
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 // size is in its trailer, not in its ciphertext size.
 
 // padded reports whether the backup's streams are padded.
-func (b *Backup) padded() bool { return b.settings.Padding() == "padme" }
+func (b *Backup) padded() bool { return b.settings.Padded() }
 
 // paddedSize is the plaintext size of the padded file (rel, crel), read
 // from its trailer, which is authenticated.

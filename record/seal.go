@@ -85,8 +85,14 @@ func (s *Sealed) FileID() [FileIDSize]byte { return s.id }
 // function of its file ID, so it changes exactly when the record's bytes
 // do (what rsync's and rclone's quick checks need) and says nothing about
 // the times of the entries. 2000-01-01 plus up to 2^30 seconds.
-func (s *Sealed) MtimeSec() int64 {
-	return 946684800 + int64(binary.BigEndian.Uint32(s.id[:4])&(1<<30-1))
+func (s *Sealed) MtimeSec() int64 { return ViewTime(s.id[:]) }
+
+// ViewTime maps a keyed digest to a view mtime in seconds: 2000-01-01 plus
+// the low 30 bits of its first four bytes, so up to 2034-01-10, a
+// plausible time every file system and sync tool stores. Records and
+// hidden metadata's pseudo-mtimes (docs/FORMAT.md) both use it.
+func ViewTime(digest []byte) int64 {
+	return 946684800 + int64(binary.BigEndian.Uint32(digest[:4])&(1<<30-1))
 }
 
 // ReadAt reads view bytes of the record.

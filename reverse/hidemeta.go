@@ -18,6 +18,7 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/internal/sys/unix"
+	"github.com/efs-project/efs/record"
 )
 
 // Uniform permission bits of the view with hidden metadata. Owner-only and
@@ -35,14 +36,6 @@ const (
 // hiddenMtimeLabel starts the HMAC input of a pseudo-mtime.
 const hiddenMtimeLabel = "efs-v2 hidden mtime\x00"
 
-// hiddenMtimeBase and hiddenMtimeMask place pseudo-mtimes in
-// 2000-01-01 … 2034-01-10, the range of a record's view mtime: plausible
-// times that every file system and sync tool stores.
-const (
-	hiddenMtimeBase = 946684800
-	hiddenMtimeMask = 1<<30 - 1
-)
-
 // hiddenMtime is the pseudo-mtime, in seconds (nanoseconds 0), that the
 // view shows for the plaintext entry at path with the real mtime: the
 // first four bytes of HMAC-SHA256(file_id_key, label || uint32be(len(path))
@@ -59,7 +52,7 @@ func hiddenMtime(fileIDKey []byte, path string, mtime unix.Timespec) int64 {
 	binary.BigEndian.PutUint64(b[:8], uint64(mtime.Sec))
 	binary.BigEndian.PutUint32(b[8:], uint32(mtime.Nsec))
 	m.Write(b[:])
-	return hiddenMtimeBase + int64(binary.BigEndian.Uint32(m.Sum(nil)[:4])&hiddenMtimeMask)
+	return record.ViewTime(m.Sum(nil))
 }
 
 // hiddenOwner is who the view shows as every item's owner when it hides

@@ -6,7 +6,7 @@ import "github.com/efs-project/efs/content"
 // record's stream is padded, so view sizes are the padded mapping's.
 
 // padded reports whether the tree pads its streams.
-func (t *Tree) padded() bool { return t.settings.Padding() == "padme" }
+func (t *Tree) padded() bool { return t.settings.Padded() }
 
 // CipherSize is the view size of a regular file of plainSize bytes.
 func (t *Tree) CipherSize(plainSize int64) int64 {

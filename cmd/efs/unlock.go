@@ -232,12 +232,10 @@ func (k *keyFlags) unlock(defaultPath string, notFoundHints []string, log *slog.
 		}
 		if k.padding == "" && k.backupDir != "" && settings.Version >= 2 && k.format != 1 {
 			padded, why := forward.DetectPadding(k.backupDir)
-			p := "none"
 			if padded {
 				settings.Flags |= config.FlagPadme
-				p = "padme"
 			}
-			log.Info("padding told by the backup", "padding", p, "because", why)
+			log.Info("padding told by the backup", "padding", settings.Padding(), "because", why)
 		}
 		if settings, err = k.overrides(settings); err != nil {
 			return nil, err

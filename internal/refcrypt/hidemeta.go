@@ -9,8 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// flagHideMetadata is bit 1 of the config's flags (FORMAT.md, "Hidden
-// metadata").
+// flagPadme and flagHideMetadata are bits 0 and 1 of the config's flags
+// (FORMAT.md, "Padding" and "Hidden metadata").
 const (
 	flagPadme        = 1 << 0
 	flagHideMetadata = 1 << 1

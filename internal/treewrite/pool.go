@@ -5,8 +5,9 @@ import (
 	"sync"
 )
 
-// Pool bounds how many files a walk writes or reads at once: export and
-// restore hand each file to it and go on walking.
+// Pool bounds how many files export writes at once: it hands each file to
+// the pool and goes on walking. (Restore and fsck schedule their own work:
+// forward/parallel.go.)
 type Pool struct {
 	sem chan struct{}
 }
@@ -14,10 +15,9 @@ type Pool struct {
 // NewPool returns a pool of n workers (at least one).
 func NewPool(n int) *Pool { return &Pool{sem: make(chan struct{}, max(n, 1))} }
 
-// Go runs f once a worker is free, counted in every group given (a
-// directory's files, the whole walk). Once ctx is cancelled it returns
-// without running f.
-func (p *Pool) Go(ctx context.Context, f func(), groups ...*sync.WaitGroup) {
+// Go runs f once a worker is free, counted in g (a directory's files).
+// Once ctx is cancelled it returns without running f.
+func (p *Pool) Go(ctx context.Context, f func(), g *sync.WaitGroup) {
 	if ctx.Err() != nil {
 		return // select would pick a free worker as often as ctx.Done
 	}
@@ -26,15 +26,11 @@ func (p *Pool) Go(ctx context.Context, f func(), groups ...*sync.WaitGroup) {
 	case <-ctx.Done():
 		return
 	}
-	for _, g := range groups {
-		g.Add(1)
-	}
+	g.Add(1)
 	go func() {
 		defer func() {
 			<-p.sem
-			for _, g := range groups {
-				g.Done()
-			}
+			g.Done()
 		}()
 		f()
 	}()

@@ -421,3 +421,17 @@ func (d *Dir) RemoveTemps(keep func(name string) bool) (int, error) {
 	}
 	return n, nil
 }
+
+// replaceWith renames tmp over name, removing a directory in its way
+// first (rename cannot replace a directory with a file).
+func (d *Dir) replaceWith(tmp, name string) error {
+	if st, err := d.Lstat(name); err == nil && uint32(st.Mode)&unix.S_IFMT == unix.S_IFDIR {
+		if err := d.RemoveAll(name); err != nil {
+			return err
+		}
+	}
+	if err := unix.Renameat(d.fd, tmp, d.fd, name); err != nil {
+		return fmt.Errorf("renaming into place: %w", err)
+	}
+	return nil
+}

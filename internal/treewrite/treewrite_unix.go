@@ -90,15 +90,8 @@ func (d *Dir) rename(tmp, name string, replace bool) error {
 		}
 		unix.Unlinkat(d.fd, tmp, 0)
 		return nil
-	} else if st, err := d.Lstat(name); err == nil && uint32(st.Mode)&unix.S_IFMT == unix.S_IFDIR {
-		if err := d.RemoveAll(name); err != nil {
-			return err
-		}
 	}
-	if err := unix.Renameat(d.fd, tmp, d.fd, name); err != nil {
-		return fmt.Errorf("renaming into place: %w", err)
-	}
-	return nil
+	return d.replaceWith(tmp, name)
 }
 
 // xattrsMatch reports whether name already has the xattrs m gives it

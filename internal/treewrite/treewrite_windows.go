@@ -54,25 +54,12 @@ func (d *Dir) rename(tmp, name string, replace bool) error {
 			return fmt.Errorf("renaming into place: %w", err)
 		}
 		return nil
-	} else if st, err := d.Lstat(name); err == nil && uint32(st.Mode)&unix.S_IFMT == unix.S_IFDIR {
-		if err := d.RemoveAll(name); err != nil {
-			return err
-		}
 	}
-	if err := unix.Renameat(d.fd, tmp, d.fd, name); err != nil {
-		return fmt.Errorf("renaming into place: %w", err)
-	}
-	return nil
+	return d.replaceWith(tmp, name)
 }
 
 // xattrsMatch reports whether name already has the xattrs m gives it:
 // only when m gives none, Windows keeping none.
 func (d *Dir) xattrsMatch(name string, m Meta) bool {
 	return !m.SetXattrs || len(m.Xattrs) == 0
-}
-
-// sameTime reports whether a file time read back is t as it was set:
-// Windows keeps times in units of 100 ns.
-func sameTime(read, t unix.Timespec) bool {
-	return read.Sec == t.Sec && read.Nsec/100 == t.Nsec/100
 }

@@ -1,5 +1,3 @@
-//go:build unix
-
 package treewrite
 
 import "github.com/efs-project/efs/internal/sys/unix"

@@ -1,0 +1,4 @@
+package treewrite
+
+// timePrecision: Windows keeps file times in units of 100 ns.
+const timePrecision = 100
