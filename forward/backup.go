@@ -460,13 +460,11 @@ func (b *Backup) Readlink(rel, crel string) (string, error) {
 // File is an open ciphertext file whose plaintext can be read at any
 // offset; every block read is authenticated. Safe for concurrent use.
 type File struct {
-	f     *os.File
-	crel  string
-	enc   *content.File
-	r     *content.Reader
-	csize int64
-	size  int64
-	id    [content.FileIDSize]byte
+	f    *os.File
+	crel string
+	enc  *content.File
+	r    *content.Reader
+	id   [content.FileIDSize]byte
 }
 
 // Open opens the regular file at (rel, crel): it reads and checks the
@@ -525,7 +523,7 @@ func (b *Backup) open(f *os.File, rel, crel string) (*File, error) {
 		enc.Wipe()
 		return nil, damaged(crel, err)
 	}
-	return &File{f: f, crel: crel, enc: enc, r: r, csize: st.Size(), size: r.Size(), id: h.FileID}, nil
+	return &File{f: f, crel: crel, enc: enc, r: r, id: h.FileID}, nil
 }
 
 // damaged wraps a content error of the file crel: damage when the bytes
@@ -538,7 +536,7 @@ func damaged(crel string, err error) error {
 }
 
 // Size is the plaintext size.
-func (f *File) Size() int64 { return f.size }
+func (f *File) Size() int64 { return f.r.Size() }
 
 // FileID is the file ID in the file's header (compared with the record's
 // by CheckRecord).

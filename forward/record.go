@@ -372,8 +372,8 @@ func (f *File) CheckRecord(m *record.Entry) error {
 		return nil
 	case f.id != m.FileID:
 		return fmt.Errorf("%s: %w: its content is another version than its directory record lists (rolled back by the storage, or changed while the upload ran)", f.crel, ErrOutOfSync)
-	case uint64(f.size) != m.Size:
-		return fmt.Errorf("%s: %w: %d bytes, its directory record lists %d (changed by the storage, or while the upload ran)", f.crel, ErrOutOfSync, f.size, m.Size)
+	case uint64(f.Size()) != m.Size:
+		return fmt.Errorf("%s: %w: %d bytes, its directory record lists %d (changed by the storage, or while the upload ran)", f.crel, ErrOutOfSync, f.Size(), m.Size)
 	}
 	return nil
 }
