@@ -197,11 +197,13 @@ func (b *bench) measureScale(ctx context.Context) error {
 			}
 		}
 		// The next size starts on an empty disk; deletion is not timed.
+		t0 = time.Now()
 		for _, d := range append(dests, root) {
-			if err := os.RemoveAll(d); err != nil {
+			if err := removeTree(d); err != nil {
 				return err
 			}
 		}
+		b.log.Info("scale tree and copies removed", "took", time.Since(t0).Round(time.Millisecond))
 	}
 	return nil
 }
@@ -308,4 +310,39 @@ func (b *bench) scaleMethod() string {
   /proc/PID/stat. Both daemons keep a node for every entry the kernel has looked up until the
   kernel forgets it, which on a machine with free memory it does not do during one walk.
 `
+}
+
+// removeTree removes dir, its subdirectories on 2×NumCPU workers: a
+// million files take minutes to unlink one after another.
+func removeTree(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	next := make(chan string)
+	errs := make([]error, 2*runtime.NumCPU())
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				if err := os.RemoveAll(p); err != nil && errs[w] == nil {
+					errs[w] = err
+				}
+			}
+		}()
+	}
+	for _, e := range ents {
+		next <- filepath.Join(dir, e.Name())
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return os.RemoveAll(dir)
 }
