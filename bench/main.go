@@ -587,7 +587,7 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
 		r.WriteString(t)
 	}
 	r.WriteString("\n## Targets (issues 5 and 12)\n\n")
-	r.WriteString(names.Replace(targetsTable(append(append(b.res.evaluate(b.changed, b.records), b.res.evaluateScale()...), b.evaluateMemScale()...))))
+	r.WriteString(names.Replace(targetsTable(append(append(b.res.evaluate(b.changed, b.records), b.res.evaluateScale()...), b.evaluateMemScale(elapsed)...))))
 	r.WriteString(`
 ## Method
 
