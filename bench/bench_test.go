@@ -407,3 +407,43 @@ func TestPrivacyTargets(t *testing.T) {
 		t.Errorf("privacy table:\n%s", table)
 	}
 }
+
+// TestScaleOptIn: the scale workload runs only when -only names it, and
+// its counts are checked.
+func TestScaleOptIn(t *testing.T) {
+	o, err := parseFlags(nil)
+	if err != nil || o.want("scale") || !o.want("rsync") || len(o.scaleEntries) != 2 {
+		t.Fatalf("default run: want(scale) %v, want(rsync) %v, %v, %v", o.want("scale"), o.want("rsync"), o.scaleEntries, err)
+	}
+	o, err = parseFlags([]string{"-only", "scale", "-scale-entries", "5000, 20000"})
+	if err != nil || !o.want("scale") || o.want("rsync") || len(o.scaleEntries) != 2 || o.scaleEntries[1] != 20000 {
+		t.Fatalf("-only scale: %+v, %v", o, err)
+	}
+	for _, bad := range []string{"", "10", "1000,x", "-5000"} {
+		if _, err := parseFlags([]string{"-scale-entries", bad}); err == nil {
+			t.Errorf("-scale-entries %q accepted", bad)
+		}
+	}
+}
+
+// TestScaleTree writes a small scale tree, counts it and removes it.
+func TestScaleTree(t *testing.T) {
+	root := t.TempDir() + "/tree"
+	entries, err := writeScaleTree(context.Background(), root, 2500)
+	if err != nil || entries != 2503 {
+		t.Fatalf("writeScaleTree: %d entries, %v", entries, err)
+	}
+	files, _, err := countTree(root)
+	if err != nil || files != 2500 {
+		t.Fatalf("%d files, %v", files, err)
+	}
+	if err := removeTree(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Errorf("tree still there: %v", err)
+	}
+	if err := removeTree(root); err != nil {
+		t.Errorf("removing a missing tree: %v", err)
+	}
+}

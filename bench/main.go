@@ -35,8 +35,12 @@ import (
 
 // Workload names accepted by -only.
 func workloadNames() []string {
-	return []string{"seq", "rand", "find", "ls", "rsync", "restic", "forward", "remote", "seal", "serve"}
+	return []string{"seq", "rand", "find", "ls", "rsync", "restic", "forward", "remote", "seal", "serve", "scale"}
 }
+
+// optIn reports whether workload w runs only when -only names it: the
+// scale workload alone takes longer than all the others together.
+func optIn(w string) bool { return w == "scale" }
 
 type options struct {
 	efs         string
@@ -51,9 +55,16 @@ type options struct {
 	tmp         string
 	padding     string // efs init --padding: "none" or "padme"
 	privacy     bool   // also run efs with both privacy options (toolPriv)
+	// scaleEntries are the file counts of the scale workload's trees.
+	scaleEntries []int
 }
 
-func (o options) want(w string) bool { return len(o.only) == 0 || slices.Contains(o.only, w) }
+func (o options) want(w string) bool {
+	if len(o.only) == 0 {
+		return !optIn(w)
+	}
+	return slices.Contains(o.only, w)
+}
 
 // bench is one run: its options, scratch space, tools and live mounts.
 type bench struct {
@@ -81,6 +92,9 @@ type bench struct {
 	rclone     helper
 	procs      int // GOMAXPROCS efs children get by default
 	remoteDesc string
+	// scaleEntries maps each scale tree's file count to its entries
+	// (files and directories), once written.
+	scaleEntries map[int]int
 }
 
 func main() {
@@ -110,7 +124,7 @@ func main() {
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var o options
-	var size, only string
+	var size, only, scale string
 	fs.StringVar(&o.efs, "efs", "bin/efs", "efs binary to benchmark")
 	fs.IntVar(&o.reps, "reps", 3, "repetitions of each workload per tool (the median is reported)")
 	fs.StringVar(&size, "size", "1GiB", "size of the big file (e.g. 256MiB, 1GiB)")
@@ -123,6 +137,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.tmp, "tmp", "/var/tmp", "parent directory for the test data")
 	fs.StringVar(&o.padding, "padding", "none", "efs init --padding for every efs tree: none or padme (make bench BENCH_FLAGS=-padding=padme)")
 	fs.BoolVar(&o.privacy, "privacy", true, "also run efs with --padding padme --hide-metadata ("+toolPriv+") in the same run, against efs's defaults")
+	fs.StringVar(&scale, "scale-entries", "100000,1000000", "files in the trees of the scale workload (1000 per directory), one tree after another")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -132,6 +147,9 @@ func parseFlags(args []string) (options, error) {
 	var err error
 	if o.size, err = parseSize(size); err != nil {
 		return o, err
+	}
+	if o.scaleEntries, err = parseCounts(scale); err != nil {
+		return o, fmt.Errorf("-scale-entries: %w", err)
 	}
 	if o.padding != "none" && o.padding != "padme" {
 		return o, fmt.Errorf("-padding %q: want none or padme", o.padding)
@@ -181,7 +199,7 @@ func runBench(ctx context.Context, o options, log *slog.Logger) (err error) {
 	}
 	b := &bench{o: o, log: log, tmp: tmp, live: map[*mount]struct{}{}, res: newResults(),
 		bigRoot: filepath.Join(tmp, "big"), treeRoot: filepath.Join(tmp, "tree"), lsRoot: filepath.Join(tmp, "large-dir"),
-		procs: runtime.GOMAXPROCS(0)}
+		procs: runtime.GOMAXPROCS(0), scaleEntries: map[int]int{}}
 	defer func() { err = errors.Join(err, b.cleanup()) }()
 
 	// The tree and rsync's three copies, plus an export, a restic
@@ -192,6 +210,9 @@ func runBench(ctx context.Context, o options, log *slog.Logger) (err error) {
 	need := 3*o.size + int64(o.files)*40<<10*(4+4*reps) + int64(o.entries)*8<<10 + int64(o.remoteFiles)*40<<10*(2+3*reps)
 	if o.want("serve") { // two copies of the big file's view and three of the tree's per repetition
 		need += reps * (2*o.size + 3*int64(o.files)*40<<10)
+	}
+	if o.want("scale") { // one tree and two copies of it at a time, a block per file
+		need += 3 * int64(slices.Max(o.scaleEntries)) * 4 << 10
 	}
 	if err := checkSpace(tmp, need); err != nil {
 		return err
@@ -454,7 +475,12 @@ func (b *bench) measure(ctx context.Context) error {
 		}
 	}
 	if b.o.want("remote") {
-		return b.measureRemote(ctx)
+		if err := b.measureRemote(ctx); err != nil {
+			return err
+		}
+	}
+	if b.o.want("scale") {
+		return b.measureScale(ctx)
 	}
 	return nil
 }
@@ -562,12 +588,17 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
 		r.WriteString("\n## efs serve against the FUSE view (issue 13)\n\n")
 		r.WriteString(t)
 	}
+	if t := b.scaleTable(); t != "" {
+		r.WriteString("\n## Reverse daemon memory at scale (issue 12)\n\n")
+		r.WriteString(t)
+	}
 	if t := b.res.rowsTable(privacyDefs(), names); t != "" {
 		r.WriteString("\n## Privacy options against the defaults (issue 11)\n\n")
 		r.WriteString(t)
 	}
 	r.WriteString("\n## Targets (issues 5, 11 and 12)\n\n")
 	ts := append(b.res.evaluate(b.changed, b.records), b.res.evaluateScale()...)
+	ts = append(ts, b.evaluateMemScale(elapsed)...)
 	r.WriteString(names.Replace(targetsTable(append(ts, b.res.evaluatePrivacy()...))))
 	r.WriteString(`
 ## Method
@@ -625,7 +656,7 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
   rclone's WebDAV client was not used: it spaces its requests 10 ms apart
   whatever the latency, so no number of files in flight helps there (a restore of 20,000 files
   through ` + "`rclone serve webdav`" + ` and ` + "`rclone mount`" + ` took 224 s).
-` + serveMethod + `- The machine is shared: other processes (see the load average) add noise to every column alike.
+` + serveMethod + b.scaleMethod() + `- The machine is shared: other processes (see the load average) add noise to every column alike.
 `)
 	if len(b.notes) > 0 {
 		r.WriteString("\n## Anomalies\n\n")

@@ -120,19 +120,33 @@ func parseStatCPU(stat string) (time.Duration, error) {
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
+// rss reads the daemon's VmRSS (resident set now) in bytes.
+func (m *mount) rss() (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", m.pid()))
+	if err != nil {
+		return 0, fmt.Errorf("reading daemon status: %w", err)
+	}
+	defer f.Close()
+	return parseStatusKB(f, "VmRSS")
+}
+
 // parseVmHWM extracts VmHWM from a /proc/PID/status file, in bytes.
-func parseVmHWM(r io.Reader) (int64, error) {
+func parseVmHWM(r io.Reader) (int64, error) { return parseStatusKB(r, "VmHWM") }
+
+// parseStatusKB extracts the kB field key from a /proc/PID/status file,
+// in bytes.
+func parseStatusKB(r io.Reader, key string) (int64, error) {
 	s := bufio.NewScanner(r)
 	for s.Scan() {
 		var kb int64
-		if _, err := fmt.Sscanf(s.Text(), "VmHWM: %d kB", &kb); err == nil {
+		if _, err := fmt.Sscanf(s.Text(), key+": %d kB", &kb); err == nil {
 			return kb << 10, nil
 		}
 	}
 	if err := s.Err(); err != nil {
 		return 0, err
 	}
-	return 0, errors.New("no VmHWM line in /proc status")
+	return 0, fmt.Errorf("no %s line in /proc status", key)
 }
 
 // unmount detaches the file system and waits for the daemon to exit. A busy

@@ -6,9 +6,9 @@ package reverse
 // the Tree's model (items.go). Tree.List serves readdir(plus), Tree.Resolve
 // lookups, Tree.Stat getattr, Tree.SealRecord the bytes of efs.dir; what
 // the view shows and with which attributes is decided there, not here.
-// Every node keeps only the Ref of its item and asks the Tree again on each
-// call, so the view follows the plaintext tree as it changes (within the
-// 1 s kernel cache). Nothing here writes to the
+// Every node keeps only what rebuilds the Ref of its item and asks the
+// Tree again on each call, so the view follows the plaintext tree as it
+// changes (within the 1 s kernel cache). Nothing here writes to the
 // plaintext tree: the mount is "ro", the nodes implement only read
 // operations, and go-fuse's defaults refuse the rest.
 
@@ -162,17 +162,83 @@ var (
 	_ fs.FileFlusher     = (*recordHandle)(nil)
 )
 
-// node holds what every node kind shares: the mount's state, statfs and
-// the (empty) extended attributes.
+// node is a directory's share of what every node kind has: the mount's
+// state, statfs and the (empty) extended attributes.
 type node struct {
 	fs.Inode
 	v *view
 }
 
+// leaf is what every node kind but directories shares: the inode and
+// the item's place.
+type leaf struct {
+	fs.Inode
+	place
+}
+
+// place is where the item of a node other than a directory is: its
+// directory's node and its names there, from which ref builds its Ref on
+// each call. The kernel keeps a node for every entry it has looked up (a
+// backup tool walks them all, a million for a million files) until it
+// forgets them, so a place holds no path: two path strings per file cost
+// more than the node itself. Only the few directory nodes keep whole
+// paths.
+type place struct {
+	dir   *dirNode
+	name  string // view name: the string go-fuse keys its children by
+	plain string // plaintext name of the entry, or a companion's long entry
+	ino   uint64 // the plaintext entry's inode number (entries only)
+}
+
+// placeOf is the place of item it of directory d.
+func placeOf(d *dirNode, it *Item) place {
+	l := place{dir: d, name: it.Name}
+	if it.Entry != nil && it.Kind != ItemRecord {
+		l.plain = it.Entry.Plain
+	}
+	if it.Kind == ItemEntry {
+		l.ino = it.Entry.Stat.Ino
+	}
+	return l
+}
+
+// ref is the Ref of the item at l, of kind k and file type typ (as
+// Dir.Child gives it).
+func (l *place) ref(k ItemKind, typ uint32) Ref {
+	d := &l.dir.ref.Dir
+	r := Ref{Dir: Dir{View: join(d.View, l.name)}, Kind: k}
+	switch k {
+	case ItemEntry, ItemCompanion:
+		r.Rel = join(d.Rel, l.plain)
+	case ItemRecord:
+		r.Rel = d.Rel
+	}
+	if k == ItemEntry {
+		r.Ino, r.Type = l.ino, typ
+	}
+	return r
+}
+
+// same reports whether l and o stand for the same item.
+func (l *place) same(o *place) bool {
+	return l.name == o.name && l.plain == o.plain && l.ino == o.ino && l.dir.ref.Dir == o.dir.ref.Dir
+}
+
+// view is the mount's state.
+func (l *place) view() *view { return l.dir.v }
+
 // Statfs passes the plaintext file system's numbers through.
 func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return n.v.statfs(out)
+}
+
+func (l *leaf) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return l.view().statfs(out)
+}
+
+func (v *view) statfs(out *fuse.StatfsOut) syscall.Errno {
 	var st syscall.Statfs_t
-	if err := n.v.tree.statfs(&st); err != nil {
+	if err := v.tree.statfs(&st); err != nil {
 		return errno(err)
 	}
 	out.FromStatfsT(&st)
@@ -191,6 +257,15 @@ func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, 
 
 // Listxattr: an empty list.
 func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	return 0, 0
+}
+
+// Getxattr and Listxattr of the other kinds: as for directories.
+func (l *leaf) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	return 0, syscall.ENOSYS
+}
+
+func (l *leaf) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
 	return 0, 0
 }
 
@@ -240,31 +315,31 @@ func (v *view) getattr(r Ref, out *fuse.AttrOut) syscall.Errno {
 }
 
 // newChild makes the inode for item it of directory d, and fills out.
-func (v *view) newChild(ctx context.Context, parent *fs.Inode, d Dir, it *Item, out *fuse.EntryOut) *fs.Inode {
+func (d *dirNode) newChild(ctx context.Context, it *Item, out *fuse.EntryOut) *fs.Inode {
 	fuseAttr(&it.Attr, &out.Attr)
-	ref := d.Child(it)
+	l := placeOf(d, it)
 	var ops fs.InodeEmbedder
-	switch {
+	switch typ := it.Attr.Type(); {
 	case it.Kind == ItemRecord:
-		rn := &recordNode{node: node{v: v}, ref: ref}
+		rn := &recordNode{leaf: leaf{place: l}}
 		// As for files: the node the kernel knows is the one to tell.
-		if ch := parent.GetChild(it.Name); ch != nil {
-			if old, ok := ch.Operations().(*recordNode); ok && old.ref == ref {
+		if ch := d.GetChild(it.Name); ch != nil {
+			if old, ok := ch.Operations().(*recordNode); ok && old.same(&rn.place) {
 				rn = old
 			}
 		}
 		rn.told(&it.Attr)
 		ops = rn
 	case it.Kind != ItemEntry:
-		ops = &virtualNode{node: node{v: v}, ref: ref}
-	case ref.Type == unix.S_IFDIR:
-		ops = &dirNode{node: node{v: v}, ref: ref}
-	case ref.Type == unix.S_IFREG:
-		fn := newFileNode(v, ref)
+		ops = &virtualNode{leaf: leaf{place: l}, kind: it.Kind}
+	case typ == unix.S_IFDIR:
+		ops = &dirNode{node: node{v: d.v}, ref: d.ref.Child(it)}
+	case typ == unix.S_IFREG:
+		fn := newFileNode(l)
 		// go-fuse keeps the node it already has for this inode number,
 		// if any: that is the one the kernel hears of.
-		if ch := parent.GetChild(it.Name); ch != nil {
-			if old, ok := ch.Operations().(*fileNode); ok && old.ref == ref {
+		if ch := d.GetChild(it.Name); ch != nil {
+			if old, ok := ch.Operations().(*fileNode); ok && old.same(&fn.place) {
 				fn = old
 			}
 		}
@@ -272,12 +347,13 @@ func (v *view) newChild(ctx context.Context, parent *fs.Inode, d Dir, it *Item, 
 		out.Attr.Blocks = (out.Attr.Size + 511) / 512
 		ops = fn
 	default:
-		ops = &linkNode{node: node{v: v}, ref: ref}
+		ops = &linkNode{leaf: leaf{place: l}}
 	}
-	return parent.NewInode(ctx, ops, fs.StableAttr{Mode: it.Attr.Type(), Ino: it.Attr.Ino})
+	return d.NewInode(ctx, ops, fs.StableAttr{Mode: it.Attr.Type(), Ino: it.Attr.Ino})
 }
 
-// dirNode is a plaintext directory.
+// dirNode is a plaintext directory. It keeps its whole Ref: its children
+// build theirs from it.
 type dirNode struct {
 	node
 	ref Ref
@@ -292,7 +368,7 @@ func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	if err != nil {
 		return nil, errno(err)
 	}
-	return n.v.newChild(ctx, &n.Inode, n.ref.Dir, &it, out), 0
+	return n.newChild(ctx, &it, out), 0
 }
 
 // OpendirHandle lists the directory once; the handle then serves
@@ -384,7 +460,7 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 	if it.Err != nil {
 		return nil, errno(it.Err) // a record that cannot be computed
 	}
-	return n.v.newChild(ctx, &n.Inode, n.ref.Dir, it, out), 0
+	return n.newChild(ctx, it, out), 0
 }
 
 // fileNode is a plaintext regular file.
@@ -402,16 +478,19 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 // tells that size, so that readers sharing the kernel's cached pages agree
 // on one layout. The file shows its new size once it is closed and the
 // kernel asks again.
+//
+// The node is one of a million when the kernel knows a million files:
+// its fields are packed so that it stays in a 256-byte size class.
 type fileNode struct {
-	node
-	ref Ref
+	leaf
 
 	mu     sync.Mutex
 	known  int64 // view size the kernel last heard of; -1 before any
-	opens  int   // open handles
-	served int64 // plaintext size the open handles serve (opens > 0)
+	opens  int32 // open handles
 	opened bool  // opened before: last is set
-	last   cacheKey
+	// last is what the last open served; while opens > 0, last.served
+	// is the plaintext size every open handle serves.
+	last cacheKey
 }
 
 // cacheKey is what an open served, to decide whether the kernel's cached
@@ -422,25 +501,28 @@ type cacheKey struct {
 	served int64
 }
 
+// ref is the file's Ref.
+func (n *fileNode) ref() Ref { return n.place.ref(ItemEntry, unix.S_IFREG) }
+
 // version tells versions of a plaintext file apart. Size and mtime alone
 // are not enough: an in-place edit that keeps the size and puts the mtime
 // back (touch -d, rsync --inplace, a restore) would be served from stale
 // pages, and the copy would mix two versions and fail authentication. The
 // ctime cannot be set from user space and changes on every write; the
-// inode number tells a replaced file.
+// inode number tells a replaced file: an open of another inode than the
+// node's fails (ESTALE), so the version needs no inode number.
 type version struct {
-	ino          uint64
 	size         int64
 	mtime, ctime unix.Timespec
 }
 
 // versionOf is the version of a plaintext file with fstat st.
 func versionOf(st *unix.Stat_t) version {
-	return version{ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
+	return version{size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
 }
 
-func newFileNode(v *view, ref Ref) *fileNode {
-	return &fileNode{node: node{v: v}, ref: ref, known: -1}
+func newFileNode(p place) *fileNode {
+	return &fileNode{leaf: leaf{place: p}, known: -1}
 }
 
 // told records that the kernel is being told view size size, or changes it
@@ -449,7 +531,7 @@ func (n *fileNode) told(size int64) int64 {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.opens > 0 {
-		size = n.v.tree.CipherSize(n.served)
+		size = n.view().tree.CipherSize(n.last.served)
 	}
 	n.known = size
 	return size
@@ -458,7 +540,7 @@ func (n *fileNode) told(size int64) int64 {
 // Getattr tells the current attributes, with the open handles' size while
 // the file is open.
 func (n *fileNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	if en := n.v.getattr(n.ref, out); en != 0 {
+	if en := n.view().getattr(n.ref(), out); en != 0 {
 		return en
 	}
 	out.Size = uint64(n.told(int64(out.Size)))
@@ -473,26 +555,27 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
 	}
-	f, err := n.v.tree.Open(n.ref.Rel)
+	v, ref := n.view(), n.ref()
+	f, err := v.tree.Open(ref.Rel)
 	if err != nil {
 		en := errno(err)
 		if en != syscall.ENOENT && en != syscall.ESTALE && !errors.Is(err, ErrUnavailable) {
-			n.v.log.Warn("cannot open plaintext file", "path", "/"+n.ref.View, "err", reason(err))
+			v.log.Warn("cannot open plaintext file", "path", "/"+ref.View, "err", reason(err))
 		}
 		return nil, 0, en
 	}
 	st := f.Stat()
-	if st.Ino != n.ref.Ino {
+	if st.Ino != ref.Ino {
 		f.Close()
 		return nil, 0, syscall.ESTALE // replaced since lookup: look up again
 	}
 	n.mu.Lock()
 	size := st.Size
 	switch {
-	case n.opens > 0 && st.Size >= n.served:
-		size = n.served // one size for all open handles
-	case n.known >= 0 && n.v.tree.CipherSize(st.Size) > n.known:
-		if known, err := n.v.tree.plainSizeFor(n.known); err == nil && known <= st.Size {
+	case n.opens > 0 && st.Size >= n.last.served:
+		size = n.last.served // one size for all open handles
+	case n.known >= 0 && v.tree.CipherSize(st.Size) > n.known:
+		if known, err := v.tree.plainSizeFor(n.known); err == nil && known <= st.Size {
 			size = known // grew since the kernel heard of it
 		}
 	}
@@ -504,7 +587,6 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	}
 	n.opened, n.last = true, key
 	n.opens++
-	n.served = size
 	stale := n.known >= 0 && n.known != f.Size()
 	n.mu.Unlock()
 	if stale {
@@ -534,7 +616,7 @@ type fileHandle struct {
 func (h *fileHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n, err := h.f.ReadAt(dest, off)
 	if err != nil && err != io.EOF {
-		h.node.v.log.Warn("read failed", "path", "/"+h.node.ref.View, "offset", off, "err", reason(err))
+		h.node.view().log.Warn("read failed", "path", "/"+h.node.ref().View, "offset", off, "err", reason(err))
 		if errors.Is(err, content.ErrChanged) {
 			return nil, syscall.EIO
 		}
@@ -560,16 +642,17 @@ func (h *fileHandle) Release(ctx context.Context) syscall.Errno {
 
 // linkNode is a plaintext symlink, shown with its target encrypted.
 type linkNode struct {
-	node
-	ref Ref
+	leaf
 }
 
+func (n *linkNode) ref() Ref { return n.place.ref(ItemEntry, unix.S_IFLNK) }
+
 func (n *linkNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return n.v.getattr(n.ref, out)
+	return n.view().getattr(n.ref(), out)
 }
 
 func (n *linkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
-	target, err := n.v.tree.Readlink(n.ref.Rel)
+	target, err := n.view().tree.Readlink(n.ref().Rel)
 	if err != nil {
 		return nil, errno(err)
 	}
@@ -580,16 +663,18 @@ func (n *linkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 // companion. Its bytes come from the Tree at each open, so efs.toml follows
 // the config file (efs passwd while mounted).
 type virtualNode struct {
-	node
-	ref Ref
+	leaf
+	kind ItemKind // ItemConfig or ItemCompanion
 
 	mu     sync.Mutex
 	opened bool   // opened before: data is set
 	data   []byte // the bytes served by the last open
 }
 
+func (n *virtualNode) ref() Ref { return n.place.ref(n.kind, 0) }
+
 func (n *virtualNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return n.v.getattr(n.ref, out)
+	return n.view().getattr(n.ref(), out)
 }
 
 // Open takes the file's current bytes. The kernel may keep its cached
@@ -598,7 +683,7 @@ func (n *virtualNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
 	}
-	it, err := n.v.tree.Reread(n.ref)
+	it, err := n.view().tree.Reread(n.ref())
 	if err != nil {
 		return nil, 0, errno(err)
 	}
@@ -635,8 +720,7 @@ func (h *virtualHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.
 // as fstat says). A reader so copies one version, whole. The snapshot is
 // dropped at release.
 type recordNode struct {
-	node
-	ref Ref
+	leaf
 
 	mu    sync.Mutex
 	known recordVersion // what the kernel last heard of, zero for nothing
@@ -648,6 +732,8 @@ type recordVersion struct {
 	size  int64
 	mtime unix.Timespec
 }
+
+func (n *recordNode) ref() Ref { return n.place.ref(ItemRecord, 0) }
 
 // told records the attributes the kernel is told.
 func (n *recordNode) told(a *Attr) {
@@ -661,7 +747,7 @@ func (n *recordNode) told(a *Attr) {
 func (n *recordNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	if h, ok := f.(*recordHandle); ok {
 		fuseAttr(&h.attr, &out.Attr)
-	} else if en := n.v.getattr(n.ref, out); en != 0 {
+	} else if en := n.view().getattr(n.ref(), out); en != 0 {
 		return en
 	}
 	n.mu.Lock()
@@ -675,17 +761,18 @@ func (n *recordNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uin
 	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
 	}
-	it, err := n.v.tree.Reread(n.ref)
+	v, ref := n.view(), n.ref()
+	it, err := v.tree.Reread(ref)
 	if err != nil {
 		if errors.Is(err, ErrRecord) {
-			n.v.warnOnce(n.ref.View, "cannot compute the directory record", err)
+			v.warnOnce(ref.View, "cannot compute the directory record", err)
 		}
 		return nil, 0, errno(err)
 	}
-	d, _ := n.ref.parent()
-	s, err := n.v.tree.SealRecord(d, &it)
+	d, _ := ref.parent()
+	s, err := v.tree.SealRecord(d, &it)
 	if err != nil {
-		n.v.log.Warn("cannot seal the directory record", "path", "/"+n.ref.View, "err", reason(err))
+		v.log.Warn("cannot seal the directory record", "path", "/"+ref.View, "err", reason(err))
 		return nil, 0, syscall.EIO
 	}
 	n.mu.Lock()

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
@@ -534,7 +535,8 @@ func TestOpenKeepCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := newFileNode(&view{tree: tree, log: tree.log}, Dir{}.Child(&it))
+	root := &dirNode{node: node{v: &view{tree: tree, log: tree.log}}}
+	n := newFileNode(placeOf(root, &it))
 	open := func() uint32 {
 		t.Helper()
 		fh, flags, en := n.Open(context.Background(), syscall.O_RDONLY)
@@ -585,6 +587,64 @@ func TestOpenKeepCache(t *testing.T) {
 	}
 	if _, _, en := n.Open(context.Background(), syscall.O_RDONLY); en != syscall.ESTALE {
 		t.Errorf("replaced file: %v, want ESTALE", en)
+	}
+}
+
+// TestPlaceRef: a node other than a directory keeps no paths and builds
+// its Ref from its directory's on each call; that Ref must be the one
+// Dir.Child gives, for every kind of item (entries, companions of long
+// names, efs.toml, efs.dir), at the root and below it.
+func TestPlaceRef(t *testing.T) {
+	plain := t.TempDir()
+	rvWrite(t, filepath.Join(plain, "a", "b", "file"), []byte("x"))
+	rvWrite(t, filepath.Join(plain, "a", strings.Repeat("L", 200)), []byte("long"))
+	rvWrite(t, filepath.Join(plain, strings.Repeat("M", 200)), []byte("long"))
+	if err := os.Symlink("file", filepath.Join(plain, "a", "b", "link")); err != nil {
+		t.Fatal(err)
+	}
+	tree, _, _ := rvTree(t, plain, Options{})
+	rootIt, err := tree.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &view{tree: tree, log: tree.log}
+	dirs := []*dirNode{{node: node{v: v}, ref: Dir{}.Child(&rootIt)}}
+	kinds := map[ItemKind]int{}
+	for len(dirs) > 0 {
+		d := dirs[0]
+		dirs = dirs[1:]
+		items, err := tree.List(d.ref.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range items {
+			it := &items[i]
+			want := d.ref.Child(it)
+			if it.Kind == ItemEntry && it.Attr.Type() == unix.S_IFDIR {
+				dirs = append(dirs, &dirNode{node: node{v: v}, ref: want})
+				continue
+			}
+			kinds[it.Kind]++
+			l := placeOf(d, it)
+			if got := l.ref(it.Kind, it.Attr.Type()); got != want {
+				t.Errorf("place ref %+v, want %+v", got, want)
+			}
+			if o := placeOf(d, it); !l.same(&o) {
+				t.Errorf("place of %q not the same as itself", it.Name)
+			}
+		}
+	}
+	if len(kinds) != 4 {
+		t.Errorf("items of kinds %v, want all four", kinds)
+	}
+}
+
+// TestNodeSize: the kernel may hold a node per file, a million for a
+// million files; a fileNode must stay within its 256-byte size class
+// (go-fuse's Inode alone is 128 bytes).
+func TestNodeSize(t *testing.T) {
+	if s := unsafe.Sizeof(fileNode{}); s > 256 {
+		t.Errorf("fileNode is %d bytes, more than 256", s)
 	}
 }
 
