@@ -405,9 +405,19 @@ func (n *node) Removexattr(context.Context, string) syscall.Errno              {
 // trip per `ls -l` probe of every entry. A v2 entry without a record entry
 // has none either, but answers ENODATA: ENOSYS would switch xattrs off
 // for every other entry of the mount too.
+//
+// A name no record can carry (security.*, trusted.*, system.* besides the
+// ACLs) answers EOPNOTSUPP, for every entry: the view has no such
+// namespace. That is what ls needs to stop its per-entry probe of
+// security.selinux on the whole device (coreutils caches "unsupported"
+// by st_dev), half the round trips of an `ls -l`; unlike ENOSYS, the
+// kernel passes it on and keeps asking for the names records hold.
 func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
 	if !n.v.v2 {
 		return 0, syscall.ENOSYS
+	}
+	if !record.KeptXattr(attr) {
+		return 0, syscall.EOPNOTSUPP
 	}
 	if n.meta == nil {
 		return 0, syscall.ENODATA
