@@ -255,7 +255,7 @@ func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
 	for _, n := range names {
 		present[n] = true
 	}
-	var out []Entry
+	out := make([]Entry, 0, len(names)) // Entry is large: grown, it is copied again and again
 	var probs []report.Failure
 	var foreign []string
 	for _, cname := range names {
