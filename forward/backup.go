@@ -104,6 +104,9 @@ type Entry struct {
 	// directory's record itself (ErrDamaged: missing, not authentic or
 	// malformed). ReadDir reports the same in its Listing.
 	RecordErr error
+	// StatErr, from ReadDir only, is why a regular file it keeps listed
+	// has an impossible size (ErrDamaged); Stat then holds the stored size.
+	StatErr error
 }
 
 func join(dir, name string) string {
@@ -252,7 +255,7 @@ func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
 	for _, n := range names {
 		present[n] = true
 	}
-	var out []Entry
+	out := make([]Entry, 0, len(names)) // Entry is large: grown, it is copied again and again
 	var probs []report.Failure
 	var foreign []string
 	for _, cname := range names {
@@ -287,6 +290,7 @@ func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
 		}
 		// A file with an impossible size stays listed (its stat and
 		// Open report the damage), so the name is not silently lost.
+		e.StatErr = err
 		out = append(out, e)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -132,7 +132,6 @@ type node struct {
 // change the tree returns EROFS.
 var (
 	_ fs.NodeLookuper      = (*node)(nil)
-	_ fs.NodeReaddirer     = (*node)(nil)
 	_ fs.NodeGetattrer     = (*node)(nil)
 	_ fs.NodeOpener        = (*node)(nil)
 	_ fs.NodeReadlinker    = (*node)(nil)
@@ -153,6 +152,14 @@ var (
 	_ fs.FileReader        = (*handle)(nil)
 	_ fs.FileReleaser      = (*handle)(nil)
 	_ fs.FileFlusher       = (*handle)(nil)
+)
+
+// Directories are listed through a handle, which also answers READDIRPLUS.
+var (
+	_ fs.NodeOpendirHandler = (*node)(nil)
+	_ fs.FileReaddirenter   = (*dirHandle)(nil)
+	_ fs.FileSeekdirer      = (*dirHandle)(nil)
+	_ fs.FileLookuper       = (*dirHandle)(nil)
 )
 
 // errno maps an error to the FUSE answer: damage and an entry that
@@ -262,6 +269,12 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 	if !shown(&e) {
 		return nil, syscall.ENOENT
 	}
+	return n.child(ctx, &e, out), 0
+}
+
+// child makes the inode of the shown entry e of directory n and fills out,
+// for a LOOKUP or a READDIRPLUS entry.
+func (n *node) child(ctx context.Context, e *Entry, out *fuse.EntryOut) *fs.Inode {
 	switch err := e.RecordErr; {
 	case err == nil:
 	case errors.Is(err, ErrOutOfSync):
@@ -269,20 +282,46 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 	default:
 		n.v.recordDamaged(n.crel, err)
 	}
-	child := n.v.node(e)
-	i := ino(&e)
-	mode := e.Stat.Mode & syscall.S_IFMT
-	if child.meta != nil {
-		mode = typeBits(child.meta.Type)
-	}
+	child := n.v.node(*e)
+	i := ino(e)
 	child.attr(&out.Attr, &e.Stat, i)
-	return n.NewInode(ctx, child, fs.StableAttr{Mode: mode, Ino: i}), 0
+	return n.NewInode(ctx, child, fs.StableAttr{Mode: entryMode(e), Ino: i})
 }
 
-func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+// entryMode is the S_IFMT bits the view shows for e: its record's type,
+// or the stored one.
+func entryMode(e *Entry) uint32 {
+	if m := e.Meta; m != nil {
+		return typeBits(m.Type)
+	}
+	return e.Stat.Mode & syscall.S_IFMT
+}
+
+// OpendirHandle opens the directory; its handle lists it once and
+// serves READDIRPLUS from that listing: every entry's attributes come from
+// the listing's stat and record, with no second lookup of each name.
+func (n *node) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	return &dirHandle{dir: n}, 0, 0
+}
+
+// dirHandle is an open directory: the shown entries of one listing, read
+// at the first readdir (as go-fuse's own dir streams do, so that an
+// unreadable directory fails its readdir, not its open).
+type dirHandle struct {
+	dir     *node
+	listed  bool
+	entries []Entry
+	// pos is the index of the next entry; Readdirent hands out pos+1 as
+	// the offset after an entry, which Seekdir takes back.
+	pos int
+}
+
+// list reads the directory and logs what it leaves out.
+func (h *dirHandle) list() syscall.Errno {
+	n := h.dir
 	l, err := n.v.b.ReadDir(n.rel, n.crel)
 	if err != nil {
-		return nil, errno(err)
+		return errno(err)
 	}
 	for _, p := range l.Damaged {
 		n.v.log.Error("entry failed authentication, left out of the listing", "path", p.Stored, "err", p.Err)
@@ -293,18 +332,56 @@ func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	for _, p := range l.Foreign {
 		n.v.log.Debug("foreign entry (not an efs name) ignored", "path", p)
 	}
-	list := make([]fuse.DirEntry, 0, len(l.Entries))
+	shownEntries := l.Entries[:0]
 	for _, e := range l.Entries {
-		if !shown(&e) {
-			continue
+		if shown(&e) {
+			shownEntries = append(shownEntries, e)
 		}
-		mode := e.Stat.Mode & syscall.S_IFMT
-		if m := e.Meta; m != nil {
-			mode = typeBits(m.Type)
-		}
-		list = append(list, fuse.DirEntry{Name: e.Name, Mode: mode, Ino: ino(&e)})
 	}
-	return fs.NewListDirStream(list), 0
+	h.entries, h.listed = shownEntries, true
+	return 0
+}
+
+func (h *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	if !h.listed {
+		if en := h.list(); en != 0 {
+			return nil, en
+		}
+	}
+	if h.pos >= len(h.entries) {
+		return nil, 0
+	}
+	e := &h.entries[h.pos]
+	h.pos++
+	return &fuse.DirEntry{Name: e.Name, Mode: entryMode(e), Ino: ino(e), Off: uint64(h.pos)}, 0
+}
+
+// Seekdir moves to an offset Readdirent handed out; 0 is the start
+// (rewinddir). The backup does not change under the mount, so the
+// listing is kept.
+func (h *dirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
+	if !h.listed {
+		if en := h.list(); en != 0 {
+			return en
+		}
+	}
+	if off > uint64(len(h.entries)) {
+		return syscall.EINVAL
+	}
+	h.pos = int(off)
+	return 0
+}
+
+// Lookup serves READDIRPLUS: name is the entry Readdirent just returned,
+// answered from the listing as a LOOKUP would answer it. A file whose
+// stored size is impossible goes through the directory's Lookup, which
+// reports the damage (EIO) as it would for a stat.
+func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	n := h.dir
+	if h.pos == 0 || h.entries[h.pos-1].Name != name || h.entries[h.pos-1].StatErr != nil {
+		return n.Lookup(ctx, name, out)
+	}
+	return n.child(ctx, &h.entries[h.pos-1], out), 0
 }
 
 func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -405,9 +482,19 @@ func (n *node) Removexattr(context.Context, string) syscall.Errno              {
 // trip per `ls -l` probe of every entry. A v2 entry without a record entry
 // has none either, but answers ENODATA: ENOSYS would switch xattrs off
 // for every other entry of the mount too.
+//
+// A name no record can carry (security.*, trusted.*, system.* besides the
+// ACLs) answers EOPNOTSUPP, for every entry: the view has no such
+// namespace. That is what ls needs to stop its per-entry probe of
+// security.selinux on the whole device (coreutils caches "unsupported"
+// by st_dev), half the round trips of an `ls -l`; unlike ENOSYS, the
+// kernel passes it on and keeps asking for the names records hold.
 func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
 	if !n.v.v2 {
 		return 0, syscall.ENOSYS
+	}
+	if !record.KeptXattr(attr) {
+		return 0, syscall.EOPNOTSUPP
 	}
 	if n.meta == nil {
 		return 0, syscall.ENODATA

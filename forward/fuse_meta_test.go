@@ -104,7 +104,8 @@ func TestAttrSymlinkFromRecord(t *testing.T) {
 
 // TestXattrs: a v2 entry's xattrs come from its record, with the sizes and
 // errors getxattr(2) and listxattr(2) expect; v1 answers ENOSYS, once for
-// the whole mount; a v2 entry without a record entry has none, ENODATA.
+// the whole mount; a v2 entry without a record entry has none, ENODATA;
+// a name outside what records carry is EOPNOTSUPP.
 func TestXattrs(t *testing.T) {
 	var log bytes.Buffer
 	acl := []byte{2, 0, 0, 0, 1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff}
@@ -131,9 +132,17 @@ func TestXattrs(t *testing.T) {
 	if sz, errno := n.Getxattr(ctx, "user.tag", nil); errno != syscall.ERANGE || sz != 4 {
 		t.Errorf("getxattr size query: %d, %v", sz, errno)
 	}
-	for _, name := range []string{"user.other", "security.selinux", "security.capability", "trusted.x"} {
-		if _, errno := n.Getxattr(ctx, name, buf); errno != syscall.ENODATA {
-			t.Errorf("getxattr %s: %v, want ENODATA", name, errno)
+	if _, errno := n.Getxattr(ctx, "user.other", buf); errno != syscall.ENODATA {
+		t.Errorf("getxattr user.other: %v, want ENODATA", errno)
+	}
+	// Names no record carries: not supported (so that ls stops probing
+	// security.selinux), with or without a record entry, never ENOSYS.
+	bare := &node{v: testView(true, &log)}
+	for _, name := range []string{"security.selinux", "security.capability", "trusted.x", "system.nfs4_acl", "user."} {
+		for _, n := range []*node{n, bare} {
+			if _, errno := n.Getxattr(ctx, name, buf); errno != syscall.EOPNOTSUPP {
+				t.Errorf("getxattr %s: %v, want EOPNOTSUPP", name, errno)
+			}
 		}
 	}
 	list := record.ACLAccess + "\x00user.empty\x00user.tag\x00"
@@ -144,7 +153,6 @@ func TestXattrs(t *testing.T) {
 		t.Errorf("listxattr size query: %d, %v", sz, errno)
 	}
 
-	bare := &node{v: testView(true, &log)}
 	if _, errno := bare.Getxattr(ctx, "user.tag", buf); errno != syscall.ENODATA {
 		t.Errorf("v2, no record entry: getxattr %v, want ENODATA", errno)
 	}

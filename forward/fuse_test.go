@@ -5,6 +5,7 @@ package forward
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -103,5 +104,92 @@ func TestMountParallelReads(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestMountListedDamagedSize: READDIRPLUS answers from the listing, but a
+// file whose stored size no plaintext has is still EIO to a stat after the
+// directory was listed, as it is to one without a listing, and the other
+// entries show the listing's sizes.
+func TestMountListedDamagedSize(t *testing.T) {
+	testenv.RequireFUSE(t)
+	b, cipher, files := setup(t, config.Defaults())
+	crel, _ := b.EncryptPath("sizes/f-4097")
+	if err := os.Truncate(filepath.Join(cipher, crel), content.HeaderSize+2); err != nil {
+		t.Fatal(err)
+	}
+	mnt := t.TempDir()
+	server, err := Mount(b, mnt, MountOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Unmount() })
+	ents, err := os.ReadDir(filepath.Join(mnt, "sizes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := false
+	for _, e := range ents {
+		rel := "sizes/" + e.Name()
+		st, err := os.Lstat(filepath.Join(mnt, rel))
+		if rel == "sizes/f-4097" {
+			listed = true
+			if !errors.Is(err, syscall.EIO) {
+				t.Errorf("stat of the damaged file after a listing: %v, %v; want EIO", st, err)
+			}
+			continue
+		}
+		if want, ok := files[rel]; ok && (err != nil || st.Size() != int64(len(want))) {
+			t.Errorf("%q: stat %v, %v; want %d bytes", rel, st, err, len(want))
+		}
+	}
+	if !listed {
+		t.Error("the damaged file is not listed")
+	}
+}
+
+// TestDirHandleOffsets: the offsets Readdirent hands out are what Seekdir
+// takes back (the kernel resumes a listing at them), 0 starts over, and an
+// offset past the end is refused.
+func TestDirHandleOffsets(t *testing.T) {
+	b, _, _ := setup(t, config.Defaults())
+	v := &view{b: b, log: slog.New(slog.DiscardHandler), v2: b.Format() >= 2}
+	e, err := b.Resolve("sizes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &dirHandle{dir: v.node(e)}
+	ctx := t.Context()
+	var names []string
+	for {
+		de, errno := h.Readdirent(ctx)
+		if errno != 0 {
+			t.Fatal(errno)
+		}
+		if de == nil {
+			break
+		}
+		if de.Off != uint64(len(names)+1) {
+			t.Errorf("%d: offset %d", len(names), de.Off)
+		}
+		names = append(names, de.Name)
+	}
+	if len(names) < 3 {
+		t.Fatalf("listed %q", names)
+	}
+	for _, off := range []uint64{2, 0, uint64(len(names))} {
+		if errno := h.Seekdir(ctx, off); errno != 0 {
+			t.Fatalf("seekdir %d: %v", off, errno)
+		}
+		de, _ := h.Readdirent(ctx)
+		switch {
+		case off == uint64(len(names)) && de != nil:
+			t.Errorf("seekdir to the end, then %q", de.Name)
+		case off < uint64(len(names)) && (de == nil || de.Name != names[off]):
+			t.Errorf("seekdir %d: %v, want %q", off, de, names[off])
+		}
+	}
+	if errno := h.Seekdir(ctx, uint64(len(names)+1)); errno != syscall.EINVAL {
+		t.Errorf("seekdir past the end: %v, want EINVAL", errno)
 	}
 }

@@ -259,6 +259,7 @@ func (b *Backup) compare(rel, crel string, rec *dirRecord, stored []Entry, prese
 		}
 		return stored, nil, []report.Failure{{Path: rel, Stored: recordPath(crel), Err: rec.err}}
 	}
+	out = make([]Entry, 0, max(len(stored), len(rec.entries)))
 	i, j := 0, 0
 	for i < len(stored) || j < len(rec.entries) {
 		switch {
