@@ -107,6 +107,11 @@ type Entry struct {
 	// StatErr, from ReadDir only, is why a regular file it keeps listed
 	// has an impossible size (ErrDamaged); Stat then holds the stored size.
 	StatErr error
+	// SizeUnread marks a padded file listed by a walk (restore, fsck)
+	// without reading its trailer: Stat.Size is then its padded length,
+	// and the walk takes the size from the record or from the file it
+	// opens anyway (Backup.paddedSize otherwise).
+	SizeUnread bool
 }
 
 func join(dir, name string) string {
@@ -129,25 +134,35 @@ func (b *Backup) cpath(crel string) string {
 // plaintext maps to is reported as damaged. In a padded tree only the
 // file's trailer tells its size: Lstat reads and authenticates it.
 func (b *Backup) Lstat(rel, crel string) (syscall.Stat_t, error) {
-	var st syscall.Stat_t
+	st, _, err := b.lstat(rel, crel, true)
+	return st, err
+}
+
+// lstat is Lstat; without trailers a padded file's trailer is not read
+// (unread reports it) and its size is its padded length.
+func (b *Backup) lstat(rel, crel string, trailers bool) (st syscall.Stat_t, unread bool, err error) {
 	if err := syscall.Lstat(b.cpath(crel), &st); err != nil {
-		return st, &os.PathError{Op: "lstat", Path: crel, Err: err}
+		return st, false, &os.PathError{Op: "lstat", Path: crel, Err: err}
 	}
 	if kindOf(uint32(st.Mode)) == Regular {
 		n, err := content.PlainSize(st.Size, b.settings.BlockSize)
 		if err == nil && b.padded() {
-			n, err = b.paddedSize(rel, crel)
+			if trailers {
+				n, err = b.paddedSize(rel, crel)
+			} else {
+				unread = true
+			}
 		}
 		if errors.Is(err, ErrDamaged) {
-			return st, err
+			return st, false, err
 		}
 		if err != nil {
-			return st, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
+			return st, false, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
 		}
 		st.Size = n
 		st.Blocks = (n + 511) / 512
 	}
-	return st, nil
+	return st, unread, nil
 }
 
 // decryptEntry turns ciphertext entry cname inside the directory (rel,
@@ -240,7 +255,12 @@ type Listing struct {
 // ReadDir lists the directory whose plaintext path is rel and ciphertext
 // path crel. In a v2 backup it reads and authenticates the directory's
 // record and compares it with the stored names.
-func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
+func (b *Backup) ReadDir(rel, crel string) (Listing, error) { return b.readDir(rel, crel, true) }
+
+// readDir is ReadDir; without trailers padded files are listed without
+// reading their trailers (Entry.SizeUnread), for a walk that opens every
+// file anyway: a padded file is then opened once, not twice.
+func (b *Backup) readDir(rel, crel string, trailers bool) (Listing, error) {
 	f, err := os.Open(b.cpath(crel))
 	if err != nil {
 		return Listing{}, fmt.Errorf("opening directory %s: %w", crel, err)
@@ -282,7 +302,7 @@ func (b *Backup) ReadDir(rel, crel string) (Listing, error) {
 			continue
 		}
 		e := Entry{Name: name, Rel: join(rel, name), CName: cname, CRel: c}
-		e.Stat, err = b.Lstat(e.Rel, c)
+		e.Stat, e.SizeUnread, err = b.lstat(e.Rel, c, trailers)
 		e.Kind = kindOf(uint32(e.Stat.Mode))
 		if err != nil && !(e.Kind == Regular && errors.Is(err, ErrDamaged)) {
 			probs = append(probs, report.Failure{Path: e.Rel, Stored: c, Err: err})

@@ -31,7 +31,7 @@ func (w *walker) check(e Entry) {
 	switch e.Kind {
 	case Dir:
 		w.count(func(r *Report) { r.Dirs++ })
-		l, err := w.b.ReadDir(e.Rel, e.CRel)
+		l, err := w.b.readDir(e.Rel, e.CRel, false)
 		if err != nil {
 			w.fail(e.Rel, e.CRel, err)
 			return

@@ -23,14 +23,17 @@ var paddedSizes = map[string]int{"empty": 0, "one": 1, "pad-across": 4089, "data
 func newPadded(t *testing.T) *v2 {
 	s := config.Defaults()
 	s.Flags |= config.FlagPadme
-	return newV2(t, s, func(t *testing.T, plain string) {
-		for name, n := range paddedSizes {
-			data := bytes.Repeat([]byte{byte(n), 1, 2, 3, 4, 5, 6}, n/7+1)[:n]
-			if err := os.WriteFile(filepath.Join(plain, name), data, 0o644); err != nil {
-				t.Fatal(err)
-			}
+	return newV2(t, s, newPaddedFiles)
+}
+
+// newPaddedFiles writes the files of paddedSizes into plain.
+func newPaddedFiles(t *testing.T, plain string) {
+	for name, n := range paddedSizes {
+		data := bytes.Repeat([]byte{byte(n), 1, 2, 3, 4, 5, 6}, n/7+1)[:n]
+		if err := os.WriteFile(filepath.Join(plain, name), data, 0o644); err != nil {
+			t.Fatal(err)
 		}
-	})
+	}
 }
 
 // TestPaddedRestore: a padded backup restores and checks to the exact

@@ -247,7 +247,7 @@ func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry, up *pendi
 			return
 		}
 	}
-	l, err := w.b.ReadDir(e.Rel, e.CRel)
+	l, err := w.b.readDir(e.Rel, e.CRel, false)
 	if err != nil {
 		w.fail(e.Rel, e.CRel, err)
 	}
@@ -321,10 +321,17 @@ func (w *walker) storedMtime(st *syscall.Stat_t) unix.Timespec {
 	return unix.Timespec{Sec: Mtim(st).Sec, Nsec: Mtim(st).Nsec}
 }
 
-// size is the plaintext size of the file e: its record's in v2.
-func size(e *Entry) int64 {
-	if e.Meta != nil {
+// size is the plaintext size of the file e: its record's in v2, else the
+// stored one (a padded file's trailer, read now if the listing did not).
+func (w *walker) size(e *Entry) int64 {
+	switch {
+	case e.Meta != nil:
 		return int64(e.Meta.Size)
+	case e.SizeUnread:
+		if n, err := w.b.paddedSize(e.Rel, e.CRel); err == nil {
+			return n
+		}
+		return -1 // not up to date; the open that follows reports why
 	}
 	return e.Stat.Size
 }
@@ -332,7 +339,7 @@ func size(e *Entry) int64 {
 // restoreFile decrypts one file into dir/name.
 func (w *walker) restoreFile(dir *treewrite.Dir, name string, e Entry) {
 	m := w.meta(&e)
-	if dir.UpToDate(name, size(&e), m) {
+	if dir.UpToDate(name, w.size(&e), m) {
 		w.count(func(r *Report) { r.Skipped++ })
 		w.opts.Progress.Add(1, 0)
 		w.linked(e)
