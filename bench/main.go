@@ -656,7 +656,7 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
   rclone's WebDAV client was not used: it spaces its requests 10 ms apart
   whatever the latency, so no number of files in flight helps there (a restore of 20,000 files
   through ` + "`rclone serve webdav`" + ` and ` + "`rclone mount`" + ` took 224 s).
-` + serveMethod + b.scaleMethod() + `- The machine is shared: other processes (see the load average) add noise to every column alike.
+` + serveMethod + b.scaleMethod() + privacyMethod + `- The machine is shared: other processes (see the load average) add noise to every column alike.
 `)
 	if len(b.notes) > 0 {
 		r.WriteString("\n## Anomalies\n\n")

@@ -68,3 +68,9 @@ func (r *results) evaluatePrivacy() []target {
 	}
 	return ts
 }
+
+// privacyMethod is the privacy table's paragraph of the report's Method.
+const privacyMethod = `- Privacy options: efs-private is efs with a config made by efs init --padding padme
+  --hide-metadata over the same plaintext, measured in the same repetitions as efs (the tools
+  alternate) through seq, find, ls and rsync, and compared with efs's defaults.
+`
