@@ -3,14 +3,11 @@
 package syscall
 
 import (
-	"syscall"
-
 	"github.com/efs-project/efs/internal/sys/unix"
 )
 
 type (
-	Stat_t   = unix.Stat_t
-	Timespec = syscall.Timespec
+	Stat_t = unix.Stat_t
 )
 
 const (
@@ -18,16 +15,6 @@ const (
 	O_NOFOLLOW = unix.O_NOFOLLOW
 	O_NONBLOCK = unix.O_NONBLOCK
 	O_RDONLY   = unix.O_RDONLY
-
-	S_IFDIR = syscall.S_IFDIR
-	S_IFLNK = syscall.S_IFLNK
-	S_IFMT  = syscall.S_IFMT
-	S_IFREG = syscall.S_IFREG
-
-	ELOOP   = syscall.ELOOP
-	ENOENT  = syscall.ENOENT
-	ENOTDIR = syscall.ENOTDIR
-	EINTR   = syscall.EINTR
 )
 
 // Open opens path without following a final symlink when mode has
