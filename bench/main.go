@@ -634,7 +634,7 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
   ` + "`restic restore latest --target`" + ` against ` + "`efs restore`" + ` of that export, each into
   an empty folder and checked for every file and byte afterwards. restic runs with --no-cache.
   The two tools alternate which goes first. Both keep their default key derivation here (efs:
-  argon2id, 256 MiB, 4 passes; restic: scrypt as its init calibrates it), since every command
+  argon2id, 256 MiB, 2 passes; restic: scrypt as its init calibrates it), since every command
   timed derives the key once; the "reading the config and deriving the key" rows time that
   alone (` + "`efs encrypt-path`" + ` of one file, ` + "`restic cat config`" + `). CPU is the command's own
   user+system time (wait4 rusage). Dirty pages are written back before every command timed, so

@@ -374,8 +374,11 @@ func TestDefaultKDF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kdf.Time != 4 || kdf.MemoryKiB != 256<<10 || kdf.Threads != 2 || len(kdf.Salt) != 32 {
-		t.Fatalf("defaults %+v", kdf)
+	// The defaults are what docs/FORMAT.md's config table says efs init writes.
+	doc := formatDefaults(t)
+	if fmt.Sprint(kdf.Time) != doc["kdf.time"] || fmt.Sprint(kdf.MemoryKiB) != doc["kdf.memory_kib"] ||
+		fmt.Sprint(kdf.Threads) != doc["kdf.threads"] || len(kdf.Salt) != 32 {
+		t.Fatalf("defaults %+v, FORMAT.md says %v", kdf, doc)
 	}
 	k2, _ := DefaultKDF()
 	if bytes.Equal(kdf.Salt, k2.Salt) {
@@ -398,4 +401,27 @@ func TestDefaultKDF(t *testing.T) {
 	if got.Recovery() != mk.Recovery() {
 		t.Fatal("default-KDF config unlocks to another key")
 	}
+}
+
+// formatDefaults reads the default column of docs/FORMAT.md's config
+// table: field name → the first word of its default ("262144 (256 MiB)"
+// gives "262144").
+func formatDefaults(t *testing.T) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("../docs/FORMAT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) != 6 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`kdf.") {
+			continue
+		}
+		name := strings.Trim(strings.TrimSpace(cells[1]), "`")
+		if def := strings.Fields(cells[4]); len(def) > 0 {
+			out[name] = def[0]
+		}
+	}
+	return out
 }

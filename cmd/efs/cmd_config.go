@@ -29,7 +29,7 @@ func runInit(args []string) error {
 	fileID := fs.String("file-id", d.FileID, "derive per-file keys from inode+path (inode), the path alone (path: survives\ncopying the tree to a new disk), or inode+path+mtime+size (version: every change\nre-uploads the whole file; protects against splicing, blocks of two versions\ncombined into a file that never existed)")
 	padding := fs.String("padding", d.Padding, "pad every file to a Padmé size (padme: the storage learns a size to within\n~12%, not to the byte; costs at most ~12% space) or not (none)")
 	hideMeta := fs.Bool("hide-metadata", false, "show the storage uniform modes (0600 files, 0700 directories), the\nmounting user as owner and keyed pseudo-mtimes; the real ones travel sealed")
-	kdfTime := fs.Uint64("kdf-time", 0, "argon2id passes, 1..16 (default 4; lower only for tests)")
+	kdfTime := fs.Uint64("kdf-time", 0, "argon2id passes, 1..16 (default 2; lower only for tests)")
 	kdfMemory := fs.Uint64("kdf-memory", 0, "argon2id memory in MiB, 1..1024 (default 256; lower only for tests)")
 	pos, err := parseArgs(fs, args, 1, 1)
 	if err != nil {
