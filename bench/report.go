@@ -257,11 +257,12 @@ func (r *results) evaluate(changed, records int) []target {
 	// The same target per CPU second: wall-clock rates on a small shared
 	// machine swing with other load, CPU time per GB does not. It also says
 	// how much work the FUSE path adds to sealing.
-	goal := "seq read (warm) per CPU second ≥ 70% of sealing per CPU second (load-independent)"
+	// Issue 12 raised it from issue 5's 70% to 75%.
+	goal := "seq read (warm) per CPU second ≥ 75% of sealing per CPU second (load-independent)"
 	d, ok1 := r.get(mSeqCPU, toolEFS)
 	c, ok2 := r.get(mSealCPU, toolEFS)
 	if ok1 && ok2 && d > 0 {
-		ts = append(ts, target{goal, pass(c/d >= 0.7), fmt.Sprintf("daemon %.2f vs sealing %.2f CPU s/GB = %.0f%%", d, c, 100*c/d)})
+		ts = append(ts, target{goal, pass(c/d >= 0.75), fmt.Sprintf("daemon %.2f vs sealing %.2f CPU s/GB = %.0f%%", d, c, 100*c/d)})
 	} else {
 		ts = append(ts, target{goal, "n/a", "missing measurements"})
 	}
@@ -298,9 +299,9 @@ func (r *results) evaluate(changed, records int) []target {
 
 	a, ok1 := r.get(mForward, toolEFS)
 	p, ok2 := r.get(mForward, toolGo)
-	goal = "forward read ≥ 2× gocryptfs forward"
+	goal = "forward read ≥ 3× gocryptfs forward" // issue 12 (issue 5 asked 2×)
 	if ok1 && ok2 && p > 0 {
-		ts = append(ts, target{goal, pass(a >= 2*p), fmt.Sprintf("%.0f vs %.0f MB/s = %.2f×", a, p, a/p)})
+		ts = append(ts, target{goal, pass(a >= 3*p), fmt.Sprintf("%.0f vs %.0f MB/s = %.2f×", a, p, a/p)})
 	} else {
 		ts = append(ts, target{goal, "n/a", "missing measurements"})
 	}
@@ -443,6 +444,15 @@ func (r *results) evaluateScale() []target {
 		ts = append(ts, target{goal, status, fmt.Sprintf("%.2f vs %.2f s = %.2f×%s", a, p, a/p, unit)})
 	}
 	within("ls -l of {entries} entries, efs reverse view ≤ 3× plaintext", mLs, toolEFS, mLs, keyPlain, 3, "")
+	within("full rsync through the view ≤ 0.8× encfs --reverse", mRsyncFull, toolEFS, mRsyncFull, toolEnc, 0.8, "")
+	within("daemon CPU during the full rsync ≤ encfs's", mRsyncCPU, toolEFS, mRsyncCPU, toolEnc, 1, " CPU")
+	// The export command pays the key derivation the mounted view paid
+	// before the rsync began; the detail says how much of it that is.
+	kdf := ""
+	if k, ok := r.get(mKeyOpen, toolEFS); ok {
+		kdf = fmt.Sprintf(" (%.2f s of the export is its key derivation)", k)
+	}
+	within("full rsync through the view ≤ 2× efs export of the same tree", mRsyncFull, toolEFS, mExport, toolEFS, 2, kdf)
 	within("ls -l of {entries} entries, efs mount ≤ 3× plaintext", mLsFwd, toolEFS, mLs, keyPlain, 3, "")
 	cpu := func(id string) string {
 		a, ok1 := r.get(id, toolEFS)
