@@ -3,6 +3,7 @@ package winname
 import (
 	"strings"
 	"testing"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -92,6 +93,12 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 		if back := Decode(enc); back != name {
 			t.Fatalf("Decode(Encode(%q)) = %q (encoded %q)", name, back, enc)
+		}
+		// Windows counts a name's length in UTF-16 units (255 at most):
+		// no mapped name may be longer than its Unix name in bytes, so a
+		// name that fit in 255 bytes still fits.
+		if u := len(utf16.Encode([]rune(enc))); u > len(name) {
+			t.Fatalf("Encode(%q) = %q is %d UTF-16 units, the name %d bytes", name, enc, u, len(name))
 		}
 		if Valid(name) && enc != name && !strings.ContainsAny(name, "\u201B\u2420\uFF0E") && !hasLookalike(name) {
 			t.Fatalf("Encode(%q) = %q changed a name Windows can hold", name, enc)
