@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/forward"
@@ -147,7 +148,7 @@ func (k *keyFlags) masterKeyText() ([]byte, error) {
 		}
 		return b, nil
 	case k.masterkey != "":
-		fmt.Fprintf(os.Stderr, "%s: warning: --masterkey puts the master key on the command line, where every local user can read it (ps, /proc)\n", k.cmd)
+		fmt.Fprintf(os.Stderr, "%s: warning: --masterkey puts the master key on the command line, where every local user can read it (%s)\n", k.cmd, argvReaders(runtime.GOOS))
 		fmt.Fprintln(os.Stderr, "hint: --masterkey-file FILE (- for standard input) keeps it out of sight")
 		return []byte(k.masterkey), nil
 	}
@@ -277,4 +278,16 @@ func checkNewDir(what, path string) error {
 		return checkDir(what+"'s parent", filepath.Dir(filepath.Clean(path)))
 	}
 	return checkDir(what, path)
+}
+
+// argvReaders names where other local users of system goos see a
+// process's command line, for the --masterkey warning.
+func argvReaders(goos string) string {
+	switch goos {
+	case "linux":
+		return "ps, /proc"
+	case "windows":
+		return "Task Manager, Get-CimInstance Win32_Process"
+	}
+	return "ps"
 }

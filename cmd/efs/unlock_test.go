@@ -113,3 +113,14 @@ func TestUnlockDetectsFormat(t *testing.T) {
 		u.Wipe()
 	}
 }
+
+// The --masterkey warning names the tools of the system it runs on: no
+// /proc on Windows or macOS.
+func TestArgvReaders(t *testing.T) {
+	for goos, want := range map[string]string{"linux": "ps, /proc", "windows": "Task Manager", "darwin": "ps", "freebsd": "ps"} {
+		got := argvReaders(goos)
+		if !strings.HasPrefix(got, want) || (goos != "linux" && strings.Contains(got, "/proc")) {
+			t.Errorf("argvReaders(%q) = %q, want %q…", goos, got, want)
+		}
+	}
+}
