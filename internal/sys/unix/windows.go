@@ -574,18 +574,29 @@ func renameInfo(replace bool, root windows.Handle, name string) []byte {
 	return b
 }
 
-// moveName renames (or, with class FileLinkInformation, links) the
-// entry oldpath of olddirfd, a final symlink itself, to newpath in
-// newdirfd.
-func moveName(olddirfd int, oldpath string, newdirfd int, newpath string, replace bool, class uint32) error {
-	dir, name := filepath.Split(filepath.FromSlash(newpath))
+// openParent opens the directory that holds path in dirfd, without
+// following a symlink on the way, and returns it with path's last
+// component, which must be one plain name.
+func openParent(dirfd int, path string) (windows.Handle, string, error) {
+	dir, name := filepath.Split(filepath.FromSlash(path))
 	if dir == "" {
 		dir = "."
 	}
 	if _, err := components(name); err != nil || name == "" {
-		return EINVAL
+		return 0, "", EINVAL
 	}
-	nd, err := openat(newdirfd, dir, O_RDONLY|O_DIRECTORY|O_NOFOLLOW, 0)
+	d, err := openat(dirfd, dir, O_RDONLY|O_DIRECTORY|O_NOFOLLOW, 0)
+	if err != nil {
+		return 0, "", err
+	}
+	return d, name, nil
+}
+
+// moveName renames (or, with class FileLinkInformation, links) the
+// entry oldpath of olddirfd, a final symlink itself, to newpath in
+// newdirfd.
+func moveName(olddirfd int, oldpath string, newdirfd int, newpath string, replace bool, class uint32) error {
+	nd, name, err := openParent(newdirfd, newpath)
 	if err != nil {
 		return err
 	}
@@ -631,14 +642,7 @@ const symlinkUnprivileged = 0x2
 // a directory symlink when oldpath names a directory now. Windows allows
 // it to administrators and in Developer Mode; elsewhere it is EPERM.
 func Symlinkat(oldpath string, newdirfd int, newpath string) error {
-	dir, name := filepath.Split(filepath.FromSlash(newpath))
-	if dir == "" {
-		dir = "."
-	}
-	if _, err := components(name); err != nil || name == "" {
-		return EINVAL
-	}
-	d, err := openat(newdirfd, dir, O_RDONLY|O_DIRECTORY|O_NOFOLLOW, 0)
+	d, name, err := openParent(newdirfd, newpath)
 	if err != nil {
 		return err
 	}
