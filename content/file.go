@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/efs-project/efs/content/internal/siv"
 )
@@ -27,8 +28,9 @@ type File struct {
 	blockSize int
 	padded    bool // header flag FlagPadded: the stream is padded (padme.go)
 	key       [FileKeySize]byte
-	ciphers   sync.Pool // *siv.Cipher
-	plainBufs sync.Pool // *[]byte scratch for plaintext/ciphertext runs
+	ciphers   sync.Pool                  // *siv.Cipher
+	first     atomic.Pointer[siv.Cipher] // the cipher newFile made, until borrowed
+	plainBufs sync.Pool                  // *[]byte scratch for plaintext/ciphertext runs
 }
 
 // NewFile prepares the crypto state for the file at path (plaintext,
@@ -58,9 +60,14 @@ func newFile(contentKey []byte, label string, h Header, path string) (*File, err
 		return nil, err
 	}
 	f.key = key
-	if _, err := siv.New(f.key[:]); err != nil {
+	// The key's check expands the first cipher: kept for the first
+	// borrower, so that a small file, read in one request, expands its
+	// key once, not twice.
+	c, err := siv.New(f.key[:])
+	if err != nil {
 		return nil, fmt.Errorf("file key: %w", err)
 	}
+	f.first.Store(c)
 	f.ciphers.New = func() any {
 		c, _ := siv.New(f.key[:]) // key size checked above
 		return c
@@ -106,7 +113,7 @@ func blockAD(ad *[9]byte, index int64, final bool) []byte {
 // sealBlock appends the ciphertext of one plaintext block to dst (the
 // tests' single-block counterpart of OpenBlock).
 func (f *File) sealBlock(dst, plain []byte, index int64, final bool) []byte {
-	c := f.ciphers.Get().(*siv.Cipher)
+	c := f.cipher()
 	defer f.ciphers.Put(c)
 	return f.seal(c, dst, plain, index, final)
 }
@@ -119,7 +126,7 @@ func (f *File) seal(c *siv.Cipher, dst, plain []byte, index int64, final bool) [
 // OpenBlock appends the plaintext of one ciphertext block to dst, or
 // returns ErrNotAuthentic.
 func (f *File) OpenBlock(dst, ct []byte, index int64, final bool) ([]byte, error) {
-	c := f.ciphers.Get().(*siv.Cipher)
+	c := f.cipher()
 	defer f.ciphers.Put(c)
 	return f.open(c, dst, ct, index, final)
 }
@@ -131,6 +138,14 @@ func (f *File) open(c *siv.Cipher, dst, ct []byte, index int64, final bool) ([]b
 		return nil, fmt.Errorf("%w (block %d)", ErrNotAuthentic, index)
 	}
 	return out, nil
+}
+
+// cipher borrows a cipher of the file key; return it to f.ciphers.
+func (f *File) cipher() *siv.Cipher {
+	if c := f.first.Swap(nil); c != nil {
+		return c
+	}
+	return f.ciphers.Get().(*siv.Cipher)
 }
 
 func (f *File) scratch(n int) *[]byte {
@@ -149,7 +164,7 @@ func (f *File) parallel(first, last int64, fn func(c *siv.Cipher, lo, hi int64) 
 	n := last - first + 1
 	workers := int64(runtime.GOMAXPROCS(0))
 	if n < minParallelBlocks || workers < 2 {
-		c := f.ciphers.Get().(*siv.Cipher)
+		c := f.cipher()
 		defer f.ciphers.Put(c)
 		return fn(c, first, last)
 	}
@@ -168,7 +183,7 @@ func (f *File) parallel(first, last int64, fn func(c *siv.Cipher, lo, hi int64) 
 		wg.Add(1)
 		go func(w, lo, hi int64) {
 			defer wg.Done()
-			c := f.ciphers.Get().(*siv.Cipher)
+			c := f.cipher()
 			defer f.ciphers.Put(c)
 			errs[w] = fn(c, lo, hi)
 		}(w, lo, hi)
