@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/sys/unix"
 	"github.com/efs-project/efs/naming"
 	"github.com/efs-project/efs/record"
@@ -164,7 +163,7 @@ func (t *Tree) recordEntry(e *record.Entry, dfd int, pe *Entry, x *xattrReader) 
 		e.Type = record.File
 		e.Size = uint64(st.Size)
 		// What Open puts in the file's header.
-		e.FileID = content.DeriveFileID(t.keys.FileID(), t.settings.FileID, fileVersion(st), pe.Rel)
+		e.FileID = t.fileIDs.Derive(fileVersion(st), pe.Rel)
 		if st.Nlink > 1 {
 			dev := uint64(st.Dev)
 			if dev == t.rootDev.Load() {

@@ -5,6 +5,7 @@ package reverse
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -227,5 +228,23 @@ func TestModelConfigFollowsFile(t *testing.T) {
 	}
 	if !bytes.Equal(shows(), good) {
 		t.Error("the config back in the tree is not shown")
+	}
+}
+
+// BenchmarkList lists a directory of 5000 small files, as OPENDIR does
+// for `ls -l` and rsync (entries, their attributes and the record).
+func BenchmarkList(b *testing.B) {
+	plain := b.TempDir()
+	for i := range 5000 {
+		if err := os.WriteFile(filepath.Join(plain, fmt.Sprintf("entry-%07d.txt", i)), []byte("x"), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tree, _ := exTree(b, plain, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tree.List(Dir{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

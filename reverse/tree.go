@@ -24,6 +24,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"os"
@@ -109,6 +110,11 @@ type Tree struct {
 	mu   sync.Mutex
 	long map[string]longDir // plaintext dir rel → stand-in → plaintext name
 
+	// inoMACs and fileIDs derive inode numbers and file IDs with reused
+	// keyed HMAC states.
+	inoMACs sync.Pool // *inoMAC
+	fileIDs *content.FileIDs
+
 	// xattrVia is how records read xattrs (recordxattr.go): xattrAt until
 	// the kernel says it has no getxattrat.
 	xattrVia atomic.Int32
@@ -152,6 +158,9 @@ func New(plainDir string, keys *keys.Keys, opts Options) (*Tree, error) {
 		exclude: opts.Exclude, oneFS: opts.OneFileSystem, log: opts.Logger,
 		long: make(map[string]longDir), hidden: hiddenOwnerOf(opts.Settings),
 	}
+	inoKey := keys.Inode()
+	t.inoMACs.New = func() any { return &inoMAC{h: hmac.New(sha256.New, inoKey)} }
+	t.fileIDs = content.NewFileIDs(keys.FileID(), opts.Settings.FileID)
 	t.rootDev.Store(root.dev)
 	t.rootIno = t.Ino("", root.ino)
 	if t.log == nil {
@@ -242,7 +251,10 @@ func (t *Tree) openRel(rel string, flags int) (int, error) {
 }
 
 // checkRegular fstats fd into st and, for a regular file, clears the
-// O_NONBLOCK it was opened with; anything else is ErrNotRegular.
+// O_NONBLOCK it was opened with; anything else is ErrNotRegular. fd must
+// have been opened with no other status flag that F_SETFL changes
+// (O_APPEND, O_DIRECT, O_NOATIME, O_ASYNC): setting none clears
+// O_NONBLOCK without reading the flags first, a syscall less per open.
 func checkRegular(fd int, st *unix.Stat_t) error {
 	if err := unix.Fstat(fd, st); err != nil {
 		return err
@@ -250,10 +262,7 @@ func checkRegular(fd int, st *unix.Stat_t) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return ErrNotRegular
 	}
-	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-	if err == nil {
-		_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl&^unix.O_NONBLOCK)
-	}
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0)
 	return err
 }
 
@@ -492,14 +501,26 @@ func (t *Tree) virtualIno(kind, viewRel string) uint64 {
 }
 
 func (t *Tree) hashIno(prefix []byte, rel string) uint64 {
-	m := hmac.New(sha256.New, t.keys.Inode())
-	m.Write(prefix)
-	m.Write([]byte(rel))
-	v := binary.BigEndian.Uint64(m.Sum(nil)) >> 1
+	m := t.inoMACs.Get().(*inoMAC)
+	defer t.inoMACs.Put(m)
+	m.h.Reset()
+	m.h.Write(append(append(m.in[:0], prefix...), rel...))
+	v := binary.BigEndian.Uint64(m.h.Sum(m.sum[:0])) >> 1
 	if v < 2 {
 		v += 2
 	}
 	return v
+}
+
+// inoMAC is an HMAC keyed with the inode key and the buffers of one inode
+// number, reused from entry to entry (Tree.inoMACs): keying a new HMAC
+// for each entry of a listing cost more than the rest of its inode
+// number. Like every crypto/hmac state, it holds key-dependent values on
+// the heap until the garbage collector takes it.
+type inoMAC struct {
+	h   hash.Hash
+	in  [256]byte
+	sum [sha256.Size]byte
 }
 
 // Readlink returns the encrypted target of the symlink rel.
@@ -535,16 +556,19 @@ func (t *Tree) Open(rel string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{f: os.NewFile(uintptr(fd), "plain")}
+	f := &File{}
 	err = checkRegular(fd, &f.st)
 	if err == nil {
 		err = t.tooLarge(&f.st)
 	}
 	if err != nil {
-		f.f.Close()
+		unix.Close(fd)
 		return nil, err
 	}
-	id := content.DeriveFileID(t.keys.FileID(), t.settings.FileID, fileVersion(&f.st), rel)
+	// Wrapped once blocking: os.NewFile would otherwise try to add a
+	// non-blocking fd to the poller, which refuses regular files.
+	f.f = os.NewFile(uintptr(fd), "plain")
+	id := t.fileIDs.Derive(fileVersion(&f.st), rel)
 	h, err := t.header(id)
 	if err == nil {
 		f.enc, err = content.NewFile(t.keys.Content(), h, rel)
