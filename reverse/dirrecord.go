@@ -117,13 +117,23 @@ func (t *Tree) recordPlain(d Dir, l *listing, shown []*Entry) ([]byte, error) {
 			return nil, err
 		}
 	}
-	for _, pe := range shown {
-		err := t.recordEntry(&e, l.fd, pe, x)
+	// The entries' targets and xattrs are read on all cores for a large
+	// directory, then encoded in order.
+	entries := make([]record.Entry, len(shown))
+	errs := make([]error, len(shown))
+	spread(len(shown), func(lo, hi int) {
+		xr := &xattrReader{t: t}
+		for i := lo; i < hi; i++ {
+			errs[i] = t.recordEntry(&entries[i], l.fd, shown[i], xr)
+		}
+	})
+	for i := range shown {
+		err := errs[i]
 		if errors.Is(err, errVanished) {
 			continue
 		}
 		if err == nil {
-			err = enc.Add(&e)
+			err = enc.Add(&entries[i])
 		}
 		if err != nil {
 			return nil, err

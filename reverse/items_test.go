@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -281,6 +282,63 @@ func TestSortItems(t *testing.T) {
 			if want := slices.Sorted(slices.Values(slices.Clone(names[:n]))); !slices.Equal(got, want) {
 				t.Errorf("n=%d presorted=%v: sortByName gives %q, want %q", n, presorted, got, want)
 			}
+		}
+	}
+}
+
+// TestListSpread: a directory large enough for spread lists the same
+// items, with the same record, on all cores as on one.
+func TestListSpread(t *testing.T) {
+	plain := t.TempDir()
+	for i := range 3 * minSpread {
+		p := filepath.Join(plain, fmt.Sprintf("entry-%05d", i))
+		switch i % 7 {
+		case 0:
+			if err := os.Symlink(fmt.Sprintf("target-%d", i), p); err != nil {
+				t.Fatal(err)
+			}
+		case 1:
+			if err := os.Mkdir(p, 0o750); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			if err := os.WriteFile(p, bytes.Repeat([]byte{byte(i)}, i%100), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%5 == 0 && i%7 != 0 {
+			if err := unix.Setxattr(p, "user.n", []byte(fmt.Sprint(i)), 0); err != nil && !errors.Is(err, unix.ENOTSUP) {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.Link(filepath.Join(plain, "entry-00002"), filepath.Join(plain, "hardlink")); err != nil {
+		t.Fatal(err)
+	}
+	tree, _ := exTree(t, plain, nil)
+	list := func(procs int) []Item {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		items, err := tree.List(Dir{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return items
+	}
+	list(1) // reading the symlinks sets their atimes once (relatime)
+	one, all := list(1), list(4)
+	if len(one) < 3*minSpread {
+		t.Fatalf("listed %d items", len(one))
+	}
+	if len(one) != len(all) {
+		t.Fatalf("%d items on one core, %d on all", len(one), len(all))
+	}
+	for i := range one {
+		a, b := one[i], all[i]
+		if a.Name != b.Name || a.Attr != b.Attr || a.Kind != b.Kind || !bytes.Equal(a.Record, b.Record) || (a.Err == nil) != (b.Err == nil) {
+			t.Fatalf("item %d: %q %+v on one core, %q %+v on all", i, a.Name, a.Attr, b.Name, b.Attr)
+		}
+		if a.Kind == ItemRecord && len(a.Record) == 0 {
+			t.Fatal("no record")
 		}
 	}
 }

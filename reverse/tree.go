@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -375,23 +376,29 @@ func (l *listing) read(t *Tree, rel string) error {
 	if err != nil {
 		return err
 	}
-	l.entries = make([]Entry, 0, len(names))
+	entries := make([]Entry, len(names))
+	spread(len(names), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			e, name := &entries[i], names[i]
+			*e = Entry{Plain: name, Rel: join(rel, name)}
+			if err := unix.Fstatat(l.fd, name, &e.Stat, unix.AT_SYMLINK_NOFOLLOW); err != nil || !t.shown(e.Rel, &e.Stat) {
+				e.Plain = "" // vanished since readdir, or not shown
+				continue
+			}
+			e.Entry = t.namer.Entry(rel, name)
+		}
+	})
 	long := make(map[string]string)
-	for _, name := range names {
-		e := Entry{Plain: name, Rel: join(rel, name)}
-		if err := unix.Fstatat(l.fd, name, &e.Stat, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			continue // vanished since readdir
+	kept := entries[:0]
+	for i := range entries {
+		if e := &entries[i]; e.Plain != "" {
+			if e.Long() {
+				long[e.Name] = e.Plain
+			}
+			kept = append(kept, *e)
 		}
-		if !t.shown(e.Rel, &e.Stat) {
-			continue
-		}
-		e.Entry = t.namer.Entry(rel, name)
-		if e.Long() {
-			long[e.Name] = name
-		}
-		l.entries = append(l.entries, e)
 	}
-	l.entries = sortByName(l.entries)
+	l.entries = sortByName(kept)
 	t.mu.Lock()
 	if len(t.long) > 4096 {
 		clear(t.long)
@@ -399,6 +406,29 @@ func (l *listing) read(t *Tree, rel string) error {
 	t.long[rel] = longDir{mtime: l.st.Mtim, names: long}
 	t.mu.Unlock()
 	return nil
+}
+
+// minSpread is the fewest entries whose per-entry work (lstat, name
+// encryption, a record's xattrs) spread runs on all cores: below it the
+// hand-off costs more than it saves. A sync tool lists many small
+// directories and reads meanwhile; `ls -l` of a large one waits for the
+// whole listing.
+const minSpread = 1024
+
+// spread runs fn over [0, n) in contiguous shares, one goroutine per core
+// when n is at least minSpread, and waits for them.
+func spread(n int, fn func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/(minSpread/2))
+	if workers < 2 {
+		fn(0, n)
+		return
+	}
+	per := (n + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += per {
+		wg.Go(func() { fn(lo, min(lo+per, n)) })
+	}
+	wg.Wait()
 }
 
 // sortByName returns entries sorted by view name. It sorts their indexes
