@@ -31,6 +31,7 @@ type File struct {
 	ciphers   sync.Pool                  // *siv.Cipher
 	first     atomic.Pointer[siv.Cipher] // the cipher newFile made, until borrowed
 	plainBufs sync.Pool                  // *[]byte scratch for plaintext/ciphertext runs
+	shared    *Scratch                   // if set, the pool to use instead of plainBufs
 }
 
 // NewFile prepares the crypto state for the file at path (plaintext,
@@ -148,8 +149,29 @@ func (f *File) cipher() *siv.Cipher {
 	return f.ciphers.Get().(*siv.Cipher)
 }
 
+// Scratch is a pool of the buffers Files borrow while they encrypt or
+// decrypt, for Files that share one (UseScratch): a File's own pool dies
+// with it, so a file opened, read once and closed, as a sync tool does
+// with every small file, allocated its whole plaintext's worth anew (a
+// quarter of the bytes the reverse view allocated in a full rsync of
+// 20,000 small files). Safe for concurrent use.
+type Scratch struct {
+	pool sync.Pool // *[]byte
+}
+
+// UseScratch makes f borrow its buffers from s. Call it before f is used.
+func (f *File) UseScratch(s *Scratch) { f.shared = s }
+
+// bufs is the pool f borrows its buffers from.
+func (f *File) bufs() *sync.Pool {
+	if f.shared != nil {
+		return &f.shared.pool
+	}
+	return &f.plainBufs
+}
+
 func (f *File) scratch(n int) *[]byte {
-	if p, ok := f.plainBufs.Get().(*[]byte); ok && cap(*p) >= n {
+	if p, ok := f.bufs().Get().(*[]byte); ok && cap(*p) >= n {
 		*p = (*p)[:n]
 		return p
 	}
@@ -247,7 +269,7 @@ func (f *File) encryptBlocks(dst []byte, off, end, plainSize int64, src io.Reade
 	pstart := first * bs
 	pend := min((last+1)*bs, plainSize)
 	pbuf := f.scratch(int(pend - pstart))
-	defer f.plainBufs.Put(pbuf)
+	defer f.bufs().Put(pbuf)
 	plain := *pbuf
 	// Each worker reads its own share of the plaintext, so the copies out
 	// of the page cache run on all cores and overlap with sealing.
@@ -374,7 +396,7 @@ func (f *File) decryptAt(dst []byte, off, plainSize, cipherSize int64, src io.Re
 	cstart := HeaderSize + first*cbs
 	cend := min(HeaderSize+(last+1)*cbs, cipherSize)
 	cbuf := f.scratch(int(cend - cstart))
-	defer f.plainBufs.Put(cbuf)
+	defer f.bufs().Put(cbuf)
 	ct := *cbuf
 	err := f.parallel(first, last, func(c *siv.Cipher, lo, hi int64) error {
 		if err := readShare(src, ct, cstart, (lo-first)*cbs, min((hi-first+1)*cbs, int64(len(ct))), io.ErrUnexpectedEOF); err != nil {

@@ -115,6 +115,8 @@ type Tree struct {
 	// keyed HMAC states.
 	inoMACs sync.Pool // *inoMAC
 	fileIDs *content.FileIDs
+	// scratch is the buffers every open file encrypts through.
+	scratch content.Scratch
 
 	// xattrVia is how records read xattrs (recordxattr.go): xattrAt until
 	// the kernel says it has no getxattrat.
@@ -631,6 +633,7 @@ func (t *Tree) Open(rel string) (*File, error) {
 		f.f.Close()
 		return nil, err
 	}
+	f.enc.UseScratch(&t.scratch)
 	f.size = f.st.Size
 	return f, nil
 }
