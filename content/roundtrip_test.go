@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -93,4 +95,58 @@ func TestTamperedByteFails(t *testing.T) {
 			t.Fatalf("flip at %d: got %v", i, err)
 		}
 	}
+}
+
+// TestSharedScratch: Files sharing one Scratch, in turn and at once,
+// give the ciphertext and plaintext they give alone, whatever sizes the
+// shared buffers were left at.
+func TestSharedScratch(t *testing.T) {
+	var s Scratch
+	sizes := []int{0, 1, 4095, 4096, 70000, 10, 300000, 5}
+	plains, wants := make([][]byte, len(sizes)), make([][]byte, len(sizes))
+	for i, n := range sizes {
+		plains[i] = make([]byte, n)
+		rand.Read(plains[i])
+		wants[i] = encryptAll(t, testFile(t, 4096, "alone"), plains[i], 1<<20)
+	}
+	check := func(i int) error {
+		f := testFile(t, 4096, "alone")
+		f.UseScratch(&s)
+		for _, step := range []int{1 << 20, 4096 + Overhead, 777} {
+			var got []byte
+			for off := int64(0); ; {
+				buf := make([]byte, step)
+				n, err := f.EncryptAt(buf, off, int64(len(plains[i])), bytes.NewReader(plains[i]))
+				got, off = append(got, buf[:n]...), off+int64(n)
+				if err == io.EOF {
+					break
+				} else if err != nil {
+					return err
+				}
+			}
+			if !bytes.Equal(got, wants[i]) {
+				return fmt.Errorf("%d bytes, step %d: ciphertext differs with a shared scratch", sizes[i], step)
+			}
+		}
+		back := make([]byte, sizes[i]+1)
+		m, err := f.DecryptAt(back, 0, int64(len(wants[i])), bytes.NewReader(wants[i]))
+		if err != nil && err != io.EOF || !bytes.Equal(back[:m], plains[i]) {
+			return fmt.Errorf("%d bytes: plaintext differs with a shared scratch (%v)", sizes[i], err)
+		}
+		return nil
+	}
+	for i := range sizes {
+		if err := check(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range sizes {
+		wg.Go(func() {
+			if err := check(i); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -73,9 +73,17 @@ func checkFileIDVector(t *testing.T, v *vectors.Vector) {
 		ver.Size = v.MustInt(t, "size")
 	}
 	want := v.MustHex(t, "file_id")
-	got := DeriveFileID(key, mode, ver, v.MustGet(t, "path"))
+	path := v.MustGet(t, "path")
+	got := DeriveFileID(key, mode, ver, path)
 	if !bytes.Equal(got[:], want) {
 		t.Fatalf("file ID %x, vector says %x", got, want)
+	}
+	// FileIDs, twice: the second derivation reuses the keyed state.
+	ids := NewFileIDs(key, mode)
+	for i := range 2 {
+		if got := ids.Derive(ver, path); !bytes.Equal(got[:], want) {
+			t.Fatalf("FileIDs.Derive #%d: file ID %x, vector says %x", i+1, got, want)
+		}
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/sys/unix"
 	"github.com/efs-project/efs/naming"
 	"github.com/efs-project/efs/record"
@@ -118,13 +117,23 @@ func (t *Tree) recordPlain(d Dir, l *listing, shown []*Entry) ([]byte, error) {
 			return nil, err
 		}
 	}
-	for _, pe := range shown {
-		err := t.recordEntry(&e, l.fd, pe, x)
+	// The entries' targets and xattrs are read on all cores for a large
+	// directory, then encoded in order.
+	entries := make([]record.Entry, len(shown))
+	errs := make([]error, len(shown))
+	spread(len(shown), func(lo, hi int) {
+		xr := &xattrReader{t: t}
+		for i := lo; i < hi; i++ {
+			errs[i] = t.recordEntry(&entries[i], l.fd, shown[i], xr)
+		}
+	})
+	for i := range shown {
+		err := errs[i]
 		if errors.Is(err, errVanished) {
 			continue
 		}
 		if err == nil {
-			err = enc.Add(&e)
+			err = enc.Add(&entries[i])
 		}
 		if err != nil {
 			return nil, err
@@ -164,7 +173,7 @@ func (t *Tree) recordEntry(e *record.Entry, dfd int, pe *Entry, x *xattrReader) 
 		e.Type = record.File
 		e.Size = uint64(st.Size)
 		// What Open puts in the file's header.
-		e.FileID = content.DeriveFileID(t.keys.FileID(), t.settings.FileID, fileVersion(st), pe.Rel)
+		e.FileID = t.fileIDs.Derive(fileVersion(st), pe.Rel)
 		if st.Nlink > 1 {
 			dev := uint64(st.Dev)
 			if dev == t.rootDev.Load() {

@@ -186,14 +186,45 @@ func (t *Tree) List(d Dir) ([]Item, error) {
 			shown = append(shown, e)
 		}
 	}
+	var extra []Item
 	if d.Rel == "" && cfg != nil {
-		items = append(items, t.configItem(cfg))
+		extra = append(extra, t.configItem(cfg))
 	}
 	if t.records() {
-		items = append(items, t.recordItem(d, l, shown))
+		extra = append(extra, t.recordItem(d, l, shown))
 	}
-	slices.SortFunc(items, func(a, b Item) int { return strings.Compare(a.Name, b.Name) })
-	return items, nil
+	return sortItems(items, extra), nil
+}
+
+// sortItems returns items and extra together, sorted by view name. The
+// listing's items come sorted but for a companion out of place now and
+// then; an Item is some 180 bytes, so they are not moved about by a sort:
+// the few extra ones (efs.toml, efs.dir) are inserted where they belong,
+// and an unsorted listing is sorted through its indexes.
+func sortItems(items, extra []Item) []Item {
+	byName := func(a, b *Item) int { return strings.Compare(a.Name, b.Name) }
+	sorted := true
+	for i := 1; i < len(items) && sorted; i++ {
+		sorted = byName(&items[i-1], &items[i]) <= 0
+	}
+	if !sorted {
+		items = append(items, extra...)
+		order := make([]int32, len(items))
+		for i := range order {
+			order[i] = int32(i)
+		}
+		slices.SortFunc(order, func(a, b int32) int { return byName(&items[a], &items[b]) })
+		out := make([]Item, len(items))
+		for i, j := range order {
+			out[i] = items[j]
+		}
+		return out
+	}
+	for i := range extra {
+		at, _ := slices.BinarySearchFunc(items, extra[i].Name, func(it Item, name string) int { return strings.Compare(it.Name, name) })
+		items = slices.Insert(items, at, extra[i])
+	}
+	return items
 }
 
 // Resolve finds the item that view name names in directory d. It is

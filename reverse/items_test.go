@@ -5,8 +5,10 @@ package reverse
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -227,5 +229,116 @@ func TestModelConfigFollowsFile(t *testing.T) {
 	}
 	if !bytes.Equal(shows(), good) {
 		t.Error("the config back in the tree is not shown")
+	}
+}
+
+// BenchmarkList lists a directory of 5000 small files, as OPENDIR does
+// for `ls -l` and rsync (entries, their attributes and the record).
+func BenchmarkList(b *testing.B) {
+	plain := b.TempDir()
+	for i := range 5000 {
+		if err := os.WriteFile(filepath.Join(plain, fmt.Sprintf("entry-%07d.txt", i)), []byte("x"), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tree, _ := exTree(b, plain, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tree.List(Dir{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestSortItems checks the index sorts against a plain sort: listings in
+// order, out of order, and with the extra items anywhere.
+func TestSortItems(t *testing.T) {
+	names := []string{"m", "b", "efs.dir", "z", "a", "efs.toml", "c", "efs.l.x", "efs.l.x.name"}
+	for _, n := range []int{0, 1, 2, 5, len(names)} {
+		for _, presorted := range []bool{true, false} {
+			var items, extra []Item
+			var entries []Entry
+			for _, name := range names[:n] {
+				items = append(items, Item{Name: name})
+				entries = append(entries, Entry{Entry: naming.Entry{Name: name}})
+			}
+			if presorted {
+				slices.SortFunc(items, func(a, b Item) int { return strings.Compare(a.Name, b.Name) })
+				slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+			}
+			extra = []Item{{Name: "efs.toml"}, {Name: "efs.dir"}}
+			want := slices.Sorted(slices.Values(append(slices.Clone(names[:n]), "efs.toml", "efs.dir")))
+			var got []string
+			for _, it := range sortItems(items, extra) {
+				got = append(got, it.Name)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("n=%d presorted=%v: sortItems gives %q, want %q", n, presorted, got, want)
+			}
+			got = got[:0]
+			for _, e := range sortByName(entries) {
+				got = append(got, e.Name)
+			}
+			if want := slices.Sorted(slices.Values(slices.Clone(names[:n]))); !slices.Equal(got, want) {
+				t.Errorf("n=%d presorted=%v: sortByName gives %q, want %q", n, presorted, got, want)
+			}
+		}
+	}
+}
+
+// TestListSpread: a directory large enough for spread lists the same
+// items, with the same record, on all cores as on one.
+func TestListSpread(t *testing.T) {
+	plain := t.TempDir()
+	for i := range 3 * minSpread {
+		p := filepath.Join(plain, fmt.Sprintf("entry-%05d", i))
+		switch i % 7 {
+		case 0:
+			if err := os.Symlink(fmt.Sprintf("target-%d", i), p); err != nil {
+				t.Fatal(err)
+			}
+		case 1:
+			if err := os.Mkdir(p, 0o750); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			if err := os.WriteFile(p, bytes.Repeat([]byte{byte(i)}, i%100), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%5 == 0 && i%7 != 0 {
+			if err := unix.Setxattr(p, "user.n", []byte(fmt.Sprint(i)), 0); err != nil && !errors.Is(err, unix.ENOTSUP) {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.Link(filepath.Join(plain, "entry-00002"), filepath.Join(plain, "hardlink")); err != nil {
+		t.Fatal(err)
+	}
+	tree, _ := exTree(t, plain, nil)
+	list := func(procs int) []Item {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		items, err := tree.List(Dir{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return items
+	}
+	list(1) // reading the symlinks sets their atimes once (relatime)
+	one, all := list(1), list(4)
+	if len(one) < 3*minSpread {
+		t.Fatalf("listed %d items", len(one))
+	}
+	if len(one) != len(all) {
+		t.Fatalf("%d items on one core, %d on all", len(one), len(all))
+	}
+	for i := range one {
+		a, b := one[i], all[i]
+		if a.Name != b.Name || a.Attr != b.Attr || a.Kind != b.Kind || !bytes.Equal(a.Record, b.Record) || (a.Err == nil) != (b.Err == nil) {
+			t.Fatalf("item %d: %q %+v on one core, %q %+v on all", i, a.Name, a.Attr, b.Name, b.Attr)
+		}
+		if a.Kind == ItemRecord && len(a.Record) == 0 {
+			t.Fatal("no record")
+		}
 	}
 }

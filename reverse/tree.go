@@ -24,11 +24,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -109,6 +111,13 @@ type Tree struct {
 	mu   sync.Mutex
 	long map[string]longDir // plaintext dir rel → stand-in → plaintext name
 
+	// inoMACs and fileIDs derive inode numbers and file IDs with reused
+	// keyed HMAC states.
+	inoMACs sync.Pool // *inoMAC
+	fileIDs *content.FileIDs
+	// scratch is the buffers every open file encrypts through.
+	scratch content.Scratch
+
 	// xattrVia is how records read xattrs (recordxattr.go): xattrAt until
 	// the kernel says it has no getxattrat.
 	xattrVia atomic.Int32
@@ -152,6 +161,9 @@ func New(plainDir string, keys *keys.Keys, opts Options) (*Tree, error) {
 		exclude: opts.Exclude, oneFS: opts.OneFileSystem, log: opts.Logger,
 		long: make(map[string]longDir), hidden: hiddenOwnerOf(opts.Settings),
 	}
+	inoKey := keys.Inode()
+	t.inoMACs.New = func() any { return &inoMAC{h: hmac.New(sha256.New, inoKey)} }
+	t.fileIDs = content.NewFileIDs(keys.FileID(), opts.Settings.FileID)
 	t.rootDev.Store(root.dev)
 	t.rootIno = t.Ino("", root.ino)
 	if t.log == nil {
@@ -242,7 +254,10 @@ func (t *Tree) openRel(rel string, flags int) (int, error) {
 }
 
 // checkRegular fstats fd into st and, for a regular file, clears the
-// O_NONBLOCK it was opened with; anything else is ErrNotRegular.
+// O_NONBLOCK it was opened with; anything else is ErrNotRegular. fd must
+// have been opened with no other status flag that F_SETFL changes
+// (O_APPEND, O_DIRECT, O_NOATIME, O_ASYNC): setting none clears
+// O_NONBLOCK without reading the flags first, a syscall less per open.
 func checkRegular(fd int, st *unix.Stat_t) error {
 	if err := unix.Fstat(fd, st); err != nil {
 		return err
@@ -250,10 +265,7 @@ func checkRegular(fd int, st *unix.Stat_t) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return ErrNotRegular
 	}
-	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-	if err == nil {
-		_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl&^unix.O_NONBLOCK)
-	}
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0)
 	return err
 }
 
@@ -366,23 +378,29 @@ func (l *listing) read(t *Tree, rel string) error {
 	if err != nil {
 		return err
 	}
-	l.entries = make([]Entry, 0, len(names))
+	entries := make([]Entry, len(names))
+	spread(len(names), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			e, name := &entries[i], names[i]
+			*e = Entry{Plain: name, Rel: join(rel, name)}
+			if err := unix.Fstatat(l.fd, name, &e.Stat, unix.AT_SYMLINK_NOFOLLOW); err != nil || !t.shown(e.Rel, &e.Stat) {
+				e.Plain = "" // vanished since readdir, or not shown
+				continue
+			}
+			e.Entry = t.namer.Entry(rel, name)
+		}
+	})
 	long := make(map[string]string)
-	for _, name := range names {
-		e := Entry{Plain: name, Rel: join(rel, name)}
-		if err := unix.Fstatat(l.fd, name, &e.Stat, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			continue // vanished since readdir
+	kept := entries[:0]
+	for i := range entries {
+		if e := &entries[i]; e.Plain != "" {
+			if e.Long() {
+				long[e.Name] = e.Plain
+			}
+			kept = append(kept, *e)
 		}
-		if !t.shown(e.Rel, &e.Stat) {
-			continue
-		}
-		e.Entry = t.namer.Entry(rel, name)
-		if e.Long() {
-			long[e.Name] = name
-		}
-		l.entries = append(l.entries, e)
 	}
-	sort.Slice(l.entries, func(i, j int) bool { return l.entries[i].Name < l.entries[j].Name })
+	l.entries = sortByName(kept)
 	t.mu.Lock()
 	if len(t.long) > 4096 {
 		clear(t.long)
@@ -390,6 +408,53 @@ func (l *listing) read(t *Tree, rel string) error {
 	t.long[rel] = longDir{mtime: l.st.Mtim, names: long}
 	t.mu.Unlock()
 	return nil
+}
+
+// minSpread is the fewest entries whose per-entry work (lstat, name
+// encryption, a record's xattrs) spread runs on all cores: below it the
+// hand-off costs more than it saves. A sync tool lists many small
+// directories and reads meanwhile; `ls -l` of a large one waits for the
+// whole listing.
+const minSpread = 1024
+
+// spread runs fn over [0, n) in contiguous shares, one goroutine per core
+// when n is at least minSpread, and waits for them.
+func spread(n int, fn func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/(minSpread/2))
+	if workers < 2 {
+		fn(0, n)
+		return
+	}
+	per := (n + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += per {
+		wg.Go(func() { fn(lo, min(lo+per, n)) })
+	}
+	wg.Wait()
+}
+
+// sortByName returns entries sorted by view name. It sorts their indexes
+// and moves each entry once: an Entry is some 250 bytes, and sorting the
+// entries themselves moved each about log2(n) times (for a directory of
+// 50,000 entries, a sixth of its listing's CPU time).
+func sortByName(entries []Entry) []Entry {
+	sorted := true
+	for i := 1; i < len(entries) && sorted; i++ {
+		sorted = entries[i-1].Name <= entries[i].Name
+	}
+	if sorted {
+		return entries
+	}
+	order := make([]int32, len(entries))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(entries[a].Name, entries[b].Name) })
+	out := make([]Entry, len(entries))
+	for i, j := range order {
+		out[i] = entries[j]
+	}
+	return out
 }
 
 // lookup finds the plaintext entry that view name (an encoded name or a
@@ -492,14 +557,26 @@ func (t *Tree) virtualIno(kind, viewRel string) uint64 {
 }
 
 func (t *Tree) hashIno(prefix []byte, rel string) uint64 {
-	m := hmac.New(sha256.New, t.keys.Inode())
-	m.Write(prefix)
-	m.Write([]byte(rel))
-	v := binary.BigEndian.Uint64(m.Sum(nil)) >> 1
+	m := t.inoMACs.Get().(*inoMAC)
+	defer t.inoMACs.Put(m)
+	m.h.Reset()
+	m.h.Write(append(append(m.in[:0], prefix...), rel...))
+	v := binary.BigEndian.Uint64(m.h.Sum(m.sum[:0])) >> 1
 	if v < 2 {
 		v += 2
 	}
 	return v
+}
+
+// inoMAC is an HMAC keyed with the inode key and the buffers of one inode
+// number, reused from entry to entry (Tree.inoMACs): keying a new HMAC
+// for each entry of a listing cost more than the rest of its inode
+// number. Like every crypto/hmac state, it holds key-dependent values on
+// the heap until the garbage collector takes it.
+type inoMAC struct {
+	h   hash.Hash
+	in  [256]byte
+	sum [sha256.Size]byte
 }
 
 // Readlink returns the encrypted target of the symlink rel.
@@ -535,16 +612,19 @@ func (t *Tree) Open(rel string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{f: os.NewFile(uintptr(fd), "plain")}
+	f := &File{}
 	err = checkRegular(fd, &f.st)
 	if err == nil {
 		err = t.tooLarge(&f.st)
 	}
 	if err != nil {
-		f.f.Close()
+		unix.Close(fd)
 		return nil, err
 	}
-	id := content.DeriveFileID(t.keys.FileID(), t.settings.FileID, fileVersion(&f.st), rel)
+	// Wrapped once blocking: os.NewFile would otherwise try to add a
+	// non-blocking fd to the poller, which refuses regular files.
+	f.f = os.NewFile(uintptr(fd), "plain")
+	id := t.fileIDs.Derive(fileVersion(&f.st), rel)
 	h, err := t.header(id)
 	if err == nil {
 		f.enc, err = content.NewFile(t.keys.Content(), h, rel)
@@ -553,6 +633,7 @@ func (t *Tree) Open(rel string) (*File, error) {
 		f.f.Close()
 		return nil, err
 	}
+	f.enc.UseScratch(&t.scratch)
 	f.size = f.st.Size
 	return f, nil
 }

@@ -78,6 +78,15 @@ func Options(c Config) *fs.Options {
 			MaxReadAhead: MaxRead,
 			// Up to 64 readahead requests in flight instead of 12.
 			MaxBackground: 64,
+			// Both views answer reads with bytes computed in memory
+			// (ReadResultData), never with a file descriptor to
+			// splice from. go-fuse's splice path still writes each
+			// reply's header into a pipe before finding out it cannot
+			// splice, then drains the pipe into /dev/null: four
+			// wasted syscalls per READ (pipe resize, writev, splice,
+			// FIONREAD), and the "trySplice" warnings when a pipe
+			// cannot grow to 1 MiB.
+			DisableSplice: true,
 			Debug:         c.Debug,
 			Logger:        log.New(slogWriter{lg, slog.LevelDebug}, "", 0),
 		},

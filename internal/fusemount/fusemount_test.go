@@ -28,7 +28,7 @@ func TestReadOnly(t *testing.T) {
 }
 
 // TestOptions: both views get kernel caching (nil timeouts would mean
-// none), read-only mounts and 1 MiB reads.
+// none), read-only mounts, 1 MiB reads and no splice.
 func TestOptions(t *testing.T) {
 	o := Options(Config{FsName: "x", RootIno: 42})
 	if o.EntryTimeout == nil || o.AttrTimeout == nil || o.NegativeTimeout == nil || *o.EntryTimeout != CacheTTL {
@@ -36,6 +36,9 @@ func TestOptions(t *testing.T) {
 	}
 	if o.MaxWrite != MaxRead || !slices.Equal(o.Options, []string{"ro", "nosuid", "nodev"}) || o.RootStableAttr.Ino != 42 {
 		t.Errorf("options: %+v", o.MountOptions)
+	}
+	if !o.DisableSplice {
+		t.Error("splice enabled: every READ would go through a pipe and /dev/null first")
 	}
 	if o := Options(Config{DefaultPermissions: true}); !slices.Contains(o.Options, "default_permissions") {
 		t.Errorf("default_permissions missing: %v", o.Options)
