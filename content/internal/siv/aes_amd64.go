@@ -10,8 +10,9 @@ import (
 
 //go:generate go run ./internal/asmgen
 
-// haveAESNI tells whether the AES-NI routines of aes_amd64.s can run here.
-func haveAESNI() bool { return cpu.X86.HasAES }
+// haveAESNI tells whether the AES-NI routines of aes_amd64.s can run here
+// (ctrAsm's PSHUFB is SSSE3, which every AES-NI processor has).
+func haveAESNI() bool { return cpu.X86.HasAES && cpu.X86.HasSSSE3 }
 
 // expandKey is the AES-256 key schedule (FIPS 197 section 5.2): fifteen
 // round keys, each the big-endian bytes of four schedule words, the layout
@@ -43,6 +44,13 @@ func expandKey(rk *[15][16]byte, key []byte) {
 //
 //go:noescape
 func encBlocksAsm(rk *[15][16]byte, dst, src *byte, n int)
+
+// ctrAsm sets dst[i] = src[i] xor AES(ctr+i) for n 16-byte blocks,
+// counting in ctr's last 32-bit big-endian word, and leaves ctr at the next
+// counter. dst may be src.
+//
+//go:noescape
+func ctrAsm(rk *[15][16]byte, dst, src *byte, ctr *[16]byte, n int)
 
 // cmacAsm runs n CBC-MAC steps of eight chains: st[k] = AES(st[k] xor p[k][i]).
 //

@@ -2,8 +2,8 @@
 
 //go:build amd64 && !purego
 
-// AES-256 encryption with AES-NI for siv: ECB over many blocks (the CTR
-// keystream) and eight CMAC chains interleaved. Round keys come from
+// AES-256 encryption with AES-NI for siv: CTR and ECB over many blocks and
+// eight CMAC chains interleaved. Round keys come from
 // expandKey (aes_amd64.go); every round key is loaded with MOVOU, so neither
 // the keys nor the data need 16-byte alignment.
 
@@ -214,6 +214,267 @@ loop1:
 	JMP loop1
 done:
 	RET
+
+// func ctrAsm(rk *[15][16]byte, dst, src *byte, ctr *[16]byte, n int)
+// dst[i] = src[i] xor AES(ctr + i) for the n 16-byte blocks, eight at a
+// time, counting in the last 32-bit big-endian word of ctr (the caller
+// sees that it does not wrap); ctr is left at the next counter.
+TEXT ·ctrAsm(SB), NOSPLIT, $0-40
+	MOVQ rk+0(FP), AX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	MOVQ ctr+24(FP), DX
+	MOVQ n+32(FP), CX
+	MOVOU bswapMask<>(SB), X11
+	MOVOU one<>(SB), X10
+	MOVOU 0(DX), X9
+	PSHUFB X11, X9
+	MOVOU 0(AX), X12
+ctrloop8:
+	CMPQ CX, $8
+	JB ctrloop1
+	MOVO X9, X0
+	PSHUFB X11, X0
+	PADDD X10, X9
+	MOVO X9, X1
+	PSHUFB X11, X1
+	PADDD X10, X9
+	MOVO X9, X2
+	PSHUFB X11, X2
+	PADDD X10, X9
+	MOVO X9, X3
+	PSHUFB X11, X3
+	PADDD X10, X9
+	MOVO X9, X4
+	PSHUFB X11, X4
+	PADDD X10, X9
+	MOVO X9, X5
+	PSHUFB X11, X5
+	PADDD X10, X9
+	MOVO X9, X6
+	PSHUFB X11, X6
+	PADDD X10, X9
+	MOVO X9, X7
+	PSHUFB X11, X7
+	PADDD X10, X9
+	PXOR X12, X0
+	PXOR X12, X1
+	PXOR X12, X2
+	PXOR X12, X3
+	PXOR X12, X4
+	PXOR X12, X5
+	PXOR X12, X6
+	PXOR X12, X7
+	MOVOU 16(AX), X8
+	AESENC X8, X0
+	AESENC X8, X1
+	AESENC X8, X2
+	AESENC X8, X3
+	AESENC X8, X4
+	AESENC X8, X5
+	AESENC X8, X6
+	AESENC X8, X7
+	MOVOU 32(AX), X8
+	AESENC X8, X0
+	AESENC X8, X1
+	AESENC X8, X2
+	AESENC X8, X3
+	AESENC X8, X4
+	AESENC X8, X5
+	AESENC X8, X6
+	AESENC X8, X7
+	MOVOU 48(AX), X8
+	AESENC X8, X0
+	AESENC X8, X1
+	AESENC X8, X2
+	AESENC X8, X3
+	AESENC X8, X4
+	AESENC X8, X5
+	AESENC X8, X6
+	AESENC X8, X7
+	MOVOU 64(AX), X8
+	AESENC X8, X0
+	AESENC X8, X1
+	AESENC X8, X2
+	AESENC X8, X3
+	AESENC X8, X4
+	AESENC X8, X5
+	AESENC X8, X6
+	AESENC X8, X7
+	MOVOU 80(AX), X8
+	AESENC X8, X0
+	AESENC X8, X1
+	AESENC X8, X2
+	AESENC X8, X3
+	AESENC X8, X4
+	AESENC X8, X5
+	AESENC X8, X6
+	AESENC X8, X7
+	MOVOU 96(AX), X8
+	AESENC X8, X0
+	AESENC X8, X1
+	AESENC X8, X2
+	AESENC X8, X3
+	AESENC X8, X4
+	AESENC X8, X5
+	AESENC X8, X6
+	AESENC X8, X7
+	MOVOU 112(AX), X8
+	AESENC X8, X0
+	AESENC X8, X1
+	AESENC X8, X2
+	AESENC X8, X3
+	AESENC X8, X4
+	AESENC X8, X5
+	AESENC X8, X6
+	AESENC X8, X7
+	MOVOU 128(AX), X8
+	AESENC X8, X0
+	AESENC X8, X1
+	AESENC X8, X2
+	AESENC X8, X3
+	AESENC X8, X4
+	AESENC X8, X5
+	AESENC X8, X6
+	AESENC X8, X7
+	MOVOU 144(AX), X8
+	AESENC X8, X0
+	AESENC X8, X1
+	AESENC X8, X2
+	AESENC X8, X3
+	AESENC X8, X4
+	AESENC X8, X5
+	AESENC X8, X6
+	AESENC X8, X7
+	MOVOU 160(AX), X8
+	AESENC X8, X0
+	AESENC X8, X1
+	AESENC X8, X2
+	AESENC X8, X3
+	AESENC X8, X4
+	AESENC X8, X5
+	AESENC X8, X6
+	AESENC X8, X7
+	MOVOU 176(AX), X8
+	AESENC X8, X0
+	AESENC X8, X1
+	AESENC X8, X2
+	AESENC X8, X3
+	AESENC X8, X4
+	AESENC X8, X5
+	AESENC X8, X6
+	AESENC X8, X7
+	MOVOU 192(AX), X8
+	AESENC X8, X0
+	AESENC X8, X1
+	AESENC X8, X2
+	AESENC X8, X3
+	AESENC X8, X4
+	AESENC X8, X5
+	AESENC X8, X6
+	AESENC X8, X7
+	MOVOU 208(AX), X8
+	AESENC X8, X0
+	AESENC X8, X1
+	AESENC X8, X2
+	AESENC X8, X3
+	AESENC X8, X4
+	AESENC X8, X5
+	AESENC X8, X6
+	AESENC X8, X7
+	MOVOU 224(AX), X8
+	AESENCLAST X8, X0
+	AESENCLAST X8, X1
+	AESENCLAST X8, X2
+	AESENCLAST X8, X3
+	AESENCLAST X8, X4
+	AESENCLAST X8, X5
+	AESENCLAST X8, X6
+	AESENCLAST X8, X7
+	MOVOU 0(SI), X8
+	PXOR X8, X0
+	MOVOU X0, 0(DI)
+	MOVOU 16(SI), X8
+	PXOR X8, X1
+	MOVOU X1, 16(DI)
+	MOVOU 32(SI), X8
+	PXOR X8, X2
+	MOVOU X2, 32(DI)
+	MOVOU 48(SI), X8
+	PXOR X8, X3
+	MOVOU X3, 48(DI)
+	MOVOU 64(SI), X8
+	PXOR X8, X4
+	MOVOU X4, 64(DI)
+	MOVOU 80(SI), X8
+	PXOR X8, X5
+	MOVOU X5, 80(DI)
+	MOVOU 96(SI), X8
+	PXOR X8, X6
+	MOVOU X6, 96(DI)
+	MOVOU 112(SI), X8
+	PXOR X8, X7
+	MOVOU X7, 112(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $8, CX
+	JMP ctrloop8
+ctrloop1:
+	TESTQ CX, CX
+	JZ ctrdone
+	MOVO X9, X0
+	PSHUFB X11, X0
+	PADDD X10, X9
+	PXOR X12, X0
+	MOVOU 16(AX), X8
+	AESENC X8, X0
+	MOVOU 32(AX), X8
+	AESENC X8, X0
+	MOVOU 48(AX), X8
+	AESENC X8, X0
+	MOVOU 64(AX), X8
+	AESENC X8, X0
+	MOVOU 80(AX), X8
+	AESENC X8, X0
+	MOVOU 96(AX), X8
+	AESENC X8, X0
+	MOVOU 112(AX), X8
+	AESENC X8, X0
+	MOVOU 128(AX), X8
+	AESENC X8, X0
+	MOVOU 144(AX), X8
+	AESENC X8, X0
+	MOVOU 160(AX), X8
+	AESENC X8, X0
+	MOVOU 176(AX), X8
+	AESENC X8, X0
+	MOVOU 192(AX), X8
+	AESENC X8, X0
+	MOVOU 208(AX), X8
+	AESENC X8, X0
+	MOVOU 224(AX), X8
+	AESENCLAST X8, X0
+	MOVOU 0(SI), X8
+	PXOR X8, X0
+	MOVOU X0, 0(DI)
+	ADDQ $16, SI
+	ADDQ $16, DI
+	DECQ CX
+	JMP ctrloop1
+ctrdone:
+	PSHUFB X11, X9
+	MOVOU X9, 0(DX)
+	RET
+
+// PSHUFB mask reversing the 16 bytes of a register.
+DATA bswapMask<>+0(SB)/8, $0x08090a0b0c0d0e0f
+DATA bswapMask<>+8(SB)/8, $0x0001020304050607
+GLOBL bswapMask<>(SB), RODATA|NOPTR, $16
+
+// 1 in the low 32-bit lane, for PADDD.
+DATA one<>+0(SB)/8, $1
+DATA one<>+8(SB)/8, $0
+GLOBL one<>(SB), RODATA|NOPTR, $16
 
 // func cmacAsm(rk *[15][16]byte, st *[8][16]byte, p *[8]*byte, n int)
 // For each of the n 16-byte blocks: st[k] = AES(st[k] xor p[k][block]),

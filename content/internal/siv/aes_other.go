@@ -15,3 +15,7 @@ func encBlocksAsm(rk *[15][16]byte, dst, src *byte, n int) {
 func cmacAsm(rk *[15][16]byte, st *[8][16]byte, p *[8]*byte, n int) {
 	panic("internal error: no AES-NI routines")
 }
+
+func ctrAsm(rk *[15][16]byte, dst, src *byte, ctr *[16]byte, n int) {
+	panic("internal error: no AES-NI routines")
+}

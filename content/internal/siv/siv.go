@@ -24,7 +24,6 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
-	"unsafe"
 )
 
 // KeySize is the key length: two AES-256 keys, for CMAC and for CTR.
@@ -50,9 +49,9 @@ type Cipher struct {
 	dblZero  block // dbl(CMAC(0^128)), the first S2V step, fixed per key
 
 	// With AES-NI (fast), the round keys of both halves for the asm
-	// routines of aes_amd64.s, which run CMAC over four chains at once and
-	// the CTR keystream eight blocks at a time, with no allocation per
-	// block (cipher.NewCTR allocates one stream per call).
+	// routines of aes_amd64.s, which run CMAC over eight chains at once and
+	// CTR eight blocks at a time, with no allocation per block
+	// (cipher.NewCTR allocates one stream per call).
 	fast     bool
 	mrk, crk [15][16]byte
 
@@ -62,11 +61,8 @@ type Cipher struct {
 	last [lanes]block
 	tmp  block
 	iv   block
-	ks   [ksBlocks]block // CTR counters, then keystream (fast only)
+	tail block // keystream of a last partial block (fast only)
 }
-
-// ksBlocks is how many keystream blocks the fast CTR makes per asm call.
-const ksBlocks = 64
 
 // New returns a Cipher for a 64-byte key (first half CMAC, second half CTR).
 func New(key []byte) (*Cipher, error) {
@@ -182,29 +178,21 @@ func (c *Cipher) ctrXOR(dst, src []byte, v block) {
 	c.iv = v
 	c.iv[8] &= 0x7f
 	c.iv[12] &= 0x7f
-	if !c.fast {
+	// crypto/cipher's CTR counts with the whole IV as a 128-bit big-endian
+	// integer; ctrAsm counts in its last 32 bits, which is the same while
+	// they do not wrap: always here, since their top bit was just cleared
+	// and no block has 2^31 AES blocks.
+	full := len(src) / 16
+	if !c.fast || uint64(binary.BigEndian.Uint32(c.iv[12:]))+uint64(full) >= 1<<32 {
 		cipher.NewCTR(c.ctr, c.iv[:]).XORKeyStream(dst, src)
 		return
 	}
-	// The counter is the IV as a 128-bit big-endian integer, incremented
-	// per block with carry, as crypto/cipher's CTR does.
-	hi := binary.BigEndian.Uint64(c.iv[:8])
-	lo := binary.BigEndian.Uint64(c.iv[8:])
-	ks := unsafe.Slice(&c.ks[0][0], len(c.ks)*16)
-	for len(src) > 0 {
-		n := min(len(src), len(ks))
-		nb := (n + 15) / 16
-		for i := range nb {
-			binary.BigEndian.PutUint64(c.ks[i][:8], hi)
-			binary.BigEndian.PutUint64(c.ks[i][8:], lo)
-			lo++
-			if lo == 0 {
-				hi++
-			}
-		}
-		encBlocksAsm(&c.crk, &ks[0], &ks[0], nb)
-		subtle.XORBytes(dst[:n], src[:n], ks[:n])
-		dst, src = dst[n:], src[n:]
+	if full > 0 {
+		ctrAsm(&c.crk, &dst[0], &src[0], &c.iv, full)
+	}
+	if tail := len(src) - 16*full; tail > 0 {
+		encBlocksAsm(&c.crk, &c.tail[0], &c.iv[0], 1)
+		subtle.XORBytes(dst[16*full:len(src)], src[16*full:], c.tail[:tail])
 	}
 }
 

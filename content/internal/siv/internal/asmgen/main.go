@@ -25,8 +25,8 @@ func generate() string {
 	w("")
 	w("//go:build amd64 && !purego")
 	w("")
-	w("// AES-256 encryption with AES-NI for siv: ECB over many blocks (the CTR")
-	w("// keystream) and eight CMAC chains interleaved. Round keys come from")
+	w("// AES-256 encryption with AES-NI for siv: CTR and ECB over many blocks and")
+	w("// eight CMAC chains interleaved. Round keys come from")
 	w("// expandKey (aes_amd64.go); every round key is loaded with MOVOU, so neither")
 	w("// the keys nor the data need 16-byte alignment.")
 	w("")
@@ -85,6 +85,88 @@ func generate() string {
 	w("\tJMP loop1")
 	w("done:")
 	w("\tRET")
+	w("")
+	// CTR: the counter block stays byte-reversed in X9, so that PADDD
+	// increments its last 32-bit big-endian word; X11 reverses the bytes.
+	w("// func ctrAsm(rk *[15][16]byte, dst, src *byte, ctr *[16]byte, n int)")
+	w("// dst[i] = src[i] xor AES(ctr + i) for the n 16-byte blocks, eight at a")
+	w("// time, counting in the last 32-bit big-endian word of ctr (the caller")
+	w("// sees that it does not wrap); ctr is left at the next counter.")
+	w("TEXT ·ctrAsm(SB), NOSPLIT, $0-40")
+	w("\tMOVQ rk+0(FP), AX")
+	w("\tMOVQ dst+8(FP), DI")
+	w("\tMOVQ src+16(FP), SI")
+	w("\tMOVQ ctr+24(FP), DX")
+	w("\tMOVQ n+32(FP), CX")
+	w("\tMOVOU bswapMask<>(SB), X11")
+	w("\tMOVOU one<>(SB), X10")
+	w("\tMOVOU 0(DX), X9")
+	w("\tPSHUFB X11, X9")
+	w("\tMOVOU 0(AX), X12")
+	w("ctrloop8:")
+	w("\tCMPQ CX, $8")
+	w("\tJB ctrloop1")
+	for i := range 8 {
+		w("\tMOVO X9, X%d", i)
+		w("\tPSHUFB X11, X%d", i)
+		w("\tPADDD X10, X9")
+	}
+	for i := range 8 {
+		w("\tPXOR X12, X%d", i)
+	}
+	for r := 1; r <= 13; r++ {
+		w("\tMOVOU %d(AX), X8", 16*r)
+		for i := range 8 {
+			w("\tAESENC X8, X%d", i)
+		}
+	}
+	w("\tMOVOU 224(AX), X8")
+	for i := range 8 {
+		w("\tAESENCLAST X8, X%d", i)
+	}
+	for i := range 8 {
+		w("\tMOVOU %d(SI), X8", 16*i)
+		w("\tPXOR X8, X%d", i)
+		w("\tMOVOU X%d, %d(DI)", i, 16*i)
+	}
+	w("\tADDQ $128, SI")
+	w("\tADDQ $128, DI")
+	w("\tSUBQ $8, CX")
+	w("\tJMP ctrloop8")
+	w("ctrloop1:")
+	w("\tTESTQ CX, CX")
+	w("\tJZ ctrdone")
+	w("\tMOVO X9, X0")
+	w("\tPSHUFB X11, X0")
+	w("\tPADDD X10, X9")
+	w("\tPXOR X12, X0")
+	for r := 1; r <= 13; r++ {
+		w("\tMOVOU %d(AX), X8", 16*r)
+		w("\tAESENC X8, X0")
+	}
+	w("\tMOVOU 224(AX), X8")
+	w("\tAESENCLAST X8, X0")
+	w("\tMOVOU 0(SI), X8")
+	w("\tPXOR X8, X0")
+	w("\tMOVOU X0, 0(DI)")
+	w("\tADDQ $16, SI")
+	w("\tADDQ $16, DI")
+	w("\tDECQ CX")
+	w("\tJMP ctrloop1")
+	w("ctrdone:")
+	w("\tPSHUFB X11, X9")
+	w("\tMOVOU X9, 0(DX)")
+	w("\tRET")
+	w("")
+	w("// PSHUFB mask reversing the 16 bytes of a register.")
+	w("DATA bswapMask<>+0(SB)/8, $0x08090a0b0c0d0e0f")
+	w("DATA bswapMask<>+8(SB)/8, $0x0001020304050607")
+	w("GLOBL bswapMask<>(SB), RODATA|NOPTR, $16")
+	w("")
+	w("// 1 in the low 32-bit lane, for PADDD.")
+	w("DATA one<>+0(SB)/8, $1")
+	w("DATA one<>+8(SB)/8, $0")
+	w("GLOBL one<>(SB), RODATA|NOPTR, $16")
 	w("")
 	// CMAC: eight chains in X0-X7, round keys 0-6 kept in X9-X15, the
 	// others and each data block passing through X8.
