@@ -51,11 +51,19 @@ func Mount(t *Tree, mountpoint string, opts MountOptions) (*fuse.Server, error) 
 	if err != nil {
 		return nil, err
 	}
+	fusemount.SetReadahead(mountpoint, readahead, t.log)
 	if err := t.hideMount(mountpoint); err != nil {
 		t.log.Warn("cannot stat the mountpoint: a mountpoint inside the plaintext directory would show the view inside itself", "err", reason(err))
 	}
 	return server, nil
 }
+
+// readahead is the view's kernel readahead window. At 4 MiB the kernel
+// sends a sequential reader's 1 MiB requests four at a time rather than one
+// after the other, and the daemon's threads sleep and wake half as often:
+// warm 1 GiB read on 2 cores, 13,000 → 7,000 context switches and about
+// 15% less daemon CPU than at 1 MiB; 8 MiB did no better.
+const readahead = 4 << 20
 
 // fsOptions returns the go-fuse options and the root node Mount uses.
 func fsOptions(t *Tree, opts MountOptions) (*fs.Options, fs.InodeEmbedder, error) {

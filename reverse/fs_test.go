@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -845,5 +846,27 @@ func TestFUSEMountInsidePlaintext(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadaheadWindow checks that Mount widens the kernel's readahead
+// window of the view to readahead, so that sequential reads arrive several
+// 1 MiB requests at a time. Only root may set it.
+func TestReadaheadWindow(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root may set the readahead window")
+	}
+	tree, _, _ := rvTree(t, t.TempDir(), Options{})
+	mnt := rvMount(t, tree)
+	var st unix.Stat_t
+	if err := unix.Stat(mnt, &st); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev)))
+	if err != nil {
+		t.Skip(err)
+	}
+	if got, want := strings.TrimSpace(string(b)), strconv.Itoa(readahead>>10); got != want {
+		t.Errorf("read_ahead_kb %s, want %s", got, want)
 	}
 }

@@ -2,6 +2,7 @@ package siv
 
 import (
 	"bytes"
+	"crypto/aes"
 	"crypto/rand"
 	mrand "math/rand/v2"
 	"testing"
@@ -155,5 +156,114 @@ func BenchmarkMiscreantSeal4K(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		m.Seal(dst, p, []byte("adadadadad"))
+	}
+}
+
+// generic returns c with the AES-NI routines switched off, so that the
+// crypto/aes path is checked on machines that have them.
+func generic(t testing.TB, key []byte) *Cipher {
+	c, err := New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.fast = false
+	return c
+}
+
+// TestExpandKey checks the asm key schedule and block routine against
+// crypto/aes.
+func TestExpandKey(t *testing.T) {
+	if !haveAESNI() {
+		t.Skip("no AES-NI routines on this machine")
+	}
+	for range 20 {
+		key := make([]byte, 32)
+		rand.Read(key)
+		var rk [15][16]byte
+		expandKey(&rk, key)
+		ref, _ := aes.NewCipher(key)
+		for _, n := range []int{1, 7, 8, 9, 17, 64} {
+			src := make([]byte, 16*n)
+			rand.Read(src)
+			got := make([]byte, len(src))
+			encBlocksAsm(&rk, &got[0], &src[0], n)
+			for i := 0; i < len(src); i += 16 {
+				want := make([]byte, 16)
+				ref.Encrypt(want, src[i:i+16])
+				if !bytes.Equal(got[i:i+16], want) {
+					t.Fatalf("key %x, %d blocks: block %d differs from crypto/aes", key, n, i/16)
+				}
+			}
+		}
+	}
+}
+
+// TestFastMatchesGeneric checks that the AES-NI path seals and opens
+// exactly as the crypto/aes path, for single blocks, lane groups of every
+// width and lengths around the 16-byte and keystream-buffer edges.
+func TestFastMatchesGeneric(t *testing.T) {
+	key := make([]byte, KeySize)
+	rand.Read(key)
+	fast, slow := generic(t, key), generic(t, key)
+	fast.fast = haveAESNI()
+	if !fast.fast {
+		t.Skip("no AES-NI routines on this machine")
+	}
+	lens := []int{0, 1, 15, 16, 17, 31, 32, 33, 1023, 1024, 1025, 4096, 4097, 65536 + 16}
+	for _, n := range lens {
+		p := make([]byte, n)
+		rand.Read(p)
+		ad := []byte("ad")
+		got, want := fast.Seal(nil, p, ad), slow.Seal(nil, p, ad)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("len %d: fast Seal differs", n)
+		}
+		if back, err := fast.Open(nil, got, ad); err != nil || !bytes.Equal(back, p) {
+			t.Fatalf("len %d: fast Open: %v", n, err)
+		}
+	}
+	for width := 1; width <= 2*lanes+1; width++ {
+		for _, n := range []int{16, 32, 4096} {
+			ps, ads := make([][]byte, width), make([][]byte, width)
+			d1, d2 := make([][]byte, width), make([][]byte, width)
+			for i := range ps {
+				ps[i], ads[i] = make([]byte, n), []byte{byte(i), 0, 0, 0, 0, 0, 0, 0, 1}
+				rand.Read(ps[i])
+				d1[i], d2[i] = make([]byte, n+Overhead), make([]byte, n+Overhead)
+			}
+			fast.SealBlocks(d1, ps, ads)
+			slow.SealBlocks(d2, ps, ads)
+			for i := range ps {
+				if !bytes.Equal(d1[i], d2[i]) {
+					t.Fatalf("width %d len %d: fast SealBlocks differs at block %d", width, n, i)
+				}
+			}
+			outs := make([][]byte, width)
+			for i := range outs {
+				outs[i] = make([]byte, n)
+			}
+			if bad := fast.OpenBlocks(outs, d1, ads); bad != -1 {
+				t.Fatalf("width %d len %d: fast OpenBlocks rejects block %d", width, n, bad)
+			}
+			for i := range ps {
+				if !bytes.Equal(outs[i], ps[i]) {
+					t.Fatalf("width %d len %d: fast OpenBlocks block %d differs", width, n, i)
+				}
+			}
+			d1[width-1][Overhead] ^= 1
+			if bad := fast.OpenBlocks(outs, d1, ads); bad != width-1 {
+				t.Fatalf("width %d len %d: tampered block %d, OpenBlocks says %d", width, n, width-1, bad)
+			}
+		}
+	}
+	// The largest counter an IV can start from (bits 63 and 31 cleared).
+	v := block{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	src := make([]byte, 4096+5)
+	rand.Read(src)
+	d1, d2 := make([]byte, len(src)), make([]byte, len(src))
+	fast.ctrXOR(d1, src, v)
+	slow.ctrXOR(d2, src, v)
+	if !bytes.Equal(d1, d2) {
+		t.Fatal("fast CTR differs")
 	}
 }
