@@ -400,6 +400,13 @@ func TestModelFollowsRoot(t *testing.T) {
 		}
 	}
 
+	// Held open, the old a keeps its inode number: the file system cannot
+	// hand it to the new a, which would then be the same file to Stat.
+	held, err := os.Open(filepath.Join(plain, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
 	if err := os.RemoveAll(plain); err != nil {
 		t.Fatal(err)
 	}
