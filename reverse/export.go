@@ -87,7 +87,7 @@ func Export(ctx context.Context, t *Tree, dest string, opts ExportOptions) (Expo
 		workers = runtime.GOMAXPROCS(0)
 	}
 	x.pool = treewrite.NewPool(workers)
-	root, _, err := tw.OpenRoot(dest, x.checkDest)
+	root, created, err := tw.OpenRoot(dest, x.checkDest)
 	if err != nil {
 		return ExportReport{}, err
 	}
@@ -96,7 +96,7 @@ func Export(ctx context.Context, t *Tree, dest string, opts ExportOptions) (Expo
 	if err != nil {
 		return ExportReport{}, fmt.Errorf("stat plaintext root: %w", err)
 	}
-	x.dir(root, Dir{}, &top.Attr)
+	x.dir(root, created, Dir{}, &top.Attr)
 	return x.rep, ctx.Err()
 }
 
@@ -200,8 +200,8 @@ func itemMeta(a *Attr) treewrite.Meta {
 
 // dir exports view directory vd into d: every item the model lists, then
 // the directory's own attributes attr, last, after its children have
-// changed it.
-func (x *exporter) dir(d *treewrite.Dir, vd Dir, attr *Attr) {
+// changed it. created says this run made d: it holds nothing to remove.
+func (x *exporter) dir(d *treewrite.Dir, created bool, vd Dir, attr *Attr) {
 	x.mu.Lock()
 	x.rep.Dirs++
 	x.mu.Unlock()
@@ -216,7 +216,9 @@ func (x *exporter) dir(d *treewrite.Dir, vd Dir, attr *Attr) {
 		// Keep what an earlier run exported here; retry next time.
 		x.fail(vd.Rel, vd.View, err)
 	} else {
-		x.removeExtras(d, vd.View, items)
+		if !created {
+			x.removeExtras(d, vd.View, items)
+		}
 		for i := range items {
 			if x.ctx.Err() != nil {
 				break
@@ -238,12 +240,12 @@ func (x *exporter) dir(d *treewrite.Dir, vd Dir, attr *Attr) {
 			case it.Kind != ItemEntry:
 				x.virtual(d, it.Name, v, it)
 			case it.Entry.IsDir():
-				sub, _, err := d.Sub(it.Name, true)
+				sub, created, err := d.Sub(it.Name, true)
 				if err != nil {
 					x.fail(it.Entry.Rel, v, err)
 					continue
 				}
-				x.dir(sub, Dir{Rel: it.Entry.Rel, View: v}, &it.Attr)
+				x.dir(sub, created, Dir{Rel: it.Entry.Rel, View: v}, &it.Attr)
 				sub.Close()
 			case it.Entry.IsSymlink():
 				x.symlink(d, it.Name, it, v)
