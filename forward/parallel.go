@@ -9,15 +9,13 @@ package forward
 // entries and takes the next task.
 //
 // What must stay in order does so without the workers' help: a directory
-// gets its metadata from the last of its entries to finish (pending), the
-// report is sorted when the walk ends, hard links are relinked after every
-// file, and the bytes of file data in flight are bounded by the Copier's
-// window, not by the number of workers.
+// gets its metadata from the last of its entries to finish
+// (treewrite.Pending, as in export), the report is sorted when the walk
+// ends, hard links are relinked after every file, and the bytes of file
+// data in flight are bounded by the Copier's window, not by the number of
+// workers.
 
-import (
-	"sync"
-	"sync/atomic"
-)
+import "sync"
 
 // sched runs the tasks of a walk on a fixed number of workers. Tasks queue
 // without bound, but each is an entry of a listing already in memory; they
@@ -80,30 +78,6 @@ func (s *sched) work() {
 		s.mu.Lock()
 		if s.busy--; s.busy == 0 {
 			s.cond.Broadcast() // the idle workers return
-		}
-	}
-}
-
-// pending is a directory of a restore whose entries are still queued or
-// running, plus one for its own listing. The last of them to finish runs
-// done (the directory's metadata, then closing it) and then finishes its
-// own count in the parent: a directory's metadata is set only once every
-// entry below it is in place, as a walk one directory at a time did.
-type pending struct {
-	n      atomic.Int64
-	parent *pending
-	done   func()
-}
-
-// finish counts one entry (or the listing) of p finished. A nil p (the
-// top of a walk) counts nothing.
-func (p *pending) finish() {
-	for ; p != nil; p = p.parent {
-		if p.n.Add(-1) != 0 {
-			return
-		}
-		if p.done != nil {
-			p.done()
 		}
 	}
 }

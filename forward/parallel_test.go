@@ -19,6 +19,7 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/internal/treesnap"
+	"github.com/efs-project/efs/internal/treewrite"
 	"github.com/efs-project/efs/naming"
 	"golang.org/x/sys/unix"
 )
@@ -250,18 +251,18 @@ func TestSchedDirectoryLast(t *testing.T) {
 	for _, p := range below("") {
 		delays[p] = time.Duration(r.IntN(300)) * time.Microsecond
 	}
-	var visit func(p string, up *pending)
-	visit = func(p string, up *pending) {
+	var visit func(p string, up *treewrite.Pending)
+	visit = func(p string, up *treewrite.Pending) {
 		time.Sleep(delays[p])
 		kids := children[p]
 		if len(kids) == 0 {
 			mu.Lock()
 			finished[p] = true
 			mu.Unlock()
-			up.finish()
+			up.Finish()
 			return
 		}
-		node := &pending{parent: up, done: func() {
+		node := treewrite.NewPending(up, int64(len(kids))+1, func() {
 			mu.Lock()
 			defer mu.Unlock()
 			if finished[p] {
@@ -273,12 +274,11 @@ func TestSchedDirectoryLast(t *testing.T) {
 				}
 			}
 			finished[p] = true
-		}}
-		node.n.Store(int64(len(kids)) + 1)
+		})
 		for _, c := range kids {
 			s.push(func() { visit(c, node) })
 		}
-		node.finish()
+		node.Finish()
 	}
 	s.run(func() { visit("", nil) })
 	for _, p := range append(below(""), "") {

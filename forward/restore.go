@@ -191,9 +191,9 @@ func destErr(err error) error {
 // restoreEntry restores e as name inside dir (a task of the walk), and
 // then counts it finished in up, the directory waiting for it: a
 // directory once everything below it is in place.
-func (w *walker) restoreEntry(dir *treewrite.Dir, name string, e Entry, up *pending) {
+func (w *walker) restoreEntry(dir *treewrite.Dir, name string, e Entry, up *treewrite.Pending) {
 	if w.ctx.Err() != nil {
-		up.finish()
+		up.Finish()
 		return
 	}
 	name = w.mapName(e.Rel, name)
@@ -214,19 +214,19 @@ func (w *walker) restoreEntry(dir *treewrite.Dir, name string, e Entry, up *pend
 	default:
 		w.fail(e.Rel, e.CRel, fmt.Errorf("%w: not a directory, regular file or symlink", ErrDamaged))
 	}
-	up.finish()
+	up.Finish()
 }
 
 // restoreDir fills dir from the backup directory e: it queues e's entries
 // and, once the last of them is in place, gives dir e's metadata if
 // Restore created it (or Force says so), closes it if own is set, and
 // counts it finished in up.
-func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry, up *pending, own bool) {
+func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry, up *treewrite.Pending, own bool) {
 	end := func() {
 		if own {
 			dir.Close()
 		}
-		up.finish()
+		up.Finish()
 	}
 	w.count(func(r *Report) { r.Dirs++ })
 	m := w.meta(&e)
@@ -262,21 +262,21 @@ func (w *walker) restoreDir(dir *treewrite.Dir, created bool, e Entry, up *pendi
 	}
 	// Metadata last, once everything below is in place: entries change
 	// the directory's mtime, and a read-only one could not be filled.
-	p := &pending{parent: up, done: func() {
+	// Its entries, and the listing, finished below.
+	p := treewrite.NewPending(up, int64(len(l.Entries))+1, func() {
 		if err := dir.SetMeta(m); err != nil {
 			w.fail(e.Rel, e.CRel, fmt.Errorf("destination: %w", err))
 		}
 		if own {
 			dir.Close()
 		}
-	}}
-	p.n.Store(int64(len(l.Entries)) + 1) // and the listing, finished below
+	})
 	// The last first, so that they come out of the queue in name order.
 	for i := len(l.Entries) - 1; i >= 0; i-- {
 		c := l.Entries[i]
 		w.s.push(func() { w.restoreEntry(dir, c.Name, c, p) })
 	}
-	p.finish()
+	p.Finish()
 }
 
 // meta is the metadata Restore gives an entry: in a v2 backup the

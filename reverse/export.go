@@ -87,7 +87,7 @@ func Export(ctx context.Context, t *Tree, dest string, opts ExportOptions) (Expo
 		workers = runtime.GOMAXPROCS(0)
 	}
 	x.pool = treewrite.NewPool(workers)
-	root, _, err := tw.OpenRoot(dest, x.checkDest)
+	root, created, err := tw.OpenRoot(dest, x.checkDest)
 	if err != nil {
 		return ExportReport{}, err
 	}
@@ -96,19 +96,21 @@ func Export(ctx context.Context, t *Tree, dest string, opts ExportOptions) (Expo
 	if err != nil {
 		return ExportReport{}, fmt.Errorf("stat plaintext root: %w", err)
 	}
-	x.dir(root, Dir{}, &top.Attr)
+	x.dir(root, created, Dir{}, &top.Attr, nil, false)
+	x.files.Wait() // the last to finish set the metadata of the directories
 	return x.rep, ctx.Err()
 }
 
 // exporter is the state of one Export run.
 type exporter struct {
-	ctx  context.Context
-	t    *Tree
-	opts ExportOptions
-	log  *slog.Logger
-	tw   *treewrite.Writer
-	cp   treewrite.Copier
-	pool *treewrite.Pool // bounds concurrent file encryptions
+	ctx   context.Context
+	t     *Tree
+	opts  ExportOptions
+	log   *slog.Logger
+	tw    *treewrite.Writer
+	cp    treewrite.Copier
+	pool  *treewrite.Pool // bounds concurrent file encryptions
+	files sync.WaitGroup  // every file handed to the pool
 
 	mu  sync.Mutex
 	rep ExportReport
@@ -199,66 +201,82 @@ func itemMeta(a *Attr) treewrite.Meta {
 }
 
 // dir exports view directory vd into d: every item the model lists, then
-// the directory's own attributes attr, last, after its children have
-// changed it.
-func (x *exporter) dir(d *treewrite.Dir, vd Dir, attr *Attr) {
+// the directory's own attributes attr, last, after everything below it
+// is written. The walk does not wait for the files it hands to the pool:
+// whichever finishes last sets the attributes (and closes d, if own) and
+// counts the directory finished in up, so the pool stays busy across
+// directories. created says this run made d: it holds nothing to remove.
+func (x *exporter) dir(d *treewrite.Dir, created bool, vd Dir, attr *Attr, up *treewrite.Pending, own bool) {
 	x.mu.Lock()
 	x.rep.Dirs++
 	x.mu.Unlock()
 	// We must be able to write into it, whatever mode it had last time.
 	if err := d.Writable(); err != nil {
 		x.fail(vd.Rel, vd.View, fmt.Errorf("destination: %w", err))
+		if own {
+			d.Close()
+		}
+		up.Finish()
 		return
 	}
-	var files sync.WaitGroup
+	p := treewrite.NewPending(up, 1, func() { // 1: the listing, below
+		if err := d.SetMeta(itemMeta(attr)); err != nil {
+			x.fail(vd.Rel, vd.View, fmt.Errorf("destination: %w", err))
+		}
+		if own {
+			d.Close()
+		}
+	})
+	defer p.Finish()
 	items, err := x.t.List(vd)
 	if err != nil {
 		// Keep what an earlier run exported here; retry next time.
 		x.fail(vd.Rel, vd.View, err)
-	} else {
+		return
+	}
+	if !created {
 		x.removeExtras(d, vd.View, items)
-		for i := range items {
-			if x.ctx.Err() != nil {
-				break
+	}
+	for i := range items {
+		if x.ctx.Err() != nil {
+			break
+		}
+		it := &items[i]
+		v := join(vd.View, it.Name)
+		switch {
+		case it.Err != nil:
+			// Not in the view: report the entry (its companion
+			// shares its fate), keep an earlier export of it.
+			switch it.Kind {
+			case ItemEntry:
+				x.fail(it.Entry.Rel, v, it.Err)
+			case ItemRecord:
+				x.fail(vd.Rel, v, it.Err)
 			}
-			it := &items[i]
-			v := join(vd.View, it.Name)
-			switch {
-			case it.Err != nil:
-				// Not in the view: report the entry (its companion
-				// shares its fate), keep an earlier export of it.
-				switch it.Kind {
-				case ItemEntry:
-					x.fail(it.Entry.Rel, v, it.Err)
-				case ItemRecord:
-					x.fail(vd.Rel, v, it.Err)
-				}
-			case it.Kind == ItemRecord:
-				x.record(d, vd, v, it)
-			case it.Kind != ItemEntry:
-				x.virtual(d, it.Name, v, it)
-			case it.Entry.IsDir():
-				sub, _, err := d.Sub(it.Name, true)
-				if err != nil {
-					x.fail(it.Entry.Rel, v, err)
-					continue
-				}
-				x.dir(sub, Dir{Rel: it.Entry.Rel, View: v}, &it.Attr)
-				sub.Close()
-			case it.Entry.IsSymlink():
-				x.symlink(d, it.Name, it, v)
-			default:
-				if d.UpToDate(it.Name, it.Attr.Size, itemMeta(&it.Attr)) {
-					x.done(true, 0)
-					continue
-				}
-				x.pool.Go(x.ctx, func() { x.file(d, it.Name, it.Entry, v) }, &files)
+		case it.Kind == ItemRecord:
+			x.record(d, vd, v, it)
+		case it.Kind != ItemEntry:
+			x.virtual(d, it.Name, v, it)
+		case it.Entry.IsDir():
+			sub, created, err := d.Sub(it.Name, true)
+			if err != nil {
+				x.fail(it.Entry.Rel, v, err)
+				continue
+			}
+			p.Add(1)
+			x.dir(sub, created, Dir{Rel: it.Entry.Rel, View: v}, &it.Attr, p, true)
+		case it.Entry.IsSymlink():
+			x.symlink(d, it.Name, it, v)
+		default:
+			if d.UpToDate(it.Name, it.Attr.Size, itemMeta(&it.Attr)) {
+				x.done(true, 0)
+				continue
+			}
+			p.Add(1)
+			if !x.pool.Go(x.ctx, func() { x.file(d, it.Name, it.Entry, v); p.Finish() }, &x.files) {
+				p.Finish()
 			}
 		}
-	}
-	files.Wait()
-	if err := d.SetMeta(itemMeta(attr)); err != nil {
-		x.fail(vd.Rel, vd.View, fmt.Errorf("destination: %w", err))
 	}
 }
 

@@ -595,3 +595,47 @@ func TestExportWithoutConfig(t *testing.T) {
 		t.Errorf("destination with a foreign name: %v, want ErrNotExport", err)
 	}
 }
+
+// TestExportDirTimesAfterFiles: the walk goes on while the pool still
+// writes a directory's files; each directory still gets its mtime only
+// after the last of them is renamed into place (and after its
+// subdirectories), also with many files in flight across directories.
+func TestExportDirTimesAfterFiles(t *testing.T) {
+	plain, dest := t.TempDir(), exDest(t)
+	base := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	for d := range 4 {
+		for f := range 40 {
+			p := filepath.Join(plain, fmt.Sprintf("d%d", d), fmt.Sprintf("s%d", f%3), fmt.Sprintf("f%02d", f))
+			exWrite(t, p, bytes.Repeat([]byte{byte(f)}, 100*f), base)
+		}
+	}
+	exFixDirTimes(t, plain, base.Add(time.Hour))
+	tree, _ := exTree(t, plain, nil)
+	st, err := Export(context.Background(), tree, dest, ExportOptions{Workers: 8})
+	if err != nil || len(st.Failures) != 0 {
+		t.Fatalf("Export: %v (report %+v)", err, st)
+	}
+	var dirs int
+	filepath.WalkDir(plain, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(plain, p)
+		if rel == "." {
+			rel = ""
+		}
+		var pst, dst unix.Stat_t
+		unix.Lstat(p, &pst)
+		if err := unix.Lstat(filepath.Join(dest, viewPath(tree, rel)), &dst); err != nil {
+			t.Fatal(err)
+		}
+		if dst.Mtim != pst.Mtim {
+			t.Errorf("dir %q: export mtime %v, plaintext %v", rel, dst.Mtim, pst.Mtim)
+		}
+		dirs++
+		return nil
+	})
+	if dirs != 17 {
+		t.Errorf("checked %d directories, want 17", dirs)
+	}
+}

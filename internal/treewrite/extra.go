@@ -150,8 +150,9 @@ const holeSize = 4096
 // tail needs. Skipping zeros is always correct on a new, empty file:
 // unwritten bytes read as zeros.
 type sparseFile struct {
-	f   *os.File
-	off int64
+	f    *os.File
+	off  int64
+	size int64 // the file's size: the end of the last write
 }
 
 var zeroBlock [holeSize]byte
@@ -178,6 +179,7 @@ func (s *sparseFile) Write(p []byte) (int, error) {
 		}
 		w, err := s.f.WriteAt(p[:end], s.off)
 		s.off += int64(w)
+		s.size = s.off
 		if err != nil {
 			return total - len(p) + w, err
 		}
@@ -186,9 +188,12 @@ func (s *sparseFile) Write(p []byte) (int, error) {
 	return total, nil
 }
 
-// finish gives the file its full size: a run of zeros at the end was
-// skipped, not written.
+// finish gives the file its full size when a run of zeros at the end was
+// skipped, not written (a truncate costs a metadata update per file).
 func (s *sparseFile) finish() error {
+	if s.size == s.off {
+		return nil
+	}
 	if err := s.f.Truncate(s.off); err != nil {
 		return fmt.Errorf("writing: %w", err)
 	}

@@ -69,6 +69,12 @@ var ErrNotDir = errors.New("exists and is not a directory")
 type Dir struct {
 	w  *Writer
 	fd int
+	// fresh: OpenRoot or Sub made the directory in this run, so it held
+	// nothing when opened, and UpToDate and LinkUpToDate need not look
+	// (a stat that fails, per file, and on a file system without
+	// directory indexes a scan of the directory). The caller writes each
+	// name once.
+	fresh bool
 }
 
 // OpenRoot opens the destination root dir, creating it (mode 0700) when
@@ -111,7 +117,7 @@ func (w *Writer) OpenRoot(dir string, check func(fd int, parent bool) error) (d 
 			return nil, false, err
 		}
 	}
-	return &Dir{w: w, fd: fd}, created, nil
+	return &Dir{w: w, fd: fd, fresh: created}, created, nil
 }
 
 // Close releases the directory fd.
@@ -169,7 +175,7 @@ func (d *Dir) Sub(name string, replace bool) (sub *Dir, created bool, err error)
 		}
 		return nil, false, err
 	}
-	return &Dir{w: d.w, fd: fd}, created, nil
+	return &Dir{w: d.w, fd: fd, fresh: created}, created, nil
 }
 
 // SetMeta gives d itself its owner, mode and times, through its fd.
@@ -359,8 +365,12 @@ func (d *Dir) RemoveAll(name string) error {
 // UpToDate reports whether name is already a regular file of size bytes
 // with m's mtime — rsync's quick check — and then gives it m's mode and
 // owner where only those differ. The atime is not compared: reading the
-// source changes it, and that alone is no reason to write again.
+// source changes it, and that alone is no reason to write again. In a
+// directory this run made, nothing is up to date.
 func (d *Dir) UpToDate(name string, size int64, m Meta) bool {
+	if d.fresh {
+		return false
+	}
 	st, err := d.Lstat(name)
 	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != size || !sameTime(st.Mtim, m.Mtime) {
 		return false
@@ -377,8 +387,12 @@ func (d *Dir) ownerDiffers(st *unix.Stat_t, m Meta) bool {
 }
 
 // LinkUpToDate reports whether name is already a symlink to target, and
-// gives it m's times and owner where those differ.
+// gives it m's times and owner where those differ (never, in a directory
+// this run made).
 func (d *Dir) LinkUpToDate(name, target string, m Meta) bool {
+	if d.fresh {
+		return false
+	}
 	st, err := d.Lstat(name)
 	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFLNK {
 		return false

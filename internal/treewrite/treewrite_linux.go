@@ -95,12 +95,17 @@ func (d *Dir) rename(tmp, name string, replace bool) error {
 		}
 		unix.Unlinkat(d.fd, tmp, 0)
 		return nil
-	} else if st, err := d.Lstat(name); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+	}
+	// Over whatever is there; only a directory in the way (EISDIR, empty
+	// or not) is removed first. Trying first spares every file a stat.
+	err := unix.Renameat(d.fd, tmp, d.fd, name)
+	if errors.Is(err, unix.EISDIR) {
 		if err := d.RemoveAll(name); err != nil {
 			return err
 		}
+		err = unix.Renameat(d.fd, tmp, d.fd, name)
 	}
-	if err := unix.Renameat(d.fd, tmp, d.fd, name); err != nil {
+	if err != nil {
 		return fmt.Errorf("renaming into place: %w", err)
 	}
 	return nil

@@ -209,6 +209,34 @@ func TestSubMetaAfterChildren(t *testing.T) {
 	}
 }
 
+// TestFreshDirLooksAtNothing: in a directory Sub made, nothing is up to
+// date (it held nothing, so UpToDate does not stat), while the same
+// directory opened again is compared as usual.
+func TestFreshDirLooksAtNothing(t *testing.T) {
+	dir := t.TempDir()
+	d := open(t, dir)
+	sub, created, err := d.Sub("new", false)
+	if err != nil || !created {
+		t.Fatal(err, created)
+	}
+	defer sub.Close()
+	m := meta(0o644, 1e9)
+	if err := sub.WriteFile(context.Background(), "f", m, false, write("abc")); err != nil {
+		t.Fatal(err)
+	}
+	if sub.UpToDate("f", 3, m) || sub.LinkUpToDate("f", "x", m) {
+		t.Error("an entry of a fresh directory counted as up to date")
+	}
+	again, created, err := d.Sub("new", false)
+	if err != nil || created {
+		t.Fatal(err, created)
+	}
+	defer again.Close()
+	if !again.UpToDate("f", 3, m) {
+		t.Error("the file written is not up to date in the directory opened again")
+	}
+}
+
 func TestOpenRootCreates(t *testing.T) {
 	w := &Writer{TempPrefix: ".tmp-"}
 	p := filepath.Join(t.TempDir(), "new")
