@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/fusemount"
@@ -72,7 +73,7 @@ func fsOptions(t *Tree, opts MountOptions) (*fs.Options, fs.InodeEmbedder, error
 	if err != nil {
 		return nil, nil, err
 	}
-	v := &view{tree: t, log: t.log, seed: maphash.MakeSeed()}
+	v := &view{tree: t, log: t.log, seed: maphash.MakeSeed(), keep: keepLeaves, batch: pruneBatch}
 	root := &dirNode{node: node{v: v}, ref: Dir{}.Child(&it)}
 	fsName := opts.FsName
 	if fsName == "" {
@@ -96,6 +97,12 @@ type view struct {
 
 	mu     sync.Mutex
 	warned map[string]bool // view paths of entries left out and logged
+
+	// Leaf nodes made and not yet pruned, oldest first; more than keep
+	// are pruned batch at a time (keepLeaves, pruneBatch but in tests).
+	pruneMu     sync.Mutex
+	leaves      []*fs.Inode
+	keep, batch int
 }
 
 // maxWarned bounds the memory of entries already logged as left out;
@@ -354,13 +361,14 @@ func (d *dirNode) newChild(ctx context.Context, it *Item, out *fuse.EntryOut) *f
 	fuseAttr(&it.Attr, &out.Attr)
 	l := placeOf(it)
 	var ops fs.InodeEmbedder
+	fresh := true // a leaf node made here, not one go-fuse has already
 	switch typ := it.Attr.Type(); {
 	case it.Kind == ItemRecord:
 		rn := &recordNode{leaf: leaf{place: l}}
 		// As for files: the node the kernel knows is the one to tell.
 		if ch := d.GetChild(it.Name); ch != nil {
 			if old, ok := ch.Operations().(*recordNode); ok && old.same(&rn.place) {
-				rn = old
+				rn, fresh = old, false
 			}
 		}
 		rn.told(&it.Attr)
@@ -368,14 +376,14 @@ func (d *dirNode) newChild(ctx context.Context, it *Item, out *fuse.EntryOut) *f
 	case it.Kind != ItemEntry:
 		ops = &virtualNode{leaf: leaf{place: l}, kind: it.Kind}
 	case typ == unix.S_IFDIR:
-		ops = &dirNode{node: node{v: d.v}, ref: d.ref.Child(it)}
+		ops, fresh = &dirNode{node: node{v: d.v}, ref: d.ref.Child(it)}, false
 	case typ == unix.S_IFREG:
 		fn := newFileNode(l)
 		// go-fuse keeps the node it already has for this inode number,
 		// if any: that is the one the kernel hears of.
 		if ch := d.GetChild(it.Name); ch != nil {
 			if old, ok := ch.Operations().(*fileNode); ok && old.same(&fn.place) {
-				fn = old
+				fn, fresh = old, false
 			}
 		}
 		out.Attr.Size = uint64(fn.told(it.Attr.Size))
@@ -384,7 +392,70 @@ func (d *dirNode) newChild(ctx context.Context, it *Item, out *fuse.EntryOut) *f
 	default:
 		ops = &linkNode{leaf: leaf{place: l}}
 	}
-	return d.NewInode(ctx, ops, fs.StableAttr{Mode: it.Attr.Type(), Ino: it.Attr.Ino})
+	ch := d.NewInode(ctx, ops, fs.StableAttr{Mode: it.Attr.Type(), Ino: it.Attr.Ino})
+	if fresh {
+		d.v.made(ch)
+	}
+	return ch
+}
+
+// The kernel keeps a node for every entry it has looked up, and forgets
+// it only when short of memory: a backup tool's walk of a million files
+// would have the view hold a million nodes (~600 bytes each with
+// go-fuse's share), all at once. So the view asks the kernel to forget
+// leaf nodes (everything but directories) once more than keepLeaves were
+// made, the oldest pruneBatch at a time (FUSE_NOTIFY_PRUNE, Linux 6.16;
+// before it, an entry invalidation each), and not before their entries
+// expired (fusemount.CacheTTL): the kernel would look those up again
+// anyway, so pruning costs no extra LOOKUP, only a new node for it. The
+// kernel keeps the nodes in use (open files, working directories).
+const (
+	keepLeaves = 1 << 14
+	pruneBatch = 1 << 10
+)
+
+// made records a leaf node just made, and prunes the oldest when there
+// are too many.
+func (v *view) made(n *fs.Inode) {
+	v.pruneMu.Lock()
+	v.leaves = append(v.leaves, n)
+	var batch []*fs.Inode
+	if len(v.leaves) >= v.keep+v.batch {
+		batch = make([]*fs.Inode, v.batch)
+		copy(batch, v.leaves)
+		clear(v.leaves[:v.batch])
+		v.leaves = v.leaves[v.batch:]
+	}
+	v.pruneMu.Unlock()
+	if batch != nil {
+		// Not in the request: the kernel may need locks it holds.
+		go v.prune(batch)
+	}
+}
+
+// prune asks the kernel to forget the nodes of batch it still has, once
+// their entries expired.
+func (v *view) prune(batch []*fs.Inode) {
+	time.Sleep(fusemount.CacheTTL)
+	known := batch[:0]
+	for _, n := range batch {
+		// A node go-fuse did not take (it kept the one it had for
+		// the inode number) never reached the kernel.
+		if !n.Forgotten() {
+			known = append(known, n)
+		}
+	}
+	if len(known) == 0 {
+		return
+	}
+	if en := known[0].NotifyPrune(known); en != syscall.ENOSYS {
+		return
+	}
+	for _, n := range known {
+		if name, p := n.Parent(); p != nil {
+			p.NotifyEntry(name)
+		}
+	}
 }
 
 // dirNode is a plaintext directory. It keeps its whole Ref: its children

@@ -29,6 +29,7 @@ import (
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/content"
+	"github.com/efs-project/efs/internal/fusemount"
 	"github.com/efs-project/efs/internal/testenv"
 	"github.com/efs-project/efs/keys"
 	"github.com/efs-project/efs/naming"
@@ -672,6 +673,70 @@ func nodeFSRoot(t *Tree, ref Ref) *dirNode {
 func adopt(d *dirNode, name string, ops fs.InodeEmbedder, a *Attr) {
 	ch := d.NewPersistentInode(context.Background(), ops, fs.StableAttr{Mode: a.Type(), Ino: a.Ino})
 	d.AddChild(name, ch, true)
+}
+
+// TestFUSEPrune: a walk of more files than the view keeps leaves the
+// kernel knowing about as many as it keeps (the others pruned), and a
+// pruned file reads as before, through a fresh lookup.
+func TestFUSEPrune(t *testing.T) {
+	testenv.RequireFUSE(t)
+	plain := t.TempDir()
+	const files, keep, batch = 2000, 300, 100
+	for i := 0; i < files; i++ {
+		rvWrite(t, filepath.Join(plain, fmt.Sprintf("d%d", i%4), fmt.Sprintf("f%04d", i)), []byte(fmt.Sprint(i)))
+	}
+	tree, _, _ := rvTree(t, plain, Options{})
+	fo, ops, err := fsOptions(tree, MountOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := ops.(*dirNode)
+	root.v.keep, root.v.batch = keep, batch
+	mnt := t.TempDir()
+	server, err := fusemount.Mount(mnt, root, fo, tree.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Unmount() })
+	first := filepath.Join(mnt, viewPath(tree, "d0/f0000"))
+	want, err := os.ReadFile(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	walked := 0
+	err = filepath.WalkDir(mnt, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			walked++
+			_, err = os.Lstat(path)
+		}
+		return err
+	})
+	if err != nil || walked < files {
+		t.Fatalf("walked %d files (%v), want %d or more", walked, err, files)
+	}
+	// The kernel forgets asynchronously; leaves of the four directories
+	// still in the tree are those it knows.
+	var known int
+	for try := 0; try < 100; try++ {
+		known = 0
+		for _, d := range root.Children() {
+			for _, ch := range d.Children() {
+				if ch.Mode() != unix.S_IFDIR {
+					known++
+				}
+			}
+		}
+		if known <= keep+batch {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if known > keep+batch {
+		t.Errorf("the kernel knows %d leaf nodes after a walk of %d files, want at most %d", known, walked, keep+batch)
+	}
+	if got, err := os.ReadFile(first); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("pruned file reads %d bytes (%v), want the %d read before", len(got), err, len(want))
+	}
 }
 
 // TestFUSELargeDir lists a directory that takes many getdents calls (and
