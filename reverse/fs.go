@@ -16,10 +16,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/efs-project/efs/content"
 	"github.com/efs-project/efs/internal/fusemount"
@@ -71,7 +73,7 @@ func fsOptions(t *Tree, opts MountOptions) (*fs.Options, fs.InodeEmbedder, error
 	if err != nil {
 		return nil, nil, err
 	}
-	v := &view{tree: t, log: t.log}
+	v := &view{tree: t, log: t.log, seed: maphash.MakeSeed(), keep: keepLeaves, batch: pruneBatch}
 	root := &dirNode{node: node{v: v}, ref: Dir{}.Child(&it)}
 	fsName := opts.FsName
 	if fsName == "" {
@@ -91,9 +93,16 @@ func fsOptions(t *Tree, opts MountOptions) (*fs.Options, fs.InodeEmbedder, error
 type view struct {
 	tree *Tree
 	log  *slog.Logger
+	seed maphash.Seed // of the fingerprints of what file opens served
 
 	mu     sync.Mutex
 	warned map[string]bool // view paths of entries left out and logged
+
+	// Leaf nodes made and not yet pruned, oldest first; more than keep
+	// are pruned batch at a time (keepLeaves, pruneBatch but in tests).
+	pruneMu     sync.Mutex
+	leaves      []*fs.Inode
+	keep, batch int
 }
 
 // maxWarned bounds the memory of entries already logged as left out;
@@ -184,23 +193,24 @@ type leaf struct {
 	place
 }
 
-// place is where the item of a node other than a directory is: its
-// directory's node and its names there, from which ref builds its Ref on
-// each call. The kernel keeps a node for every entry it has looked up (a
-// backup tool walks them all, a million for a million files) until it
-// forgets them, so a place holds no path: two path strings per file cost
-// more than the node itself. Only the few directory nodes keep whole
-// paths.
+// place is what a node other than a directory keeps of its item: the
+// plaintext name and inode number, from which, with its directory's
+// node and its view name there, ref builds its Ref on each call. The
+// kernel keeps a node for every entry it has looked up (a backup tool
+// walks them all, a million for a million files) until it forgets them,
+// so a place holds no path, and neither the directory nor the view name:
+// they are the Inode's parent and its name there, which go-fuse keeps
+// anyway (a leaf's view inode number comes from its path, so it has one
+// parent, until the kernel forgets it). Only the few directory nodes
+// keep whole paths.
 type place struct {
-	dir   *dirNode
-	name  string // view name: the string go-fuse keys its children by
 	plain string // plaintext name of the entry, or a companion's long entry
 	ino   uint64 // the plaintext entry's inode number (entries only)
 }
 
-// placeOf is the place of item it of directory d.
-func placeOf(d *dirNode, it *Item) place {
-	l := place{dir: d, name: it.Name}
+// placeOf is the place of item it.
+func placeOf(it *Item) place {
+	var l place
 	if it.Entry != nil && it.Kind != ItemRecord {
 		l.plain = it.Entry.Plain
 	}
@@ -210,11 +220,20 @@ func placeOf(d *dirNode, it *Item) place {
 	return l
 }
 
-// ref is the Ref of the item at l, of kind k and file type typ (as
-// Dir.Child gives it).
-func (l *place) ref(k ItemKind, typ uint32) Ref {
-	d := &l.dir.ref.Dir
-	r := Ref{Dir: Dir{View: join(d.View, l.name)}, Kind: k}
+// ref is the Ref of the item of node l, of kind k and file type typ (as
+// Dir.Child gives it). A node that is in no directory (go-fuse dropped
+// it from its parent) has none: ESTALE makes the kernel look it up again.
+func (l *leaf) ref(k ItemKind, typ uint32) (Ref, syscall.Errno) {
+	name, p := l.Parent()
+	if p == nil {
+		return Ref{}, syscall.ESTALE
+	}
+	dn, ok := p.Operations().(*dirNode)
+	if !ok {
+		return Ref{}, syscall.ESTALE
+	}
+	d := &dn.ref.Dir
+	r := Ref{Dir: Dir{View: join(d.View, name)}, Kind: k}
 	switch k {
 	case ItemEntry, ItemCompanion:
 		r.Rel = join(d.Rel, l.plain)
@@ -224,16 +243,31 @@ func (l *place) ref(k ItemKind, typ uint32) Ref {
 	if k == ItemEntry {
 		r.Ino, r.Type = l.ino, typ
 	}
-	return r
+	return r, 0
 }
 
-// same reports whether l and o stand for the same item.
+// viewPath is the view path of node l for a log line ("?" if it is in
+// no directory).
+func (l *leaf) viewPath() string {
+	name, p := l.Parent()
+	if p == nil {
+		return "?"
+	}
+	if dn, ok := p.Operations().(*dirNode); ok {
+		return "/" + join(dn.ref.View, name)
+	}
+	return "?"
+}
+
+// same reports whether l and o stand for the same item of one directory
+// and view name.
 func (l *place) same(o *place) bool {
-	return l.name == o.name && l.plain == o.plain && l.ino == o.ino && l.dir.ref.Dir == o.dir.ref.Dir
+	return l.plain == o.plain && l.ino == o.ino
 }
 
-// view is the mount's state.
-func (l *place) view() *view { return l.dir.v }
+// view is the mount's state, which the root's node holds. Only a node
+// go-fuse has taken (NewInode) knows its root.
+func (l *leaf) view() *view { return l.Root().Operations().(*dirNode).v }
 
 // Statfs passes the plaintext file system's numbers through.
 func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
@@ -325,15 +359,16 @@ func (v *view) getattr(r Ref, out *fuse.AttrOut) syscall.Errno {
 // newChild makes the inode for item it of directory d, and fills out.
 func (d *dirNode) newChild(ctx context.Context, it *Item, out *fuse.EntryOut) *fs.Inode {
 	fuseAttr(&it.Attr, &out.Attr)
-	l := placeOf(d, it)
+	l := placeOf(it)
 	var ops fs.InodeEmbedder
+	fresh := true // a leaf node made here, not one go-fuse has already
 	switch typ := it.Attr.Type(); {
 	case it.Kind == ItemRecord:
 		rn := &recordNode{leaf: leaf{place: l}}
 		// As for files: the node the kernel knows is the one to tell.
 		if ch := d.GetChild(it.Name); ch != nil {
 			if old, ok := ch.Operations().(*recordNode); ok && old.same(&rn.place) {
-				rn = old
+				rn, fresh = old, false
 			}
 		}
 		rn.told(&it.Attr)
@@ -341,14 +376,14 @@ func (d *dirNode) newChild(ctx context.Context, it *Item, out *fuse.EntryOut) *f
 	case it.Kind != ItemEntry:
 		ops = &virtualNode{leaf: leaf{place: l}, kind: it.Kind}
 	case typ == unix.S_IFDIR:
-		ops = &dirNode{node: node{v: d.v}, ref: d.ref.Child(it)}
+		ops, fresh = &dirNode{node: node{v: d.v}, ref: d.ref.Child(it)}, false
 	case typ == unix.S_IFREG:
 		fn := newFileNode(l)
 		// go-fuse keeps the node it already has for this inode number,
 		// if any: that is the one the kernel hears of.
 		if ch := d.GetChild(it.Name); ch != nil {
 			if old, ok := ch.Operations().(*fileNode); ok && old.same(&fn.place) {
-				fn = old
+				fn, fresh = old, false
 			}
 		}
 		out.Attr.Size = uint64(fn.told(it.Attr.Size))
@@ -357,7 +392,70 @@ func (d *dirNode) newChild(ctx context.Context, it *Item, out *fuse.EntryOut) *f
 	default:
 		ops = &linkNode{leaf: leaf{place: l}}
 	}
-	return d.NewInode(ctx, ops, fs.StableAttr{Mode: it.Attr.Type(), Ino: it.Attr.Ino})
+	ch := d.NewInode(ctx, ops, fs.StableAttr{Mode: it.Attr.Type(), Ino: it.Attr.Ino})
+	if fresh {
+		d.v.made(ch)
+	}
+	return ch
+}
+
+// The kernel keeps a node for every entry it has looked up, and forgets
+// it only when short of memory: a backup tool's walk of a million files
+// would have the view hold a million nodes (~600 bytes each with
+// go-fuse's share), all at once. So the view asks the kernel to forget
+// leaf nodes (everything but directories) once more than keepLeaves were
+// made, the oldest pruneBatch at a time (FUSE_NOTIFY_PRUNE, Linux 6.16;
+// before it, an entry invalidation each), and not before their entries
+// expired (fusemount.CacheTTL): the kernel would look those up again
+// anyway, so pruning costs no extra LOOKUP, only a new node for it. The
+// kernel keeps the nodes in use (open files, working directories).
+const (
+	keepLeaves = 1 << 14
+	pruneBatch = 1 << 10
+)
+
+// made records a leaf node just made, and prunes the oldest when there
+// are too many.
+func (v *view) made(n *fs.Inode) {
+	v.pruneMu.Lock()
+	v.leaves = append(v.leaves, n)
+	var batch []*fs.Inode
+	if len(v.leaves) >= v.keep+v.batch {
+		batch = make([]*fs.Inode, v.batch)
+		copy(batch, v.leaves)
+		clear(v.leaves[:v.batch])
+		v.leaves = v.leaves[v.batch:]
+	}
+	v.pruneMu.Unlock()
+	if batch != nil {
+		// Not in the request: the kernel may need locks it holds.
+		go v.prune(batch)
+	}
+}
+
+// prune asks the kernel to forget the nodes of batch it still has, once
+// their entries expired.
+func (v *view) prune(batch []*fs.Inode) {
+	time.Sleep(fusemount.CacheTTL)
+	known := batch[:0]
+	for _, n := range batch {
+		// A node go-fuse did not take (it kept the one it had for
+		// the inode number) never reached the kernel.
+		if !n.Forgotten() {
+			known = append(known, n)
+		}
+	}
+	if len(known) == 0 {
+		return
+	}
+	if en := known[0].NotifyPrune(known); en != syscall.ENOSYS {
+		return
+	}
+	for _, n := range known {
+		if name, p := n.Parent(); p != nil {
+			p.NotifyEntry(name)
+		}
+	}
 }
 
 // dirNode is a plaintext directory. It keeps its whole Ref: its children
@@ -488,17 +586,22 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 // kernel asks again.
 //
 // The node is one of a million when the kernel knows a million files:
-// its fields are packed so that it stays in a 256-byte size class.
+// its fields are packed so that it stays in a 192-byte size class
+// (go-fuse's Inode alone is 128 bytes). So it keeps what the last open
+// served as a 64-bit fingerprint, not the 48 bytes of it.
 type fileNode struct {
 	leaf
 
 	mu     sync.Mutex
-	known  int64 // view size the kernel last heard of; -1 before any
 	opens  int32 // open handles
 	opened bool  // opened before: last is set
-	// last is what the last open served; while opens > 0, last.served
-	// is the plaintext size every open handle serves.
-	last cacheKey
+	known  int64 // view size the kernel last heard of; -1 before any
+	// served is the plaintext size the last open served: while opens >
+	// 0, the size every open handle serves.
+	served int64
+	// last is the fingerprint (view.fingerprint) of the cacheKey of the
+	// last open.
+	last uint64
 }
 
 // cacheKey is what an open served, to decide whether the kernel's cached
@@ -509,8 +612,14 @@ type cacheKey struct {
 	served int64
 }
 
+// fingerprint is k hashed with the mount's random seed. Two versions
+// of a file whose fingerprints collide (a chance of 2⁻⁶⁴ per change)
+// would be read from stale cached pages: a torn copy, which fails
+// authentication at restore and is replaced at the next sync.
+func (v *view) fingerprint(k cacheKey) uint64 { return maphash.Comparable(v.seed, k) }
+
 // ref is the file's Ref.
-func (n *fileNode) ref() Ref { return n.place.ref(ItemEntry, unix.S_IFREG) }
+func (n *fileNode) ref() (Ref, syscall.Errno) { return n.leaf.ref(ItemEntry, unix.S_IFREG) }
 
 // version tells versions of a plaintext file apart. Size and mtime alone
 // are not enough: an in-place edit that keeps the size and puts the mtime
@@ -539,7 +648,7 @@ func (n *fileNode) told(size int64) int64 {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.opens > 0 {
-		size = n.view().tree.CipherSize(n.last.served)
+		size = n.view().tree.CipherSize(n.served)
 	}
 	n.known = size
 	return size
@@ -548,7 +657,11 @@ func (n *fileNode) told(size int64) int64 {
 // Getattr tells the current attributes, with the open handles' size while
 // the file is open.
 func (n *fileNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	if en := n.view().getattr(n.ref(), out); en != 0 {
+	ref, en := n.ref()
+	if en != 0 {
+		return en
+	}
+	if en := n.view().getattr(ref, out); en != 0 {
 		return en
 	}
 	out.Size = uint64(n.told(int64(out.Size)))
@@ -563,7 +676,11 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
 	}
-	v, ref := n.view(), n.ref()
+	ref, en := n.ref()
+	if en != 0 {
+		return nil, 0, en
+	}
+	v := n.view()
 	f, err := v.tree.Open(ref.Rel)
 	if err != nil {
 		en := errno(err)
@@ -580,20 +697,20 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	n.mu.Lock()
 	size := st.Size
 	switch {
-	case n.opens > 0 && st.Size >= n.last.served:
-		size = n.last.served // one size for all open handles
+	case n.opens > 0 && st.Size >= n.served:
+		size = n.served // one size for all open handles
 	case n.known >= 0 && v.tree.CipherSize(st.Size) > n.known:
 		if known, err := v.tree.plainSizeFor(n.known); err == nil && known <= st.Size {
 			size = known // grew since the kernel heard of it
 		}
 	}
 	f.Limit(size)
-	key := cacheKey{versionOf(st), size}
+	key := v.fingerprint(cacheKey{versionOf(st), size})
 	var fuseFlags uint32
 	if n.opened && n.last == key {
 		fuseFlags |= fuse.FOPEN_KEEP_CACHE
 	}
-	n.opened, n.last = true, key
+	n.opened, n.last, n.served = true, key, size
 	n.opens++
 	stale := n.known >= 0 && n.known != f.Size()
 	n.mu.Unlock()
@@ -624,7 +741,7 @@ type fileHandle struct {
 func (h *fileHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n, err := h.f.ReadAt(dest, off)
 	if err != nil && err != io.EOF {
-		h.node.view().log.Warn("read failed", "path", "/"+h.node.ref().View, "offset", off, "err", reason(err))
+		h.node.view().log.Warn("read failed", "path", h.node.viewPath(), "offset", off, "err", reason(err))
 		if errors.Is(err, content.ErrChanged) {
 			return nil, syscall.EIO
 		}
@@ -653,14 +770,22 @@ type linkNode struct {
 	leaf
 }
 
-func (n *linkNode) ref() Ref { return n.place.ref(ItemEntry, unix.S_IFLNK) }
+func (n *linkNode) ref() (Ref, syscall.Errno) { return n.leaf.ref(ItemEntry, unix.S_IFLNK) }
 
 func (n *linkNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return n.view().getattr(n.ref(), out)
+	ref, en := n.ref()
+	if en != 0 {
+		return en
+	}
+	return n.view().getattr(ref, out)
 }
 
 func (n *linkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
-	target, err := n.view().tree.Readlink(n.ref().Rel)
+	ref, en := n.ref()
+	if en != 0 {
+		return nil, en
+	}
+	target, err := n.view().tree.Readlink(ref.Rel)
 	if err != nil {
 		return nil, errno(err)
 	}
@@ -679,10 +804,14 @@ type virtualNode struct {
 	data   []byte // the bytes served by the last open
 }
 
-func (n *virtualNode) ref() Ref { return n.place.ref(n.kind, 0) }
+func (n *virtualNode) ref() (Ref, syscall.Errno) { return n.leaf.ref(n.kind, 0) }
 
 func (n *virtualNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return n.view().getattr(n.ref(), out)
+	ref, en := n.ref()
+	if en != 0 {
+		return en
+	}
+	return n.view().getattr(ref, out)
 }
 
 // Open takes the file's current bytes. The kernel may keep its cached
@@ -691,7 +820,11 @@ func (n *virtualNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
 	}
-	it, err := n.view().tree.Reread(n.ref())
+	ref, en := n.ref()
+	if en != 0 {
+		return nil, 0, en
+	}
+	it, err := n.view().tree.Reread(ref)
 	if err != nil {
 		return nil, 0, errno(err)
 	}
@@ -741,7 +874,7 @@ type recordVersion struct {
 	mtime unix.Timespec
 }
 
-func (n *recordNode) ref() Ref { return n.place.ref(ItemRecord, 0) }
+func (n *recordNode) ref() (Ref, syscall.Errno) { return n.leaf.ref(ItemRecord, 0) }
 
 // told records the attributes the kernel is told.
 func (n *recordNode) told(a *Attr) {
@@ -755,8 +888,14 @@ func (n *recordNode) told(a *Attr) {
 func (n *recordNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	if h, ok := f.(*recordHandle); ok {
 		fuseAttr(&h.attr, &out.Attr)
-	} else if en := n.view().getattr(n.ref(), out); en != 0 {
-		return en
+	} else {
+		ref, en := n.ref()
+		if en == 0 {
+			en = n.view().getattr(ref, out)
+		}
+		if en != 0 {
+			return en
+		}
 	}
 	n.mu.Lock()
 	n.known = recordVersion{int64(out.Size), unix.Timespec{Sec: int64(out.Mtime), Nsec: int64(out.Mtimensec)}}
@@ -769,7 +908,11 @@ func (n *recordNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uin
 	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
 	}
-	v, ref := n.view(), n.ref()
+	ref, en := n.ref()
+	if en != 0 {
+		return nil, 0, en
+	}
+	v := n.view()
 	it, err := v.tree.Reread(ref)
 	if err != nil {
 		if errors.Is(err, ErrRecord) {
