@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/efs-project/efs/config"
 	"github.com/efs-project/efs/forward"
@@ -197,6 +198,11 @@ func (k *keyFlags) unlock(defaultPath string, notFoundHints []string, log *slog.
 		}
 		defer clear(pw)
 		mk, err := cfg.Unlock(pw)
+		// argon2id's working memory (256 MiB by default) is garbage now.
+		// Hand it back at once: the Go runtime would keep it for minutes,
+		// and in efs reverse, mount or serve that is most of the daemon's
+		// resident memory for its first minutes.
+		debug.FreeOSMemory()
 		if errors.Is(err, config.ErrTampered) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
