@@ -577,23 +577,6 @@ func TestRecordChanges(t *testing.T) {
 	}
 }
 
-// recRSS is the process's resident set size in KiB.
-func recRSS(t *testing.T) int64 {
-	t.Helper()
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			n, _ := strconv.ParseInt(f[1], 10, 64)
-			return n
-		}
-	}
-	t.Fatal("no VmRSS")
-	return 0
-}
-
 // TestRecordLargeDir: stat and a full read of the record of a directory
 // of 100,000 entries (fewer with -short or -race) work, and nothing of it
 // stays in memory after the file is closed.
@@ -623,7 +606,7 @@ func TestRecordLargeDir(t *testing.T) {
 		runtime.ReadMemStats(&ms)
 		return int64(ms.HeapInuse)
 	}
-	heap0, rss0 := heap(), recRSS(t)
+	heap0, rss0 := heap(), testenv.StatusKiB(t, 0, "VmRSS")
 	start := time.Now()
 	var st unix.Stat_t
 	if err := unix.Stat(p, &st); err != nil {
@@ -640,7 +623,7 @@ func TestRecordLargeDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	readTime := time.Since(start)
-	rss1 := recRSS(t)
+	rss1 := testenv.StatusKiB(t, 0, "VmRSS")
 	if int64(len(ct)) != st.Size {
 		t.Fatalf("read %d bytes of a record of %d", len(ct), st.Size)
 	}

@@ -5,11 +5,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/efs-project/efs/config"
+	"github.com/efs-project/efs/internal/testenv"
 )
 
 // After a password unlock with the default key derivation, the 256 MiB
@@ -42,27 +41,7 @@ func TestUnlockReturnsKDFMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer u.Wipe()
-	if rss := vmRSS(t); rss > 128<<20 {
+	if rss := testenv.StatusKiB(t, 0, "VmRSS") << 10; rss > 128<<20 {
 		t.Errorf("resident after the unlock: %d MiB, want argon2id's 256 MiB handed back", rss>>20)
 	}
-}
-
-// vmRSS is this process's resident set size in bytes.
-func vmRSS(t *testing.T) int64 {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmRSS:" {
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmRSS in /proc/self/status")
-	return 0
 }

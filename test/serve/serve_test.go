@@ -3,7 +3,6 @@
 package serve_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
@@ -459,25 +458,6 @@ func flipByte(t *testing.T, p string, off int64) {
 	}
 }
 
-// rssKiB reads a field (VmRSS, VmHWM) of /proc/PID/status in KiB.
-func rssKiB(t *testing.T, pid int, field string) int {
-	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			var n int
-			fmt.Sscanf(strings.TrimSpace(v), "%d", &n)
-			return n
-		}
-	}
-	t.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
-}
-
 // TestLoad: 16 clients for EFS_SERVE_LOAD (default 20s) pull whole files
 // and random ranges of the view in parallel: no error, every byte the
 // export's, and the daemon's memory bounded.
@@ -572,11 +552,11 @@ func TestLoad(t *testing.T) {
 	pid := s.cmd.Process.Pid
 	peak := 0
 	for time.Now().Before(deadline) {
-		peak = max(peak, rssKiB(t, pid, "VmRSS"))
+		peak = max(peak, int(testenv.StatusKiB(t, pid, "VmRSS")))
 		time.Sleep(500 * time.Millisecond)
 	}
 	wg.Wait()
-	hwm := rssKiB(t, pid, "VmHWM")
+	hwm := int(testenv.StatusKiB(t, pid, "VmHWM"))
 	t.Logf("%d requests, %.0f MB in %v by 16 clients (%.0f MB/s); daemon RSS peak sampled %d MiB, VmHWM %d MiB",
 		requests, float64(bytesRead)/1e6, dur, float64(bytesRead)/1e6/dur.Seconds(), peak>>10, hwm>>10)
 	if len(errs) > 0 {
