@@ -202,23 +202,9 @@ func (t *Tree) List(d Dir) ([]Item, error) {
 // the few extra ones (efs.toml, efs.dir) are inserted where they belong,
 // and an unsorted listing is sorted through its indexes.
 func sortItems(items, extra []Item) []Item {
-	byName := func(a, b *Item) int { return strings.Compare(a.Name, b.Name) }
-	sorted := true
-	for i := 1; i < len(items) && sorted; i++ {
-		sorted = byName(&items[i-1], &items[i]) <= 0
-	}
-	if !sorted {
-		items = append(items, extra...)
-		order := make([]int32, len(items))
-		for i := range order {
-			order[i] = int32(i)
-		}
-		slices.SortFunc(order, func(a, b int32) int { return byName(&items[a], &items[b]) })
-		out := make([]Item, len(items))
-		for i, j := range order {
-			out[i] = items[j]
-		}
-		return out
+	name := func(it *Item) string { return it.Name }
+	if !isSortedBy(items, name) {
+		return sortedBy(append(items, extra...), name)
 	}
 	for i := range extra {
 		at, _ := slices.BinarySearchFunc(items, extra[i].Name, func(it Item, name string) int { return strings.Compare(it.Name, name) })
