@@ -224,12 +224,8 @@ func placeOf(it *Item) place {
 // Dir.Child gives it). A node that is in no directory (go-fuse dropped
 // it from its parent) has none: ESTALE makes the kernel look it up again.
 func (l *leaf) ref(k ItemKind, typ uint32) (Ref, syscall.Errno) {
-	name, p := l.Parent()
-	if p == nil {
-		return Ref{}, syscall.ESTALE
-	}
-	dn, ok := p.Operations().(*dirNode)
-	if !ok {
+	name, dn := l.parent()
+	if dn == nil {
 		return Ref{}, syscall.ESTALE
 	}
 	d := &dn.ref.Dir
@@ -246,14 +242,21 @@ func (l *leaf) ref(k ItemKind, typ uint32) (Ref, syscall.Errno) {
 	return r, 0
 }
 
+// parent is the directory node l is in and l's view name there, or nil
+// if go-fuse dropped l from its parent.
+func (l *leaf) parent() (string, *dirNode) {
+	name, p := l.Parent()
+	if p == nil {
+		return "", nil
+	}
+	dn, _ := p.Operations().(*dirNode)
+	return name, dn
+}
+
 // viewPath is the view path of node l for a log line ("?" if it is in
 // no directory).
 func (l *leaf) viewPath() string {
-	name, p := l.Parent()
-	if p == nil {
-		return "?"
-	}
-	if dn, ok := p.Operations().(*dirNode); ok {
+	if name, dn := l.parent(); dn != nil {
 		return "/" + join(dn.ref.View, name)
 	}
 	return "?"
