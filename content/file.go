@@ -36,31 +36,41 @@ type File struct {
 
 // NewFile prepares the crypto state for the file at path (plaintext,
 // relative to the root) with header h, whose flags may only say that the
-// stream is padded.
+// stream is padded. A caller that opens many files keeps one FileKeys and
+// calls its NewFile.
 func NewFile(contentKey []byte, h Header, path string) (*File, error) {
+	return NewFileKeys(contentKey).NewFile(h, path)
+}
+
+// NewRecord prepares the crypto state for the directory record of the
+// directory at dirPath (format v2), as FileKeys.NewRecord does.
+func NewRecord(contentKey []byte, h Header, dirPath string) (*File, error) {
+	return NewFileKeys(contentKey).NewRecord(h, dirPath)
+}
+
+// NewFile prepares the crypto state for the file at path (plaintext,
+// relative to the root) with header h, whose flags may only say that the
+// stream is padded.
+func (k *FileKeys) NewFile(h Header, path string) (*File, error) {
 	if h.Flags&^FlagPadded != 0 {
 		return nil, fmt.Errorf("%w: a directory record where a file belongs", ErrHeader)
 	}
-	return newFile(contentKey, fileKeyLabel, h, path)
+	return k.newFile(fileKeyLabel, h, path)
 }
 
 // NewRecord prepares the crypto state for the directory record of the
 // directory at dirPath (format v2). Its key is derived under a label of
 // its own, so a record never opens as a file nor a file as a record.
-func NewRecord(contentKey []byte, h Header, dirPath string) (*File, error) {
+func (k *FileKeys) NewRecord(h Header, dirPath string) (*File, error) {
 	if h.Flags&^FlagPadded != FlagRecord {
 		return nil, fmt.Errorf("%w: a file where a directory record belongs", ErrHeader)
 	}
-	return newFile(contentKey, recordKeyLabel, h, dirPath)
+	return k.newFile(recordKeyLabel, h, dirPath)
 }
 
-func newFile(contentKey []byte, label string, h Header, path string) (*File, error) {
+func (k *FileKeys) newFile(label string, h Header, path string) (*File, error) {
 	f := &File{header: h.Marshal(), blockSize: h.BlockSize(), padded: h.Flags&FlagPadded != 0}
-	key, err := deriveFileKey(contentKey, label, f.header[:], path)
-	if err != nil {
-		return nil, err
-	}
-	f.key = key
+	f.key = k.derive(label, f.header[:], path)
 	// The key's check expands the first cipher: kept for the first
 	// borrower, so that a small file, read in one request, expands its
 	// key once, not twice.
@@ -69,10 +79,6 @@ func newFile(contentKey []byte, label string, h Header, path string) (*File, err
 		return nil, fmt.Errorf("file key: %w", err)
 	}
 	f.first.Store(c)
-	f.ciphers.New = func() any {
-		c, _ := siv.New(f.key[:]) // key size checked above
-		return c
-	}
 	return f, nil
 }
 
@@ -115,7 +121,7 @@ func blockAD(ad *[9]byte, index int64, final bool) []byte {
 // tests' single-block counterpart of OpenBlock).
 func (f *File) sealBlock(dst, plain []byte, index int64, final bool) []byte {
 	c := f.cipher()
-	defer f.ciphers.Put(c)
+	defer f.release(c)
 	return f.seal(c, dst, plain, index, final)
 }
 
@@ -128,7 +134,7 @@ func (f *File) seal(c *siv.Cipher, dst, plain []byte, index int64, final bool) [
 // returns ErrNotAuthentic.
 func (f *File) OpenBlock(dst, ct []byte, index int64, final bool) ([]byte, error) {
 	c := f.cipher()
-	defer f.ciphers.Put(c)
+	defer f.release(c)
 	return f.open(c, dst, ct, index, final)
 }
 
@@ -141,12 +147,26 @@ func (f *File) open(c *siv.Cipher, dst, ct []byte, index int64, final bool) ([]b
 	return out, nil
 }
 
-// cipher borrows a cipher of the file key; return it to f.ciphers.
+// cipher borrows a cipher of the file key; give it back with release.
 func (f *File) cipher() *siv.Cipher {
 	if c := f.first.Swap(nil); c != nil {
 		return c
 	}
-	return f.ciphers.Get().(*siv.Cipher)
+	if c, ok := f.ciphers.Get().(*siv.Cipher); ok {
+		return c
+	}
+	c, _ := siv.New(f.key[:]) // key size checked by newFile
+	return c
+}
+
+// release gives back a cipher borrowed with cipher. One borrower at a
+// time, as a file read in one request has, never reaches the pool: a
+// sync.Pool's first Put allocates its per-core lists and registers the
+// pool with the runtime, for every small file anew.
+func (f *File) release(c *siv.Cipher) {
+	if !f.first.CompareAndSwap(nil, c) {
+		f.ciphers.Put(c)
+	}
 }
 
 // Scratch is a pool of the buffers Files borrow while they encrypt or
@@ -187,7 +207,7 @@ func (f *File) parallel(first, last int64, fn func(c *siv.Cipher, lo, hi int64) 
 	workers := int64(runtime.GOMAXPROCS(0))
 	if n < minParallelBlocks || workers < 2 {
 		c := f.cipher()
-		defer f.ciphers.Put(c)
+		defer f.release(c)
 		return fn(c, first, last)
 	}
 	if workers > n/(minParallelBlocks/2) {
@@ -206,7 +226,7 @@ func (f *File) parallel(first, last int64, fn func(c *siv.Cipher, lo, hi int64) 
 		go func(w, lo, hi int64) {
 			defer wg.Done()
 			c := f.cipher()
-			defer f.ciphers.Put(c)
+			defer f.release(c)
 			errs[w] = fn(c, lo, hi)
 		}(w, lo, hi)
 	}

@@ -6,10 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
-	"io"
 	"sync"
-
-	"golang.org/x/crypto/hkdf"
 )
 
 // FileIDMode selects what the file ID is derived from (config field file_id).
@@ -146,7 +143,7 @@ func (m *fileIDMAC) derive(mode FileIDMode, v FileVersion, path string) [FileIDS
 	return id
 }
 
-// deriveFileKey computes the per-file AES-SIV key:
+// FileKeys derives the per-file AES-SIV keys under one content key:
 //
 //	HKDF-SHA256(ikm = contentKey, salt = empty, info = label || header || path), 64 bytes
 //
@@ -155,14 +152,60 @@ func (m *fileIDMAC) derive(mode FileIDMode, v FileVersion, path string) [FileIDS
 // The whole header (version, flags, block size, file ID) and the path are
 // bound to the key, so a changed header or content moved to another path
 // fails authentication in every block.
-func deriveFileKey(contentKey []byte, label string, header []byte, path string) ([FileKeySize]byte, error) {
-	info := make([]byte, 0, len(label)+len(header)+len(path))
-	info = append(info, label...)
+//
+// HKDF's extract step depends on the content key alone, so it is done once
+// here, and the expand step's HMAC, keyed with its result, is reused: a
+// file's key costs two HMAC-SHA256 computations and no allocation, where
+// a fresh HKDF made about 19 allocations and five more SHA-256 blocks per
+// file (a quarter of the reverse view's allocations in an rsync of small
+// files went to file keys). Like FileIDs, the pooled states hold
+// key-dependent values on the heap until the garbage collector takes them.
+// Safe for concurrent use.
+type FileKeys struct {
+	macs sync.Pool // *fileKeyMAC
+}
+
+// NewFileKeys prepares file-key derivation under contentKey.
+func NewFileKeys(contentKey []byte) *FileKeys {
+	prk := hmac.New(sha256.New, make([]byte, sha256.Size)) // an empty salt is HashLen zeros
+	prk.Write(contentKey)
+	k := &FileKeys{}
+	key := prk.Sum(nil)
+	k.macs.New = func() any { return &fileKeyMAC{h: hmac.New(sha256.New, key)} }
+	return k
+}
+
+// fileKeyMAC is an HMAC keyed with the PRK and the buffers of one
+// derivation.
+type fileKeyMAC struct {
+	h    hash.Hash
+	info []byte
+	t    [2 * sha256.Size]byte
+}
+
+// derive computes the key of the file or record at path with header.
+func (k *FileKeys) derive(label string, header []byte, path string) [FileKeySize]byte {
+	m := k.macs.Get().(*fileKeyMAC)
+	defer k.macs.Put(m)
+	info := append(m.info[:0], label...)
 	info = append(info, header...)
 	info = append(info, path...)
-	var key [FileKeySize]byte
-	if _, err := io.ReadFull(hkdf.New(sha256.New, contentKey, nil, info), key[:]); err != nil {
-		return key, fmt.Errorf("deriving file key: %w", err)
+	if cap(info) <= 4096+128 {
+		m.info = info // keep the buffer unless a hostile path grew it
 	}
-	return key, nil
+	// HKDF-Expand (RFC 5869) for two hash lengths:
+	// T(1) = HMAC(PRK, info || 1), T(2) = HMAC(PRK, T(1) || info || 2).
+	m.h.Reset()
+	m.h.Write(info)
+	m.h.Write([]byte{1})
+	t1 := m.h.Sum(m.t[:0])
+	m.h.Reset()
+	m.h.Write(t1)
+	m.h.Write(info)
+	m.h.Write([]byte{2})
+	m.h.Sum(m.t[:sha256.Size])
+	var key [FileKeySize]byte
+	copy(key[:], m.t[:])
+	clear(m.t[:])
+	return key
 }

@@ -93,7 +93,8 @@ func checkFileKeyVector(t *testing.T, v *vectors.Vector) {
 	if m := h.Marshal(); !bytes.Equal(m[:], hdr) {
 		t.Fatalf("header does not marshal back: %x", m)
 	}
-	got := vectors.Must(deriveFileKey(v.MustHex(t, "content_key"), fileKeyLabel, hdr, v.MustGet(t, "path")))(t)
+	keys := NewFileKeys(v.MustHex(t, "content_key"))
+	got := keys.derive(fileKeyLabel, hdr, v.MustGet(t, "path"))
 	if want := v.MustHex(t, "file_key"); !bytes.Equal(got[:], want) {
 		t.Fatalf("file key %x, vector says %x", got, want)
 	}
@@ -116,7 +117,7 @@ func checkRecordKey(t *testing.T, v *vectors.Vector) {
 		t.Fatalf("header does not marshal back: %x", m)
 	}
 	key, dir := v.MustHex(t, "content_key"), string(v.MustHex(t, "dir_path_hex"))
-	got := vectors.Must(deriveFileKey(key, recordKeyLabel, hdr, dir))(t)
+	got := NewFileKeys(key).derive(recordKeyLabel, hdr, dir)
 	if want := v.MustHex(t, "record_key"); !bytes.Equal(got[:], want) {
 		t.Fatalf("record key %x, vector says %x", got, want)
 	}

@@ -37,7 +37,8 @@ type Backup struct {
 	keys     *keys.Keys
 	settings config.Settings
 	namer    *naming.Namer
-	records  recordCache // format v2
+	fileKeys *content.FileKeys // every file's key, with reused HMAC states
+	records  recordCache       // format v2
 }
 
 // New returns a Backup for the ciphertext directory dir.
@@ -49,7 +50,7 @@ func New(dir string, keys *keys.Keys, s config.Settings) (*Backup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Backup{dir: dir, keys: keys, settings: s, namer: n}, nil
+	return &Backup{dir: dir, keys: keys, settings: s, namer: n, fileKeys: content.NewFileKeys(keys.Content())}, nil
 }
 
 // Dir is the ciphertext directory.
@@ -535,7 +536,7 @@ func (b *Backup) open(f *os.File, rel, crel string) (*File, error) {
 	if err := h.CheckPadded(b.padded()); err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
 	}
-	enc, err := content.NewFile(b.keys.Content(), h, rel)
+	enc, err := b.fileKeys.NewFile(h, rel)
 	if errors.Is(err, content.ErrHeader) {
 		return nil, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err) // a directory record in a file's place
 	}

@@ -52,7 +52,7 @@ func (b *Backup) Salvage(ctx context.Context, rel, crel string, w io.Writer) (s 
 	if err != nil || h.BlockSize() != b.settings.BlockSize {
 		return s, fmt.Errorf("%s: %w: the header is damaged, nothing can be salvaged", crel, ErrDamaged)
 	}
-	enc, err := content.NewFile(b.keys.Content(), h, rel)
+	enc, err := b.fileKeys.NewFile(h, rel)
 	if errors.Is(err, content.ErrHeader) {
 		return s, fmt.Errorf("%s: %w: a directory record's header, nothing can be salvaged", crel, ErrDamaged)
 	}

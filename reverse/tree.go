@@ -111,10 +111,11 @@ type Tree struct {
 	mu   sync.Mutex
 	long map[string]longDir // plaintext dir rel → stand-in → plaintext name
 
-	// inoMACs and fileIDs derive inode numbers and file IDs with reused
-	// keyed HMAC states.
-	inoMACs sync.Pool // *inoMAC
-	fileIDs *content.FileIDs
+	// inoMACs, fileIDs and fileKeys derive inode numbers, file IDs and
+	// file keys with reused keyed HMAC states.
+	inoMACs  sync.Pool // *inoMAC
+	fileIDs  *content.FileIDs
+	fileKeys *content.FileKeys
 	// scratch is the buffers every open file encrypts through.
 	scratch content.Scratch
 
@@ -164,6 +165,7 @@ func New(plainDir string, keys *keys.Keys, opts Options) (*Tree, error) {
 	inoKey := keys.Inode()
 	t.inoMACs.New = func() any { return &inoMAC{h: hmac.New(sha256.New, inoKey)} }
 	t.fileIDs = content.NewFileIDs(keys.FileID(), opts.Settings.FileID)
+	t.fileKeys = content.NewFileKeys(keys.Content())
 	t.rootDev.Store(root.dev)
 	t.rootIno = t.Ino("", root.ino)
 	if t.log == nil {
@@ -640,7 +642,7 @@ func (t *Tree) Open(rel string) (*File, error) {
 	id := t.fileIDs.Derive(fileVersion(&f.st), rel)
 	h, err := t.header(id)
 	if err == nil {
-		f.enc, err = content.NewFile(t.keys.Content(), h, rel)
+		f.enc, err = t.fileKeys.NewFile(h, rel)
 	}
 	if err != nil {
 		f.f.Close()
