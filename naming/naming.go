@@ -6,6 +6,7 @@
 package naming
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/base64"
@@ -110,27 +111,32 @@ func ParseEncoding(s string) (Encoding, error) {
 	return 0, fmt.Errorf("name encoding %q is neither \"base32\" nor \"base64\"", s)
 }
 
-func (e Encoding) encode(b []byte) string {
+func (e Encoding) appendEncode(dst, b []byte) []byte {
 	if e == Base64 {
-		return b64.EncodeToString(b)
+		return b64.AppendEncode(dst, b)
 	}
-	return b32.EncodeToString(b)
+	return b32.AppendEncode(dst, b)
 }
 
-// decode accepts only canonical encodings, so each name has exactly one
-// spelling in the view.
-func (e Encoding) decode(s string) ([]byte, error) {
-	var b []byte
+// appendDecode appends the bytes s encodes to dst, accepting only the
+// canonical encoding, so each name has exactly one spelling in the view.
+// It uses st's in and out as scratch.
+func (e Encoding) appendDecode(dst []byte, s string, st *sivState) ([]byte, error) {
+	st.in = append(st.in[:0], s...)
 	var err error
 	if e == Base64 {
-		b, err = b64.DecodeString(s)
+		dst, err = b64.AppendDecode(dst, st.in)
 	} else {
-		b, err = b32.DecodeString(s)
+		dst, err = b32.AppendDecode(dst, st.in)
 	}
-	if err != nil || e.encode(b) != s {
-		return nil, ErrMalformed
+	if err != nil {
+		return dst, ErrMalformed
 	}
-	return b, nil
+	st.out = e.appendEncode(st.out[:0], dst)
+	if string(st.out) != s {
+		return dst, ErrMalformed
+	}
+	return dst, nil
 }
 
 // Options configure a Namer.
@@ -148,8 +154,69 @@ type Options struct {
 // concurrent use.
 type Namer struct {
 	opts    Options
-	names   sync.Pool // *miscreant.Cipher under the name key
-	targets sync.Pool // *miscreant.Cipher under the symlink key
+	names   sync.Pool // *sivState under the name key
+	targets sync.Pool // *sivState under the symlink key
+}
+
+// sivState is an AES-SIV cipher and the buffers of one encryption or
+// decryption, pooled together (as content.FileIDs pools its HMACs) so that
+// a call allocates only the string it returns: a cipher is not safe for
+// concurrent use, and strings cannot be passed as []byte without a copy.
+// The buffers keep the last name handled on the heap until they are reused
+// or collected, as any string of it would.
+type sivState struct {
+	c   *miscreant.Cipher
+	ad  [1][]byte // Seal's and Open's list of associated data
+	in  []byte    // associated data (and plaintext) copied from strings
+	ct  []byte    // ciphertext
+	out []byte    // encoded name, or plaintext
+}
+
+// maxPooledBuf is the largest buffer kept for reuse: enough for any name
+// and symlink target, so only odd inputs (a huge parent path, a garbage
+// companion file) cost a fresh buffer.
+const maxPooledBuf = 16 << 10
+
+func newSIVPool(key []byte) func() any {
+	return func() any {
+		c, _ := miscreant.NewAESCMACSIV(key)
+		return &sivState{c: c}
+	}
+}
+
+func getState(p *sync.Pool) *sivState { return p.Get().(*sivState) }
+
+func putState(p *sync.Pool, s *sivState) {
+	s.ad[0] = nil
+	for _, b := range []*[]byte{&s.in, &s.ct, &s.out} {
+		if cap(*b) > maxPooledBuf {
+			*b = nil
+		}
+	}
+	p.Put(s)
+}
+
+// seal sets s.ct to AES-SIV(AD = ad, plaintext).
+func (s *sivState) seal(ad, plaintext string) {
+	s.in = append(append(s.in[:0], ad...), plaintext...)
+	s.ad[0] = s.in[:len(ad)]
+	ct, err := s.c.Seal(s.ct[:0], s.in[len(ad):], s.ad[:]...)
+	if err != nil {
+		panic("internal error: AES-SIV seal failed: " + err.Error())
+	}
+	s.ct = ct
+}
+
+// open sets s.out to the plaintext of the ciphertext in s.ct under AD = ad.
+func (s *sivState) open(ad string) error {
+	s.in = append(s.in[:0], ad...)
+	s.ad[0] = s.in
+	p, err := s.c.Open(s.out[:0], s.ct, s.ad[:]...)
+	if err != nil {
+		return err
+	}
+	s.out = p
+	return nil
 }
 
 // New returns a Namer for the given 64-byte name and symlink keys.
@@ -166,44 +233,39 @@ func New(nameKey, symlinkKey []byte, opts Options) (*Namer, error) {
 	if len(nameKey) != KeySize || len(symlinkKey) != KeySize {
 		return nil, fmt.Errorf("name keys must be %d bytes", KeySize)
 	}
-	nk := append([]byte(nil), nameKey...)
-	sk := append([]byte(nil), symlinkKey...)
 	n := &Namer{opts: opts}
-	n.names.New = func() any { c, _ := miscreant.NewAESCMACSIV(nk); return c }
-	n.targets.New = func() any { c, _ := miscreant.NewAESCMACSIV(sk); return c }
+	n.names.New = newSIVPool(append([]byte(nil), nameKey...))
+	n.targets.New = newSIVPool(append([]byte(nil), symlinkKey...))
 	return n, nil
 }
 
 // EncryptName returns the full encoded ciphertext of name inside the
-// directory whose plaintext path (relative to the root, ” for the root) is
+// directory whose plaintext path (relative to the root, "" for the root) is
 // parent: encode(AES-SIV(nameKey, AD = parent, name)).
 func (n *Namer) EncryptName(parent, name string) string {
-	c := n.names.Get().(*miscreant.Cipher)
-	defer n.names.Put(c)
-	ct, err := c.Seal(nil, []byte(name), []byte(parent))
-	if err != nil {
-		panic("internal error: AES-SIV seal failed: " + err.Error())
-	}
-	return n.opts.Encoding.encode(ct)
+	s := getState(&n.names)
+	defer putState(&n.names, s)
+	s.seal(parent, name)
+	s.out = n.opts.Encoding.appendEncode(s.out[:0], s.ct)
+	return string(s.out)
 }
 
 // DecryptName reverses EncryptName for a full encoded name (not a long-name
 // stand-in) and checks that the result is a legal file name.
 func (n *Namer) DecryptName(parent, encoded string) (string, error) {
-	ct, err := n.opts.Encoding.decode(encoded)
-	if err != nil {
+	s := getState(&n.names)
+	defer putState(&n.names, s)
+	var err error
+	if s.ct, err = n.opts.Encoding.appendDecode(s.ct[:0], encoded, s); err != nil {
 		return "", err
 	}
-	if len(ct) <= 16 {
+	if len(s.ct) <= 16 {
 		return "", ErrMalformed
 	}
-	c := n.names.Get().(*miscreant.Cipher)
-	defer n.names.Put(c)
-	p, err := c.Open(nil, ct, []byte(parent))
-	if err != nil {
+	if err := s.open(parent); err != nil {
 		return "", ErrNotAuthentic
 	}
-	name := string(p)
+	name := string(s.out)
 	if !ValidName(name) {
 		return "", ErrInvalidName
 	}
@@ -325,23 +387,20 @@ func (n *Namer) CheckCompanion(long, full string) error {
 // Targets are always base64url: they are file contents to the storage, not
 // names, so case-folding does not touch them, and they stay shorter.
 func (n *Namer) EncryptTarget(linkPath, target string) (string, error) {
-	c := n.targets.Get().(*miscreant.Cipher)
-	defer n.targets.Put(c)
-	ct, err := c.Seal(nil, []byte(target), []byte(linkPath))
-	if err != nil {
-		panic("internal error: AES-SIV seal failed: " + err.Error())
-	}
-	s := b64.EncodeToString(ct)
-	if len(s) > MaxTargetLen {
+	s := getState(&n.targets)
+	defer putState(&n.targets, s)
+	s.seal(linkPath, target)
+	s.out = b64.AppendEncode(s.out[:0], s.ct)
+	if len(s.out) > MaxTargetLen {
 		if n.opts.Format == 1 {
 			return "", ErrTooLong
 		}
 		// The directory record holds the target; the stored link is a
 		// stand-in that changes with it.
-		h := sha256.Sum256(ct)
+		h := sha256.Sum256(s.ct)
 		return TargetPrefix + b32.EncodeToString(h[:]), nil
 	}
-	return s, nil
+	return string(s.out), nil
 }
 
 // TargetLen is the length of the encrypted form of a target of size
@@ -360,20 +419,19 @@ func (n *Namer) DecryptTarget(linkPath, encoded string) (string, error) {
 	if n.opts.Format != 1 && isHashName(encoded, TargetPrefix) {
 		return "", ErrLongTarget
 	}
-	ct, err := b64.DecodeString(encoded)
-	if err != nil || b64.EncodeToString(ct) != encoded || len(ct) < 16 {
+	s := getState(&n.targets)
+	defer putState(&n.targets, s)
+	var err error
+	if s.ct, err = Base64.appendDecode(s.ct[:0], encoded, s); err != nil || len(s.ct) < 16 {
 		return "", fmt.Errorf("%w: symlink target", ErrMalformed)
 	}
-	c := n.targets.Get().(*miscreant.Cipher)
-	defer n.targets.Put(c)
-	p, err := c.Open(nil, ct, []byte(linkPath))
-	if err != nil {
+	if err := s.open(linkPath); err != nil {
 		return "", fmt.Errorf("%w: symlink target", ErrNotAuthentic)
 	}
-	if len(p) == 0 || strings.IndexByte(string(p), 0) >= 0 {
+	if len(s.out) == 0 || bytes.IndexByte(s.out, 0) >= 0 {
 		return "", fmt.Errorf("%w: symlink target", ErrInvalidName)
 	}
-	return string(p), nil
+	return string(s.out), nil
 }
 
 // minEncodedLen is the shortest encoded name: a 1-byte name's 17-byte
