@@ -122,21 +122,51 @@ func (e Encoding) appendEncode(dst, b []byte) []byte {
 // canonical encoding, so each name has exactly one spelling in the view.
 // It uses st's in and out as scratch.
 func (e Encoding) appendDecode(dst []byte, s string, st *sivState) ([]byte, error) {
-	st.in = append(st.in[:0], s...)
-	var err error
+	start := len(dst)
 	if e == Base64 {
-		dst, err = b64.AppendDecode(dst, st.in)
+		st.in = append(st.in[:0], s...)
+		var err error
+		if dst, err = b64.AppendDecode(dst, st.in); err != nil {
+			return dst, ErrMalformed
+		}
 	} else {
-		dst, err = b32.AppendDecode(dst, st.in)
+		var ok bool
+		if dst, ok = appendBase32(dst, s); !ok {
+			return dst, ErrMalformed
+		}
 	}
-	if err != nil {
-		return dst, ErrMalformed
-	}
-	st.out = e.appendEncode(st.out[:0], dst)
+	st.out = e.appendEncode(st.out[:0], dst[start:])
 	if string(st.out) != s {
 		return dst, ErrMalformed
 	}
 	return dst, nil
+}
+
+// appendBase32 appends the bytes of s, in b32's alphabet, to dst; false if
+// s has a character outside it. encoding/base32's decoder allocates a copy
+// of its input per call (to drop newlines), this does not. Lengths no
+// encoding has and non-zero trailing bits are left to appendDecode's
+// re-encoding, which rejects them.
+func appendBase32(dst []byte, s string) ([]byte, bool) {
+	var acc uint // the low bits hold those not yet output
+	bits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			c -= 'a'
+		case c >= '2' && c <= '7':
+			c -= '2' - 26
+		default:
+			return dst, false
+		}
+		acc = acc<<5 | uint(c)
+		if bits += 5; bits >= 8 {
+			bits -= 8
+			dst = append(dst, byte(acc>>bits))
+		}
+	}
+	return dst, true
 }
 
 // Options configure a Namer.
