@@ -15,7 +15,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/miscreant/miscreant.go"
+	"github.com/efs-project/efs/internal/siv"
 )
 
 // Names efs itself places in the ciphertext view. Neither encoding alphabet
@@ -188,18 +188,18 @@ type Namer struct {
 	targets sync.Pool // *sivState under the symlink key
 }
 
-// sivState is an AES-SIV cipher and the buffers of one encryption or
+// sivState is an AES-SIV cipher (internal/siv: miscreant's bytes, without
+// its three allocations per call) and the buffers of one encryption or
 // decryption, pooled together (as content.FileIDs pools its HMACs) so that
 // a call allocates only the string it returns: a cipher is not safe for
 // concurrent use, and strings cannot be passed as []byte without a copy.
 // The buffers keep the last name handled on the heap until they are reused
 // or collected, as any string of it would.
 type sivState struct {
-	c   *miscreant.Cipher
-	ad  [1][]byte // Seal's and Open's list of associated data
-	in  []byte    // associated data (and plaintext) copied from strings
-	ct  []byte    // ciphertext
-	out []byte    // encoded name, or plaintext
+	c   *siv.Cipher
+	in  []byte // associated data (and plaintext) copied from strings
+	ct  []byte // ciphertext
+	out []byte // encoded name, or plaintext
 }
 
 // maxPooledBuf is the largest buffer kept for reuse: enough for any name
@@ -209,7 +209,7 @@ const maxPooledBuf = 16 << 10
 
 func newSIVPool(key []byte) func() any {
 	return func() any {
-		c, _ := miscreant.NewAESCMACSIV(key)
+		c, _ := siv.New(key) // naming.New checked the length
 		return &sivState{c: c}
 	}
 }
@@ -217,7 +217,6 @@ func newSIVPool(key []byte) func() any {
 func getState(p *sync.Pool) *sivState { return p.Get().(*sivState) }
 
 func putState(p *sync.Pool, s *sivState) {
-	s.ad[0] = nil
 	for _, b := range []*[]byte{&s.in, &s.ct, &s.out} {
 		if cap(*b) > maxPooledBuf {
 			*b = nil
@@ -229,19 +228,13 @@ func putState(p *sync.Pool, s *sivState) {
 // seal sets s.ct to AES-SIV(AD = ad, plaintext).
 func (s *sivState) seal(ad, plaintext string) {
 	s.in = append(append(s.in[:0], ad...), plaintext...)
-	s.ad[0] = s.in[:len(ad)]
-	ct, err := s.c.Seal(s.ct[:0], s.in[len(ad):], s.ad[:]...)
-	if err != nil {
-		panic("internal error: AES-SIV seal failed: " + err.Error())
-	}
-	s.ct = ct
+	s.ct = s.c.Seal(s.ct[:0], s.in[len(ad):], s.in[:len(ad)])
 }
 
 // open sets s.out to the plaintext of the ciphertext in s.ct under AD = ad.
 func (s *sivState) open(ad string) error {
 	s.in = append(s.in[:0], ad...)
-	s.ad[0] = s.in
-	p, err := s.c.Open(s.out[:0], s.ct, s.ad[:]...)
+	p, err := s.c.Open(s.out[:0], s.ct, s.in)
 	if err != nil {
 		return err
 	}
