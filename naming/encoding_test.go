@@ -3,6 +3,7 @@ package naming
 import (
 	"bytes"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -84,4 +85,40 @@ func FuzzDecode(f *testing.F) {
 		}
 		checkDecode(t, e, s)
 	})
+}
+
+// TestIsHashNameMatchesStdlib: isHashName accepts exactly the prefixed
+// canonical base32 hashes that encoding/base32 accepts.
+func TestIsHashNameMatchesStdlib(t *testing.T) {
+	ref := func(s, prefix string) bool {
+		h, ok := strings.CutPrefix(s, prefix)
+		if !ok || len(s) != LongNameLen {
+			return false
+		}
+		b, err := b32.DecodeString(h)
+		return err == nil && b32.EncodeToString(b) == h
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	const chars = "abcdefghijklmnopqrstuvwxyz234567"
+	accepted := 0
+	for range 20000 {
+		s := []byte(LongPrefix + strings.Repeat("a", longHashLen))
+		for i := len(LongPrefix); i < len(s); i++ {
+			s[i] = chars[r.IntN(len(chars))]
+		}
+		switch r.IntN(4) {
+		case 0:
+			s[r.IntN(len(s))] = byte(r.Uint32())
+		case 1:
+			s = s[:r.IntN(len(s)+1)]
+		}
+		if got, want := isHashName(string(s), LongPrefix), ref(string(s), LongPrefix); got != want {
+			t.Fatalf("isHashName(%q) = %v, encoding/base32 says %v", s, got, want)
+		} else if got {
+			accepted++
+		}
+	}
+	if accepted < 100 {
+		t.Fatalf("only %d canonical names among the random ones: the test checks little", accepted)
+	}
 }

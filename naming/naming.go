@@ -268,9 +268,14 @@ func New(nameKey, symlinkKey []byte, opts Options) (*Namer, error) {
 func (n *Namer) EncryptName(parent, name string) string {
 	s := getState(&n.names)
 	defer putState(&n.names, s)
+	n.encrypt(s, parent, name)
+	return string(s.out)
+}
+
+// encrypt sets s.out to EncryptName(parent, name).
+func (n *Namer) encrypt(s *sivState, parent, name string) {
 	s.seal(parent, name)
 	s.out = n.opts.Encoding.appendEncode(s.out[:0], s.ct)
-	return string(s.out)
 }
 
 // DecryptName reverses EncryptName for a full encoded name (not a long-name
@@ -318,11 +323,15 @@ func (e Entry) Companion() string { return e.Name + CompanionSuffix }
 
 // Entry encrypts name in parent and applies the long-name rule.
 func (n *Namer) Entry(parent, name string) Entry {
-	full := n.EncryptName(parent, name)
+	s := getState(&n.names)
+	defer putState(&n.names, s)
+	n.encrypt(s, parent, name)
+	full := string(s.out)
 	if len(full) <= n.opts.NameMax {
 		return Entry{Name: full, Full: full}
 	}
-	return Entry{Name: n.LongName(full), Full: full}
+	s.in = n.appendLongName(s.in[:0], s.out)
+	return Entry{Name: string(s.in), Full: full}
 }
 
 func (n *Namer) longPrefix() string {
@@ -335,8 +344,23 @@ func (n *Namer) longPrefix() string {
 // LongName returns the stand-in for a full encoded name:
 // "efs.l." (v1: "efs.L.") + base32(SHA-256(full)).
 func (n *Namer) LongName(full string) string {
-	h := sha256.Sum256([]byte(full))
-	return n.longPrefix() + b32.EncodeToString(h[:])
+	s := getState(&n.names)
+	defer putState(&n.names, s)
+	n.longName(s, full)
+	return string(s.out)
+}
+
+// longName sets s.out to LongName(full), hashing a copy in s.in: SHA-256
+// takes []byte, and converting a string that long would allocate.
+func (n *Namer) longName(s *sivState, full string) {
+	s.in = append(s.in[:0], full...)
+	s.out = n.appendLongName(s.out[:0], s.in)
+}
+
+// appendLongName appends the stand-in of the full encoded name full to dst.
+func (n *Namer) appendLongName(dst, full []byte) []byte {
+	h := sha256.Sum256(full)
+	return b32.AppendEncode(append(dst, n.longPrefix()...), h[:])
 }
 
 // IsLongName reports whether entry is a long-name stand-in.
@@ -353,8 +377,14 @@ func isHashName(s, prefix string) bool {
 	// Only the canonical spelling counts: base32 of 32 bytes leaves four
 	// unused bits in the last character, which must be zero.
 	h := s[len(prefix):]
-	b, err := b32.DecodeString(h)
-	return err == nil && b32.EncodeToString(b) == h
+	var sum [sha256.Size]byte
+	b, ok := appendBase32(sum[:0], h)
+	if !ok || len(b) != len(sum) {
+		return false
+	}
+	var enc [longHashLen]byte
+	b32.Encode(enc[:], b)
+	return string(enc[:]) == h
 }
 
 // IsCompanion reports whether entry is a long-name companion file and
@@ -396,7 +426,9 @@ func (n *Namer) DecryptEntry(parent, entry string, full func() (string, error)) 
 // stand-in long: it must hash to it, and must really be too long to have
 // been stored directly.
 func (n *Namer) CheckCompanion(long, full string) error {
-	if n.LongName(full) != long {
+	s := getState(&n.names)
+	defer putState(&n.names, s)
+	if n.longName(s, full); string(s.out) != long {
 		return fmt.Errorf("%w: companion does not match its long name", ErrNotAuthentic)
 	}
 	if len(full) <= n.opts.NameMax {
