@@ -9,7 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/efs-project/efs/content/internal/siv"
+	"github.com/efs-project/efs/internal/siv"
 )
 
 // ErrChanged means the plaintext file became shorter while it was being

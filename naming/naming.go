@@ -6,6 +6,7 @@
 package naming
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/base64"
@@ -14,7 +15,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/miscreant/miscreant.go"
+	"github.com/efs-project/efs/internal/siv"
 )
 
 // Names efs itself places in the ciphertext view. Neither encoding alphabet
@@ -110,27 +111,62 @@ func ParseEncoding(s string) (Encoding, error) {
 	return 0, fmt.Errorf("name encoding %q is neither \"base32\" nor \"base64\"", s)
 }
 
-func (e Encoding) encode(b []byte) string {
+func (e Encoding) appendEncode(dst, b []byte) []byte {
 	if e == Base64 {
-		return b64.EncodeToString(b)
+		return b64.AppendEncode(dst, b)
 	}
-	return b32.EncodeToString(b)
+	return b32.AppendEncode(dst, b)
 }
 
-// decode accepts only canonical encodings, so each name has exactly one
-// spelling in the view.
-func (e Encoding) decode(s string) ([]byte, error) {
-	var b []byte
-	var err error
+// appendDecode appends the bytes s encodes to dst, accepting only the
+// canonical encoding, so each name has exactly one spelling in the view.
+// It uses st's in and out as scratch.
+func (e Encoding) appendDecode(dst []byte, s string, st *sivState) ([]byte, error) {
+	start := len(dst)
 	if e == Base64 {
-		b, err = b64.DecodeString(s)
+		st.in = append(st.in[:0], s...)
+		var err error
+		if dst, err = b64.AppendDecode(dst, st.in); err != nil {
+			return dst, ErrMalformed
+		}
 	} else {
-		b, err = b32.DecodeString(s)
+		var ok bool
+		if dst, ok = appendBase32(dst, s); !ok {
+			return dst, ErrMalformed
+		}
 	}
-	if err != nil || e.encode(b) != s {
-		return nil, ErrMalformed
+	st.out = e.appendEncode(st.out[:0], dst[start:])
+	if string(st.out) != s {
+		return dst, ErrMalformed
 	}
-	return b, nil
+	return dst, nil
+}
+
+// appendBase32 appends the bytes of s, in b32's alphabet, to dst; false if
+// s has a character outside it. encoding/base32's decoder allocates a copy
+// of its input per call (to drop newlines), this does not. Lengths no
+// encoding has and non-zero trailing bits are left to appendDecode's
+// re-encoding, which rejects them.
+func appendBase32(dst []byte, s string) ([]byte, bool) {
+	var acc uint // the low bits hold those not yet output
+	bits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			c -= 'a'
+		case c >= '2' && c <= '7':
+			c -= '2' - 26
+		default:
+			return dst, false
+		}
+		acc = acc<<5 | uint(c)
+		if bits += 5; bits >= 8 {
+			bits -= 8
+			dst = append(dst, byte(acc>>bits))
+		}
+	}
+	return dst, true
 }
 
 // Options configure a Namer.
@@ -148,8 +184,62 @@ type Options struct {
 // concurrent use.
 type Namer struct {
 	opts    Options
-	names   sync.Pool // *miscreant.Cipher under the name key
-	targets sync.Pool // *miscreant.Cipher under the symlink key
+	names   sync.Pool // *sivState under the name key
+	targets sync.Pool // *sivState under the symlink key
+}
+
+// sivState is an AES-SIV cipher (internal/siv: miscreant's bytes, without
+// its three allocations per call) and the buffers of one encryption or
+// decryption, pooled together (as content.FileIDs pools its HMACs) so that
+// a call allocates only the string it returns: a cipher is not safe for
+// concurrent use, and strings cannot be passed as []byte without a copy.
+// The buffers keep the last name handled on the heap until they are reused
+// or collected, as any string of it would.
+type sivState struct {
+	c   *siv.Cipher
+	in  []byte // associated data (and plaintext) copied from strings
+	ct  []byte // ciphertext
+	out []byte // encoded name, or plaintext
+}
+
+// maxPooledBuf is the largest buffer kept for reuse: enough for any name
+// and symlink target, so only odd inputs (a huge parent path, a garbage
+// companion file) cost a fresh buffer.
+const maxPooledBuf = 16 << 10
+
+func newSIVPool(key []byte) func() any {
+	return func() any {
+		c, _ := siv.New(key) // naming.New checked the length
+		return &sivState{c: c}
+	}
+}
+
+func getState(p *sync.Pool) *sivState { return p.Get().(*sivState) }
+
+func putState(p *sync.Pool, s *sivState) {
+	for _, b := range []*[]byte{&s.in, &s.ct, &s.out} {
+		if cap(*b) > maxPooledBuf {
+			*b = nil
+		}
+	}
+	p.Put(s)
+}
+
+// seal sets s.ct to AES-SIV(AD = ad, plaintext).
+func (s *sivState) seal(ad, plaintext string) {
+	s.in = append(append(s.in[:0], ad...), plaintext...)
+	s.ct = s.c.Seal(s.ct[:0], s.in[len(ad):], s.in[:len(ad)])
+}
+
+// open sets s.out to the plaintext of the ciphertext in s.ct under AD = ad.
+func (s *sivState) open(ad string) error {
+	s.in = append(s.in[:0], ad...)
+	p, err := s.c.Open(s.out[:0], s.ct, s.in)
+	if err != nil {
+		return err
+	}
+	s.out = p
+	return nil
 }
 
 // New returns a Namer for the given 64-byte name and symlink keys.
@@ -166,44 +256,44 @@ func New(nameKey, symlinkKey []byte, opts Options) (*Namer, error) {
 	if len(nameKey) != KeySize || len(symlinkKey) != KeySize {
 		return nil, fmt.Errorf("name keys must be %d bytes", KeySize)
 	}
-	nk := append([]byte(nil), nameKey...)
-	sk := append([]byte(nil), symlinkKey...)
 	n := &Namer{opts: opts}
-	n.names.New = func() any { c, _ := miscreant.NewAESCMACSIV(nk); return c }
-	n.targets.New = func() any { c, _ := miscreant.NewAESCMACSIV(sk); return c }
+	n.names.New = newSIVPool(append([]byte(nil), nameKey...))
+	n.targets.New = newSIVPool(append([]byte(nil), symlinkKey...))
 	return n, nil
 }
 
 // EncryptName returns the full encoded ciphertext of name inside the
-// directory whose plaintext path (relative to the root, ” for the root) is
+// directory whose plaintext path (relative to the root, "" for the root) is
 // parent: encode(AES-SIV(nameKey, AD = parent, name)).
 func (n *Namer) EncryptName(parent, name string) string {
-	c := n.names.Get().(*miscreant.Cipher)
-	defer n.names.Put(c)
-	ct, err := c.Seal(nil, []byte(name), []byte(parent))
-	if err != nil {
-		panic("internal error: AES-SIV seal failed: " + err.Error())
-	}
-	return n.opts.Encoding.encode(ct)
+	s := getState(&n.names)
+	defer putState(&n.names, s)
+	n.encrypt(s, parent, name)
+	return string(s.out)
+}
+
+// encrypt sets s.out to EncryptName(parent, name).
+func (n *Namer) encrypt(s *sivState, parent, name string) {
+	s.seal(parent, name)
+	s.out = n.opts.Encoding.appendEncode(s.out[:0], s.ct)
 }
 
 // DecryptName reverses EncryptName for a full encoded name (not a long-name
 // stand-in) and checks that the result is a legal file name.
 func (n *Namer) DecryptName(parent, encoded string) (string, error) {
-	ct, err := n.opts.Encoding.decode(encoded)
-	if err != nil {
+	s := getState(&n.names)
+	defer putState(&n.names, s)
+	var err error
+	if s.ct, err = n.opts.Encoding.appendDecode(s.ct[:0], encoded, s); err != nil {
 		return "", err
 	}
-	if len(ct) <= 16 {
+	if len(s.ct) <= 16 {
 		return "", ErrMalformed
 	}
-	c := n.names.Get().(*miscreant.Cipher)
-	defer n.names.Put(c)
-	p, err := c.Open(nil, ct, []byte(parent))
-	if err != nil {
+	if err := s.open(parent); err != nil {
 		return "", ErrNotAuthentic
 	}
-	name := string(p)
+	name := string(s.out)
 	if !ValidName(name) {
 		return "", ErrInvalidName
 	}
@@ -233,11 +323,15 @@ func (e Entry) Companion() string { return e.Name + CompanionSuffix }
 
 // Entry encrypts name in parent and applies the long-name rule.
 func (n *Namer) Entry(parent, name string) Entry {
-	full := n.EncryptName(parent, name)
+	s := getState(&n.names)
+	defer putState(&n.names, s)
+	n.encrypt(s, parent, name)
+	full := string(s.out)
 	if len(full) <= n.opts.NameMax {
 		return Entry{Name: full, Full: full}
 	}
-	return Entry{Name: n.LongName(full), Full: full}
+	s.in = n.appendLongName(s.in[:0], s.out)
+	return Entry{Name: string(s.in), Full: full}
 }
 
 func (n *Namer) longPrefix() string {
@@ -250,8 +344,23 @@ func (n *Namer) longPrefix() string {
 // LongName returns the stand-in for a full encoded name:
 // "efs.l." (v1: "efs.L.") + base32(SHA-256(full)).
 func (n *Namer) LongName(full string) string {
-	h := sha256.Sum256([]byte(full))
-	return n.longPrefix() + b32.EncodeToString(h[:])
+	s := getState(&n.names)
+	defer putState(&n.names, s)
+	n.longName(s, full)
+	return string(s.out)
+}
+
+// longName sets s.out to LongName(full), hashing a copy in s.in: SHA-256
+// takes []byte, and converting a string that long would allocate.
+func (n *Namer) longName(s *sivState, full string) {
+	s.in = append(s.in[:0], full...)
+	s.out = n.appendLongName(s.out[:0], s.in)
+}
+
+// appendLongName appends the stand-in of the full encoded name full to dst.
+func (n *Namer) appendLongName(dst, full []byte) []byte {
+	h := sha256.Sum256(full)
+	return b32.AppendEncode(append(dst, n.longPrefix()...), h[:])
 }
 
 // IsLongName reports whether entry is a long-name stand-in.
@@ -268,8 +377,14 @@ func isHashName(s, prefix string) bool {
 	// Only the canonical spelling counts: base32 of 32 bytes leaves four
 	// unused bits in the last character, which must be zero.
 	h := s[len(prefix):]
-	b, err := b32.DecodeString(h)
-	return err == nil && b32.EncodeToString(b) == h
+	var sum [sha256.Size]byte
+	b, ok := appendBase32(sum[:0], h)
+	if !ok || len(b) != len(sum) {
+		return false
+	}
+	var enc [longHashLen]byte
+	b32.Encode(enc[:], b)
+	return string(enc[:]) == h
 }
 
 // IsCompanion reports whether entry is a long-name companion file and
@@ -311,7 +426,9 @@ func (n *Namer) DecryptEntry(parent, entry string, full func() (string, error)) 
 // stand-in long: it must hash to it, and must really be too long to have
 // been stored directly.
 func (n *Namer) CheckCompanion(long, full string) error {
-	if n.LongName(full) != long {
+	s := getState(&n.names)
+	defer putState(&n.names, s)
+	if n.longName(s, full); string(s.out) != long {
 		return fmt.Errorf("%w: companion does not match its long name", ErrNotAuthentic)
 	}
 	if len(full) <= n.opts.NameMax {
@@ -325,23 +442,20 @@ func (n *Namer) CheckCompanion(long, full string) error {
 // Targets are always base64url: they are file contents to the storage, not
 // names, so case-folding does not touch them, and they stay shorter.
 func (n *Namer) EncryptTarget(linkPath, target string) (string, error) {
-	c := n.targets.Get().(*miscreant.Cipher)
-	defer n.targets.Put(c)
-	ct, err := c.Seal(nil, []byte(target), []byte(linkPath))
-	if err != nil {
-		panic("internal error: AES-SIV seal failed: " + err.Error())
-	}
-	s := b64.EncodeToString(ct)
-	if len(s) > MaxTargetLen {
+	s := getState(&n.targets)
+	defer putState(&n.targets, s)
+	s.seal(linkPath, target)
+	s.out = b64.AppendEncode(s.out[:0], s.ct)
+	if len(s.out) > MaxTargetLen {
 		if n.opts.Format == 1 {
 			return "", ErrTooLong
 		}
 		// The directory record holds the target; the stored link is a
 		// stand-in that changes with it.
-		h := sha256.Sum256(ct)
+		h := sha256.Sum256(s.ct)
 		return TargetPrefix + b32.EncodeToString(h[:]), nil
 	}
-	return s, nil
+	return string(s.out), nil
 }
 
 // TargetLen is the length of the encrypted form of a target of size
@@ -360,20 +474,19 @@ func (n *Namer) DecryptTarget(linkPath, encoded string) (string, error) {
 	if n.opts.Format != 1 && isHashName(encoded, TargetPrefix) {
 		return "", ErrLongTarget
 	}
-	ct, err := b64.DecodeString(encoded)
-	if err != nil || b64.EncodeToString(ct) != encoded || len(ct) < 16 {
+	s := getState(&n.targets)
+	defer putState(&n.targets, s)
+	var err error
+	if s.ct, err = Base64.appendDecode(s.ct[:0], encoded, s); err != nil || len(s.ct) < 16 {
 		return "", fmt.Errorf("%w: symlink target", ErrMalformed)
 	}
-	c := n.targets.Get().(*miscreant.Cipher)
-	defer n.targets.Put(c)
-	p, err := c.Open(nil, ct, []byte(linkPath))
-	if err != nil {
+	if err := s.open(linkPath); err != nil {
 		return "", fmt.Errorf("%w: symlink target", ErrNotAuthentic)
 	}
-	if len(p) == 0 || strings.IndexByte(string(p), 0) >= 0 {
+	if len(s.out) == 0 || bytes.IndexByte(s.out, 0) >= 0 {
 		return "", fmt.Errorf("%w: symlink target", ErrInvalidName)
 	}
-	return string(p), nil
+	return string(s.out), nil
 }
 
 // minEncodedLen is the shortest encoded name: a 1-byte name's 17-byte

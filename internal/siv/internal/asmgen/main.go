@@ -1,5 +1,5 @@
 // Command asmgen writes ../../aes_amd64.s, the AES-NI routines of package
-// siv, whose rounds are unrolled: go generate in content/internal/siv runs
+// siv, whose rounds are unrolled: go generate in internal/siv runs
 // it. Only register forms of the SSE instructions are used, with every
 // round key and data block loaded by MOVOU, so nothing needs 16-byte
 // alignment.

@@ -267,3 +267,29 @@ func TestFastMatchesGeneric(t *testing.T) {
 		t.Fatal("fast CTR differs")
 	}
 }
+
+// TestAllocs: with AES-NI, Seal and Open into a buffer with room allocate
+// nothing (the generic path's cipher.NewCTR allocates a stream per call),
+// which naming counts on for its one allocation per name.
+func TestAllocs(t *testing.T) {
+	c, err := New(make([]byte, KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.fast {
+		t.Skip("no AES-NI: the generic CTR allocates")
+	}
+	ad := []byte("photos/2024")
+	dst := make([]byte, 0, 5000)
+	out := make([]byte, 0, 5000)
+	for _, n := range []int{0, 1, 15, 16, 20, 255, 4096} {
+		p := make([]byte, n)
+		ct := c.Seal(nil, p, ad)
+		if a := testing.AllocsPerRun(100, func() { c.Seal(dst[:0], p, ad) }); a != 0 {
+			t.Errorf("Seal of %d bytes: %v allocations", n, a)
+		}
+		if a := testing.AllocsPerRun(100, func() { c.Open(out[:0], ct, ad) }); a != 0 {
+			t.Errorf("Open of %d bytes: %v allocations", n, a)
+		}
+	}
+}

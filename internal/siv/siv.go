@@ -1,7 +1,8 @@
 // Package siv implements AES-SIV (RFC 5297, AES-CMAC-SIV with one
-// associated-data item) for efs's content blocks, byte for byte the same
-// construction as github.com/miscreant/miscreant.go's NewAESCMACSIV with a
-// single AD item — the tests and a fuzz target check that equality.
+// associated-data item) for efs's content blocks and names, byte for byte
+// the same construction as github.com/miscreant/miscreant.go's
+// NewAESCMACSIV with a single AD item — the tests and a fuzz target check
+// that equality.
 //
 // Why not call miscreant directly: S2V runs AES-CMAC, a chain in which each
 // AES call waits for the previous one, so a single block is bound by AES
