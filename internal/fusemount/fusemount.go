@@ -3,7 +3,8 @@
 // Package fusemount is what efs's two read-only FUSE views (the encrypting
 // view of `efs reverse` and the decrypting one of `efs mount`) share about
 // being mounted: the go-fuse options, the kernel readahead window, the
-// refusal of any open for writing, and go-fuse's log lines routed to slog.
+// process's Ps (spareProcs), the refusal of any open for writing, and
+// go-fuse's log lines routed to slog.
 // Each view keeps only its own node types and the choices that differ.
 package fusemount
 
@@ -13,6 +14,7 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -101,15 +103,47 @@ func Options(c Config) *fs.Options {
 	}
 }
 
-// Mount mounts root at mountpoint with opts and widens the readahead to
-// MaxRead.
+// Mount mounts root at mountpoint with opts, widens the readahead to
+// MaxRead and gives the process the spare Ps its FUSE readers need
+// (spareProcs).
 func Mount(mountpoint string, root fs.InodeEmbedder, opts *fs.Options, lg *slog.Logger) (*fuse.Server, error) {
-	server, err := fs.Mount(mountpoint, root, opts)
+	var server *fuse.Server
+	err := spareProcs(func() (err error) {
+		server, err = fs.Mount(mountpoint, root, opts)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	SetReadahead(mountpoint, MaxRead, lg)
 	return server, nil
+}
+
+// minProcs is the GOMAXPROCS a mount runs with at least: one more P than
+// the readers go-fuse keeps blocked in read(2) on /dev/fuse when sized
+// for one P (two, and a third while the others handle requests).
+const minProcs = 4
+
+// spareProcs runs mount, which creates a go-fuse server, so that the
+// server keeps few readers, and then lets the process run with more Ps
+// than readers. A goroutine blocked in a system call keeps its P, and
+// go-fuse keeps max(2, GOMAXPROCS)+1 readers: with every P held by a
+// blocked reader none is idle, so the runtime's monitor thread takes a P
+// back from a reader each time it looks (every 20 µs) and never sleeps
+// longer. In a full rsync of 20,000 small files through the reverse view
+// on 2 cores that was ~48,000 monitor wake-ups, 15,000 P hand-offs and a
+// sixth of the daemon's CPU. go-fuse reads GOMAXPROCS once, when the
+// server is made: so it is 1 then, and max(GOMAXPROCS, minProcs) after
+// (more Ps than cores costs nothing while they are idle). A GOMAXPROCS
+// the user set in the environment is left alone.
+func spareProcs(mount func() error) error {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return mount()
+	}
+	prev := runtime.GOMAXPROCS(1)
+	err := mount()
+	runtime.GOMAXPROCS(max(prev, minProcs))
+	return err
 }
 
 // SetReadahead sets the kernel's readahead window for the mount at
