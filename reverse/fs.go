@@ -684,8 +684,9 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		return nil, 0, en
 	}
 	v := n.view()
-	f, err := v.tree.Open(ref.Rel)
-	if err != nil {
+	h := &fileHandle{node: n}
+	f := &h.f
+	if err := v.tree.openFile(ref.Rel, f); err != nil {
 		en := errno(err)
 		if en != syscall.ENOENT && en != syscall.ESTALE && !errors.Is(err, ErrUnavailable) {
 			v.log.Warn("cannot open plaintext file", "path", "/"+ref.View, "err", reason(err))
@@ -722,7 +723,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		// again (attributes only), and hear the served size.
 		n.NotifyContent(-1, 0)
 	}
-	return &fileHandle{f: f, node: n}, fuseFlags, 0
+	return h, fuseFlags, 0
 }
 
 // released counts a handle closed.
@@ -733,9 +734,9 @@ func (n *fileNode) released() {
 }
 
 // fileHandle is an open file: ciphertext is computed straight into the
-// kernel's read buffer.
+// kernel's read buffer. The File is part of it: one allocation per open.
 type fileHandle struct {
-	f    *File
+	f    File
 	node *fileNode
 }
 
