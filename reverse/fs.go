@@ -242,6 +242,18 @@ func (l *leaf) ref(k ItemKind, typ uint32) (Ref, syscall.Errno) {
 	return r, 0
 }
 
+// entryRel is the plaintext path of entry node l, all that opening or
+// stat'ing a file or symlink needs of its Ref: the view path a Ref holds
+// too is built only for a log line (viewPath). Like ref, it is ESTALE
+// for a node that is in no directory.
+func (l *leaf) entryRel() (string, syscall.Errno) {
+	_, dn := l.parent()
+	if dn == nil {
+		return "", syscall.ESTALE
+	}
+	return join(dn.ref.Rel, l.plain), 0
+}
+
 // parent is the directory node l is in and l's view name there, or nil
 // if go-fuse dropped l from its parent.
 func (l *leaf) parent() (string, *dirNode) {
@@ -261,6 +273,9 @@ func (l *leaf) viewPath() string {
 	}
 	return "?"
 }
+
+// at is the place of leaf l.
+func (l *leaf) at() *place { return &l.place }
 
 // same reports whether l and o stand for the same item of one directory
 // and view name.
@@ -352,10 +367,27 @@ func fuseAttr(a *Attr, out *fuse.Attr) {
 // was replaced, which makes the kernel look the path up again.
 func (v *view) getattr(r Ref, out *fuse.AttrOut) syscall.Errno {
 	a, err := v.tree.Stat(r)
+	return v.attrOut(&a, err, out)
+}
+
+// getattrEntry is getattr of the entry leaf l of file type typ, through
+// its plaintext path alone (entryRel).
+func (l *leaf) getattrEntry(typ uint32, out *fuse.AttrOut) syscall.Errno {
+	rel, en := l.entryRel()
+	if en != 0 {
+		return en
+	}
+	v := l.view()
+	a, err := v.tree.statEntry(rel, l.ino, typ)
+	return v.attrOut(&a, err, out)
+}
+
+// attrOut fills out with a, or is the errno of err.
+func (v *view) attrOut(a *Attr, err error, out *fuse.AttrOut) syscall.Errno {
 	if err != nil {
 		return errno(err)
 	}
-	fuseAttr(&a, &out.Attr)
+	fuseAttr(a, &out.Attr)
 	return 0
 }
 
@@ -367,12 +399,12 @@ func (d *dirNode) newChild(ctx context.Context, it *Item, out *fuse.EntryOut) *f
 	fresh := true // a leaf node made here, not one go-fuse has already
 	switch typ := it.Attr.Type(); {
 	case it.Kind == ItemRecord:
-		rn := &recordNode{leaf: leaf{place: l}}
 		// As for files: the node the kernel knows is the one to tell.
-		if ch := d.GetChild(it.Name); ch != nil {
-			if old, ok := ch.Operations().(*recordNode); ok && old.same(&rn.place) {
-				rn, fresh = old, false
-			}
+		rn, _ := d.known(it.Name, &l).(*recordNode)
+		if rn != nil {
+			fresh = false
+		} else {
+			rn = &recordNode{leaf: leaf{place: l}}
 		}
 		rn.told(&it.Attr)
 		ops = rn
@@ -381,25 +413,42 @@ func (d *dirNode) newChild(ctx context.Context, it *Item, out *fuse.EntryOut) *f
 	case typ == unix.S_IFDIR:
 		ops, fresh = &dirNode{node: node{v: d.v}, ref: d.ref.Child(it)}, false
 	case typ == unix.S_IFREG:
-		fn := newFileNode(l)
 		// go-fuse keeps the node it already has for this inode number,
 		// if any: that is the one the kernel hears of.
-		if ch := d.GetChild(it.Name); ch != nil {
-			if old, ok := ch.Operations().(*fileNode); ok && old.same(&fn.place) {
-				fn, fresh = old, false
-			}
+		fn, _ := d.known(it.Name, &l).(*fileNode)
+		if fn != nil {
+			fresh = false
+		} else {
+			fn = newFileNode(l)
 		}
 		out.Attr.Size = uint64(fn.told(it.Attr.Size))
 		out.Attr.Blocks = (out.Attr.Size + 511) / 512
 		ops = fn
 	default:
-		ops = &linkNode{leaf: leaf{place: l}}
+		if ln, ok := d.known(it.Name, &l).(*linkNode); ok {
+			ops, fresh = ln, false
+		} else {
+			ops = &linkNode{leaf: leaf{place: l}}
+		}
 	}
 	ch := d.NewInode(ctx, ops, fs.StableAttr{Mode: it.Attr.Type(), Ino: it.Attr.Ino})
 	if fresh {
 		d.v.made(ch)
 	}
 	return ch
+}
+
+// known is the leaf node d already has under view name name for the item
+// at place l, nil if none: go-fuse would keep it and drop a new one (for
+// a file or a record, the node that counts what the kernel was told), so
+// a lookup of a known entry makes none.
+func (d *dirNode) known(name string, l *place) fs.InodeEmbedder {
+	if ch := d.GetChild(name); ch != nil {
+		if n, ok := ch.Operations().(interface{ at() *place }); ok && n.at().same(l) {
+			return ch.Operations()
+		}
+	}
+	return nil
 }
 
 // The kernel keeps a node for every entry it has looked up, and forgets
@@ -621,9 +670,6 @@ type cacheKey struct {
 // authentication at restore and is replaced at the next sync.
 func (v *view) fingerprint(k cacheKey) uint64 { return maphash.Comparable(v.seed, k) }
 
-// ref is the file's Ref.
-func (n *fileNode) ref() (Ref, syscall.Errno) { return n.leaf.ref(ItemEntry, unix.S_IFREG) }
-
 // version tells versions of a plaintext file apart. Size and mtime alone
 // are not enough: an in-place edit that keeps the size and puts the mtime
 // back (touch -d, rsync --inplace, a restore) would be served from stale
@@ -660,11 +706,7 @@ func (n *fileNode) told(size int64) int64 {
 // Getattr tells the current attributes, with the open handles' size while
 // the file is open.
 func (n *fileNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	ref, en := n.ref()
-	if en != 0 {
-		return en
-	}
-	if en := n.view().getattr(ref, out); en != 0 {
+	if en := n.getattrEntry(unix.S_IFREG, out); en != 0 {
 		return en
 	}
 	out.Size = uint64(n.told(int64(out.Size)))
@@ -679,22 +721,22 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
 	}
-	ref, en := n.ref()
+	rel, en := n.entryRel()
 	if en != 0 {
 		return nil, 0, en
 	}
 	v := n.view()
 	h := &fileHandle{node: n}
 	f := &h.f
-	if err := v.tree.openFile(ref.Rel, f); err != nil {
+	if err := v.tree.openFile(rel, f); err != nil {
 		en := errno(err)
 		if en != syscall.ENOENT && en != syscall.ESTALE && !errors.Is(err, ErrUnavailable) {
-			v.log.Warn("cannot open plaintext file", "path", "/"+ref.View, "err", reason(err))
+			v.log.Warn("cannot open plaintext file", "path", n.viewPath(), "err", reason(err))
 		}
 		return nil, 0, en
 	}
 	st := f.Stat()
-	if st.Ino != ref.Ino {
+	if st.Ino != n.ino {
 		f.Close()
 		return nil, 0, syscall.ESTALE // replaced since lookup: look up again
 	}
@@ -777,11 +819,7 @@ type linkNode struct {
 func (n *linkNode) ref() (Ref, syscall.Errno) { return n.leaf.ref(ItemEntry, unix.S_IFLNK) }
 
 func (n *linkNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	ref, en := n.ref()
-	if en != 0 {
-		return en
-	}
-	return n.view().getattr(ref, out)
+	return n.getattrEntry(unix.S_IFLNK, out)
 }
 
 func (n *linkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {

@@ -312,17 +312,23 @@ func (t *Tree) Stat(r Ref) (Attr, error) {
 		it, err := t.Root() // whichever directory the root's path leads to
 		return it.Attr, err
 	}
-	st, err := t.Lstat(r.Rel)
+	return t.statEntry(r.Rel, r.Ino, r.Type)
+}
+
+// statEntry is Stat of the plaintext entry rel (not the root), which must
+// still have inode number ino and file type typ.
+func (t *Tree) statEntry(rel string, ino uint64, typ uint32) (Attr, error) {
+	st, err := t.Lstat(rel)
 	if err != nil {
 		return Attr{}, err
 	}
-	if st.Ino != r.Ino || uint32(st.Mode)&unix.S_IFMT != r.Type {
+	if st.Ino != ino || uint32(st.Mode)&unix.S_IFMT != typ {
 		return Attr{}, ErrStale
 	}
 	if err := t.unshowable(&st); err != nil {
 		return Attr{}, err
 	}
-	return t.entryAttr(r.Rel, &st), nil
+	return t.entryAttr(rel, &st), nil
 }
 
 // Reread returns the item r stands for as it is now, for opening a
