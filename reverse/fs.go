@@ -98,6 +98,9 @@ type view struct {
 	mu     sync.Mutex
 	warned map[string]bool // view paths of entries left out and logged
 
+	// results are the READ replies in flight (readResult), reused.
+	results sync.Pool
+
 	// Leaf nodes made and not yet pruned, oldest first; more than keep
 	// are pruned batch at a time (keepLeaves, pruneBatch but in tests).
 	pruneMu     sync.Mutex
@@ -331,7 +334,6 @@ func (l *leaf) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errn
 
 // errno maps a Tree error to the errno the kernel sees.
 func errno(err error) syscall.Errno {
-	var en syscall.Errno
 	switch {
 	case err == nil:
 		return 0
@@ -345,7 +347,11 @@ func errno(err error) syscall.Errno {
 		return syscall.EOVERFLOW // what stat(2) says of a size it cannot show
 	case errors.Is(err, ErrTargetTooLong):
 		return syscall.ENAMETOOLONG
-	case errors.As(err, &en):
+	}
+	// Declared here, not above: errors.As makes it escape, and it was
+	// allocated on every call, nil errors included.
+	var en syscall.Errno
+	if errors.As(err, &en) {
 		return en
 	}
 	return syscall.EIO
@@ -544,6 +550,9 @@ type dirHandle struct {
 	dir   *dirNode
 	items []Item
 	pos   int
+	// ent is the entry Readdirent returns, reused: go-fuse copies it
+	// before asking for the next, and asks under the handle's lock.
+	ent fuse.DirEntry
 }
 
 // list (re)reads the directory.
@@ -591,7 +600,8 @@ func (h *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Err
 	}
 	it := &h.items[h.pos]
 	h.pos++
-	return &fuse.DirEntry{Name: it.Name, Mode: it.Attr.Mode, Ino: it.Attr.Ino, Off: uint64(h.pos)}, 0
+	h.ent = fuse.DirEntry{Name: it.Name, Mode: it.Attr.Mode, Ino: it.Attr.Ino, Off: uint64(h.pos)}
+	return &h.ent, 0
 }
 
 // Seekdir moves to a position Readdirent handed out; 0 lists the
@@ -786,8 +796,9 @@ type fileHandle struct {
 // costs no allocation and no copy beyond the plaintext read itself.
 func (h *fileHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n, err := h.f.ReadAt(dest, off)
+	v := h.node.view()
 	if err != nil && err != io.EOF {
-		h.node.view().log.Warn("read failed", "path", h.node.viewPath(), "offset", off, "err", reason(err))
+		v.log.Warn("read failed", "path", h.node.viewPath(), "offset", off, "err", reason(err))
 		if errors.Is(err, content.ErrChanged) {
 			return nil, syscall.EIO
 		}
@@ -797,7 +808,34 @@ func (h *fileHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Rea
 		}
 		return nil, en
 	}
-	return fuse.ReadResultData(dest[:n]), 0
+	return v.result(dest[:n]), 0
+}
+
+// readResult is a READ reply of bytes in go-fuse's buffer, as
+// fuse.ReadResultData makes, but taken from the view's pool and given
+// back when go-fuse is done with it: one allocation less per read.
+type readResult struct {
+	data []byte
+	pool *sync.Pool
+}
+
+// result is the reply of a read that filled data.
+func (v *view) result(data []byte) fuse.ReadResult {
+	r, _ := v.results.Get().(*readResult)
+	if r == nil {
+		r = &readResult{pool: &v.results}
+	}
+	r.data = data
+	return r
+}
+
+func (r *readResult) Size() int                              { return len(r.data) }
+func (r *readResult) Bytes(buf []byte) ([]byte, fuse.Status) { return r.data, fuse.OK }
+
+// Done is go-fuse's last use of r: it has taken the bytes.
+func (r *readResult) Done() {
+	r.data = nil
+	r.pool.Put(r)
 }
 
 // Flush answers ENOSYS: a read-only file has nothing to flush, and after
