@@ -4,7 +4,11 @@ package reverse
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestRequestAllocs pins the parts of a FUSE request's work in this
@@ -29,5 +33,59 @@ func TestRequestAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(100, c.f); n != 0 {
 			t.Errorf("%s allocates %v times, want 0", c.name, n)
 		}
+	}
+}
+
+// TestSyscallPathAllocs: the paths of openat2 and of the xattr calls are
+// passed from the stack, as long as they fit its buffer.
+func TestSyscallPathAllocs(t *testing.T) {
+	dir := t.TempDir()
+	rvWrite(t, filepath.Join(dir, "f"), []byte("x"))
+	root, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(root)
+	buf := make([]byte, 256)
+	for _, c := range []struct {
+		name string
+		f    func() error
+	}{
+		{"openBeneath", func() error {
+			fd, err := openBeneath(root, "f", unix.O_RDONLY|unix.O_CLOEXEC)
+			if err == nil {
+				unix.Close(fd)
+			}
+			return err
+		}},
+		{"listxattrat", func() error {
+			_, err := listxattrat(root, "f", buf)
+			if err == unix.ENOSYS || err == unix.ENOTSUP {
+				err = nil
+			}
+			return err
+		}},
+		{"getxattrat", func() error {
+			_, err := getxattrat(root, "f", "user.none", buf)
+			if err == unix.ENOSYS || err == unix.ENOTSUP || err == unix.ENODATA {
+				err = nil
+			}
+			return err
+		}},
+	} {
+		if err := c.f(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if n := testing.AllocsPerRun(100, func() { c.f() }); n != 0 {
+			t.Errorf("%s allocates %v times, want 0", c.name, n)
+		}
+	}
+	// A path too long for the buffer still works, and a NUL is EINVAL.
+	long := strings.Repeat("d/", 300) + "f"
+	if _, err := openBeneath(root, long, unix.O_RDONLY); err != unix.ENOENT {
+		t.Errorf("openBeneath of a long missing path: %v, want ENOENT", err)
+	}
+	if _, err := openBeneath(root, "f\x00", unix.O_RDONLY); err != unix.EINVAL {
+		t.Errorf("openBeneath of a path with a NUL: %v, want EINVAL", err)
 	}
 }

@@ -1,10 +1,39 @@
 package reverse
 
-import "golang.org/x/sys/unix"
+import (
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
 
 // openBeneath opens rel below rootFD with openat2(2), which refuses any
 // symlink on the way in one call; ENOSYS before Linux 5.6.
 func openBeneath(rootFD int, rel string, flags int) (int, error) {
+	var buf [512]byte
+	p, err := cString(buf[:], rel)
+	if err != nil {
+		return -1, err
+	}
 	how := unix.OpenHow{Flags: uint64(flags), Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
-	return unix.Openat2(rootFD, rel, &how)
+	fd, _, e := unix.Syscall6(unix.SYS_OPENAT2, uintptr(rootFD), uintptr(unsafe.Pointer(p)), uintptr(unsafe.Pointer(&how)), unsafe.Sizeof(how), 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(fd), nil
+}
+
+// cString is s NUL-terminated for a system call: in buf (the caller's,
+// on its stack) when it fits, which spares the allocation of
+// unix.BytePtrFromString on every lookup and open. A NUL in s is EINVAL,
+// as there.
+func cString(buf []byte, s string) (*byte, error) {
+	if len(s) >= len(buf) {
+		return unix.BytePtrFromString(s)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return nil, unix.EINVAL
+	}
+	buf[copy(buf, s)] = 0
+	return &buf[0], nil
 }
