@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/efs-project/efs/naming"
 )
 
 // TestRequestAllocs pins the parts of a FUSE request's work in this
@@ -87,5 +89,35 @@ func TestSyscallPathAllocs(t *testing.T) {
 	}
 	if _, err := openBeneath(root, "f\x00", unix.O_RDONLY); err != unix.EINVAL {
 		t.Errorf("openBeneath of a path with a NUL: %v, want EINVAL", err)
+	}
+}
+
+// TestResolveInto: the item resolveInto finds keeps its entry in the room
+// the caller gave (the FUSE lookup's, on its stack), and is the one
+// Resolve finds.
+func TestResolveInto(t *testing.T) {
+	plain := t.TempDir()
+	rvWrite(t, filepath.Join(plain, "d", "file"), []byte("x"))
+	rvWrite(t, filepath.Join(plain, "d", exLongName), []byte("y"))
+	tree, _, _ := rvTree(t, plain, Options{})
+	d := Dir{Rel: "d", View: viewPath(tree, "d")}
+	_, short := split(viewPath(tree, "d/file"))
+	_, long := split(viewPath(tree, "d/"+exLongName))
+	for _, name := range []string{short, long, long + naming.CompanionSuffix} {
+		var e Entry
+		it, err := tree.resolveInto(d, name, &e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.Entry != &e {
+			t.Errorf("%s: the item's entry is not the room given", it.Name)
+		}
+		want, err := tree.Resolve(d, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.Name != want.Name || it.Kind != want.Kind || it.Attr != want.Attr || *it.Entry != *want.Entry || string(it.Data) != string(want.Data) {
+			t.Errorf("%s: resolveInto gives %+v, Resolve %+v", name, it, want)
+		}
 	}
 }

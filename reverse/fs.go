@@ -397,8 +397,9 @@ func (v *view) attrOut(a *Attr, err error, out *fuse.AttrOut) syscall.Errno {
 	return 0
 }
 
-// newChild makes the inode for item it of directory d, and fills out.
-func (d *dirNode) newChild(ctx context.Context, it *Item, out *fuse.EntryOut) *fs.Inode {
+// newChild makes the inode for item it of directory d, named name there
+// (it.Name, passed apart: see Dir.child), and fills out.
+func (d *dirNode) newChild(ctx context.Context, name string, it *Item, out *fuse.EntryOut) *fs.Inode {
 	fuseAttr(&it.Attr, &out.Attr)
 	l := placeOf(it)
 	var ops fs.InodeEmbedder
@@ -406,7 +407,7 @@ func (d *dirNode) newChild(ctx context.Context, it *Item, out *fuse.EntryOut) *f
 	switch typ := it.Attr.Type(); {
 	case it.Kind == ItemRecord:
 		// As for files: the node the kernel knows is the one to tell.
-		rn, _ := d.known(it.Name, &l).(*recordNode)
+		rn, _ := d.known(name, &l).(*recordNode)
 		if rn != nil {
 			fresh = false
 		} else {
@@ -417,11 +418,11 @@ func (d *dirNode) newChild(ctx context.Context, it *Item, out *fuse.EntryOut) *f
 	case it.Kind != ItemEntry:
 		ops = &virtualNode{leaf: leaf{place: l}, kind: it.Kind}
 	case typ == unix.S_IFDIR:
-		ops, fresh = &dirNode{node: node{v: d.v}, ref: d.ref.Child(it)}, false
+		ops, fresh = &dirNode{node: node{v: d.v}, ref: d.ref.child(name, it)}, false
 	case typ == unix.S_IFREG:
 		// go-fuse keeps the node it already has for this inode number,
 		// if any: that is the one the kernel hears of.
-		fn, _ := d.known(it.Name, &l).(*fileNode)
+		fn, _ := d.known(name, &l).(*fileNode)
 		if fn != nil {
 			fresh = false
 		} else {
@@ -431,7 +432,7 @@ func (d *dirNode) newChild(ctx context.Context, it *Item, out *fuse.EntryOut) *f
 		out.Attr.Blocks = (out.Attr.Size + 511) / 512
 		ops = fn
 	default:
-		if ln, ok := d.known(it.Name, &l).(*linkNode); ok {
+		if ln, ok := d.known(name, &l).(*linkNode); ok {
 			ops, fresh = ln, false
 		} else {
 			ops = &linkNode{leaf: leaf{place: l}}
@@ -528,11 +529,12 @@ func (n *dirNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOu
 }
 
 func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	it, err := n.v.tree.Resolve(n.ref.Dir, name)
+	var e Entry // kept on the stack: see Tree.resolveInto
+	it, err := n.v.tree.resolveInto(n.ref.Dir, name, &e)
 	if err != nil {
 		return nil, errno(err)
 	}
-	return n.newChild(ctx, &it, out), 0
+	return n.newChild(ctx, name, &it, out), 0
 }
 
 // OpendirHandle lists the directory once; the handle then serves
@@ -628,7 +630,7 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 	if it.Err != nil {
 		return nil, errno(it.Err) // a record that cannot be computed
 	}
-	return n.newChild(ctx, it, out), 0
+	return n.newChild(ctx, name, it, out), 0
 }
 
 // fileNode is a plaintext regular file.
