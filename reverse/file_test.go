@@ -5,11 +5,15 @@ package reverse
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestPlainFDReadAt: a plaintext file's reads behave as (*os.File).ReadAt,
@@ -95,5 +99,36 @@ func TestFileCloseWhileRead(t *testing.T) {
 		}
 		f.Close()
 		wg.Wait()
+	}
+}
+
+// TestReadNames: a listing reads every name of a directory larger than
+// its buffer, without . and .., from the directory's own fd, which the
+// record's *at calls go on using.
+func TestReadNames(t *testing.T) {
+	plain := t.TempDir()
+	want := map[string]bool{}
+	for i := range 1000 { // some 40 KiB of dirents
+		name := fmt.Sprintf("entry-%04d-%s", i, strings.Repeat("x", 20))
+		rvWrite(t, filepath.Join(plain, "d", name), nil)
+		want[name] = true
+	}
+	tree, _, _ := rvTree(t, plain, Options{})
+	l, err := tree.readDir("d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.close()
+	if len(l.entries) != len(want) {
+		t.Errorf("listed %d entries, want %d", len(l.entries), len(want))
+	}
+	for i := range l.entries {
+		if !want[l.entries[i].Plain] {
+			t.Errorf("listed %q", l.entries[i].Plain)
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(l.fd, "entry-0000-"+strings.Repeat("x", 20), &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		t.Errorf("fstatat on the listed directory's fd: %v", err)
 	}
 }

@@ -118,6 +118,10 @@ type Tree struct {
 	// scratch is the buffers every open file encrypts through.
 	scratch content.Scratch
 
+	// dirBufs are the buffers listings read directories into
+	// (*[dirBufSize]byte; Linux).
+	dirBufs sync.Pool
+
 	// xattrVia is how records read xattrs (recordxattr.go): xattrAt until
 	// the kernel says it has no getxattrat.
 	xattrVia atomic.Int32
@@ -366,15 +370,7 @@ func (l *listing) read(t *Tree, rel string) error {
 	if t.oneFS && uint64(l.st.Dev) != t.rootDev.Load() {
 		return nil
 	}
-	// Readdirnames on a duplicate: closing the os.File closes its fd,
-	// and l.fd stays open for the record.
-	dup, err := unix.Dup(l.fd)
-	if err != nil {
-		return err
-	}
-	dir := os.NewFile(uintptr(dup), "dir")
-	names, err := dir.Readdirnames(-1)
-	dir.Close()
+	names, err := t.readNames(l.fd)
 	if err != nil {
 		return err
 	}
@@ -408,6 +404,19 @@ func (l *listing) read(t *Tree, rel string) error {
 	t.long[rel] = longDir{mtime: l.st.Mtim, names: long}
 	t.mu.Unlock()
 	return nil
+}
+
+// readNamesDup lists the names in the directory fd (but . and ..) with
+// Readdirnames on a duplicate of fd: closing the os.File closes its fd,
+// and fd stays open for the record.
+func readNamesDup(fd int) ([]string, error) {
+	dup, err := unix.Dup(fd)
+	if err != nil {
+		return nil, err
+	}
+	dir := os.NewFile(uintptr(dup), "dir")
+	defer dir.Close()
+	return dir.Readdirnames(-1)
 }
 
 // minSpread is the fewest entries whose per-entry work (lstat, name

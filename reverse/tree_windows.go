@@ -52,3 +52,6 @@ func (f *plainFD) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return n, nil
 }
+
+// readNames lists the names in the directory fd (but . and ..).
+func (t *Tree) readNames(fd int) ([]string, error) { return readNamesDup(fd) }
