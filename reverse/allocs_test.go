@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/efs-project/efs/naming"
+	"github.com/efs-project/efs/record"
 )
 
 // TestRequestAllocs pins the parts of a FUSE request's work in this
@@ -119,5 +120,31 @@ func TestResolveInto(t *testing.T) {
 		if it.Name != want.Name || it.Kind != want.Kind || it.Attr != want.Attr || *it.Entry != *want.Entry || string(it.Data) != string(want.Data) {
 			t.Errorf("%s: resolveInto gives %+v, Resolve %+v", name, it, want)
 		}
+	}
+}
+
+// TestKeptXattrAllocs: reading the xattrs of an entry that has only
+// xattrs a record does not keep (as security.selinux on every file of
+// some systems) allocates nothing.
+func TestKeptXattrAllocs(t *testing.T) {
+	plain := t.TempDir()
+	p := filepath.Join(plain, "f")
+	rvWrite(t, p, nil)
+	if err := unix.Lsetxattr(p, "trusted.label", []byte("v"), 0); err != nil {
+		t.Skipf("cannot set a trusted xattr: %v", err)
+	}
+	tree, _, _ := rvTree(t, plain, Options{})
+	fd, err := unix.Open(plain, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	x := &xattrReader{t: tree}
+	var dst []record.Xattr
+	if dst, err = x.kept(fd, "f", false, dst); err != nil || len(dst) != 0 {
+		t.Fatalf("kept = %v, %v; want none", dst, err)
+	}
+	if n := testing.AllocsPerRun(100, func() { x.kept(fd, "f", false, dst[:0]) }); n != 0 {
+		t.Errorf("kept allocates %v times, want 0", n)
 	}
 }
