@@ -98,6 +98,9 @@ type view struct {
 	mu     sync.Mutex
 	warned map[string]bool // view paths of entries left out and logged
 
+	// results are the READ replies in flight (readResult), reused.
+	results sync.Pool
+
 	// Leaf nodes made and not yet pruned, oldest first; more than keep
 	// are pruned batch at a time (keepLeaves, pruneBatch but in tests).
 	pruneMu     sync.Mutex
@@ -242,6 +245,18 @@ func (l *leaf) ref(k ItemKind, typ uint32) (Ref, syscall.Errno) {
 	return r, 0
 }
 
+// entryRel is the plaintext path of entry node l, all that opening or
+// stat'ing a file or symlink needs of its Ref: the view path a Ref holds
+// too is built only for a log line (viewPath). Like ref, it is ESTALE
+// for a node that is in no directory.
+func (l *leaf) entryRel() (string, syscall.Errno) {
+	_, dn := l.parent()
+	if dn == nil {
+		return "", syscall.ESTALE
+	}
+	return join(dn.ref.Rel, l.plain), 0
+}
+
 // parent is the directory node l is in and l's view name there, or nil
 // if go-fuse dropped l from its parent.
 func (l *leaf) parent() (string, *dirNode) {
@@ -261,6 +276,9 @@ func (l *leaf) viewPath() string {
 	}
 	return "?"
 }
+
+// at is the place of leaf l.
+func (l *leaf) at() *place { return &l.place }
 
 // same reports whether l and o stand for the same item of one directory
 // and view name.
@@ -316,7 +334,6 @@ func (l *leaf) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errn
 
 // errno maps a Tree error to the errno the kernel sees.
 func errno(err error) syscall.Errno {
-	var en syscall.Errno
 	switch {
 	case err == nil:
 		return 0
@@ -330,7 +347,11 @@ func errno(err error) syscall.Errno {
 		return syscall.EOVERFLOW // what stat(2) says of a size it cannot show
 	case errors.Is(err, ErrTargetTooLong):
 		return syscall.ENAMETOOLONG
-	case errors.As(err, &en):
+	}
+	// Declared here, not above: errors.As makes it escape, and it was
+	// allocated on every call, nil errors included.
+	var en syscall.Errno
+	if errors.As(err, &en) {
 		return en
 	}
 	return syscall.EIO
@@ -352,54 +373,89 @@ func fuseAttr(a *Attr, out *fuse.Attr) {
 // was replaced, which makes the kernel look the path up again.
 func (v *view) getattr(r Ref, out *fuse.AttrOut) syscall.Errno {
 	a, err := v.tree.Stat(r)
+	return v.attrOut(&a, err, out)
+}
+
+// getattrEntry is getattr of the entry leaf l of file type typ, through
+// its plaintext path alone (entryRel).
+func (l *leaf) getattrEntry(typ uint32, out *fuse.AttrOut) syscall.Errno {
+	rel, en := l.entryRel()
+	if en != 0 {
+		return en
+	}
+	v := l.view()
+	a, err := v.tree.statEntry(rel, l.ino, typ)
+	return v.attrOut(&a, err, out)
+}
+
+// attrOut fills out with a, or is the errno of err.
+func (v *view) attrOut(a *Attr, err error, out *fuse.AttrOut) syscall.Errno {
 	if err != nil {
 		return errno(err)
 	}
-	fuseAttr(&a, &out.Attr)
+	fuseAttr(a, &out.Attr)
 	return 0
 }
 
-// newChild makes the inode for item it of directory d, and fills out.
-func (d *dirNode) newChild(ctx context.Context, it *Item, out *fuse.EntryOut) *fs.Inode {
+// newChild makes the inode for item it of directory d, named name there
+// (it.Name, passed apart: see Dir.child), and fills out.
+func (d *dirNode) newChild(ctx context.Context, name string, it *Item, out *fuse.EntryOut) *fs.Inode {
 	fuseAttr(&it.Attr, &out.Attr)
 	l := placeOf(it)
 	var ops fs.InodeEmbedder
 	fresh := true // a leaf node made here, not one go-fuse has already
 	switch typ := it.Attr.Type(); {
 	case it.Kind == ItemRecord:
-		rn := &recordNode{leaf: leaf{place: l}}
 		// As for files: the node the kernel knows is the one to tell.
-		if ch := d.GetChild(it.Name); ch != nil {
-			if old, ok := ch.Operations().(*recordNode); ok && old.same(&rn.place) {
-				rn, fresh = old, false
-			}
+		rn, _ := d.known(name, &l).(*recordNode)
+		if rn != nil {
+			fresh = false
+		} else {
+			rn = &recordNode{leaf: leaf{place: l}}
 		}
 		rn.told(&it.Attr)
 		ops = rn
 	case it.Kind != ItemEntry:
 		ops = &virtualNode{leaf: leaf{place: l}, kind: it.Kind}
 	case typ == unix.S_IFDIR:
-		ops, fresh = &dirNode{node: node{v: d.v}, ref: d.ref.Child(it)}, false
+		ops, fresh = &dirNode{node: node{v: d.v}, ref: d.ref.child(name, it)}, false
 	case typ == unix.S_IFREG:
-		fn := newFileNode(l)
 		// go-fuse keeps the node it already has for this inode number,
 		// if any: that is the one the kernel hears of.
-		if ch := d.GetChild(it.Name); ch != nil {
-			if old, ok := ch.Operations().(*fileNode); ok && old.same(&fn.place) {
-				fn, fresh = old, false
-			}
+		fn, _ := d.known(name, &l).(*fileNode)
+		if fn != nil {
+			fresh = false
+		} else {
+			fn = newFileNode(l)
 		}
 		out.Attr.Size = uint64(fn.told(it.Attr.Size))
 		out.Attr.Blocks = (out.Attr.Size + 511) / 512
 		ops = fn
 	default:
-		ops = &linkNode{leaf: leaf{place: l}}
+		if ln, ok := d.known(name, &l).(*linkNode); ok {
+			ops, fresh = ln, false
+		} else {
+			ops = &linkNode{leaf: leaf{place: l}}
+		}
 	}
 	ch := d.NewInode(ctx, ops, fs.StableAttr{Mode: it.Attr.Type(), Ino: it.Attr.Ino})
 	if fresh {
 		d.v.made(ch)
 	}
 	return ch
+}
+
+// known is the leaf node d already has under view name name for the item
+// at place l, nil if none: go-fuse would keep it and drop a new one (for
+// a file or a record, the node that counts what the kernel was told), so
+// a lookup of a known entry makes none.
+func (d *dirNode) known(name string, l *place) fs.InodeEmbedder {
+	if ch := d.GetChild(name); ch != nil {
+		if n, ok := ch.Operations().(interface{ at() *place }); ok && n.at().same(l) {
+			return ch.Operations()
+		}
+	}
+	return nil
 }
 
 // The kernel keeps a node for every entry it has looked up, and forgets
@@ -473,11 +529,12 @@ func (n *dirNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOu
 }
 
 func (n *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	it, err := n.v.tree.Resolve(n.ref.Dir, name)
+	var e Entry // kept on the stack: see Tree.resolveInto
+	it, err := n.v.tree.resolveInto(n.ref.Dir, name, &e)
 	if err != nil {
 		return nil, errno(err)
 	}
-	return n.newChild(ctx, &it, out), 0
+	return n.newChild(ctx, name, &it, out), 0
 }
 
 // OpendirHandle lists the directory once; the handle then serves
@@ -495,6 +552,9 @@ type dirHandle struct {
 	dir   *dirNode
 	items []Item
 	pos   int
+	// ent is the entry Readdirent returns, reused: go-fuse copies it
+	// before asking for the next, and asks under the handle's lock.
+	ent fuse.DirEntry
 }
 
 // list (re)reads the directory.
@@ -542,7 +602,8 @@ func (h *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Err
 	}
 	it := &h.items[h.pos]
 	h.pos++
-	return &fuse.DirEntry{Name: it.Name, Mode: it.Attr.Mode, Ino: it.Attr.Ino, Off: uint64(h.pos)}, 0
+	h.ent = fuse.DirEntry{Name: it.Name, Mode: it.Attr.Mode, Ino: it.Attr.Ino, Off: uint64(h.pos)}
+	return &h.ent, 0
 }
 
 // Seekdir moves to a position Readdirent handed out; 0 lists the
@@ -569,7 +630,7 @@ func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 	if it.Err != nil {
 		return nil, errno(it.Err) // a record that cannot be computed
 	}
-	return n.newChild(ctx, it, out), 0
+	return n.newChild(ctx, name, it, out), 0
 }
 
 // fileNode is a plaintext regular file.
@@ -621,9 +682,6 @@ type cacheKey struct {
 // authentication at restore and is replaced at the next sync.
 func (v *view) fingerprint(k cacheKey) uint64 { return maphash.Comparable(v.seed, k) }
 
-// ref is the file's Ref.
-func (n *fileNode) ref() (Ref, syscall.Errno) { return n.leaf.ref(ItemEntry, unix.S_IFREG) }
-
 // version tells versions of a plaintext file apart. Size and mtime alone
 // are not enough: an in-place edit that keeps the size and puts the mtime
 // back (touch -d, rsync --inplace, a restore) would be served from stale
@@ -660,11 +718,7 @@ func (n *fileNode) told(size int64) int64 {
 // Getattr tells the current attributes, with the open handles' size while
 // the file is open.
 func (n *fileNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	ref, en := n.ref()
-	if en != 0 {
-		return en
-	}
-	if en := n.view().getattr(ref, out); en != 0 {
+	if en := n.getattrEntry(unix.S_IFREG, out); en != 0 {
 		return en
 	}
 	out.Size = uint64(n.told(int64(out.Size)))
@@ -679,21 +733,22 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if !fusemount.ReadOnly(flags) {
 		return nil, 0, syscall.EROFS
 	}
-	ref, en := n.ref()
+	rel, en := n.entryRel()
 	if en != 0 {
 		return nil, 0, en
 	}
 	v := n.view()
-	f, err := v.tree.Open(ref.Rel)
-	if err != nil {
+	h := &fileHandle{node: n}
+	f := &h.f
+	if err := v.tree.openFile(rel, f); err != nil {
 		en := errno(err)
 		if en != syscall.ENOENT && en != syscall.ESTALE && !errors.Is(err, ErrUnavailable) {
-			v.log.Warn("cannot open plaintext file", "path", "/"+ref.View, "err", reason(err))
+			v.log.Warn("cannot open plaintext file", "path", n.viewPath(), "err", reason(err))
 		}
 		return nil, 0, en
 	}
 	st := f.Stat()
-	if st.Ino != ref.Ino {
+	if st.Ino != n.ino {
 		f.Close()
 		return nil, 0, syscall.ESTALE // replaced since lookup: look up again
 	}
@@ -722,7 +777,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		// again (attributes only), and hear the served size.
 		n.NotifyContent(-1, 0)
 	}
-	return &fileHandle{f: f, node: n}, fuseFlags, 0
+	return h, fuseFlags, 0
 }
 
 // released counts a handle closed.
@@ -733,9 +788,9 @@ func (n *fileNode) released() {
 }
 
 // fileHandle is an open file: ciphertext is computed straight into the
-// kernel's read buffer.
+// kernel's read buffer. The File is part of it: one allocation per open.
 type fileHandle struct {
-	f    *File
+	f    File
 	node *fileNode
 }
 
@@ -743,8 +798,9 @@ type fileHandle struct {
 // costs no allocation and no copy beyond the plaintext read itself.
 func (h *fileHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n, err := h.f.ReadAt(dest, off)
+	v := h.node.view()
 	if err != nil && err != io.EOF {
-		h.node.view().log.Warn("read failed", "path", h.node.viewPath(), "offset", off, "err", reason(err))
+		v.log.Warn("read failed", "path", h.node.viewPath(), "offset", off, "err", reason(err))
 		if errors.Is(err, content.ErrChanged) {
 			return nil, syscall.EIO
 		}
@@ -754,7 +810,34 @@ func (h *fileHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Rea
 		}
 		return nil, en
 	}
-	return fuse.ReadResultData(dest[:n]), 0
+	return v.result(dest[:n]), 0
+}
+
+// readResult is a READ reply of bytes in go-fuse's buffer, as
+// fuse.ReadResultData makes, but taken from the view's pool and given
+// back when go-fuse is done with it: one allocation less per read.
+type readResult struct {
+	data []byte
+	pool *sync.Pool
+}
+
+// result is the reply of a read that filled data.
+func (v *view) result(data []byte) fuse.ReadResult {
+	r, _ := v.results.Get().(*readResult)
+	if r == nil {
+		r = &readResult{pool: &v.results}
+	}
+	r.data = data
+	return r
+}
+
+func (r *readResult) Size() int                              { return len(r.data) }
+func (r *readResult) Bytes(buf []byte) ([]byte, fuse.Status) { return r.data, fuse.OK }
+
+// Done is go-fuse's last use of r: it has taken the bytes.
+func (r *readResult) Done() {
+	r.data = nil
+	r.pool.Put(r)
 }
 
 // Flush answers ENOSYS: a read-only file has nothing to flush, and after
@@ -776,11 +859,7 @@ type linkNode struct {
 func (n *linkNode) ref() (Ref, syscall.Errno) { return n.leaf.ref(ItemEntry, unix.S_IFLNK) }
 
 func (n *linkNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	ref, en := n.ref()
-	if en != 0 {
-		return en
-	}
-	return n.view().getattr(ref, out)
+	return n.getattrEntry(unix.S_IFLNK, out)
 }
 
 func (n *linkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {

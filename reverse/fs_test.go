@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -959,4 +960,130 @@ func TestReadaheadWindow(t *testing.T) {
 	if got, want := strings.TrimSpace(string(b)), strconv.Itoa(readahead>>10); got != want {
 		t.Errorf("read_ahead_kb %s, want %s", got, want)
 	}
+}
+
+// BenchmarkFUSESmallFiles walks a fresh in-process mount of 2000 files of
+// 0-8 KiB in 20 directories as `rsync -a` does: it lists each directory
+// and lstats its entries (READDIRPLUS), then, once the kernel's entries
+// expired (as they do on a large tree before rsync gets to them), lstats,
+// opens, reads and closes each file (LOOKUP, OPEN, READ, RELEASE). The
+// walk makes raw syscalls that allocate nothing, so allocs/op is the
+// daemon's (it runs in this process); allocs/file is allocs/op per file.
+func BenchmarkFUSESmallFiles(b *testing.B) {
+	const files, dirs = 2000, 20
+	plain := b.TempDir()
+	for i := range files {
+		rvWrite(b, filepath.Join(plain, fmt.Sprintf("d%d", i%dirs), fmt.Sprintf("f%d", i)), bytes.Repeat([]byte{byte(i)}, i*37%8192))
+	}
+	tree, _, _ := rvTree(b, plain, Options{})
+	testenv.RequireFUSE(b)
+	// The view paths, NUL-terminated for the raw syscalls.
+	type dir struct {
+		path  []byte
+		names [][]byte
+	}
+	cstr := func(s string) []byte { return append([]byte(s), 0) }
+	var walk []dir
+	for d := range dirs {
+		wd := dir{path: cstr(viewPath(tree, fmt.Sprintf("d%d", d)))}
+		for i := d; i < files; i += dirs {
+			_, name := split(viewPath(tree, fmt.Sprintf("d%d/f%d", d, i)))
+			wd.names = append(wd.names, cstr(name))
+		}
+		walk = append(walk, wd)
+	}
+	openat := func(dfd int, p []byte, flags int) int {
+		fd, _, e := unix.Syscall6(unix.SYS_OPENAT, uintptr(dfd), uintptr(unsafe.Pointer(&p[0])), uintptr(flags|unix.O_CLOEXEC), 0, 0, 0)
+		if e != 0 {
+			b.Fatalf("openat: %v", e)
+		}
+		return int(fd)
+	}
+	var stx unix.Statx_t
+	lstat := func(dfd int, p []byte) {
+		if _, _, e := unix.Syscall6(unix.SYS_STATX, uintptr(dfd), uintptr(unsafe.Pointer(&p[0])), unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS, uintptr(unsafe.Pointer(&stx)), 0); e != 0 {
+			b.Fatalf("lstat: %v", e)
+		}
+	}
+	dents := make([]byte, 64<<10)
+	buf := make([]byte, 64<<10)
+	// Allocations and CPU time (this process's: the daemon's and the
+	// walk's system calls) of the timed parts only.
+	var mallocs uint64
+	var cpu time.Duration
+	var ms runtime.MemStats
+	var ru unix.Rusage
+	cpuTime := func() time.Duration {
+		if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+			b.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	start := func() {
+		runtime.ReadMemStats(&ms)
+		mallocs -= ms.Mallocs
+		cpu -= cpuTime()
+		b.StartTimer()
+	}
+	stop := func() {
+		b.StopTimer()
+		cpu += cpuTime()
+		runtime.ReadMemStats(&ms)
+		mallocs += ms.Mallocs
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.StopTimer()
+	for range b.N {
+		mnt := b.TempDir()
+		server, err := Mount(tree, mnt, MountOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		root := openat(unix.AT_FDCWD, cstr(mnt), unix.O_RDONLY|unix.O_DIRECTORY)
+		start()
+		dfds := make([]int, len(walk))
+		for i, d := range walk {
+			dfds[i] = openat(root, d.path, unix.O_RDONLY|unix.O_DIRECTORY)
+			for {
+				n, err := unix.Getdents(dfds[i], dents)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+			}
+			for _, name := range d.names {
+				lstat(dfds[i], name)
+			}
+		}
+		stop()
+		time.Sleep(fusemount.CacheTTL + 100*time.Millisecond)
+		start()
+		for i, d := range walk {
+			for _, name := range d.names {
+				lstat(dfds[i], name)
+				fd := openat(dfds[i], name, unix.O_RDONLY|unix.O_NOFOLLOW)
+				for {
+					n, err := unix.Read(fd, buf)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if n == 0 {
+						break
+					}
+				}
+				unix.Close(fd)
+			}
+			unix.Close(dfds[i])
+		}
+		stop()
+		unix.Close(root)
+		if err := server.Unmount(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(mallocs)/float64(b.N*files), "allocs/file")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*files), "cpu-µs/file")
 }

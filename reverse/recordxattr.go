@@ -10,6 +10,7 @@ package reverse
 // need read permission and show up as an open to watchers.
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -78,8 +79,17 @@ func (x *xattrReader) kept(dfd int, name string, isDir bool, dst []record.Xattr)
 		return dst, nil
 	}
 	start := len(dst)
-	for _, a := range strings.Split(string(x.list[:n]), "\x00") {
-		if !record.KeptXattr(a) || a == record.ACLDefault && !isDir {
+	// A name becomes a string only once kept: most entries with xattrs
+	// have none a record keeps (security.*), and the list was copied
+	// into a string and split for each of them.
+	for rest := x.list[:n]; len(rest) > 0; {
+		var b []byte
+		b, rest, _ = bytes.Cut(rest, []byte{0})
+		if !record.KeptXattr(string(b)) {
+			continue
+		}
+		a := string(b)
+		if a == record.ACLDefault && !isDir {
 			continue
 		}
 		v, err := x.call(dfd, name, func(path string, at bool) (int, error) {

@@ -12,7 +12,8 @@ const errNoXattr = unix.ENODATA
 
 // listxattrat is listxattrat(2) with AT_SYMLINK_NOFOLLOW (Linux 6.13).
 func listxattrat(dfd int, path string, dest []byte) (int, error) {
-	p, err := unix.BytePtrFromString(path)
+	var pbuf [256]byte // a name: NAME_MAX is 255
+	p, err := cString(pbuf[:], path)
 	if err != nil {
 		return 0, err
 	}
@@ -36,11 +37,12 @@ type xattrArgs struct {
 
 // getxattrat is getxattrat(2) with AT_SYMLINK_NOFOLLOW (Linux 6.13).
 func getxattrat(dfd int, path, name string, dest []byte) (int, error) {
-	p, err := unix.BytePtrFromString(path)
+	var pbuf, abuf [256]byte // names: NAME_MAX and XATTR_NAME_MAX are 255
+	p, err := cString(pbuf[:], path)
 	if err != nil {
 		return 0, err
 	}
-	a, err := unix.BytePtrFromString(name)
+	a, err := cString(abuf[:], name)
 	if err != nil {
 		return 0, err
 	}

@@ -119,6 +119,10 @@ type Tree struct {
 	// scratch is the buffers every open file encrypts through.
 	scratch content.Scratch
 
+	// dirBufs are the buffers listings read directories into
+	// (*[dirBufSize]byte; Linux).
+	dirBufs sync.Pool
+
 	// xattrVia is how records read xattrs (recordxattr.go): xattrAt until
 	// the kernel says it has no getxattrat.
 	xattrVia atomic.Int32
@@ -368,15 +372,7 @@ func (l *listing) read(t *Tree, rel string) error {
 	if t.oneFS && uint64(l.st.Dev) != t.rootDev.Load() {
 		return nil
 	}
-	// Readdirnames on a duplicate: closing the os.File closes its fd,
-	// and l.fd stays open for the record.
-	dup, err := unix.Dup(l.fd)
-	if err != nil {
-		return err
-	}
-	dir := os.NewFile(uintptr(dup), "dir")
-	names, err := dir.Readdirnames(-1)
-	dir.Close()
+	names, err := t.readNames(l.fd)
 	if err != nil {
 		return err
 	}
@@ -410,6 +406,19 @@ func (l *listing) read(t *Tree, rel string) error {
 	t.long[rel] = longDir{mtime: l.st.Mtim, names: long}
 	t.mu.Unlock()
 	return nil
+}
+
+// readNamesDup lists the names in the directory fd (but . and ..) with
+// Readdirnames on a duplicate of fd: closing the os.File closes its fd,
+// and fd stays open for the record.
+func readNamesDup(fd int) ([]string, error) {
+	dup, err := unix.Dup(fd)
+	if err != nil {
+		return nil, err
+	}
+	dir := os.NewFile(uintptr(dup), "dir")
+	defer dir.Close()
+	return dir.Readdirnames(-1)
 }
 
 // minSpread is the fewest entries whose per-entry work (lstat, name
@@ -612,45 +621,59 @@ func (t *Tree) Readlink(rel string) (string, error) {
 
 // File is an open plaintext file and the crypto to encrypt it.
 type File struct {
-	f    *os.File
+	// mu is held for reading by ReadAt and for writing by Close, so that
+	// the fd is never closed, and its number reused by another open,
+	// under a read: what an *os.File's reference count did.
+	mu   sync.RWMutex
+	src  plainFD
 	st   unix.Stat_t
 	enc  *content.File
 	size int64 // plaintext size when opened
 }
 
-// Open opens the regular file rel for encryption. It opens with
-// O_NONBLOCK: a FIFO swapped in for the file since its lookup would
-// otherwise block the open until a writer comes, for ever, and with it the
-// reader of the view in the kernel; checkRegular then refuses it.
+// Open opens the regular file rel for encryption.
 func (t *Tree) Open(rel string) (*File, error) {
-	fd, err := t.openRel(rel, unix.O_RDONLY|unix.O_NONBLOCK)
-	if err != nil {
+	f := &File{}
+	if err := t.openFile(rel, f); err != nil {
 		return nil, err
 	}
-	f := &File{}
+	return f, nil
+}
+
+// openFile opens the regular file rel into f, which the FUSE view embeds
+// in its file handle (one allocation for both). It opens with O_NONBLOCK:
+// a FIFO swapped in for the file since its lookup would otherwise block
+// the open until a writer comes, for ever, and with it the reader of the
+// view in the kernel; checkRegular then refuses it. The fd is read with
+// pread, not wrapped in an *os.File: that was three allocations and a
+// finalizer per open.
+func (t *Tree) openFile(rel string, f *File) error {
+	fd, err := t.openRel(rel, unix.O_RDONLY|unix.O_NONBLOCK)
+	if err != nil {
+		return err
+	}
 	err = checkRegular(fd, &f.st)
 	if err == nil {
 		err = t.tooLarge(&f.st)
 	}
 	if err != nil {
 		unix.Close(fd)
-		return nil, err
+		return err
 	}
-	// Wrapped once blocking: os.NewFile would otherwise try to add a
-	// non-blocking fd to the poller, which refuses regular files.
-	f.f = os.NewFile(uintptr(fd), "plain")
+	f.src = plainFD{fd}
 	id := t.fileIDs.Derive(fileVersion(&f.st), rel)
 	h, err := t.header(id)
 	if err == nil {
 		f.enc, err = t.fileKeys.NewFile(h, rel)
 	}
 	if err != nil {
-		f.f.Close()
-		return nil, err
+		unix.Close(fd)
+		f.src.fd = -1
+		return err
 	}
 	f.enc.UseScratch(&t.scratch)
 	f.size = f.st.Size
-	return f, nil
+	return nil
 }
 
 // Stat is the plaintext file's fstat taken at Open.
@@ -672,13 +695,26 @@ func (f *File) Size() int64 { return f.enc.CipherSize(f.size) }
 // ReadAt fills p with ciphertext at off. A plaintext file that shrank since
 // Open gives content.ErrChanged; one that grew is read up to its old size.
 func (f *File) ReadAt(p []byte, off int64) (int, error) {
-	return f.enc.EncryptAt(p, off, f.size, f.f)
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.src.fd < 0 {
+		return 0, os.ErrClosed
+	}
+	return f.enc.EncryptAt(p, off, f.size, &f.src)
 }
 
-// Close closes the plaintext file and wipes the file key.
+// Close closes the plaintext file and wipes the file key. Closing it
+// again is os.ErrClosed.
 func (f *File) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.src.fd < 0 {
+		return os.ErrClosed
+	}
 	f.enc.Wipe()
-	return f.f.Close()
+	err := unix.Close(f.src.fd)
+	f.src.fd = -1
+	return err
 }
 
 // fileVersion is what a file's ID is derived from (content.DeriveFileID).

@@ -9,3 +9,6 @@ import "golang.org/x/sys/unix"
 func openBeneath(rootFD int, rel string, flags int) (int, error) {
 	return -1, unix.ENOSYS
 }
+
+// readNames lists the names in the directory fd (but . and ..).
+func (t *Tree) readNames(fd int) ([]string, error) { return readNamesDup(fd) }
