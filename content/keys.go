@@ -79,9 +79,7 @@ type FileVersion struct {
 //
 // path is the plaintext path relative to the root, '/'-separated.
 func DeriveFileID(fileIDKey []byte, mode FileIDMode, v FileVersion, path string) [FileIDSize]byte {
-	var m fileIDMAC
-	m.h = hmac.New(sha256.New, fileIDKey)
-	return m.derive(mode, v, path)
+	return deriveFileID(&keyedMAC{h: hmac.New(sha256.New, fileIDKey)}, mode, v, path)
 }
 
 // FileIDs derives file IDs as DeriveFileID does, under one key and mode,
@@ -92,36 +90,69 @@ func DeriveFileID(fileIDKey []byte, mode FileIDMode, v FileVersion, path string)
 // until the garbage collector takes them. Safe for concurrent use.
 type FileIDs struct {
 	mode FileIDMode
-	macs sync.Pool // *fileIDMAC
+	macs macPool
 }
 
 // NewFileIDs prepares file-ID derivation under fileIDKey, which must stay
 // valid while f is used.
 func NewFileIDs(fileIDKey []byte, mode FileIDMode) *FileIDs {
 	f := &FileIDs{mode: mode}
-	f.macs.New = func() any { return &fileIDMAC{h: hmac.New(sha256.New, fileIDKey)} }
+	f.macs.key(fileIDKey)
 	return f
 }
 
 // Derive is DeriveFileID(fileIDKey, mode, v, path).
 func (f *FileIDs) Derive(v FileVersion, path string) [FileIDSize]byte {
-	m := f.macs.Get().(*fileIDMAC)
-	defer f.macs.Put(m)
-	return m.derive(f.mode, v, path)
+	m := f.macs.get()
+	defer f.macs.put(m)
+	return deriveFileID(m, f.mode, v, path)
 }
 
-// fileIDMAC is a keyed HMAC and the buffers of one derivation, kept
+// macPool reuses HMAC-SHA256 states keyed with one key, each with the
+// buffers of one computation (keyedMAC), for FileIDs and FileKeys: a
+// derivation then allocates nothing and skips the two SHA-256 blocks of
+// keying a new HMAC. Like every crypto/hmac state, the pooled ones hold
+// key-dependent values on the heap until the garbage collector takes them.
+type macPool struct {
+	pool sync.Pool // *keyedMAC
+}
+
+// maxKeptInput bounds the input buffer a pooled state keeps: a path and
+// a label fit, a hostile path's growth is dropped.
+const maxKeptInput = 4096 + 128
+
+// key makes the pool's states keyed with key, which must stay valid while
+// the pool is used.
+func (p *macPool) key(key []byte) {
+	p.pool.New = func() any { return &keyedMAC{h: hmac.New(sha256.New, key)} }
+}
+
+// get returns a reset state.
+func (p *macPool) get() *keyedMAC {
+	m := p.pool.Get().(*keyedMAC)
+	m.h.Reset()
+	return m
+}
+
+func (p *macPool) put(m *keyedMAC) {
+	if cap(m.in) > maxKeptInput {
+		m.in = nil
+	}
+	p.pool.Put(m)
+}
+
+// keyedMAC is a keyed HMAC and the buffers of one derivation, kept
 // together so that none escapes to the heap per call.
-type fileIDMAC struct {
+type keyedMAC struct {
 	h   hash.Hash
-	in  [128]byte
+	in  []byte
 	sum [sha256.Size]byte
 }
 
-// derive computes the file ID of v at path, as DeriveFileID documents.
-func (m *fileIDMAC) derive(mode FileIDMode, v FileVersion, path string) [FileIDSize]byte {
+// deriveFileID computes the file ID of v at path with m, reset, as
+// DeriveFileID documents.
+func deriveFileID(m *keyedMAC, mode FileIDMode, v FileVersion, path string) [FileIDSize]byte {
 	mac := m.h
-	mac.Reset()
 	b := m.in[:0]
 	switch mode {
 	case FileIDPath:
@@ -137,6 +168,7 @@ func (m *fileIDMAC) derive(mode FileIDMode, v FileVersion, path string) [FileIDS
 		b = binary.BigEndian.AppendUint64(b, v.Ino)
 	}
 	b = append(b, path...)
+	m.in = b
 	mac.Write(b)
 	var id [FileIDSize]byte
 	copy(id[:], mac.Sum(m.sum[:0]))
@@ -159,10 +191,10 @@ func (m *fileIDMAC) derive(mode FileIDMode, v FileVersion, path string) [FileIDS
 // a fresh HKDF made about 19 allocations and five more SHA-256 blocks per
 // file (a quarter of the reverse view's allocations in an rsync of small
 // files went to file keys). Like FileIDs, the pooled states hold
-// key-dependent values on the heap until the garbage collector takes them.
-// Safe for concurrent use.
+// key-dependent values on the heap until the garbage collector takes them
+// (the output blocks are cleared). Safe for concurrent use.
 type FileKeys struct {
-	macs sync.Pool // *fileKeyMAC
+	macs macPool // keyed with the PRK
 }
 
 // NewFileKeys prepares file-key derivation under contentKey.
@@ -170,42 +202,32 @@ func NewFileKeys(contentKey []byte) *FileKeys {
 	prk := hmac.New(sha256.New, make([]byte, sha256.Size)) // an empty salt is HashLen zeros
 	prk.Write(contentKey)
 	k := &FileKeys{}
-	key := prk.Sum(nil)
-	k.macs.New = func() any { return &fileKeyMAC{h: hmac.New(sha256.New, key)} }
+	k.macs.key(prk.Sum(nil))
 	return k
-}
-
-// fileKeyMAC is an HMAC keyed with the PRK and the buffers of one
-// derivation.
-type fileKeyMAC struct {
-	h    hash.Hash
-	info []byte
-	t    [2 * sha256.Size]byte
 }
 
 // derive computes the key of the file or record at path with header.
 func (k *FileKeys) derive(label string, header []byte, path string) [FileKeySize]byte {
-	m := k.macs.Get().(*fileKeyMAC)
-	defer k.macs.Put(m)
-	info := append(m.info[:0], label...)
-	info = append(info, header...)
-	info = append(info, path...)
-	if cap(info) <= 4096+128 {
-		m.info = info // keep the buffer unless a hostile path grew it
-	}
+	m := k.macs.get()
+	defer k.macs.put(m)
 	// HKDF-Expand (RFC 5869) for two hash lengths:
 	// T(1) = HMAC(PRK, info || 1), T(2) = HMAC(PRK, T(1) || info || 2).
-	m.h.Reset()
-	m.h.Write(info)
-	m.h.Write([]byte{1})
-	t1 := m.h.Sum(m.t[:0])
+	// The counter byte ends the buffer (a byte slice of its own would
+	// escape through the hash.Hash interface: an allocation per write).
+	in := append(m.in[:0], label...)
+	in = append(in, header...)
+	in = append(in, path...)
+	in = append(in, 1)
+	m.in = in
+	var key [FileKeySize]byte
+	m.h.Write(in)
+	t1 := m.h.Sum(m.sum[:0])
+	copy(key[:sha256.Size], t1)
 	m.h.Reset()
 	m.h.Write(t1)
-	m.h.Write(info)
-	m.h.Write([]byte{2})
-	m.h.Sum(m.t[:sha256.Size])
-	var key [FileKeySize]byte
-	copy(key[:], m.t[:])
-	clear(m.t[:])
+	in[len(in)-1] = 2
+	m.h.Write(in)
+	copy(key[sha256.Size:], m.h.Sum(m.sum[:0]))
+	clear(m.sum[:])
 	return key
 }
