@@ -5,13 +5,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestParseSize(t *testing.T) {
@@ -467,5 +472,51 @@ func TestScaleTree(t *testing.T) {
 	}
 	if err := removeTree(root); err != nil {
 		t.Errorf("removing a missing tree: %v", err)
+	}
+}
+
+// TestScratchFS makes, fills and removes a scale tree's own filesystem:
+// nothing may stay behind (no mount, no loop device, no image).
+func TestScratchFS(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a loop device needs root")
+	}
+	if _, err := os.Stat("/dev/loop-control"); err != nil {
+		t.Skip("no loop devices here:", err)
+	}
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "scale")
+	size, inodes := scratchSize(20000)
+	s, err := mountScratch(ctx, dir, size, inodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mounted, err := isMounted(dir); err != nil || !mounted {
+		t.Fatalf("%s mounted: %v, %v", dir, mounted, err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	if int(st.Files) < inodes {
+		t.Errorf("the filesystem has %d inodes, asked for %d", st.Files, inodes)
+	}
+	if _, err := writeScaleTree(ctx, filepath.Join(dir, "tree"), 3000); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.remove(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if mounted, _ := isMounted(dir); mounted {
+		t.Errorf("%s still mounted", dir)
+	}
+	for _, p := range []string{dir, s.img} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left behind: %v", p, err)
+		}
+	}
+	out, err := exec.Command("losetup", "--associated", s.img).CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) != 0 {
+		t.Errorf("a loop device still holds the image: %s %v", out, err)
 	}
 }

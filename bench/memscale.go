@@ -156,55 +156,66 @@ func (b *bench) scaleMounted(ctx context.Context, t *tool, root string, argv []s
 // measureScale builds each tree of -scale-entries in turn and runs find
 // -ls and a full rsync -a through each tool's view of it. Each size runs
 // once (-reps does not apply: a tree of a million entries is copied in
-// minutes, and the peak is what counts). Each copy goes into a new folder,
+// minutes, and the peak is what counts). Each size's tree and copies are
 // removed before the next size.
 func (b *bench) measureScale(ctx context.Context) error {
 	for _, n := range b.o.scaleEntries {
-		root := filepath.Join(b.tmp, fmt.Sprintf("scale-%d", n))
-		t0 := time.Now()
-		entries, err := writeScaleTree(ctx, root, n)
-		if err != nil {
+		if err := b.measureScaleSize(ctx, n); err != nil {
 			return err
 		}
-		b.scaleEntries[n] = entries
-		b.log.Info("scale tree written", "files", n, "entries", entries, "took", time.Since(t0).Round(time.Millisecond))
-		var dests []string
-		for _, t := range b.scaleTools(0) {
-			if err := t.initRoot(ctx, root, ""); err != nil {
-				b.res.fail(scaleID("rss", n), t.name, fmt.Errorf("init: %w", err))
-				continue
-			}
-			find, err := b.scaleMounted(ctx, t, root, []string{"find", "VIEW", "-ls"}, func(lines int) error {
-				if lines < entries {
-					return fmt.Errorf("find listed %d entries, the tree has %d", lines, entries)
-				}
-				return nil
-			})
-			if err := b.recordScale(ctx, "find", n, entries, t, find, err); err != nil {
-				return err
-			}
-			dest := filepath.Join(b.tmp, fmt.Sprintf("scale-dest-%s-%d", t.name, n))
-			dests = append(dests, dest)
-			unix.Sync() // the copy must not pay for earlier writes
-			copied, err := b.scaleMounted(ctx, t, root, []string{"rsync", "-a", "VIEW/", dest + "/"}, func(int) error {
-				files, _, err := countTree(dest)
-				if err == nil && files < n {
-					err = fmt.Errorf("rsync copied %d files, the tree has %d", files, n)
-				}
-				return err
-			})
-			if err := b.recordScale(ctx, "rsync", n, entries, t, copied, err); err != nil {
-				return err
-			}
-		}
-		// The next size starts on an empty disk; deletion is not timed.
-		t0 = time.Now()
-		for _, d := range append(dests, root) {
-			if err := removeTree(d); err != nil {
-				return err
-			}
+	}
+	return nil
+}
+
+// measureScaleSize is measureScale for the tree of n files, on its own
+// filesystem where one can be made (see scaleDisk).
+func (b *bench) measureScaleSize(ctx context.Context, n int) (err error) {
+	dir, done, err := b.scaleDisk(ctx, n)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The next size starts on an empty disk; removal is not timed.
+		t0 := time.Now()
+		if rerr := done(); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("removing the scale tree: %w", rerr))
 		}
 		b.log.Info("scale tree and copies removed", "took", time.Since(t0).Round(time.Millisecond))
+	}()
+	root := filepath.Join(dir, fmt.Sprintf("scale-%d", n)) // its base names the tools' configs
+	t0 := time.Now()
+	entries, err := writeScaleTree(ctx, root, n)
+	if err != nil {
+		return err
+	}
+	b.scaleEntries[n] = entries
+	b.log.Info("scale tree written", "files", n, "entries", entries, "took", time.Since(t0).Round(time.Millisecond))
+	for _, t := range b.scaleTools(0) {
+		if err := t.initRoot(ctx, root, ""); err != nil {
+			b.res.fail(scaleID("rss", n), t.name, fmt.Errorf("init: %w", err))
+			continue
+		}
+		find, err := b.scaleMounted(ctx, t, root, []string{"find", "VIEW", "-ls"}, func(lines int) error {
+			if lines < entries {
+				return fmt.Errorf("find listed %d entries, the tree has %d", lines, entries)
+			}
+			return nil
+		})
+		if err := b.recordScale(ctx, "find", n, entries, t, find, err); err != nil {
+			return err
+		}
+		dest := filepath.Join(dir, "copy-"+t.name)
+		unix.Sync() // the copy must not pay for earlier writes
+		copied, err := b.scaleMounted(ctx, t, root, []string{"rsync", "-a", "VIEW/", dest + "/"}, func(int) error {
+			files, _, err := countTree(dest)
+			if err == nil && files < n {
+				err = fmt.Errorf("rsync copied %d files, the tree has %d", files, n)
+			}
+			return err
+		})
+		if err := b.recordScale(ctx, "rsync", n, entries, t, copied, err); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -310,7 +321,8 @@ func (b *bench) scaleMethod() string {
 		return ""
 	}
 	return `- Memory at scale (` + "`-only scale`" + `, not in the default run): for each ` + "`-scale-entries`" + ` count a
-  tree of that many files (0–127 bytes each, 1,000 per directory, written by parallel workers)
+  tree of that many files (0–127 bytes each, 1,000 per directory, written by parallel workers;
+  as root on an ext4 of its own in a sparse image on a loop device, removed by unmounting it)
   is listed with ` + "`find VIEW -ls`" + ` (output counted) and copied whole with ` + "`rsync -a VIEW/ DEST/`" + ` into a
   new folder on the same disk (checked for every file), each on a fresh mount of efs reverse and
   of gocryptfs -reverse; once per size, whatever -reps says. Peak RSS is the daemon's VmHWM
