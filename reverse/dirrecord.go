@@ -11,8 +11,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/efs-project/efs/internal/sys/unix"
 	"github.com/efs-project/efs/naming"
@@ -80,7 +78,7 @@ func (t *Tree) recordItem(d Dir, l *listing, shown []*Entry) Item {
 		Ino: t.virtualIno(inoKindRecord, join(d.View, naming.RecordName)),
 	}}
 	t.hideMode(&it.Attr) // its mtime reveals nothing already
-	plain, err := t.recordPlain(d, l, shown)
+	plain, err := t.recordPlainCached(d, l, shown)
 	if err == nil {
 		var s *record.Sealed
 		if s, err = record.Seal(t.recordKeys(), d.Rel, plain); err == nil {
@@ -100,9 +98,9 @@ func (t *Tree) recordItem(d Dir, l *listing, shown []*Entry) Item {
 
 // recordPlain is the plaintext of the record of directory d: for the root
 // its own entry first, then the entries shown, in byte order of their
-// plaintext names. An entry that vanished since the listing is left out.
-func (t *Tree) recordPlain(d Dir, l *listing, shown []*Entry) ([]byte, error) {
-	slices.SortFunc(shown, func(a, b *Entry) int { return strings.Compare(a.Plain, b.Plain) })
+// plaintext names (as shown is sorted). An entry that vanished since the
+// listing is left out; complete is false then.
+func (t *Tree) recordPlain(d Dir, l *listing, shown []*Entry) (plain []byte, complete bool, err error) {
 	var buf bytes.Buffer
 	buf.Grow(recordEstimate(shown))
 	enc := record.NewEncoder(&buf, d.Rel == "")
@@ -111,10 +109,10 @@ func (t *Tree) recordPlain(d Dir, l *listing, shown []*Entry) ([]byte, error) {
 	if d.Rel == "" {
 		self := Entry{Stat: l.st}
 		if err := t.recordEntry(&e, l.fd, &self, x); err != nil {
-			return nil, fmt.Errorf("the root's own entry: %w", err)
+			return nil, false, fmt.Errorf("the root's own entry: %w", err)
 		}
 		if err := enc.Add(&e); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	// The entries' targets and xattrs are read on all cores for a large
@@ -127,26 +125,28 @@ func (t *Tree) recordPlain(d Dir, l *listing, shown []*Entry) ([]byte, error) {
 			errs[i] = t.recordEntry(&entries[i], l.fd, shown[i], xr)
 		}
 	})
+	complete = true
 	for i := range shown {
 		err := errs[i]
 		if errors.Is(err, errVanished) {
+			complete = false
 			continue
 		}
 		if err == nil {
 			err = enc.Add(&entries[i])
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if err := enc.Close(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	b := buf.Bytes()
 	if cap(b)-len(b) > len(b)/8 {
 		b = bytes.Clone(b) // an open record keeps no more than its size
 	}
-	return b, nil
+	return b, complete, nil
 }
 
 // recordEstimate is about the size of a record of the entries shown

@@ -123,6 +123,9 @@ type Tree struct {
 	// (*[dirBufSize]byte; Linux).
 	dirBufs sync.Pool
 
+	// recordsKept are the last records computed (recordcache.go).
+	recordsKept recordCache
+
 	// xattrVia is how records read xattrs (recordxattr.go): xattrAt until
 	// the kernel says it has no getxattrat.
 	xattrVia atomic.Int32

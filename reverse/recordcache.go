@@ -1,0 +1,162 @@
+package reverse
+
+// A directory's record is computed from its listing (names and lstat),
+// which every computation reads anyway, and from its entries' xattrs and
+// targets, which cost a system call per entry and are what a full sync
+// asks for two or three times per directory: at the listing (efs.dir's
+// size and mtime), at the lookup of efs.dir once the kernel's entry
+// expired, and at its open (the snapshot). recordCache keeps the last
+// record of a few directories with the listing it came from, and a
+// computation whose listing is byte for byte the same takes it instead of
+// reading the xattrs and targets again.
+//
+// That is sound because every change that alters a record entry changes
+// the entry's lstat: a setxattr or removexattr, chmod, chown, a write or
+// truncate change its ctime, a new symlink target is a new inode. But
+// ctime has the file system's granularity (up to 2 s on FAT), so two
+// changes within one tick keep it the same: a record is kept only when
+// every ctime of its listing is older than recordMargin when its xattrs
+// begin to be read. A change after the read then has a later ctime than
+// the one kept. A record missing an entry that vanished while it was
+// computed is not kept either.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/efs-project/efs/internal/sys/unix"
+)
+
+const (
+	// recordMargin is how much older than a record's computation every
+	// ctime of its listing must be for the record to be kept.
+	recordMargin = 2 * time.Second
+	// maxCachedRecords and maxCachedBytes bound the cache: directories,
+	// and bytes of records and listings together.
+	maxCachedRecords = 256
+	maxCachedBytes   = 16 << 20
+)
+
+// recordCache is the records kept, by plaintext directory path.
+type recordCache struct {
+	mu     sync.Mutex
+	dirs   map[string]cachedRecord
+	bytes  int
+	margin time.Duration // recordMargin but in tests
+	// computed counts the records computed (not taken from the cache).
+	computed int
+}
+
+// cachedRecord is a record's plaintext and the listing it came from
+// (recordStamp).
+type cachedRecord struct {
+	stamp, plain []byte
+}
+
+// get is the record kept for dir rel with listing stamp, nil if none.
+func (c *recordCache) get(rel string, stamp []byte) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.dirs[rel]; ok && bytes.Equal(r.stamp, stamp) {
+		return r.plain
+	}
+	c.computed++
+	return nil
+}
+
+// put keeps plain, the record of dir rel with listing stamp, in place of
+// any other of rel.
+func (c *recordCache) put(rel string, stamp, plain []byte) {
+	size := len(rel) + len(stamp) + len(plain)
+	if size > maxCachedBytes/4 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dirs == nil {
+		c.dirs = make(map[string]cachedRecord)
+	}
+	c.drop(rel)
+	for k := range c.dirs {
+		if len(c.dirs) < maxCachedRecords && c.bytes+size <= maxCachedBytes {
+			break
+		}
+		c.drop(k)
+	}
+	c.dirs[rel] = cachedRecord{stamp: stamp, plain: plain}
+	c.bytes += size
+}
+
+func (c *recordCache) drop(rel string) {
+	if r, ok := c.dirs[rel]; ok {
+		c.bytes -= len(rel) + len(r.stamp) + len(r.plain)
+		delete(c.dirs, rel)
+	}
+}
+
+// recordPlainCached is recordPlain, from the cache when the listing is
+// the one the kept record came from. The record is shared: read only.
+func (t *Tree) recordPlainCached(d Dir, l *listing, shown []*Entry) ([]byte, error) {
+	slices.SortFunc(shown, func(a, b *Entry) int { return strings.Compare(a.Plain, b.Plain) })
+	stamp, newest := t.recordStamp(l, shown)
+	if plain := t.recordsKept.get(d.Rel, stamp); plain != nil {
+		return plain, nil
+	}
+	start := time.Now()
+	plain, complete, err := t.recordPlain(d, l, shown)
+	margin := t.recordsKept.margin
+	if margin == 0 {
+		margin = recordMargin
+	}
+	if err == nil && complete && newest.Add(margin).Before(start) {
+		t.recordsKept.put(d.Rel, stamp, plain)
+	}
+	return plain, err
+}
+
+// recordStamp is what of listing l, whose entries shown are sorted by
+// plaintext name, a record is a function of (but for xattrs and targets),
+// and the latest ctime in it.
+func (t *Tree) recordStamp(l *listing, shown []*Entry) ([]byte, time.Time) {
+	n := 8 + statStamp
+	for _, e := range shown {
+		n += 4 + len(e.Plain) + statStamp
+	}
+	b := make([]byte, 0, n)
+	b = binary.LittleEndian.AppendUint64(b, t.rootDev.Load())
+	b = appendStat(b, &l.st)
+	newest := l.st.Ctim
+	for _, e := range shown {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(e.Plain)))
+		b = append(b, e.Plain...)
+		b = appendStat(b, &e.Stat)
+		if c := e.Stat.Ctim; c.Sec > newest.Sec || c.Sec == newest.Sec && c.Nsec > newest.Nsec {
+			newest = c
+		}
+	}
+	return b, time.Unix(newest.Sec, newest.Nsec)
+}
+
+// statStamp is the bytes appendStat adds.
+const statStamp = 8*6 + 4*5
+
+// appendStat appends the fields of st a record entry or its file ID
+// depends on, and the ctime, which changes with its xattrs.
+func appendStat(b []byte, st *unix.Stat_t) []byte {
+	le := binary.LittleEndian
+	b = le.AppendUint64(b, uint64(st.Dev))
+	b = le.AppendUint64(b, uint64(st.Ino))
+	b = le.AppendUint64(b, uint64(st.Nlink))
+	b = le.AppendUint64(b, uint64(st.Size))
+	b = le.AppendUint64(b, uint64(st.Mtim.Sec))
+	b = le.AppendUint64(b, uint64(st.Ctim.Sec))
+	b = le.AppendUint32(b, uint32(st.Mtim.Nsec))
+	b = le.AppendUint32(b, uint32(st.Ctim.Nsec))
+	b = le.AppendUint32(b, uint32(st.Mode))
+	b = le.AppendUint32(b, uint32(st.Uid))
+	return le.AppendUint32(b, uint32(st.Gid))
+}
