@@ -93,7 +93,8 @@ type Entry struct {
 	// Meta is the entry as its directory record lists it (format v2):
 	// the authenticated mode, owner, mtime, size, file ID, link group,
 	// target and xattrs. It is nil for an entry the record does not list
-	// (or whose record is damaged), and always in v1.
+	// (or whose record is damaged), and always in v1. It points into the
+	// record as read, which other entries share: never change it.
 	Meta *record.Entry
 	// FromRecord marks a symlink the record lists but the storage does
 	// not hold (storage without symlinks drops them) or holds as another
