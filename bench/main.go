@@ -628,7 +628,9 @@ func (b *bench) report(start time.Time, elapsed time.Duration, load0, load1 stri
 - ls -l: ` + "`ls -l`" + ` (C locale, output counted) of one directory of small files (0–511 bytes),
   through each reverse view and through efs mount of the directory's efs export, a fresh mount
   each time, and of the plaintext directory itself (its inodes cached by the kernel, as they are
-  under the views). Daemon CPU from /proc/PID/stat.
+  under the views). Daemon CPU from /proc/PID/stat. ls -l asks for every entry's ACL
+  (getxattr system.posix_acl_access): efs mount shows the ACLs and xattrs its records carry, so
+  each is a FUSE request: a round trip per entry that the reverse views (no xattrs) do not make.
 - efs and restic: ` + "`restic backup .`" + ` run in the tree, into a repository made just before
   with ` + "`restic init`" + `, against ` + "`efs export`" + ` of the tree into an empty folder; then
   ` + "`restic restore latest --target`" + ` against ` + "`efs restore`" + ` of that export, each into

@@ -93,7 +93,8 @@ type Entry struct {
 	// Meta is the entry as its directory record lists it (format v2):
 	// the authenticated mode, owner, mtime, size, file ID, link group,
 	// target and xattrs. It is nil for an entry the record does not list
-	// (or whose record is damaged), and always in v1.
+	// (or whose record is damaged), and always in v1. It points into the
+	// record as read, which other entries share: never change it.
 	Meta *record.Entry
 	// FromRecord marks a symlink the record lists but the storage does
 	// not hold (storage without symlinks drops them) or holds as another
@@ -145,25 +146,34 @@ func (b *Backup) lstat(rel, crel string, trailers bool) (st syscall.Stat_t, unre
 	if err := syscall.Lstat(b.cpath(crel), &st); err != nil {
 		return st, false, &os.PathError{Op: "lstat", Path: crel, Err: err}
 	}
-	if kindOf(uint32(st.Mode)) == Regular {
-		n, err := content.PlainSize(st.Size, b.settings.BlockSize)
-		if err == nil && b.padded() {
-			if trailers {
-				n, err = b.paddedSize(rel, crel)
-			} else {
-				unread = true
-			}
-		}
-		if errors.Is(err, ErrDamaged) {
-			return st, false, err
-		}
-		if err != nil {
-			return st, false, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
-		}
-		st.Size = n
-		st.Blocks = (n + 511) / 512
+	unread, err = b.plainSize(rel, crel, &st, trailers)
+	return st, unread, err
+}
+
+// plainSize turns the lstat st of the stored entry crel into the
+// plaintext's, as lstat does: a regular file's size becomes its
+// plaintext size.
+func (b *Backup) plainSize(rel, crel string, st *syscall.Stat_t, trailers bool) (unread bool, err error) {
+	if kindOf(uint32(st.Mode)) != Regular {
+		return false, nil
 	}
-	return st, unread, nil
+	n, err := content.PlainSize(st.Size, b.settings.BlockSize)
+	if err == nil && b.padded() {
+		if trailers {
+			n, err = b.paddedSize(rel, crel)
+		} else {
+			unread = true
+		}
+	}
+	if errors.Is(err, ErrDamaged) {
+		return false, err
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: %w: %w", crel, ErrDamaged, err)
+	}
+	st.Size = n
+	st.Blocks = (n + 511) / 512
+	return unread, nil
 }
 
 // decryptEntry turns ciphertext entry cname inside the directory (rel,
@@ -262,12 +272,12 @@ func (b *Backup) ReadDir(rel, crel string) (Listing, error) { return b.readDir(r
 // reading their trailers (Entry.SizeUnread), for a walk that opens every
 // file anyway: a padded file is then opened once, not twice.
 func (b *Backup) readDir(rel, crel string, trailers bool) (Listing, error) {
-	f, err := os.Open(b.cpath(crel))
+	d, err := openStoredDir(b.cpath(crel))
 	if err != nil {
 		return Listing{}, fmt.Errorf("opening directory %s: %w", crel, err)
 	}
-	names, err := f.Readdirnames(-1)
-	f.Close()
+	defer d.close()
+	names, err := d.names()
 	if err != nil {
 		return Listing{}, fmt.Errorf("listing directory %s: %w", crel, err)
 	}
@@ -303,7 +313,11 @@ func (b *Backup) readDir(rel, crel string, trailers bool) (Listing, error) {
 			continue
 		}
 		e := Entry{Name: name, Rel: join(rel, name), CName: cname, CRel: c}
-		e.Stat, e.SizeUnread, err = b.lstat(e.Rel, c, trailers)
+		if err = d.lstat(cname, &e.Stat); err != nil {
+			e.Stat, err = syscall.Stat_t{}, &os.PathError{Op: "lstat", Path: c, Err: err}
+		} else {
+			e.SizeUnread, err = b.plainSize(e.Rel, c, &e.Stat, trailers)
+		}
 		e.Kind = kindOf(uint32(e.Stat.Mode))
 		if err != nil && !(e.Kind == Regular && errors.Is(err, ErrDamaged)) {
 			probs = append(probs, report.Failure{Path: e.Rel, Stored: c, Err: err})

@@ -314,6 +314,9 @@ type dirHandle struct {
 	// pos is the index of the next entry; Readdirent hands out pos+1 as
 	// the offset after an entry, which Seekdir takes back.
 	pos int
+	// de is what Readdirent returns, filled anew for every entry: go-fuse
+	// copies it before it asks for the next.
+	de fuse.DirEntry
 }
 
 // list reads the directory and logs what it leaves out.
@@ -353,7 +356,8 @@ func (h *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Err
 	}
 	e := &h.entries[h.pos]
 	h.pos++
-	return &fuse.DirEntry{Name: e.Name, Mode: entryMode(e), Ino: ino(e), Off: uint64(h.pos)}, 0
+	h.de = fuse.DirEntry{Name: e.Name, Mode: entryMode(e), Ino: ino(e), Off: uint64(h.pos)}
+	return &h.de, 0
 }
 
 // Seekdir moves to an offset Readdirent handed out; 0 is the start

@@ -43,7 +43,10 @@ func (b *Backup) recordKeys() record.Keys {
 }
 
 // dirRecord is a directory's record as read: the root's own entry and the
-// entries sorted by name, or why it cannot be used.
+// entries sorted by name, or why it cannot be used. It is never changed
+// once read: the Entry.Meta of every entry listed or looked up points
+// into entries, which spares a copy of each (a listing of 50,000 entries
+// copied 6.4 MB).
 type dirRecord struct {
 	self    *record.Entry
 	entries []record.Entry
@@ -238,10 +241,9 @@ func (b *Backup) fromRecord(rel, crel string, r *record.Entry) Entry {
 
 // fromRecordAs is fromRecord with the stored name already known.
 func (b *Backup) fromRecordAs(rel, crel, cname string, r *record.Entry) Entry {
-	m := *r
 	return Entry{
 		Name: r.Name, Rel: join(rel, r.Name), CName: cname, CRel: join(crel, cname),
-		Kind: Symlink, Meta: &m, FromRecord: true,
+		Kind: Symlink, Meta: r, FromRecord: true,
 		Stat: syscall.Stat_t{Mode: syscall.S_IFLNK | 0o777},
 	}
 }
@@ -311,8 +313,7 @@ func (b *Backup) match(rel, crel string, s Entry, r *record.Entry) (Entry, error
 	case s.Kind == Other:
 		return s, fmt.Errorf("%w: not a directory, regular file or symlink", ErrDamaged)
 	case s.Kind == kindOfRecord(r.Type):
-		m := *r
-		s.Meta = &m
+		s.Meta = r
 		return s, nil
 	}
 	err := retyped(s.Kind, r.Type)
