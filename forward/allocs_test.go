@@ -31,6 +31,9 @@ func flatFiles(n int) func(t *testing.T, plain string) {
 // name. The record entry is shared, not copied, and no stored path is
 // built for the stat: that was 5 allocations and 1,049 bytes per entry.
 func TestReadDirAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
 	const n = 1000
 	v := newV2(t, config.Defaults(), flatFiles(n))
 	allocs := testing.AllocsPerRun(5, func() {
@@ -49,6 +52,9 @@ func TestReadDirAllocs(t *testing.T) {
 // TestReaddirentAllocs: a READDIRPLUS entry handed to go-fuse allocates
 // nothing (go-fuse copies the DirEntry it gets).
 func TestReaddirentAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
 	const n = 100
 	v := newV2(t, config.Defaults(), flatFiles(n))
 	e, err := v.b.Resolve("")
