@@ -4,6 +4,7 @@ package reverse
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -115,5 +116,25 @@ func TestRecordCacheBounds(t *testing.T) {
 	c.put("huge", nil, make([]byte, maxCachedBytes/4+1))
 	if _, ok := c.dirs["huge"]; ok {
 		t.Error("a record of more than a quarter of the cache was kept")
+	}
+}
+
+// TestRecordCacheKeepsNewest: past its bounds the cache drops its oldest
+// records, never the ones just put (a sync asks for a directory's record
+// again soon after the first time).
+func TestRecordCacheKeepsNewest(t *testing.T) {
+	var c recordCache
+	rec := make([]byte, maxCachedBytes/(2*maxCachedRecords))
+	for i := range 3 * maxCachedRecords {
+		name := fmt.Sprint("dir-", i)
+		c.put(name, []byte(name), rec)
+		for j := max(0, i-maxCachedRecords+1); j <= i; j++ {
+			if n := fmt.Sprint("dir-", j); c.get(n, []byte(n)) == nil {
+				t.Fatalf("after putting dir-%d, dir-%d (among the newest %d) is gone", i, j, maxCachedRecords)
+			}
+		}
+	}
+	if len(c.order) != len(c.dirs) {
+		t.Errorf("order holds %d names, the cache %d records", len(c.order), len(c.dirs))
 	}
 }
