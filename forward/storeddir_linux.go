@@ -4,6 +4,7 @@ import (
 	"os"
 
 	"github.com/efs-project/efs/internal/sys/syscall"
+	sysunix "github.com/efs-project/efs/internal/sys/unix"
 	"golang.org/x/sys/unix"
 )
 
@@ -34,21 +35,11 @@ const dirBufSize = 8 << 10
 
 // names returns every name in the directory but . and ..
 func (d *storedDir) names() ([]string, error) {
-	buf := make([]byte, dirBufSize)
-	var names []string
-	for {
-		n, err := unix.Getdents(d.fd, buf)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "readdirent", Path: d.path, Err: err}
-		}
-		if n <= 0 {
-			return names, nil
-		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	names, err := sysunix.ReadDirNames(d.fd, make([]byte, dirBufSize), nil)
+	if err != nil {
+		return nil, &os.PathError{Op: "readdirent", Path: d.path, Err: err}
 	}
+	return names, nil
 }
 
 // lstat is the lstat of the entry name of the directory.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unsafe"
 
+	sysunix "github.com/efs-project/efs/internal/sys/unix"
 	"golang.org/x/sys/unix"
 )
 
@@ -43,28 +44,15 @@ func cString(buf []byte, s string) (*byte, error) {
 const dirBufSize = 8 << 10
 
 // readNames lists the names in the directory fd (but . and ..) with
-// getdents(2) on fd itself: the *at calls and fstat that the listing and
-// its record make later on fd do not depend on its offset. Reading through
-// an *os.File took a dup(2), a close(2) and the File's allocations and
-// finalizer per listing.
+// getdents(2) on fd itself (unix.ReadDirNames): the *at calls and fstat
+// that the listing and its record make later on fd do not depend on its
+// offset. Reading through an *os.File took a dup(2), a close(2) and the
+// File's allocations and finalizer per listing.
 func (t *Tree) readNames(fd int) ([]string, error) {
 	buf, _ := t.dirBufs.Get().(*[dirBufSize]byte)
 	if buf == nil {
 		buf = new([dirBufSize]byte)
 	}
 	defer t.dirBufs.Put(buf)
-	names := make([]string, 0, 64)
-	for {
-		n, err := unix.Getdents(fd, buf[:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n <= 0 {
-			return names, nil
-		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
-	}
+	return sysunix.ReadDirNames(fd, buf[:], make([]string, 0, 64))
 }
