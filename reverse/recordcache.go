@@ -6,9 +6,9 @@ package reverse
 // asks for two or three times per directory: at the listing (efs.dir's
 // size and mtime), at the lookup of efs.dir once the kernel's entry
 // expired, and at its open (the snapshot). recordCache keeps the last
-// record of a few directories with the listing it came from, and a
-// computation whose listing is byte for byte the same takes it instead of
-// reading the xattrs and targets again.
+// record of a few directories with the SHA-256 of the listing it came
+// from, and a computation whose listing is byte for byte the same takes it
+// instead of reading the xattrs and targets again.
 //
 // That is sound because every change that alters a record entry changes
 // the entry's lstat: a setxattr or removexattr, chmod, chown, a write or
@@ -58,19 +58,18 @@ type recordCache struct {
 }
 
 // cachedRecord is a record's plaintext and the SHA-256 of the listing it
-// came from (recordStamp): a listing's stamp is 72 bytes per entry, more
-// than its record.
+// came from (recordStamp): the listing itself is 72 bytes per entry and
+// its name, more than its record.
 type cachedRecord struct {
 	stamp [sha256.Size]byte
 	plain []byte
 }
 
 // get is the record kept for dir rel with listing stamp, nil if none.
-func (c *recordCache) get(rel string, stamp []byte) []byte {
-	sum := sha256.Sum256(stamp)
+func (c *recordCache) get(rel string, stamp [sha256.Size]byte) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if r, ok := c.dirs[rel]; ok && r.stamp == sum {
+	if r, ok := c.dirs[rel]; ok && r.stamp == stamp {
 		return r.plain
 	}
 	c.computed++
@@ -79,12 +78,11 @@ func (c *recordCache) get(rel string, stamp []byte) []byte {
 
 // put keeps plain, the record of dir rel with listing stamp, in place of
 // any other of rel, dropping the oldest records beyond the bounds.
-func (c *recordCache) put(rel string, stamp, plain []byte) {
+func (c *recordCache) put(rel string, stamp [sha256.Size]byte, plain []byte) {
 	size := len(rel) + len(plain)
 	if size > maxCachedBytes/4 {
 		return
 	}
-	sum := sha256.Sum256(stamp)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.dirs == nil {
@@ -94,7 +92,7 @@ func (c *recordCache) put(rel string, stamp, plain []byte) {
 	for len(c.order) > 0 && (len(c.dirs) >= maxCachedRecords || c.bytes+size > maxCachedBytes) {
 		c.drop(c.order[0])
 	}
-	c.dirs[rel] = cachedRecord{stamp: sum, plain: plain}
+	c.dirs[rel] = cachedRecord{stamp: stamp, plain: plain}
 	c.order = append(c.order, rel)
 	c.bytes += size
 }
@@ -131,27 +129,26 @@ func (t *Tree) recordPlainCached(d Dir, l *listing, shown []*Entry) ([]byte, err
 	return plain, err
 }
 
-// recordStamp is what of listing l, whose entries shown are sorted by
-// plaintext name, a record is a function of (but for xattrs and targets),
-// and the latest ctime in it.
-func (t *Tree) recordStamp(l *listing, shown []*Entry) ([]byte, time.Time) {
-	n := 8 + statStamp
-	for _, e := range shown {
-		n += 4 + len(e.Plain) + statStamp
-	}
-	b := make([]byte, 0, n)
+// recordStamp is the SHA-256 of what of listing l, whose entries shown
+// are sorted by plaintext name, a record is a function of (but for xattrs
+// and targets), and the latest ctime in it. It is hashed entry by entry:
+// the bytes themselves (72 per entry and its name) are never kept.
+func (t *Tree) recordStamp(l *listing, shown []*Entry) (stamp [sha256.Size]byte, newest time.Time) {
+	h := sha256.New()
+	b := make([]byte, 0, 8+statStamp+4+256)
 	b = binary.LittleEndian.AppendUint64(b, t.rootDev.Load())
-	b = appendStat(b, &l.st)
-	newest := l.st.Ctim
+	h.Write(appendStat(b, &l.st))
+	last := l.st.Ctim
 	for _, e := range shown {
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(e.Plain)))
+		b = binary.LittleEndian.AppendUint32(b[:0], uint32(len(e.Plain)))
 		b = append(b, e.Plain...)
-		b = appendStat(b, &e.Stat)
-		if c := e.Stat.Ctim; c.Sec > newest.Sec || c.Sec == newest.Sec && c.Nsec > newest.Nsec {
-			newest = c
+		h.Write(appendStat(b, &e.Stat))
+		if c := e.Stat.Ctim; c.Sec > last.Sec || c.Sec == last.Sec && c.Nsec > last.Nsec {
+			last = c
 		}
 	}
-	return b, time.Unix(newest.Sec, newest.Nsec)
+	h.Sum(stamp[:0])
+	return stamp, time.Unix(last.Sec, last.Nsec)
 }
 
 // statStamp is the bytes appendStat adds.

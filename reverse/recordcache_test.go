@@ -4,6 +4,7 @@ package reverse
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -103,17 +104,17 @@ func TestRecordCacheBounds(t *testing.T) {
 	var c recordCache
 	big := make([]byte, maxCachedBytes/8)
 	for i := range 2 * maxCachedRecords {
-		c.put(string(rune('a'+i%26))+string(rune(i)), []byte("s"), big[:i%2*len(big)])
+		c.put(string(rune('a'+i%26))+string(rune(i)), stampOf("s"), big[:i%2*len(big)])
 		if len(c.dirs) > maxCachedRecords || c.bytes > maxCachedBytes {
 			t.Fatalf("after %d: %d records, %d bytes", i+1, len(c.dirs), c.bytes)
 		}
 	}
-	c.put("x", []byte("1"), []byte("old"))
-	c.put("x", []byte("2"), []byte("new"))
-	if c.get("x", []byte("1")) != nil || string(c.get("x", []byte("2"))) != "new" {
+	c.put("x", stampOf("1"), []byte("old"))
+	c.put("x", stampOf("2"), []byte("new"))
+	if c.get("x", stampOf("1")) != nil || string(c.get("x", stampOf("2"))) != "new" {
 		t.Error("a directory's newer record did not replace its older one")
 	}
-	c.put("huge", nil, make([]byte, maxCachedBytes/4+1))
+	c.put("huge", stampOf(""), make([]byte, maxCachedBytes/4+1))
 	if _, ok := c.dirs["huge"]; ok {
 		t.Error("a record of more than a quarter of the cache was kept")
 	}
@@ -127,9 +128,9 @@ func TestRecordCacheKeepsNewest(t *testing.T) {
 	rec := make([]byte, maxCachedBytes/(2*maxCachedRecords))
 	for i := range 3 * maxCachedRecords {
 		name := fmt.Sprint("dir-", i)
-		c.put(name, []byte(name), rec)
+		c.put(name, stampOf(name), rec)
 		for j := max(0, i-maxCachedRecords+1); j <= i; j++ {
-			if n := fmt.Sprint("dir-", j); c.get(n, []byte(n)) == nil {
+			if n := fmt.Sprint("dir-", j); c.get(n, stampOf(n)) == nil {
 				t.Fatalf("after putting dir-%d, dir-%d (among the newest %d) is gone", i, j, maxCachedRecords)
 			}
 		}
@@ -138,3 +139,6 @@ func TestRecordCacheKeepsNewest(t *testing.T) {
 		t.Errorf("order holds %d names, the cache %d records", len(c.order), len(c.dirs))
 	}
 }
+
+// stampOf stands in for a listing's stamp (recordStamp).
+func stampOf(s string) [sha256.Size]byte { return sha256.Sum256([]byte(s)) }
